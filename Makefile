@@ -1,0 +1,51 @@
+# pptpbox — see README.md. The two set-up commands are `make run` and `make test`.
+#
+# Each area adds its own targets in mk/*.mk and appends to the variables below:
+#   APT_PACKAGES  Debian packages its targets need (installed by `make deps`)
+#   TEST_TARGETS  targets `make test` runs after the unit tests and fuzzing
+#   CLEAN_DIRS    what `make clean` removes (never $(CACHE))
+
+SHELL := /bin/bash
+GO ?= go
+export GOFLAGS ?= -buildvcs=false
+# Downloads (kernel .debs, Go modules, built guest images) live here; `make clean` keeps it.
+CACHE ?= $(HOME)/.cache/pptpbox
+OUT ?= out
+FUZZTIME ?= 10s
+VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo dev)
+
+APT_PACKAGES :=
+TEST_TARGETS :=
+CLEAN_DIRS := $(OUT)
+
+.PHONY: all build test unit fuzz vet deps clean bench run
+all: build
+
+build:
+	$(GO) build ./...
+
+include $(sort $(wildcard mk/*.mk))
+
+# deps installs what the test and run targets need, or says what is missing.
+deps:
+	@scripts/deps.sh $(sort $(APT_PACKAGES))
+
+vet:
+	@out=$$(gofmt -l cmd pkg qemu firmware 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# fuzz runs every native fuzz target briefly (FUZZTIME each); seeds live in testdata/fuzz.
+fuzz:
+	@scripts/fuzz-all.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+test: deps vet unit fuzz $(TEST_TARGETS)
+	@echo "make test: all passed"
+
+clean:
+	rm -rf $(CLEAN_DIRS)

@@ -1,0 +1,101 @@
+package ppp
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+// AuthProto names a PPP authentication protocol as negotiated in the LCP
+// Authentication-Protocol option (RFC 1661 §6.2, RFC 1994, RFC 2433, RFC 2759).
+type AuthProto int
+
+const (
+	AuthNone AuthProto = iota
+	AuthPAP
+	AuthCHAPMD5
+	AuthMSCHAPv1
+	AuthMSCHAPv2
+)
+
+func (p AuthProto) String() string {
+	switch p {
+	case AuthNone:
+		return "none"
+	case AuthPAP:
+		return "pap"
+	case AuthCHAPMD5:
+		return "chap"
+	case AuthMSCHAPv1:
+		return "mschap"
+	case AuthMSCHAPv2:
+		return "mschapv2"
+	}
+	return "unknown"
+}
+
+// ParseAuthProto maps the config / pppd spelling ("pap", "chap", "mschap",
+// "mschapv2", also "ms-chap-v2") to an AuthProto.
+func ParseAuthProto(s string) (AuthProto, bool) {
+	switch s {
+	case "pap":
+		return AuthPAP, true
+	case "chap", "chap-md5":
+		return AuthCHAPMD5, true
+	case "mschap", "ms-chap", "mschapv1":
+		return AuthMSCHAPv1, true
+	case "mschapv2", "ms-chap-v2", "mschap-v2":
+		return AuthMSCHAPv2, true
+	}
+	return AuthNone, false
+}
+
+// AuthRequest is what the server side of a link learned from the peer's
+// authentication packet. Only the fields of Proto are set.
+type AuthRequest struct {
+	Proto AuthProto
+	User  string
+	// PAP: the cleartext password (RFC 1334).
+	Password []byte
+	// CHAP-MD5 (RFC 1994): Ident and Challenge sent by us, Response (16 bytes) from the peer.
+	// MS-CHAPv1 (RFC 2433): Challenge (8 bytes) sent by us, Response is the 49-byte value.
+	// MS-CHAPv2 (RFC 2759): Challenge is our 16-byte authenticator challenge,
+	// Response is the peer's 49-byte response value (peer challenge, reserved,
+	// NT-Response, flags).
+	Ident     uint8
+	Challenge []byte
+	Response  []byte
+	// Peer is the transport peer (PPTP client address), for logs and NAS attributes.
+	Peer netip.AddrPort
+}
+
+// AuthResult is the verdict of an Authenticator. A rejected login is a
+// result with OK false and an error of nil; err is kept for "could not ask"
+// (RADIUS unreachable and no fallback), which the link treats as a failure too.
+type AuthResult struct {
+	OK bool
+	// Message is the human text for the Failure/Success message (M=... for MS-CHAPv2).
+	Message string
+	// AuthenticatorResponse is the MS-CHAPv2 "S=<40 hex>" string (RFC 2759 §8.7).
+	AuthenticatorResponse string
+	// MPPESendKey and MPPERecvKey are the MPPE master keys from the server's
+	// point of view (send = server to peer), 16 bytes each, as RFC 3079 §3.3
+	// derives them or as RADIUS MS-MPPE-Send-Key/MS-MPPE-Recv-Key carry them.
+	MPPESendKey, MPPERecvKey []byte
+	// Optional per-user settings; zero values mean "use the config".
+	FramedIP       netip.Addr    // fixed address for the peer
+	SessionTimeout time.Duration // hard limit on the session
+	IdleTimeout    time.Duration
+	// MPPERequired tightens (never loosens) the configured MPPE policy.
+	MPPERequired bool
+	// Class and other opaque attributes the accounting layer echoes back.
+	Class [][]byte
+}
+
+// Authenticator checks a peer's credentials. It is declared here, by its
+// consumer; pkg/aaa implements it (local user table, RADIUS). Authenticate
+// may block (RADIUS round trips); the link calls it off its input path and
+// cancels ctx when the link goes down.
+type Authenticator interface {
+	Authenticate(ctx context.Context, req *AuthRequest) (*AuthResult, error)
+}
