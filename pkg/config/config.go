@@ -1,0 +1,225 @@
+// Package config is pptpbox's TOML configuration: the schema, its defaults
+// (equal to the seed pptpd setup), strict decoding and validation whose
+// errors name the file, the line and the key.
+//
+// Loading is two steps: Parse decodes and fills defaults, then Validate
+// checks meaning. Load does both. A config that fails either is never
+// applied; the caller keeps its last good one.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole pptpbox configuration file.
+type Config struct {
+	Log   Log    `toml:"log"`
+	PPTP  PPTP   `toml:"pptp"`
+	Users []User `toml:"user"`
+
+	// Router sections (WAN, LAN, NAT, firewall) live in router.go.
+	Router
+
+	// file is the name used in errors; lines maps dotted keys to lines.
+	file  string
+	lines lineIndex
+}
+
+// Log controls the daemon's log/slog output.
+type Log struct {
+	// Level is debug, info, warn or error. At debug the PPP negotiation is
+	// logged the way pppd's "debug" option does.
+	Level string `toml:"level"`
+}
+
+// PPTP is the VPN server: the pptpd.conf and /etc/ppp/pptpd-options of the seed setup.
+type PPTP struct {
+	Enabled  bool     `toml:"enabled"`
+	Listen   string   `toml:"listen"`    // pptpd "listen" + port; ":1723"
+	LocalIP  string   `toml:"local_ip"`  // pptpd "localip"
+	RemoteIP string   `toml:"remote_ip"` // pptpd "remoteip", same syntax
+	DNS      []string `toml:"dns"`       // pppd "ms-dns" (at most two)
+	Name     string   `toml:"name"`      // pppd "name": our CHAP name
+	Auth     []string `toml:"auth"`      // allowed protocols; pppd require-*/refuse-*
+	// MPPE is "require-128" (pppd require-mppe-128), "require" (require-mppe:
+	// 40, 56 or 128 bits), "allow" (encrypt when the peer agrees) or "off" (nomppe).
+	MPPE         string   `toml:"mppe"`
+	MPPEStateful bool     `toml:"mppe_stateful"` // pppd mppe-stateful
+	ProxyARP     bool     `toml:"proxy_arp"`     // pppd proxyarp
+	MTU          int      `toml:"mtu"`           // pppd mtu/mru
+	EchoInterval Duration `toml:"echo_interval"` // pppd lcp-echo-interval
+	EchoFailure  int      `toml:"echo_failure"`  // pppd lcp-echo-failure
+	// SingleSession is what a second login of a user name does: "replace"
+	// ends the old session, "deny" refuses the new one, "off" allows both.
+	SingleSession string `toml:"single_session"`
+	MaxSessions   int    `toml:"max_sessions"` // pptpd "connections"; 0 = pool size
+	Tun           string `toml:"tun"`          // TUN device carrying the pool
+	// CtrlEchoInterval is the PPTP control-connection keepalive (RFC 2637 §2.4).
+	CtrlEchoInterval Duration `toml:"ctrl_echo_interval"`
+	AuthRetries      int      `toml:"auth_retries"` // MS-CHAPv2 retries after a failure
+}
+
+// User is one line of the seed's chap-secrets: name, secret and address.
+type User struct {
+	Name     string `toml:"name"`
+	Password string `toml:"password"`
+	// IP is "*" (or empty) for an address from the pool, or a fixed address.
+	IP string `toml:"ip"`
+}
+
+// Duration is a time.Duration written as "30s", "5m" in TOML.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("bad duration %q (want e.g. \"30s\", \"5m\")", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default returns the configuration of the seed setup: MS-CHAPv2 only,
+// MPPE-128 required, 10.79.97.1 / 10.79.97.10-200, Google DNS.
+func Default() *Config {
+	c := &Config{
+		Log: Log{Level: "info"},
+		PPTP: PPTP{
+			Enabled:          true,
+			Listen:           ":1723",
+			LocalIP:          "10.79.97.1",
+			RemoteIP:         "10.79.97.10-200",
+			DNS:              []string{"8.8.8.8", "8.8.4.4"},
+			Name:             "pptpbox",
+			Auth:             []string{"mschapv2"},
+			MPPE:             "require-128",
+			ProxyARP:         true,
+			MTU:              1400,
+			EchoInterval:     Duration{30 * time.Second},
+			EchoFailure:      3,
+			SingleSession:    "replace",
+			Tun:              "pptp0",
+			CtrlEchoInterval: Duration{60 * time.Second},
+		},
+		file: "<default>",
+	}
+	c.Router = defaultRouter()
+	return c
+}
+
+// Error is a config error located in its file.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Key != "" {
+		b.WriteString(": " + e.Key)
+	}
+	b.WriteString(": " + e.Msg)
+	return b.String()
+}
+
+// Load reads, decodes and validates a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse decodes data (named file in errors) over the defaults. Unknown keys
+// are errors: a typo must not silently fall back to a default.
+func Parse(file string, data []byte) (*Config, error) {
+	c := Default()
+	c.file = file
+	c.lines = indexLines(data)
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(c)
+	if err != nil {
+		var pe toml.ParseError
+		var ppe *toml.ParseError
+		if errors.As(err, &ppe) {
+			pe = *ppe
+		}
+		if ppe != nil || errors.As(err, &pe) {
+			msg := pe.Message
+			if pe.Usage != "" {
+				msg += " (" + strings.TrimSpace(pe.Usage) + ")"
+			}
+			return nil, &Error{File: file, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}
+		}
+		// Type mismatches come as "toml: line N (last key "k"): msg".
+		if m := typeErrRe.FindStringSubmatch(err.Error()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return nil, &Error{File: file, Line: n, Key: m[2], Msg: m[3]}
+		}
+		return nil, &Error{File: file, Msg: err.Error()}
+	}
+	var errs []error
+	for _, k := range md.Undecoded() {
+		key := k.String()
+		errs = append(errs, &Error{File: file, Line: c.lines.lineOfArrayKey(key), Key: key, Msg: "unknown key"})
+	}
+	return c, errors.Join(errs...)
+}
+
+var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// File is the path the config was loaded from.
+func (c *Config) File() string { return c.file }
+
+// errorf builds an error for a dotted key ("pptp.remote_ip", "user.2.ip").
+func (c *Config) errorf(key, format string, args ...any) error {
+	return &Error{File: c.file, Line: c.lines.line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// LocalAddr is pptp.local_ip parsed (valid after Validate).
+func (p *PPTP) LocalAddr() netip.Addr { a, _ := netip.ParseAddr(p.LocalIP); return a }
+
+// DNSAddrs is pptp.dns parsed (valid after Validate).
+func (p *PPTP) DNSAddrs() []netip.Addr {
+	var out []netip.Addr
+	for _, s := range p.DNS {
+		if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// FixedAddr is the user's fixed address, or the zero Addr for "from the pool".
+func (u *User) FixedAddr() netip.Addr {
+	if u.IP == "" || u.IP == "*" {
+		return netip.Addr{}
+	}
+	a, _ := netip.ParseAddr(u.IP)
+	return a
+}
