@@ -1,0 +1,13 @@
+# Router area (issue 4): pkg/netcfg, pkg/nat, pkg/dhcpd, pkg/config/router.go.
+# The privileged tests build network namespaces, tap devices and nftables
+# tables of their own; they need root and skip without it (fail under CI=true).
+
+APT_PACKAGES += nftables iproute2
+TEST_TARGETS += test-router
+
+ROUTER_PKGS := ./pkg/netcfg/... ./pkg/nat/... ./pkg/dhcpd/...
+
+.PHONY: test-router
+test-router:
+	@if [ "$$(id -u)" != 0 ]; then echo "test-router: needs root (network namespaces, nftables)" >&2; exit 1; fi
+	$(GO) test -count=1 -p 1 $(ROUTER_PKGS)
