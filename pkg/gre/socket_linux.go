@@ -1,0 +1,177 @@
+package gre
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ipProtoGRE is the IP protocol number of GRE (RFC 1701, IANA).
+const ipProtoGRE = 47
+
+// maxBatch bounds the messages one recvmmsg/sendmmsg call moves; longer
+// batches are split.
+const maxBatch = 64
+
+// mmsghdr is struct mmsghdr from <sys/socket.h>; x/sys/unix does not
+// declare it. Go pads the struct to its alignment exactly like C does.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// rawConn is a raw IPv4 socket for protocol 47. Every GRE packet sent to the
+// host (or to the bound address) arrives here, whatever its version or key;
+// gre.Parse sorts PPTP's from the rest.
+type rawConn struct {
+	f  *os.File
+	rc syscall.RawConn
+
+	rmu   sync.Mutex // one reader at a time owns the read scratch space
+	rhdrs [maxBatch]mmsghdr
+	riov  [maxBatch]unix.Iovec
+
+	wmu   sync.Mutex
+	whdrs [maxBatch]mmsghdr
+	wiov  [maxBatch]unix.Iovec
+	wname [maxBatch]unix.RawSockaddrInet4
+}
+
+// ListenIPv4 opens a raw IPv4 socket for GRE. If local is a specific
+// address the socket only receives packets sent to it and sends from it;
+// the zero or unspecified address takes packets to every local address.
+// It needs CAP_NET_RAW.
+func ListenIPv4(local netip.Addr) (Conn, error) {
+	if local.IsValid() && !local.Unmap().Is4() {
+		return nil, fmt.Errorf("gre: listen: %s is not an IPv4 address", local)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, ipProtoGRE)
+	if err != nil {
+		return nil, fmt.Errorf("gre: raw socket: %w", err)
+	}
+	if local.IsValid() && !local.IsUnspecified() {
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: local.Unmap().As4()}); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("gre: bind %s: %w", local, err)
+		}
+	}
+	// os.NewFile registers the non-blocking fd with the runtime poller, so
+	// reads park the goroutine instead of a thread and Close wakes them.
+	f := os.NewFile(uintptr(fd), "gre-raw")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("gre: raw socket: %w", err)
+	}
+	return &rawConn{f: f, rc: rc}, nil
+}
+
+func (c *rawConn) ReadBatch(msgs []Message) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if len(msgs) > maxBatch {
+		msgs = msgs[:maxBatch]
+	}
+	for i := range msgs {
+		c.riov[i].Base = unsafe.SliceData(msgs[i].Buf)
+		c.riov[i].SetLen(len(msgs[i].Buf))
+		c.rhdrs[i] = mmsghdr{}
+		c.rhdrs[i].hdr.Iov = &c.riov[i]
+		c.rhdrs[i].hdr.SetIovlen(1)
+	}
+	var n int
+	var errno unix.Errno
+	err := c.rc.Read(func(fd uintptr) bool {
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.rhdrs[0])),
+			uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+		n, errno = int(r), e
+		return errno != unix.EAGAIN && errno != unix.EINTR
+	})
+	if err != nil {
+		return 0, fmt.Errorf("gre: read: %w", err)
+	}
+	if errno != 0 {
+		return 0, fmt.Errorf("gre: recvmmsg: %w", errno)
+	}
+	for i := 0; i < n; i++ {
+		stripIPv4(&msgs[i], int(c.rhdrs[i].n))
+	}
+	return n, nil
+}
+
+// stripIPv4 moves the GRE packet that follows the IPv4 header in m.Buf[:n]
+// to the front of m.Buf and takes the sender from the header. A raw IPv4
+// socket always delivers the IP header (raw(7)); its length is IHL words.
+func stripIPv4(m *Message, n int) {
+	m.N, m.Addr = 0, netip.Addr{}
+	n = min(n, len(m.Buf))
+	b := m.Buf[:n]
+	if n < 20 || b[0]>>4 != 4 {
+		return
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if ihl < 20 || ihl > n {
+		return
+	}
+	m.Addr = netip.AddrFrom4([4]byte(b[12:16]))
+	m.N = copy(m.Buf, b[ihl:])
+}
+
+func (c *rawConn) WriteBatch(msgs []Message) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	done := 0
+	for done < len(msgs) {
+		batch := msgs[done:min(len(msgs), done+maxBatch)]
+		n, err := c.writeSome(batch)
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+func (c *rawConn) writeSome(msgs []Message) (int, error) {
+	for i := range msgs {
+		if !msgs[i].Addr.Unmap().Is4() {
+			return i, fmt.Errorf("gre: write: %v is not an IPv4 address", msgs[i].Addr)
+		}
+		c.wname[i] = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: msgs[i].Addr.Unmap().As4()}
+		c.wiov[i].Base = unsafe.SliceData(msgs[i].Buf)
+		c.wiov[i].SetLen(msgs[i].N)
+		c.whdrs[i] = mmsghdr{}
+		c.whdrs[i].hdr.Name = (*byte)(unsafe.Pointer(&c.wname[i]))
+		c.whdrs[i].hdr.Namelen = unix.SizeofSockaddrInet4
+		c.whdrs[i].hdr.Iov = &c.wiov[i]
+		c.whdrs[i].hdr.SetIovlen(1)
+	}
+	sent := 0
+	for sent < len(msgs) {
+		var n int
+		var errno unix.Errno
+		err := c.rc.Write(func(fd uintptr) bool {
+			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.whdrs[sent])),
+				uintptr(len(msgs)-sent), unix.MSG_DONTWAIT, 0, 0)
+			n, errno = int(r), e
+			return errno != unix.EAGAIN && errno != unix.EINTR
+		})
+		if err != nil {
+			return sent, fmt.Errorf("gre: write: %w", err)
+		}
+		if errno != 0 {
+			return sent, fmt.Errorf("gre: sendmmsg to %v: %w", msgs[sent].Addr, errno)
+		}
+		sent += n
+	}
+	return sent, nil
+}
+
+func (c *rawConn) Close() error {
+	return c.f.Close()
+}

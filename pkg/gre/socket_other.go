@@ -1,0 +1,15 @@
+//go:build !linux
+
+package gre
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+)
+
+// ListenIPv4 is only implemented on Linux; the in-memory NewPipe works
+// everywhere.
+func ListenIPv4(local netip.Addr) (Conn, error) {
+	return nil, fmt.Errorf("gre: raw GRE sockets are not implemented on %s", runtime.GOOS)
+}

@@ -1,0 +1,197 @@
+package gre
+
+import (
+	"sync"
+	"time"
+)
+
+// TunnelConfig describes one call's data channel from our side.
+type TunnelConfig struct {
+	// PeerCallID is the call ID the peer assigned (the Call ID in its
+	// Outgoing-Call-Request or Reply); it is the key of every packet we send.
+	PeerCallID uint16
+	// PeerWindow is the peer's Packet Receive Window Size from its
+	// Outgoing-Call-Request/Reply (RFC 2637 §2.7, §4.4): how many data packets
+	// it accepts beyond the last one it acknowledged. 0 means unknown.
+	PeerWindow uint16
+	// AckDelay is how long a received data packet may wait for an outgoing
+	// data packet to carry its acknowledgment before a standalone ack is due
+	// (RFC 2637 §4.4 lets the receiver delay acks). 0 acks at the next AckDue.
+	AckDelay time.Duration
+}
+
+// TunnelStats counts what a Tunnel saw. Lost is the sum of sequence gaps:
+// packets the peer sent that never arrived or arrived too late.
+type TunnelStats struct {
+	RxData         uint64 // data packets delivered
+	RxOld          uint64 // duplicate or older data packets dropped
+	RxLost         uint64 // sequence numbers skipped
+	RxAckOnly      uint64 // packets without payload (standalone acks)
+	RxBadAck       uint64 // acks for sequence numbers we never sent
+	TxData         uint64 // data packets sent
+	TxAckOnly      uint64 // standalone acks sent
+	WindowExceeded uint64 // data packets sent with the peer's window full
+}
+
+// Tunnel is our side of one call's enhanced GRE channel (RFC 2637 §4.2-4.4):
+// it numbers outgoing data packets, decides which incoming ones to deliver,
+// and tracks which acknowledgment is owed to the peer. It does no I/O and is
+// safe for one sending and one receiving goroutine at once.
+//
+// Receive policy: PPP tolerates loss and reordering badly, so a data packet
+// is delivered when its sequence number is newer than the last delivered one
+// (in serial-number order, so the 32-bit wrap is seamless) and dropped when
+// it is the same or older. Gaps are counted, not waited for. This is what the
+// Linux pptp driver and pppd's peers do; they also accept the first packet
+// whatever its number, as we do.
+//
+// Send policy: the first data packet carries sequence number 0; every data
+// packet carries the ack of the newest delivered packet when that ack has not
+// been sent yet. The peer's receive window is honoured loosely: we never
+// hold back a packet (the dataplane must not block on one slow peer), we
+// count the packets sent while more than PeerWindow are unacknowledged.
+type Tunnel struct {
+	cfg TunnelConfig
+
+	mu sync.Mutex
+	// send side
+	seqNext  uint32 // sequence number of the next data packet
+	sentAny  bool
+	ackRecv  uint32 // newest ack from the peer, valid if ackedAny
+	ackedAny bool
+	// receive side
+	seqRecv      uint32 // newest delivered sequence number, valid if recvAny
+	recvAny      bool
+	ackSent      uint32 // last ack we sent, valid if ackSentAny
+	ackSentAny   bool
+	pendingSince time.Time // first AckDue that saw an unsent ack; zero if none
+	stats        TunnelStats
+}
+
+// NewTunnel returns the state of a fresh call.
+func NewTunnel(cfg TunnelConfig) *Tunnel {
+	return &Tunnel{cfg: cfg}
+}
+
+// newer reports whether a comes after b in 32-bit serial-number order
+// (the sequence space wraps; RFC 2637 §4.4 numbers are mod 2^32).
+func newer(a, b uint32) bool { return int32(a-b) > 0 }
+
+// Receive processes the header of a packet from the peer (already matched to
+// this call by its Call ID) and reports whether its payload is to be
+// delivered to PPP. An acknowledgment in it updates the send window.
+func (t *Tunnel) Receive(h Header) (deliver bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if h.HasAck {
+		t.receiveAck(h.Ack)
+	}
+	if !h.HasSeq {
+		t.stats.RxAckOnly++
+		return false
+	}
+	if t.recvAny && !newer(h.Seq, t.seqRecv) {
+		t.stats.RxOld++
+		return false
+	}
+	if t.recvAny {
+		t.stats.RxLost += uint64(h.Seq - t.seqRecv - 1)
+	}
+	t.seqRecv = h.Seq
+	t.recvAny = true
+	t.stats.RxData++
+	return true
+}
+
+// receiveAck records the peer's acknowledgment of our data packets. An ack
+// older than the newest one is a reordered packet and ignored; an ack of a
+// packet we have not sent is counted and ignored.
+func (t *Tunnel) receiveAck(ack uint32) {
+	if !t.sentAny || newer(ack, t.seqNext-1) {
+		t.stats.RxBadAck++
+		return
+	}
+	if !t.ackedAny || newer(ack, t.ackRecv) {
+		t.ackRecv = ack
+		t.ackedAny = true
+	}
+}
+
+// ackOwed reports whether the newest delivered packet is unacknowledged.
+func (t *Tunnel) ackOwed() bool {
+	return t.recvAny && (!t.ackSentAny || t.ackSent != t.seqRecv)
+}
+
+// takeAck marks the newest delivered sequence number as acknowledged and
+// returns it.
+func (t *Tunnel) takeAck() uint32 {
+	t.ackSent = t.seqRecv
+	t.ackSentAny = true
+	t.pendingSince = time.Time{}
+	return t.seqRecv
+}
+
+// NextHeader returns the header for the next data packet of payloadLen bytes
+// to the peer: the next sequence number, and the owed ack piggy-backed.
+func (t *Tunnel) NextHeader(payloadLen int) Header {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := Header{CallID: t.cfg.PeerCallID, PayloadLen: uint16(payloadLen), HasSeq: true, Seq: t.seqNext}
+	if t.cfg.PeerWindow > 0 && t.unacked() >= uint32(t.cfg.PeerWindow) {
+		t.stats.WindowExceeded++
+	}
+	t.seqNext++
+	t.sentAny = true
+	if t.ackOwed() {
+		h.HasAck = true
+		h.Ack = t.takeAck()
+	}
+	t.stats.TxData++
+	return h
+}
+
+// unacked is the number of data packets sent and not yet acknowledged.
+func (t *Tunnel) unacked() uint32 {
+	switch {
+	case !t.sentAny:
+		return 0
+	case !t.ackedAny:
+		return t.seqNext
+	}
+	return t.seqNext - t.ackRecv - 1
+}
+
+// AckDue is called from the session's timer. It reports whether a
+// standalone ack is due: a delivered packet has waited at least AckDelay
+// (counted from the first AckDue call that saw it, so the timer period adds
+// to the delay) without an outgoing data packet to carry its ack. When ok,
+// the ack counts as sent and the caller sends AckHeader(ack).
+func (t *Tunnel) AckDue(now time.Time) (ack uint32, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.ackOwed() {
+		t.pendingSince = time.Time{}
+		return 0, false
+	}
+	if t.pendingSince.IsZero() {
+		t.pendingSince = now
+	}
+	if now.Sub(t.pendingSince) < t.cfg.AckDelay {
+		return 0, false
+	}
+	t.stats.TxAckOnly++
+	return t.takeAck(), true
+}
+
+// AckHeader is the header of a standalone acknowledgment: A set, S clear,
+// no payload (RFC 2637 §4.1).
+func (t *Tunnel) AckHeader(ack uint32) Header {
+	return Header{CallID: t.cfg.PeerCallID, HasAck: true, Ack: ack}
+}
+
+// Stats returns a snapshot of the counters.
+func (t *Tunnel) Stats() TunnelStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stats
+}
