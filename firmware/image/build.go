@@ -1,0 +1,225 @@
+// Package image builds a pptpbox firmware image for one board: the Debian kernel, a u-root
+// initramfs holding our init, boxd, the board's kernel modules and a few core commands, GRUB
+// for the board's firmware (legacy BIOS, UEFI x86-64, UEFI arm64) and a GPT disk image with a
+// boot partition (slots A and B) and a FAT CONFIG partition. Builds are reproducible: the
+// same commit and cache give a byte-identical image.
+//
+// Steps, in order: board -> kernel package (apt-get download, cached) -> module closure +
+// depmod -> go build init/boxd -> u-root + zstd -> grub-mkimage -> GPT + FAT + MBR.
+package image
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pptpbox/pptpbox/firmware/board"
+)
+
+// Options configures one build.
+type Options struct {
+	BoardDir string    // board/<name>
+	Repo     string    // module root: where ./cmd/init and ./cmd/boxd are built from
+	Rootfs   string    // static files overlaid into the initramfs (rootfs/)
+	Out      string    // output directory (out/)
+	Cache    string    // download cache, kept by make clean (~/.cache/pptpbox)
+	Version  string    // git describe
+	Epoch    int64     // SOURCE_DATE_EPOCH: every timestamp in the image
+	Log      io.Writer // progress; os.Stderr if nil
+	// Work is the scratch directory; default Out/work-<board>.
+	Work string
+}
+
+// Result names the outputs and their sizes.
+type Result struct {
+	Image         string
+	Kernel        string
+	Initramfs     string // zstd-compressed cpio
+	KernelVersion string
+	Modules       int
+	Sizes         []Size
+}
+
+// Size is one row of the size table.
+type Size struct {
+	What  string
+	Bytes int64
+}
+
+type builder struct {
+	opt   Options
+	board *board.Board
+	step  int
+	steps int
+	start time.Time
+}
+
+type artifacts struct {
+	kernel        *kernelTree
+	vmlinuz       string
+	initrd        string
+	dtb           string
+	grub          map[string]string
+	bootImg       string
+	defaultConfig string
+}
+
+// ImageName is the file name of a board's image.
+func ImageName(boardName, version string) string {
+	return fmt.Sprintf("pptpbox-%s-%s.img", boardName, version)
+}
+
+// Build runs every step and returns what it made.
+func Build(ctx context.Context, opt Options) (*Result, error) {
+	if opt.Log == nil {
+		opt.Log = os.Stderr
+	}
+	bd, err := board.Load(opt.BoardDir)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Work == "" {
+		opt.Work = filepath.Join(opt.Out, "work-"+bd.Name)
+	}
+	for _, d := range []string{opt.Out, opt.Work, opt.Cache} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range []*string{&opt.Out, &opt.Work, &opt.Cache, &opt.Repo, &opt.BoardDir, &opt.Rootfs} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b := &builder{opt: opt, board: bd, steps: 6, start: time.Now()}
+	b.stepf("board %s (%s): %s", bd.Name, bd.Arch, bd.Description)
+
+	b.stepf("kernel %s:%s", bd.Kernel.Package, bd.Kernel.DebArch)
+	k, err := b.prepareKernel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	art := &artifacts{kernel: k, vmlinuz: filepath.Join(opt.Work, "vmlinuz")}
+	if err := copyFile(k.Vmlinuz, art.vmlinuz, 0o644); err != nil {
+		return nil, err
+	}
+	if bd.Kernel.DTB != "" {
+		art.dtb = filepath.Join(opt.Work, "board.dtb")
+		src := filepath.Join(k.Root, "usr", "lib", "linux-image-"+k.Version, bd.Kernel.DTB)
+		if err := copyFile(src, art.dtb, 0o644); err != nil {
+			return nil, fmt.Errorf("board %s: kernel.dtb: %w", bd.Name, err)
+		}
+	}
+	b.progress("kernel %s from %s=%s", k.Version, k.Deb.Name, k.Deb.Version)
+
+	b.stepf("initramfs tree: init, boxd, modules, rootfs/")
+	stage := filepath.Join(opt.Work, "stage")
+	nmod, err := b.stageRootfs(ctx, k, stage)
+	if err != nil {
+		return nil, err
+	}
+	art.defaultConfig = filepath.Join(stage, "etc", "pptpbox", "default.toml")
+	if _, err := os.Stat(art.defaultConfig); err != nil {
+		return nil, fmt.Errorf("rootfs: the embedded default config is missing: %w", err)
+	}
+	b.progress("%d modules (closure of %d listed)", nmod, len(bd.Modules))
+
+	b.stepf("u-root initramfs (%d core commands, busybox mode) + zstd", len(CoreCommands))
+	cpioPath := filepath.Join(opt.Work, "initramfs.cpio")
+	art.initrd = filepath.Join(opt.Work, "initrd.zst")
+	if err := b.buildInitramfs(ctx, stage, cpioPath, art.initrd); err != nil {
+		return nil, err
+	}
+
+	b.stepf("GRUB %s", strings.Join(bd.Image.Loaders, " "))
+	art.grub, art.bootImg, err = b.grubImages(ctx, opt.Work)
+	if err != nil {
+		return nil, err
+	}
+
+	imgPath := filepath.Join(opt.Out, ImageName(bd.Name, opt.Version))
+	b.stepf("disk image %s (%d MiB GPT)", filepath.Base(imgPath), bd.Image.DiskMiB)
+	if err := b.assembleDisk(ctx, imgPath, art); err != nil {
+		return nil, err
+	}
+	// Stable names for scripts and tests (make run, qemu/firmware), next to the versioned one.
+	res := &Result{Image: imgPath, KernelVersion: k.Version, Modules: nmod,
+		Kernel: filepath.Join(opt.Out, bd.Name+".vmlinuz"), Initramfs: filepath.Join(opt.Out, bd.Name+".initrd.zst")}
+	if err := copyFile(art.vmlinuz, res.Kernel, 0o644); err != nil {
+		return nil, err
+	}
+	if err := copyFile(art.initrd, res.Initramfs, 0o644); err != nil {
+		return nil, err
+	}
+	latest := filepath.Join(opt.Out, "pptpbox-"+bd.Name+".img")
+	os.Remove(latest)
+	if err := os.Symlink(filepath.Base(imgPath), latest); err != nil {
+		return nil, err
+	}
+	for _, s := range []struct{ what, path string }{
+		{"kernel " + k.Version, art.vmlinuz},
+		{"initramfs (cpio)", cpioPath},
+		{"initramfs (zstd)", art.initrd},
+		{"image (sparse file size)", imgPath},
+	} {
+		st, err := os.Stat(s.path)
+		if err != nil {
+			return nil, err
+		}
+		res.Sizes = append(res.Sizes, Size{s.what, st.Size()})
+	}
+	b.progress("done in %s", time.Since(b.start).Round(time.Second))
+	return res, nil
+}
+
+// WriteSizeTable prints the sizes as an aligned table.
+func (r *Result) WriteSizeTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "what\tbytes\tMiB\t\n")
+	for _, s := range r.Sizes {
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t\n", s.What, s.Bytes, float64(s.Bytes)/mib)
+	}
+	tw.Flush()
+}
+
+func (b *builder) stepf(format string, args ...any) {
+	b.step++
+	fmt.Fprintf(b.opt.Log, "[%d/%d %5.1fs] %s\n", b.step, b.steps, time.Since(b.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func (b *builder) progress(format string, args ...any) {
+	fmt.Fprintf(b.opt.Log, "        %s\n", fmt.Sprintf(format, args...))
+}
+
+// output runs a command and returns its standard output.
+func (b *builder) output(ctx context.Context, dir string, name string, args ...string) ([]byte, error) {
+	return b.run(ctx, dir, nil, name, args...)
+}
+
+// run runs a command; on failure the error carries its standard error.
+func (b *builder) run(ctx context.Context, dir string, env []string, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = env
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 2000 {
+			msg = "..." + msg[len(msg)-2000:]
+		}
+		return nil, fmt.Errorf("%s: %w: %s", name, err, msg)
+	}
+	return stdout.Bytes(), nil
+}

@@ -1,0 +1,120 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// CoreCommands are the u-root core commands in the initramfs: what an operator needs on the
+// debug shell to look at a box (gosh is the shell). Each is pinned in go.mod as a tool, so
+// the module graph is complete and the versions are those of u-root v0.16.0.
+var CoreCommands = []string{
+	"gosh", "ls", "cat", "ip", "dmesg", "ping", "ps", "kill", "mount", "umount",
+	"cp", "mv", "rm", "mkdir", "lsmod", "free", "uptime", "df", "netstat", "grep",
+}
+
+const urootModule = "github.com/u-root/u-root"
+
+// goEnv is the environment for building guest binaries: static, and for amd64 the baseline
+// micro-architecture so QEMU's default CPU model runs them.
+func (b *builder) goEnv() []string {
+	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+b.board.Arch, "GOFLAGS=-buildvcs=false")
+	if b.board.Arch == "amd64" {
+		env = append(env, "GOAMD64=v1")
+	}
+	return env
+}
+
+// buildGuestBinary builds one of our commands as a static, stripped, path-trimmed binary.
+func (b *builder) buildGuestBinary(ctx context.Context, pkg, out string) error {
+	dir := filepath.Join(b.opt.Repo, pkg)
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%s does not exist in %s: the firmware needs it (is the daemon committed yet?)", pkg, b.opt.Repo)
+	}
+	_, err := b.run(ctx, b.opt.Repo, b.goEnv(), "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, pkg)
+	if err != nil {
+		return fmt.Errorf("build %s: %w", pkg, err)
+	}
+	return os.Chmod(out, 0o755)
+}
+
+// buildInitramfs builds the u-root busybox of the core commands and adds the staged tree
+// (our init as /init, boxd, modules, /etc) to one newc cpio archive, then compresses it with
+// zstd, which Debian's kernels unpack (CONFIG_RD_ZSTD).
+func (b *builder) buildInitramfs(ctx context.Context, stage, cpioPath, zstPath string) error {
+	tool := filepath.Join(b.opt.Work, "u-root")
+	// The tool is built for the host: run with GOARCH=arm64 it would be built for arm64 and
+	// fail to execute; it then cross-builds the commands from the GOARCH in its environment.
+	if _, err := b.run(ctx, b.opt.Repo, append(os.Environ(), "CGO_ENABLED=0"), "go", "build", "-o", tool, urootModule); err != nil {
+		return fmt.Errorf("build u-root: %w", err)
+	}
+	tmp := filepath.Join(b.opt.Work, "uroot-tmp")
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	args := []string{
+		"-o", cpioPath, "-base=/dev/null", "-initcmd=", "-uinitcmd=", "-defaultsh=gosh",
+		"-skip-ldd", "-tmp-dir", tmp,
+	}
+	ents, err := os.ReadDir(stage)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		args = append(args, "-files", filepath.Join(stage, e.Name())+":"+e.Name())
+	}
+	for _, c := range CoreCommands {
+		args = append(args, urootModule+"/cmds/core/"+c)
+	}
+	if _, err := b.run(ctx, b.opt.Repo, b.goEnv(), tool, args...); err != nil {
+		return fmt.Errorf("u-root: %w", err)
+	}
+	os.RemoveAll(tmp)
+	// -T1 and a fixed level keep the output identical across machines and runs.
+	if _, err := b.run(ctx, "", nil, "zstd", "-q", "-f", "-19", "-T1", "--no-progress", cpioPath, "-o", zstPath); err != nil {
+		return fmt.Errorf("zstd: %w", err)
+	}
+	return nil
+}
+
+// stageRootfs lays out everything we add to the initramfs besides u-root's commands.
+func (b *builder) stageRootfs(ctx context.Context, k *kernelTree, stage string) (mods int, err error) {
+	os.RemoveAll(stage)
+	if err := os.MkdirAll(filepath.Join(stage, "bin"), 0o755); err != nil {
+		return 0, err
+	}
+	if b.opt.Rootfs != "" {
+		if err := copyTree(b.opt.Rootfs, stage); err != nil {
+			return 0, err
+		}
+	}
+	etc := filepath.Join(stage, "etc", "pptpbox")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		return 0, err
+	}
+	if err := copyFile(filepath.Join(b.opt.BoardDir, "board.toml"), filepath.Join(etc, "board.toml"), 0o644); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(etc, "version"), []byte(b.opt.Version+"\n"), 0o644); err != nil {
+		return 0, err
+	}
+	b.progress("go build ./cmd/init ./cmd/boxd (%s)", b.board.Arch)
+	if err := b.buildGuestBinary(ctx, "./cmd/init", filepath.Join(stage, "init")); err != nil {
+		return 0, err
+	}
+	if err := b.buildGuestBinary(ctx, "./cmd/boxd", filepath.Join(stage, "bin", "boxd")); err != nil {
+		return 0, err
+	}
+	// The console CLI is optional until the console issue lands; include it when present.
+	if _, err := os.Stat(filepath.Join(b.opt.Repo, "cmd", "boxctl")); err == nil {
+		if err := b.buildGuestBinary(ctx, "./cmd/boxctl", filepath.Join(stage, "bin", "boxctl")); err != nil {
+			return 0, err
+		}
+	}
+	b.progress("kernel modules for %s", strings.Join(b.board.Modules, " "))
+	return b.stageModules(ctx, k, stage)
+}
