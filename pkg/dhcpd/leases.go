@@ -1,0 +1,105 @@
+package dhcpd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+)
+
+// leaseFile is the on-disk form: versioned so a later format can be told apart.
+type leaseFile struct {
+	Version int     `json:"version"`
+	Leases  []Lease `json:"leases"`
+}
+
+const leaseFileVersion = 1
+
+// parseLeases decodes a lease file, refusing entries a server could not
+// use: bad MACs, non-IPv4 addresses, the same MAC or address twice.
+func parseLeases(b []byte) ([]Lease, error) {
+	var f leaseFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("dhcpd: lease file: %w", err)
+	}
+	if f.Version != leaseFileVersion {
+		return nil, fmt.Errorf("dhcpd: lease file: version %d, want %d", f.Version, leaseFileVersion)
+	}
+	macs := map[string]bool{}
+	addrs := map[string]bool{}
+	for i, l := range f.Leases {
+		if hw, err := net.ParseMAC(l.MAC); err != nil || len(hw) != 6 || hw.String() != l.MAC {
+			return nil, fmt.Errorf("dhcpd: lease file: lease %d: bad mac %q", i, l.MAC)
+		}
+		if !l.Addr.Is4() {
+			return nil, fmt.Errorf("dhcpd: lease file: lease %d: bad address %v", i, l.Addr)
+		}
+		if macs[l.MAC] || addrs[l.Addr.String()] {
+			return nil, fmt.Errorf("dhcpd: lease file: lease %d: %s / %v listed twice", i, l.MAC, l.Addr)
+		}
+		macs[l.MAC], addrs[l.Addr.String()] = true, true
+	}
+	return f.Leases, nil
+}
+
+func encodeLeases(leases []Lease) ([]byte, error) {
+	if leases == nil {
+		leases = []Lease{}
+	}
+	return json.MarshalIndent(leaseFile{Version: leaseFileVersion, Leases: leases}, "", "\t")
+}
+
+// loadLeases reads the lease file; a missing file is an empty table.
+func loadLeases(path string) ([]Lease, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dhcpd: %w", err)
+	}
+	leases, err := parseLeases(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, path)
+	}
+	return leases, nil
+}
+
+// saveLeases writes the table through a temporary file and a rename, so a
+// power cut leaves the old file or the new one, never half of one.
+func saveLeases(path string, leases []Lease) error {
+	var kept []Lease
+	for _, l := range leases {
+		// Declined placeholders are not client leases; they are not kept.
+		if _, err := net.ParseMAC(l.MAC); err == nil {
+			kept = append(kept, l)
+		}
+	}
+	b, err := encodeLeases(kept)
+	if err != nil {
+		return fmt.Errorf("dhcpd: encode leases: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".leases-*")
+	if err != nil {
+		return fmt.Errorf("dhcpd: save leases: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("dhcpd: save leases: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("dhcpd: save leases: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("dhcpd: save leases: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("dhcpd: save leases: %w", err)
+	}
+	return nil
+}
