@@ -1,0 +1,294 @@
+package mppe
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Flags of the first header octet (RFC 3078 §3; B and C belong to MPPC,
+// RFC 2118 §3.1).
+const (
+	FlagFlushed    = 0x80 // A: RC4 state re-initialised before this packet
+	FlagB          = 0x40 // B: MPPC history reset (unused without MPPC)
+	FlagCompressed = 0x20 // C: MPPC compressed
+	FlagEncrypted  = 0x10 // D: encrypted
+)
+
+// HeaderLen is the length of the MPPE header before the ciphertext.
+const HeaderLen = 2
+
+// The coherency count is 12 bits (RFC 3078 §3).
+const (
+	countMask = 0x0FFF
+	// countHalf splits the count space into "ahead" and "behind" when
+	// comparing a packet's count with the last one seen.
+	countHalf = 2048
+)
+
+// Errors of Decrypt. The packet is dropped in every case.
+var (
+	ErrShort        = errors.New("mppe: packet shorter than the 2-octet header")
+	ErrNotEncrypted = errors.New("mppe: packet not encrypted (D bit clear)")
+	ErrCompressed   = errors.New("mppe: compressed packet (C bit set) but MPPC is not negotiated")
+	// ErrResetNeeded: stateful mode lost a packet; send a CCP Reset-Request
+	// (RFC 3078 §8.2). Packets are discarded until one with the A bit comes.
+	ErrResetNeeded = errors.New("mppe: stateful: packet lost, send CCP Reset-Request")
+	// ErrAwaitingFlush: still discarding after ErrResetNeeded. The caller may
+	// repeat its Reset-Request on a timer if this goes on.
+	ErrAwaitingFlush = errors.New("mppe: stateful: discarding until a flushed packet arrives")
+	// ErrLate: the packet is older than the receive window (or, stateful,
+	// older than the last one decrypted); RC4 cannot go back.
+	ErrLate = errors.New("mppe: packet older than the receive window")
+	// ErrReplayed: a packet with this coherency count was already decrypted.
+	ErrReplayed = errors.New("mppe: coherency count already received")
+)
+
+// session is the key state of one direction (RFC 3078 §7).
+type session struct {
+	bits   int
+	keyLen int
+	start  [16]byte // the start ("master") key, first keyLen octets used
+	key    [16]byte // the current session key
+	rc4    rc4
+	sha    shaInput
+}
+
+func (s *session) init(masterKey []byte, bits int) error {
+	n, err := keyLen(bits)
+	if err != nil {
+		return err
+	}
+	if len(masterKey) < n || len(masterKey) > 16 {
+		return fmt.Errorf("mppe: master key of %d octets, want %d to 16 for %d-bit keys", len(masterKey), n, bits)
+	}
+	s.bits, s.keyLen = bits, n
+	copy(s.start[:], masterKey[:n])
+	// The initial session key is GetNewKeyFromSHA(StartKey, StartKey),
+	// reduced to the strength (RFC 3079 §3.5 "SendSessionKey").
+	sum := s.sha.newKeyFromSHA(s.start[:n], s.start[:n])
+	copy(s.key[:], sum[:n])
+	ReduceKey(s.key[:n], bits)
+	s.resetRC4()
+	return nil
+}
+
+// nextKey changes the session key (RFC 3078 §7.3): InterimKey =
+// GetNewKeyFromSHA(StartKey, SessionKey); SessionKey = RC4(InterimKey,
+// InterimKey), reduced to the strength. It leaves the RC4 state keyed with
+// the interim key: call resetRC4 before using it for data.
+func (s *session) nextKey() {
+	n := s.keyLen
+	interim := s.sha.newKeyFromSHA(s.start[:n], s.key[:n])
+	s.rc4.reset(interim[:n])
+	s.rc4.xorKeyStream(s.key[:n], interim[:n])
+	ReduceKey(s.key[:n], s.bits)
+}
+
+// resetRC4 re-initialises the RC4 state from the current session key.
+func (s *session) resetRC4() { s.rc4.reset(s.key[:s.keyLen]) }
+
+// Encrypter encrypts the packets of one direction.
+type Encrypter struct {
+	s         session
+	stateless bool
+	count     uint16 // coherency count of the last packet sent
+	flush     bool   // set the A bit and reset RC4 on the next packet
+}
+
+// NewEncrypter returns the sending half of an MPPE session. masterKey is the
+// 16-octet start key of this direction (MasterKeys' send key, or RADIUS
+// MS-MPPE-Send-Key on a server); bits is 40, 56 or 128; stateless is the
+// negotiated H bit.
+func NewEncrypter(masterKey []byte, bits int, stateless bool) (*Encrypter, error) {
+	e := &Encrypter{stateless: stateless, count: countMask}
+	if err := e.s.init(masterKey, bits); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Encrypt appends to dst the MPPE header and the encrypted payload (the PPP
+// protocol field and information of the original packet, RFC 3078 §3) and
+// returns the extended slice. It does not allocate when dst has room for
+// HeaderLen+len(payload) more octets. payload may not overlap dst, except
+// that it may sit exactly HeaderLen octets past len(dst) in the same array:
+// then it is encrypted in place behind the header.
+func (e *Encrypter) Encrypt(dst, payload []byte) []byte {
+	e.count = (e.count + 1) & countMask
+	hdr := byte(FlagEncrypted)
+	switch {
+	case e.stateless || e.count&0xFF == 0xFF:
+		// Stateless: new key for every packet (RFC 3078 §7.3). Stateful: new
+		// key on each "flag" packet, whose count's low octet is 0xFF
+		// (RFC 3078 §7.2). The RC4 state starts over, so A is set.
+		e.s.nextKey()
+		e.s.resetRC4()
+		hdr |= FlagFlushed
+	case e.flush:
+		// After a Reset-Request: same key, RC4 from its start (RFC 3078 §8.2).
+		e.s.resetRC4()
+		hdr |= FlagFlushed
+	}
+	e.flush = false
+
+	n := len(dst)
+	dst = slices.Grow(dst, HeaderLen+len(payload))[:n+HeaderLen+len(payload)]
+	out := dst[n+HeaderLen:]
+	e.s.rc4.xorKeyStream(out, payload)
+	dst[n] = hdr | byte(e.count>>8)
+	dst[n+1] = byte(e.count)
+	return dst
+}
+
+// Flush makes the next packet start a fresh RC4 stream from the current
+// session key and carry the A bit: the answer to a CCP Reset-Request in
+// stateful mode (RFC 3078 §8.2). The caller sends the Reset-Ack.
+func (e *Encrypter) Flush() { e.flush = true }
+
+// Count returns the coherency count of the last packet encrypted.
+func (e *Encrypter) Count() uint16 { return e.count }
+
+// window is how far back a stateless Decrypter still accepts a packet that
+// arrives out of order (it keeps the session keys of that many counts).
+const window = 64
+
+// Decrypter decrypts the packets of one direction.
+type Decrypter struct {
+	s         session
+	stateless bool
+	last      uint16 // coherency count of the last packet accepted in order
+	// stateless: keys[c%window] is the session key of count c for the
+	// window counts up to last; seen bit i is set once count last-i was
+	// decrypted.
+	keys [window][16]byte
+	seen uint64
+	// stateful: a packet was lost and nothing is decrypted until a
+	// packet with the A bit arrives.
+	discard bool
+}
+
+// NewDecrypter returns the receiving half of an MPPE session. masterKey is
+// the 16-octet start key of this direction (MasterKeys' receive key, or
+// RADIUS MS-MPPE-Recv-Key on a server).
+func NewDecrypter(masterKey []byte, bits int, stateless bool) (*Decrypter, error) {
+	// The first packet carries count 0: start "one before" it, with every
+	// earlier count marked seen so nothing before the start is accepted.
+	d := &Decrypter{stateless: stateless, last: countMask, seen: ^uint64(0)}
+	if err := d.s.init(masterKey, bits); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Decrypt checks the MPPE header of packet, decrypts the rest and appends
+// the plaintext (PPP protocol field and information) to dst. It does not
+// allocate when dst has room. packet may not overlap dst, except that the
+// ciphertext (packet[HeaderLen:]) may start exactly at len(dst) in the same
+// array, for in-place decryption. On error nothing is appended and dst is
+// returned unchanged.
+func (d *Decrypter) Decrypt(dst, packet []byte) ([]byte, error) {
+	if len(packet) < HeaderLen {
+		return dst, ErrShort
+	}
+	flags := packet[0] & 0xF0
+	count := (uint16(packet[0])<<8 | uint16(packet[1])) & countMask
+	if flags&FlagEncrypted == 0 {
+		return dst, ErrNotEncrypted
+	}
+	if flags&FlagCompressed != 0 {
+		return dst, ErrCompressed
+	}
+	var err error
+	if d.stateless {
+		err = d.syncStateless(count)
+	} else {
+		err = d.syncStateful(count, flags&FlagFlushed != 0)
+	}
+	if err != nil {
+		return dst, err
+	}
+	n := len(dst)
+	ct := packet[HeaderLen:]
+	dst = slices.Grow(dst, len(ct))[:n+len(ct)]
+	d.s.rc4.xorKeyStream(dst[n:], ct)
+	return dst, nil
+}
+
+// syncStateless brings the RC4 state to the key of count (RFC 3078 §7.3,
+// §8.1): one key change per count advanced, wrapping at 4096; a late packet
+// inside the window gets its remembered key.
+func (d *Decrypter) syncStateless(count uint16) error {
+	ahead := (count - d.last) & countMask
+	if ahead == 0 || ahead >= countHalf {
+		behind := (d.last - count) & countMask
+		if behind >= window {
+			return ErrLate
+		}
+		if d.seen&(1<<behind) != 0 {
+			return ErrReplayed
+		}
+		d.seen |= 1 << behind
+		d.s.rc4.reset(d.keys[count%window][:d.s.keyLen])
+		return nil
+	}
+	for c := d.last + 1; ; c++ {
+		d.s.nextKey()
+		d.keys[(c&countMask)%window] = d.s.key
+		if c&countMask == count {
+			break
+		}
+	}
+	if ahead >= window {
+		d.seen = 0
+	} else {
+		d.seen <<= ahead
+	}
+	d.seen |= 1
+	d.last = count
+	d.s.resetRC4()
+	return nil
+}
+
+// syncStateful follows the stateful rules of RFC 3078 §8.2: the count must
+// advance by one; otherwise packets are discarded until a flushed one, which
+// resynchronises after one key change for every flag packet (count
+// xxFF) skipped.
+func (d *Decrypter) syncStateful(count uint16, flushed bool) error {
+	ahead := (count - d.last) & countMask
+	if ahead == 0 || ahead >= countHalf {
+		// Behind or repeated: the RC4 stream has moved past it. Dropping it
+		// leaves the state intact (a reordered packet is not a lost one).
+		return ErrLate
+	}
+	switch {
+	case flushed:
+		for range flagPackets(d.last, ahead) {
+			d.s.nextKey()
+		}
+		d.s.resetRC4()
+		d.discard = false
+	case d.discard:
+		return ErrAwaitingFlush
+	case ahead != 1:
+		d.discard = true
+		return ErrResetNeeded
+	case count&0xFF == 0xFF:
+		// A flag packet without the A bit: change key all the same.
+		d.s.nextKey()
+		d.s.resetRC4()
+	}
+	d.last = count
+	return nil
+}
+
+// flagPackets counts the flag packets (low octet 0xFF) among the ahead
+// counts following last, ahead < 4096.
+func flagPackets(last, ahead uint16) int {
+	r := int(last & 0xFF)
+	n := (r + int(ahead) + 1) >> 8
+	if r == 0xFF {
+		n-- // last itself was a flag packet, already counted
+	}
+	return n
+}
