@@ -136,12 +136,12 @@ func TestStatelessLossAndReorder(t *testing.T) {
 	steps := []step{
 		{0, nil}, {2, nil}, {1, nil}, // 1 arrives late, inside the window
 		{1, ErrReplayed}, {2, ErrReplayed}, // duplicates
-		{100, nil},                           // 97 lost
-		{30, ErrLate},                        // older than the window
-		{99, nil}, {37, nil},                 // late but within 64
-		{36, ErrLate},                        // just outside
-		{2147, nil},                          // a jump of 2047 is still "ahead"
-		{2147 + 2048, ErrLate},               // a jump of 2048 reads as "behind"
+		{100, nil},           // 97 lost
+		{30, ErrLate},        // older than the window
+		{99, nil}, {37, nil}, // late but within 64
+		{36, ErrLate},                         // just outside
+		{2147, nil},                           // a jump of 2047 is still "ahead"
+		{2147 + 2048, ErrLate},                // a jump of 2048 reads as "behind"
 		{4095, nil}, {4096, nil}, {4097, nil}, // the count wraps to 0
 		{4094, nil}, {4096, ErrReplayed},
 	}
