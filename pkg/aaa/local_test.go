@@ -1,0 +1,240 @@
+package aaa
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/pptpbox/pptpbox/pkg/mschap"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+)
+
+func unhex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func testTable() *Local {
+	return NewLocal([]LocalUser{
+		{Name: "test", Password: "test.test"},
+		{Name: "User", Password: "clientPass", IP: netip.MustParseAddr("10.79.97.50")},
+		{Name: "v1", Password: "MyPw"},
+		{Name: "test", Password: "shadowed by the first entry"},
+	})
+}
+
+type want struct {
+	ok       bool
+	ip       netip.Addr
+	authResp string
+	sendKey  string
+	recvKey  string
+}
+
+func run(t *testing.T, l *Local, req *ppp.AuthRequest, w want) {
+	t.Helper()
+	res, err := l.Authenticate(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Authenticate: %v", err)
+	}
+	if res.OK != w.ok {
+		t.Fatalf("OK = %v, want %v (message %q)", res.OK, w.ok, res.Message)
+	}
+	if res.Message == "" {
+		t.Errorf("empty message")
+	}
+	if !w.ok {
+		if res.AuthenticatorResponse != "" || res.MPPESendKey != nil || res.MPPERecvKey != nil || res.FramedIP.IsValid() {
+			t.Errorf("failure carries success data: %+v", res)
+		}
+		return
+	}
+	if res.FramedIP != w.ip {
+		t.Errorf("FramedIP = %v, want %v", res.FramedIP, w.ip)
+	}
+	if res.AuthenticatorResponse != w.authResp {
+		t.Errorf("AuthenticatorResponse = %q, want %q", res.AuthenticatorResponse, w.authResp)
+	}
+	for _, k := range []struct {
+		name string
+		got  []byte
+		want string
+	}{{"send", res.MPPESendKey, w.sendKey}, {"recv", res.MPPERecvKey, w.recvKey}} {
+		if k.want == "" {
+			if k.got != nil {
+				t.Errorf("MPPE %s key %X, want none", k.name, k.got)
+			}
+			continue
+		}
+		if !bytes.Equal(k.got, unhex(t, k.want)) {
+			t.Errorf("MPPE %s key = %X, want %s", k.name, k.got, k.want)
+		}
+	}
+}
+
+func TestPAP(t *testing.T) {
+	l := testTable()
+	tests := []struct {
+		name, user, password string
+		want                 want
+	}{
+		{"ok", "test", "test.test", want{ok: true}},
+		{"fixed ip", "User", "clientPass", want{ok: true, ip: netip.MustParseAddr("10.79.97.50")}},
+		{"wrong password", "test", "test.tesT", want{}},
+		{"prefix of password", "test", "test", want{}},
+		{"second entry ignored", "test", "shadowed by the first entry", want{}},
+		{"unknown user", "nobody", "test.test", want{}},
+		{"empty", "", "", want{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, l, &ppp.AuthRequest{Proto: ppp.AuthPAP, User: tt.user, Password: []byte(tt.password)}, tt.want)
+		})
+	}
+}
+
+func TestCHAPMD5(t *testing.T) {
+	l := testTable()
+	challenge := unhex(t, "00112233445566778899aabbccddeeff")
+	// MD5(0x2a || "test.test" || challenge), computed outside Go.
+	good := unhex(t, "0ff0a3594a394b53d963ef84f80eb012")
+	tests := []struct {
+		name      string
+		user      string
+		ident     uint8
+		challenge []byte
+		response  []byte
+		want      want
+	}{
+		{"ok", "test", 0x2a, challenge, good, want{ok: true}},
+		{"other ident", "test", 0x2b, challenge, good, want{}},
+		{"other challenge", "test", 0x2a, challenge[1:], good, want{}},
+		{"short response", "test", 0x2a, challenge, good[:15], want{}},
+		{"no challenge", "test", 0x2a, nil, good, want{}},
+		{"unknown user", "nobody", 0x2a, challenge, good, want{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, l, &ppp.AuthRequest{Proto: ppp.AuthCHAPMD5, User: tt.user, Ident: tt.ident, Challenge: tt.challenge, Response: tt.response}, tt.want)
+		})
+	}
+}
+
+// RFC 2433 Appendix B: "MyPw", challenge 10 2D B5 DF 08 5D 30 41.
+func TestMSCHAPv1(t *testing.T) {
+	l := testTable()
+	challenge := unhex(t, "10 2D B5 DF 08 5D 30 41")
+	var nt [24]byte
+	copy(nt[:], unhex(t, "4E 9D 3C 8F 9C FD 38 5D 5B F4 D3 24 67 91 95 6C A4 C3 51 AB 40 9A 3D 61"))
+	good := mschap.ResponseV1{NTResponse: nt, UseNT: true}.Marshal()
+	lmOnly := mschap.ResponseV1{NTResponse: nt}.Marshal()
+	// RFC 3079 §2.4 GetStartKey for "MyPw" and this challenge, computed
+	// outside Go: SHA-1(MD4(MD4(UTF-16LE "MyPw")) x2 || challenge)[:16].
+	key := "CFD3610CD9208EC8134BAEFF555F76CB"
+	tests := []struct {
+		name      string
+		user      string
+		challenge []byte
+		response  []byte
+		want      want
+	}{
+		{"ok", "v1", challenge, good, want{ok: true, sendKey: key, recvKey: key}},
+		{"lm only", "v1", challenge, lmOnly, want{}},
+		{"wrong password", "test", challenge, good, want{}},
+		{"other challenge", "v1", unhex(t, "10 2D B5 DF 08 5D 30 40"), good, want{}},
+		{"16-octet challenge", "v1", append(challenge, challenge...), good, want{}},
+		{"short response", "v1", challenge, good[:48], want{}},
+		{"unknown user", "MyPw", challenge, good, want{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, l, &ppp.AuthRequest{Proto: ppp.AuthMSCHAPv1, User: tt.user, Challenge: tt.challenge, Response: tt.response}, tt.want)
+		})
+	}
+}
+
+// RFC 2759 §9.2 and RFC 3079 §3.5: "User" / "clientPass".
+func TestMSCHAPv2(t *testing.T) {
+	l := testTable()
+	authChallenge := unhex(t, "5B 5D 7C 7D 7B 3F 2F 3E 3C 2C 60 21 32 26 26 28")
+	var peer [16]byte
+	copy(peer[:], unhex(t, "21 40 23 24 25 5E 26 2A 28 29 5F 2B 3A 33 7C 7E"))
+	var nt [24]byte
+	copy(nt[:], unhex(t, "82 30 9E CD 8D 70 8B 5E A0 8F AA 39 81 CD 83 54 42 33 11 4A 3D 85 D6 DF"))
+	good := mschap.Response{PeerChallenge: peer, NTResponse: nt}.Marshal()
+	badNT := nt
+	badNT[0] ^= 1
+	bad := mschap.Response{PeerChallenge: peer, NTResponse: badNT}.Marshal()
+	reserved := bytes.Clone(good)
+	reserved[16] = 1
+	okWant := want{
+		ok:       true,
+		ip:       netip.MustParseAddr("10.79.97.50"),
+		authResp: "S=407A5589115FD0D6209F510FE9C04566932CDA56",
+		// Server send key: RFC 3079 §3.5.3's start key. The receive key is
+		// the client's send key (Magic2), computed outside Go.
+		sendKey: "8B7CDC149B993A1BA118CB153F56DCCB",
+		recvKey: "D5F0E9521E3EA9589645E86051C82226",
+	}
+	tests := []struct {
+		name      string
+		user      string
+		challenge []byte
+		response  []byte
+		want      want
+	}{
+		{"ok", "User", authChallenge, good, okWant},
+		{"domain prefix", `WORKGROUP\User`, authChallenge, good, okWant},
+		{"wrong nt-response", "User", authChallenge, bad, want{}},
+		{"name is case-sensitive", "user", authChallenge, good, want{}},
+		{"other challenge", "User", authChallenge[:8], good, want{}},
+		{"reserved octets set", "User", authChallenge, reserved, want{}},
+		{"wrong password", "test", authChallenge, good, want{}},
+		{"unknown user", "nobody", authChallenge, good, want{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run(t, l, &ppp.AuthRequest{Proto: ppp.AuthMSCHAPv2, User: tt.user, Challenge: tt.challenge, Response: tt.response}, tt.want)
+		})
+	}
+}
+
+func TestUnsupportedAndCancelled(t *testing.T) {
+	l := testTable()
+	run(t, l, &ppp.AuthRequest{Proto: ppp.AuthNone, User: "test"}, want{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.Authenticate(ctx, &ppp.AuthRequest{Proto: ppp.AuthPAP, User: "test", Password: []byte("test.test")}); err == nil {
+		t.Errorf("cancelled context: no error")
+	}
+}
+
+func TestRefusalLogged(t *testing.T) {
+	var buf bytes.Buffer
+	l := testTable().WithLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	for _, req := range []*ppp.AuthRequest{
+		{Proto: ppp.AuthPAP, User: "nobody", Password: []byte("x")},
+		{Proto: ppp.AuthPAP, User: "test", Password: []byte("x")},
+	} {
+		res, err := l.Authenticate(context.Background(), req)
+		if err != nil || res.OK || res.Message != "Authentication failed" {
+			t.Fatalf("%s: %+v, %v", req.User, res, err)
+		}
+	}
+	for _, s := range []string{"reason=\"unknown user\"", "user=nobody", "reason=\"wrong password\"", "user=test"} {
+		if !strings.Contains(buf.String(), s) {
+			t.Errorf("log lacks %s:\n%s", s, buf.String())
+		}
+	}
+	if l.Len() != 3 {
+		t.Errorf("Len = %d, want 3", l.Len())
+	}
+}
