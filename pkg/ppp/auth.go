@@ -1,0 +1,308 @@
+package ppp
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Authentication phase (RFC 1661 §3.5), shared by both roles. The
+// protocol specifics live in pap.go and chap.go.
+
+// PAP codes (RFC 1334 §2.2) and CHAP codes (RFC 1994 §4).
+const (
+	papAuthReq = 1
+	papAuthAck = 2
+	papAuthNak = 3
+
+	chapChallenge = 1
+	chapResponse  = 2
+	chapSuccess   = 3
+	chapFailure   = 4
+)
+
+// authState is the authentication phase of a link, either role.
+type authState struct {
+	proto  AuthProto
+	user   string
+	result *AuthResult
+	done   bool // the phase ended (success or final failure)
+
+	id        uint8  // server: identifier the next Response must carry
+	challenge []byte // server: our current challenge; client: the peer's
+	retries   int    // server: failed logins still allowed
+	pending   bool   // server: Authenticate is running
+	gen       uint64 // invalidates results and timers of an earlier round
+	lastReply *Packet
+	sends     int // transmissions of the current Challenge / Authenticate-Request
+	timer     *time.Timer
+
+	// Client: what the MS-CHAPv2 Success check and MPPE keys need.
+	peerChallenge [16]byte
+	ntResponse    [24]byte
+}
+
+// authNeeded: LCP negotiated an authentication protocol for this role.
+func (l *Link) authNeeded() bool { return l.lcpL.negotiatedAuth() != AuthNone }
+
+// authStart begins the phase once LCP is open.
+func (l *Link) authStart() {
+	a := &l.auth
+	a.proto = l.lcpL.negotiatedAuth()
+	a.retries = l.cfg.AuthRetries
+	a.done = false
+	a.lastReply = nil
+	a.sends = 0
+	l.log.Debug(fmt.Sprintf("%s: %s authentication as %v", authLabel(a.proto), map[Role]string{Server: "requiring", Client: "doing"}[l.cfg.Role], l.cfg.Role))
+	if l.cfg.Role == Client {
+		if a.proto == AuthPAP {
+			l.papClientSend()
+			return
+		}
+		// CHAP: wait for the authenticator's Challenge (RFC 1994 §2).
+		l.authArm(l.cfg.RestartTimeout*maxConfigure, func() { l.authFail("no CHAP challenge from peer") })
+		return
+	}
+	switch a.proto {
+	case AuthPAP:
+		l.authArm(l.cfg.RestartTimeout*maxConfigure, func() { l.authFail("peer did not send PAP authenticate-request") })
+	default:
+		a.id = uint8(l.randomU32())
+		l.chapNewChallenge()
+		l.chapSendChallenge()
+	}
+}
+
+// authStop cancels whatever the phase was doing (link or LCP going down).
+func (l *Link) authStop() {
+	a := &l.auth
+	a.gen++
+	a.pending = false
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+}
+
+// authArm (re)starts the phase timer; a newer arm or authStop cancels it.
+func (l *Link) authArm(d time.Duration, fn func()) {
+	a := &l.auth
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	gen := a.gen
+	a.timer = l.afterFunc(d, func() {
+		if a.gen == gen && !a.done {
+			a.timer = nil
+			fn()
+		}
+	})
+}
+
+// authFail ends the link for an authentication reason.
+func (l *Link) authFail(reason string) {
+	l.auth.done = true
+	l.log.Info(reason)
+	l.close(reason)
+}
+
+// authSucceeded moves on to the network phase (RFC 1661 §3.5).
+func (l *Link) authSucceeded() {
+	a := &l.auth
+	a.done = true
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+	l.startNetwork()
+}
+
+func (l *Link) authInput(proto Proto, p Packet) {
+	a := &l.auth
+	isCHAP := a.proto == AuthCHAPMD5 || a.proto == AuthMSCHAPv1 || a.proto == AuthMSCHAPv2
+	switch {
+	case proto == ProtoPAP && a.proto == AuthPAP:
+		if l.cfg.Role == Server {
+			l.papServerInput(p)
+		} else {
+			l.papClientInput(p)
+		}
+	case proto == ProtoCHAP && isCHAP:
+		if l.cfg.Role == Server {
+			l.chapServerInput(p)
+		} else {
+			l.chapClientInput(p)
+		}
+	default:
+		// RFC 1661 §5.7 would Protocol-Reject a protocol we do not run at
+		// all; one we run but did not negotiate is just noise.
+		l.log.Debug(fmt.Sprintf("discarded %v packet: negotiated %v", proto, a.proto))
+	}
+}
+
+// startAuthenticate runs Config.Authenticator (and then Config.Network) off
+// the input path; the verdict comes back through authResult under the lock.
+func (l *Link) startAuthenticate(req *AuthRequest, replyID uint8) {
+	a := &l.auth
+	a.pending = true
+	a.user = req.User
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+	req.Peer = l.cfg.Peer
+	gen := a.gen
+	ctx := l.ctx
+	authn, network := l.cfg.Authenticator, l.cfg.Network
+	go func() {
+		var res *AuthResult
+		var err error
+		if authn == nil {
+			err = fmt.Errorf("no authenticator configured")
+		} else {
+			res, err = authn.Authenticate(ctx, req)
+		}
+		var np NetworkParams
+		var nerr error
+		if err == nil && res != nil && res.OK {
+			if network == nil {
+				nerr = fmt.Errorf("no address source configured")
+			} else {
+				np, nerr = network(ctx, req.User, res)
+			}
+		}
+		l.lock()
+		defer l.unlock()
+		if l.dead || a.gen != gen {
+			return
+		}
+		a.pending = false
+		l.authResult(req, replyID, res, err, np, nerr)
+	}()
+}
+
+// authResult acts on the authenticator's verdict (server role).
+func (l *Link) authResult(req *AuthRequest, replyID uint8, res *AuthResult, err error, np NetworkParams, nerr error) {
+	a := &l.auth
+	ok := err == nil && res != nil && res.OK
+	if ok && a.proto == AuthMSCHAPv2 && len(res.AuthenticatorResponse) < 42 {
+		// Windows drops a Success without a valid S= (RFC 2759 §5).
+		err = fmt.Errorf("authenticator gave no MS-CHAPv2 authenticator response")
+		ok = false
+	}
+	msg := ""
+	if res != nil {
+		msg = res.Message
+	}
+	if !ok {
+		if err != nil {
+			l.log.Warn(fmt.Sprintf("%s: authenticator error for %q: %v", authLabel(a.proto), req.User, err))
+		}
+		l.log.Info(fmt.Sprintf("%s peer authentication failed for %q", authLabel(a.proto), req.User))
+		if msg == "" {
+			msg = "Authentication failed"
+		}
+		retry := a.retries > 0 && a.proto != AuthMSCHAPv1
+		if retry {
+			a.retries--
+		}
+		l.authReplyFailure(replyID, msg, retry)
+		if !retry {
+			a.done = true
+			l.close(fmt.Sprintf("%s peer authentication failed for %q", authLabel(a.proto), req.User))
+		}
+		return
+	}
+	a.result = res
+	l.log.Debug(fmt.Sprintf("%s peer authentication succeeded for %q", authLabel(a.proto), req.User))
+	l.authReplySuccess(replyID, res)
+	if nerr != nil {
+		a.done = true
+		l.close(fmt.Sprintf("no network parameters for %q: %v", req.User, nerr))
+		return
+	}
+	l.ipcpL.setParams(np)
+	l.authSucceeded()
+}
+
+// authReplySuccess sends (and remembers, for retransmitted requests) the
+// protocol's success packet.
+func (l *Link) authReplySuccess(id uint8, res *AuthResult) {
+	a := &l.auth
+	var p Packet
+	proto := ProtoCHAP
+	switch a.proto {
+	case AuthPAP:
+		proto = ProtoPAP
+		p = Packet{Code: papAuthAck, ID: id, Data: papMessage(orDefault(res.Message, "Login ok"))}
+	case AuthMSCHAPv2:
+		// RFC 2759 §5: "S=<auth_string> M=<message>".
+		p = Packet{Code: chapSuccess, ID: id, Data: []byte(res.AuthenticatorResponse + " M=" + orDefault(res.Message, "Access granted"))}
+	default:
+		p = Packet{Code: chapSuccess, ID: id, Data: []byte(orDefault(res.Message, "Access granted"))}
+	}
+	a.lastReply = &p
+	l.sendPacket(proto, p)
+}
+
+// authReplyFailure sends the failure packet; with retry, it also sets up
+// the next round (RFC 2759 §6: the Failure carries the new challenge and
+// the retried Response the next identifier).
+func (l *Link) authReplyFailure(id uint8, msg string, retry bool) {
+	a := &l.auth
+	var p Packet
+	proto := ProtoCHAP
+	switch a.proto {
+	case AuthPAP:
+		proto = ProtoPAP
+		p = Packet{Code: papAuthNak, ID: id, Data: papMessage(msg)}
+	case AuthMSCHAPv2:
+		if retry {
+			l.chapNewChallenge()
+		}
+		p = Packet{Code: chapFailure, ID: id, Data: []byte(mschapFailure(a.challenge, retry, msg))}
+	case AuthMSCHAPv1:
+		p = Packet{Code: chapFailure, ID: id, Data: []byte("E=691 R=0")}
+	default:
+		p = Packet{Code: chapFailure, ID: id, Data: []byte(msg)}
+	}
+	a.lastReply = &p
+	l.sendPacket(proto, p)
+	if !retry {
+		return
+	}
+	a.lastReply = nil
+	a.gen++ // forget timers of the failed round
+	switch a.proto {
+	case AuthPAP:
+		l.authArm(l.cfg.RestartTimeout*maxConfigure, func() { l.authFail("peer did not retry PAP authenticate-request") })
+	case AuthMSCHAPv2:
+		a.id = id + 1
+		a.sends = 0
+		l.authArm(l.cfg.RestartTimeout*maxConfigure, func() { l.authFail("peer did not retry MS-CHAPv2 response") })
+	default:
+		a.id = id + 1
+		l.chapNewChallenge()
+		l.chapSendChallenge()
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// randomU32 reads four random bytes (time-based if the source fails).
+func (l *Link) randomU32() uint32 { return l.lcpL.randomU32() }
+
+// randomBytes fills b from Config.Rand.
+func (l *Link) randomBytes(b []byte) {
+	if _, err := io.ReadFull(l.cfg.Rand, b); err != nil {
+		// A challenge must never be predictable; without randomness the
+		// link cannot authenticate safely.
+		l.log.Error("random source failed: " + err.Error())
+		l.close("random source failed")
+	}
+}

@@ -1,0 +1,484 @@
+package ppp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// LCP configuration option types (RFC 1661 §6, RFC 1570).
+const (
+	lcpMRU       = 1
+	lcpACCM      = 2 // RFC 1662 §7.1
+	lcpAuth      = 3
+	lcpQuality   = 4
+	lcpMagic     = 5
+	lcpPFC       = 7
+	lcpACFC      = 8
+	minMRU       = 128 // pppd's PPP_MINMRU; smaller values are Nak-ed up to it
+	defaultMRU   = 1500
+	maxLoopbacks = 5
+)
+
+// CHAP algorithm octets of the Authentication-Protocol option (RFC 1994
+// §3, RFC 2433 §2, RFC 2759 §2).
+const (
+	chapMD5      = 5
+	chapMSv1     = 0x80
+	chapMSv2     = 0x81
+	authOptLen   = 2 // PAP: protocol only
+	chapOptLen   = 3 // CHAP: protocol and algorithm
+	echoMagicLen = 4
+)
+
+// authOption encodes p as the value of an Authentication-Protocol option.
+func authOption(p AuthProto) Option {
+	switch p {
+	case AuthPAP:
+		return optU16(lcpAuth, uint16(ProtoPAP))
+	case AuthCHAPMD5:
+		return Option{lcpAuth, []byte{byte(ProtoCHAP >> 8), byte(ProtoCHAP & 0xff), chapMD5}}
+	case AuthMSCHAPv1:
+		return Option{lcpAuth, []byte{byte(ProtoCHAP >> 8), byte(ProtoCHAP & 0xff), chapMSv1}}
+	default:
+		return Option{lcpAuth, []byte{byte(ProtoCHAP >> 8), byte(ProtoCHAP & 0xff), chapMSv2}}
+	}
+}
+
+// parseAuthOption decodes an Authentication-Protocol value.
+func parseAuthOption(v []byte) (AuthProto, bool) {
+	switch {
+	case len(v) == authOptLen && Proto(binary.BigEndian.Uint16(v)) == ProtoPAP:
+		return AuthPAP, true
+	case len(v) == chapOptLen && Proto(binary.BigEndian.Uint16(v)) == ProtoCHAP:
+		switch v[2] {
+		case chapMD5:
+			return AuthCHAPMD5, true
+		case chapMSv1:
+			return AuthMSCHAPv1, true
+		case chapMSv2:
+			return AuthMSCHAPv2, true
+		}
+	}
+	return AuthNone, false
+}
+
+// lcpPeer is what the peer's last checked Configure-Request asked for.
+type lcpPeer struct {
+	mru        uint16
+	magic      uint32
+	pfc, acfc  bool
+	auth       AuthProto // client role: the protocol the server wants
+	hasMRU     bool
+	hasMagic   bool
+	authWanted bool
+}
+
+// lcpLayer is LCP (RFC 1661) on the shared automaton.
+type lcpLayer struct {
+	l *Link
+
+	// Our request.
+	mru         uint16
+	sendMRU     bool
+	magic       uint32
+	sendMagic   bool
+	sendPFC     bool
+	sendACFC    bool
+	authIdx     int // server: index in Config.Auth of the protocol we ask for
+	authRefused bool
+
+	// The peer's last checked request (in force once acked).
+	peer      lcpPeer
+	loopbacks int
+
+	echoTimer   *time.Timer
+	echoGen     uint64
+	echoPending int
+	echoID      uint8
+}
+
+func newLCP(l *Link) *lcpLayer {
+	return &lcpLayer{l: l, mru: l.cfg.MRU, sendMRU: true, sendMagic: true, sendPFC: true, sendACFC: true}
+}
+
+func (c *lcpLayer) newMagic() {
+	var b [4]byte
+	for c.magic == 0 {
+		if _, err := c.l.cfg.Rand.Read(b[:]); err != nil {
+			// A broken random source must not stall negotiation; the
+			// time gives a usable, if guessable, magic number.
+			binary.BigEndian.PutUint32(b[:], uint32(time.Now().UnixNano()))
+		}
+		c.magic = binary.BigEndian.Uint32(b[:])
+	}
+}
+
+func (c *lcpLayer) request() []Option {
+	var opts []Option
+	if c.sendMRU {
+		opts = append(opts, optU16(lcpMRU, c.mru))
+	}
+	if c.l.cfg.Role == Server && c.authIdx < len(c.l.cfg.Auth) {
+		opts = append(opts, authOption(c.l.cfg.Auth[c.authIdx]))
+	}
+	if c.sendMagic {
+		if c.magic == 0 {
+			c.newMagic()
+		}
+		opts = append(opts, optU32(lcpMagic, c.magic))
+	}
+	if c.sendPFC {
+		opts = append(opts, optFlag(lcpPFC))
+	}
+	if c.sendACFC {
+		opts = append(opts, optFlag(lcpACFC))
+	}
+	return opts
+}
+
+func (c *lcpLayer) check(opts []Option) (nak, rej []Option) {
+	p := &c.peer
+	*p = lcpPeer{}
+	for _, o := range opts {
+		switch o.Type {
+		case lcpMRU:
+			if len(o.Value) != 2 {
+				rej = append(rej, o)
+				continue
+			}
+			v := binary.BigEndian.Uint16(o.Value)
+			if v < minMRU {
+				nak = append(nak, optU16(lcpMRU, minMRU))
+				continue
+			}
+			p.mru, p.hasMRU = v, true
+		case lcpACCM:
+			// Async control character map: meaningless without HDLC
+			// framing (PPTP), accepted and ignored (RFC 2637 §4.5).
+			if len(o.Value) != 4 {
+				rej = append(rej, o)
+			}
+		case lcpAuth:
+			if c.l.cfg.Role == Server {
+				// We do not authenticate ourselves to dial-in clients.
+				rej = append(rej, o)
+				continue
+			}
+			ap, ok := parseAuthOption(o.Value)
+			if ok && slices.Contains(c.l.cfg.Auth, ap) {
+				p.auth, p.authWanted = ap, true
+				continue
+			}
+			// RFC 1661 §6.2: Nak with the protocol we would use.
+			c.l.log.Info(fmt.Sprintf("LCP: peer asks for auth %s, not allowed; suggesting %v", authName(o.Value), c.l.cfg.Auth[0]))
+			nak = append(nak, authOption(c.l.cfg.Auth[0]))
+		case lcpMagic:
+			if len(o.Value) != 4 {
+				rej = append(rej, o)
+				continue
+			}
+			v := binary.BigEndian.Uint32(o.Value)
+			if v == 0 || (c.sendMagic && v == c.magic) {
+				// RFC 1661 §6.4: zero is illegal; our own number suggests a
+				// looped-back link. Nak with a fresh number either way.
+				if v != 0 {
+					c.loopbacks++
+					if c.loopbacks >= maxLoopbacks {
+						c.l.close("serial line is looped back")
+						return nil, nil
+					}
+				}
+				nak = append(nak, optU32(lcpMagic, c.randomU32()))
+				continue
+			}
+			p.magic, p.hasMagic = v, true
+		case lcpPFC, lcpACFC:
+			if len(o.Value) != 0 {
+				rej = append(rej, o)
+				continue
+			}
+			if o.Type == lcpPFC {
+				p.pfc = true
+			} else {
+				p.acfc = true
+			}
+		default:
+			rej = append(rej, o)
+		}
+	}
+	if c.l.cfg.Role == Client && !p.authWanted && len(rej) == 0 && len(nak) == 0 {
+		c.l.log.Debug("LCP: peer does not ask us to authenticate")
+	}
+	return nak, rej
+}
+
+func (c *lcpLayer) randomU32() uint32 {
+	var b [4]byte
+	if _, err := c.l.cfg.Rand.Read(b[:]); err != nil {
+		return uint32(time.Now().UnixNano()) | 1
+	}
+	if v := binary.BigEndian.Uint32(b[:]); v != 0 {
+		return v
+	}
+	return 1
+}
+
+func (c *lcpLayer) gotNak(opts []Option) {
+	for _, o := range opts {
+		switch o.Type {
+		case lcpMRU:
+			if len(o.Value) == 2 {
+				if v := binary.BigEndian.Uint16(o.Value); v >= minMRU && v <= c.l.cfg.MRU {
+					c.mru = v
+				}
+			}
+		case lcpMagic:
+			// RFC 1661 §6.4: pick a new random number.
+			c.magic = 0
+			c.newMagic()
+		case lcpAuth:
+			if c.l.cfg.Role == Server {
+				c.authNak(o.Value)
+			}
+		case lcpPFC:
+			c.sendPFC = false
+		case lcpACFC:
+			c.sendACFC = false
+		}
+	}
+}
+
+// authNak moves our Authentication-Protocol request after the peer Nak-ed
+// it: to the protocol it suggests if the config allows it, else to the next
+// allowed one; with none left the link is closed, saying why.
+func (c *lcpLayer) authNak(v []byte) {
+	cur := c.l.cfg.Auth[c.authIdx]
+	want, ok := parseAuthOption(v)
+	if ok {
+		if i := slices.Index(c.l.cfg.Auth, want); i >= 0 && want != cur {
+			c.l.log.Info(fmt.Sprintf("LCP: peer refused %v, switching to %v", cur, want))
+			c.authIdx = i
+			return
+		}
+	}
+	for i := c.authIdx + 1; i < len(c.l.cfg.Auth); i++ {
+		next := c.l.cfg.Auth[i]
+		if next == cur {
+			continue
+		}
+		c.l.log.Info(fmt.Sprintf("LCP: peer refused %v (wants %s, not allowed), trying %v", cur, authName(v), next))
+		c.authIdx = i
+		return
+	}
+	msg := fmt.Sprintf("peer refused %v, no other allowed protocol", authLabel(cur))
+	if ok {
+		msg += fmt.Sprintf(" (peer wants %v)", authLabel(want))
+	}
+	c.l.log.Warn("LCP: " + msg)
+	c.authRefused = true
+	c.l.close(msg)
+}
+
+func (c *lcpLayer) gotRej(opts []Option) {
+	for _, o := range opts {
+		switch o.Type {
+		case lcpMRU:
+			c.sendMRU = false
+		case lcpMagic:
+			c.sendMagic = false
+		case lcpPFC:
+			c.sendPFC = false
+		case lcpACFC:
+			c.sendACFC = false
+		case lcpAuth:
+			if c.l.cfg.Role == Server {
+				msg := "peer refused to authenticate"
+				c.l.log.Warn("LCP: " + msg)
+				c.authRefused = true
+				c.l.close(msg)
+				return
+			}
+		}
+	}
+}
+
+func (c *lcpLayer) up()       { c.l.lcpUp() }
+func (c *lcpLayer) down()     { c.l.lcpDown() }
+func (c *lcpLayer) started()  {}
+func (c *lcpLayer) finished() { c.l.lcpFinished() }
+
+// negotiatedAuth is the protocol the peer must use with us (server) or we
+// with the peer (client); AuthNone when there is none.
+func (c *lcpLayer) negotiatedAuth() AuthProto {
+	if c.l.cfg.Role == Server {
+		if c.authIdx < len(c.l.cfg.Auth) {
+			return c.l.cfg.Auth[c.authIdx]
+		}
+		return AuthNone
+	}
+	if c.peer.authWanted {
+		return c.peer.auth
+	}
+	return AuthNone
+}
+
+// peerMRU is the largest information field the peer accepts (RFC 1661 §6.1).
+func (c *lcpLayer) peerMRU() int {
+	if c.peer.hasMRU {
+		return int(c.peer.mru)
+	}
+	return defaultMRU
+}
+
+// applyTx sets frame compression towards the peer once LCP is open. The
+// peer's own (acked) request for PFC/ACFC says it can receive compressed
+// fields (RFC 1661 §6.5, §6.6), so those, not ours, drive what we send.
+func (c *lcpLayer) applyTx() {
+	t := &c.l.tx
+	t.mu.Lock()
+	t.pfc, t.acfc = c.peer.pfc, c.peer.acfc
+	t.mu.Unlock()
+}
+
+func (c *lcpLayer) other(p Packet) bool {
+	switch p.Code {
+	case CodeProtRej:
+		c.rcvProtRej(p)
+	case CodeEchoReq:
+		// RFC 1661 §5.8: answered only in the Opened state.
+		if c.l.lcp.state == StateOpened {
+			data := binary.BigEndian.AppendUint32(nil, c.ourMagic())
+			if len(p.Data) > echoMagicLen {
+				data = append(data, p.Data[echoMagicLen:]...)
+			}
+			c.l.sendPacket(ProtoLCP, Packet{Code: CodeEchoRep, ID: p.ID, Data: data})
+		}
+	case CodeEchoRep:
+		if c.l.lcp.state == StateOpened && len(p.Data) >= echoMagicLen {
+			if m := binary.BigEndian.Uint32(p.Data); m != 0 && c.sendMagic && m == c.magic {
+				c.l.log.Debug("LCP: echo reply carries our magic number; link looped back?")
+				return true
+			}
+			c.echoPending = 0
+		}
+	case CodeDiscReq:
+		// RFC 1661 §5.9: silently discarded.
+	default:
+		return false
+	}
+	return true
+}
+
+// ourMagic is the magic number in force (0 if the peer rejected it).
+func (c *lcpLayer) ourMagic() uint32 {
+	if c.sendMagic {
+		return c.magic
+	}
+	return 0
+}
+
+// rcvProtRej: the peer does not speak a protocol we sent (RFC 1661 §5.7).
+func (c *lcpLayer) rcvProtRej(p Packet) {
+	if c.l.lcp.state != StateOpened || len(p.Data) < 2 {
+		return
+	}
+	proto := Proto(binary.BigEndian.Uint16(p.Data))
+	switch proto {
+	case ProtoLCP:
+		c.l.lcp.rxjBad("LCP: peer rejected LCP")
+	case ProtoIPCP:
+		c.l.ipcp.rxjBad("IPCP: rejected by peer")
+	case ProtoCCP:
+		c.l.ccp.rxjBad("CCP: rejected by peer")
+	default:
+		c.l.log.Debug(fmt.Sprintf("LCP: peer rejected protocol %v", proto))
+	}
+}
+
+// protocolReject answers a frame of a protocol we do not run (RFC 1661
+// §5.7), truncated so that it fits the peer's MRU.
+func (c *lcpLayer) protocolReject(proto Proto, info []byte) {
+	if c.l.lcp.state != StateOpened {
+		return
+	}
+	c.l.stat.drop(DropProtocol)
+	data := binary.BigEndian.AppendUint16(nil, uint16(proto))
+	if max := c.peerMRU() - packetHeaderLen - len(data); len(info) > max {
+		info = info[:max]
+	}
+	data = append(data, info...)
+	c.l.lcp.nextID++
+	c.l.sendPacket(ProtoLCP, Packet{Code: CodeProtRej, ID: c.l.lcp.nextID, Data: data})
+}
+
+// Keepalive: LCP Echo-Request every EchoInterval; EchoFailure unanswered in
+// a row take the link down like pppd's lcp-echo-failure.
+
+func (c *lcpLayer) startEcho() {
+	if c.l.cfg.EchoInterval <= 0 {
+		return
+	}
+	c.stopEcho()
+	c.echoPending = 0
+	c.armEcho()
+}
+
+func (c *lcpLayer) armEcho() {
+	gen := c.echoGen
+	c.echoTimer = c.l.afterFunc(c.l.cfg.EchoInterval, func() {
+		if c.echoGen == gen {
+			c.echoTick()
+		}
+	})
+}
+
+func (c *lcpLayer) stopEcho() {
+	c.echoGen++
+	if c.echoTimer != nil {
+		c.echoTimer.Stop()
+		c.echoTimer = nil
+	}
+}
+
+func (c *lcpLayer) echoTick() {
+	if c.l.lcp.state != StateOpened {
+		return
+	}
+	if c.echoPending >= c.l.cfg.EchoFailure {
+		c.l.log.Info(fmt.Sprintf("No response to %d echo-requests", c.echoPending))
+		c.l.close("peer not responding")
+		return
+	}
+	c.echoPending++
+	c.echoID++
+	c.l.sendPacket(ProtoLCP, Packet{Code: CodeEchoReq, ID: c.echoID, Data: binary.BigEndian.AppendUint32(nil, c.ourMagic())})
+	c.armEcho()
+}
+
+// authLabel spells protocols as pppd's log lines do ("MS-CHAPv2").
+func authLabel(p AuthProto) string {
+	switch p {
+	case AuthPAP:
+		return "PAP"
+	case AuthCHAPMD5:
+		return "CHAP"
+	case AuthMSCHAPv1:
+		return "MS-CHAP"
+	case AuthMSCHAPv2:
+		return "MS-CHAPv2"
+	}
+	return p.String()
+}
+
+// authName describes a raw Authentication-Protocol value for logs.
+func authName(v []byte) string {
+	if p, ok := parseAuthOption(v); ok {
+		return authLabel(p)
+	}
+	if len(v) >= 2 {
+		return fmt.Sprintf("protocol 0x%04x", binary.BigEndian.Uint16(v))
+	}
+	return "nothing"
+}

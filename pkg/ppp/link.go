@@ -1,0 +1,576 @@
+package ppp
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Role says which side of the authentication a link plays.
+type Role int
+
+const (
+	// Server authenticates the peer and hands out addresses (pptpd's side).
+	Server Role = iota
+	// Client authenticates itself and accepts an address (pptp-linux's side).
+	Client
+)
+
+func (r Role) String() string {
+	switch r {
+	case Server:
+		return "server"
+	case Client:
+		return "client"
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
+}
+
+// Phase is a link phase (RFC 1661 §3.2).
+type Phase int
+
+const (
+	PhaseDead Phase = iota
+	PhaseEstablish
+	PhaseAuthenticate
+	PhaseNetwork
+	PhaseTerminate
+)
+
+func (p Phase) String() string {
+	switch p {
+	case PhaseDead:
+		return "dead"
+	case PhaseEstablish:
+		return "establish"
+	case PhaseAuthenticate:
+		return "authenticate"
+	case PhaseNetwork:
+		return "network"
+	case PhaseTerminate:
+		return "terminate"
+	}
+	return fmt.Sprintf("Phase(%d)", int(p))
+}
+
+// MPPEPolicy says what the link accepts for Microsoft Point-to-Point
+// Encryption (RFC 3078) negotiated over CCP. The zero value is "off".
+type MPPEPolicy struct {
+	// Required: the link comes up only with MPPE acknowledged in both
+	// directions; otherwise it is terminated ("MPPE required but peer refused").
+	Required bool
+	// Allowed key lengths. If none is set and Required or Allowed is set,
+	// 128-bit is assumed.
+	Bits40, Bits56, Bits128 bool
+	// AllowStateful accepts stateful (history) mode; stateless is always accepted.
+	AllowStateful bool
+	// PreferStateful asks for stateful mode first (needs AllowStateful).
+	PreferStateful bool
+	// Allowed negotiates MPPE when the peer agrees, without requiring it.
+	Allowed bool
+}
+
+func (p MPPEPolicy) enabled() bool { return p.Required || p.Allowed }
+
+// NetworkParams are the IPCP addresses of a server link (RFC 1332, RFC 1877).
+type NetworkParams struct {
+	LocalIP, PeerIP netip.Addr
+	DNS             [2]netip.Addr // zero entries are not offered
+}
+
+// UpInfo describes a link whose network phase is open.
+type UpInfo struct {
+	User       string
+	Auth       AuthProto
+	Local      netip.Addr
+	Peer       netip.Addr
+	DNS        [2]netip.Addr
+	MPPE       string // "MPPE 128-bit stateless", or "" when unencrypted
+	PeerMRU    int    // the largest IP packet WriteIP accepts
+	Result     *AuthResult
+	Negotiated time.Duration // from Start to network up
+}
+
+// Config configures one Link. Send is required; the server role also needs
+// Authenticator and Network.
+type Config struct {
+	Role   Role
+	Logger *slog.Logger // nil: discard
+	// Name is our CHAP name (e.g. "pptpbox"), sent in Challenge packets.
+	Name string
+	// MRU we ask the peer to respect; 0 means 1400.
+	MRU uint16
+	// Auth: server role, the protocols we allow in preference order
+	// (empty: MS-CHAPv2 only); client role, the protocols we agree to use
+	// (empty: all four).
+	Auth          []AuthProto
+	Authenticator Authenticator
+	// AuthRetries: how many times a peer may retry after a failed login
+	// on the same link (pppd allows none).
+	AuthRetries int
+	// Username and Password are the client role's credentials.
+	Username, Password string
+	MPPE               MPPEPolicy
+	// Network picks the addresses once the peer is authenticated (server
+	// role), so that a RADIUS Framed-IP-Address can choose.
+	Network func(ctx context.Context, user string, res *AuthResult) (NetworkParams, error)
+	// Peer is the transport peer, passed on in AuthRequest.
+	Peer netip.AddrPort
+	// EchoInterval: LCP Echo-Request period once LCP is open (0: none).
+	// EchoFailure unanswered requests take the link down (0 means 3).
+	EchoInterval time.Duration
+	EchoFailure  int
+	// RestartTimeout is the RFC 1661 §4.6 restart timer (0: 3s).
+	RestartTimeout time.Duration
+
+	// Send transmits one PPP frame (protocol field and information, ACFC/PFC
+	// applied as negotiated). It must not retain frame and may be called
+	// from any goroutine, but never with the link's lock held, so it may
+	// call back into the Link.
+	Send func(frame []byte)
+	// OnUp reports the network phase open (IPCP opened, and CCP when MPPE is required).
+	OnUp func(UpInfo)
+	// OnDown reports the end of the link, exactly once.
+	OnDown func(reason string)
+	// OnIP receives one inbound IPv4 packet, decrypted; it must not retain pkt.
+	OnIP func(pkt []byte)
+	// Rand supplies challenges and magic numbers (crypto/rand when nil).
+	Rand io.Reader
+}
+
+// Errors returned by WriteIP.
+var (
+	ErrNotUp    = errors.New("ppp: network phase not open")
+	ErrTooBig   = errors.New("ppp: packet larger than the peer's MRU")
+	ErrLinkDown = errors.New("ppp: link is down")
+)
+
+// Link is one PPP session over a lower layer that delivers whole frames
+// (PPTP's GRE).
+//
+// Concurrency: Input, the restart/echo timers and authentication results
+// are serialised by one mutex; callbacks (Send, OnUp, OnDown) that arise
+// under it are queued and delivered in order after it is released, by
+// whichever goroutine released it, so callbacks may re-enter the Link.
+// WriteIP takes only the transmit lock and may run concurrently with all of
+// that. OnIP is called from Input's goroutine without any lock held.
+type Link struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	queue    []func() // callbacks to run once mu is released
+	draining bool
+	phase    Phase
+	dead     bool
+	reason   string // why the link is going down
+	started  time.Time
+	ctx      context.Context // cancelled on link down (auth, Network calls)
+	cancel   context.CancelFunc
+
+	lcp, ipcp, ccp *fsm
+	lcpL           *lcpLayer
+	ipcpL          *ipcpLayer
+	ccpL           *ccpLayer
+	auth           authState
+	netUp          bool
+	upReported     bool // OnUp ran; a later NCP renegotiation only reopens the data path
+	ccpDone        bool // CCP finished without MPPE, and MPPE is not required
+
+	rx   rxState
+	tx   txState
+	stat stats
+}
+
+// New makes a link; nothing is sent before Start.
+func New(cfg Config) *Link {
+	if cfg.MRU == 0 {
+		cfg.MRU = 1400
+	}
+	if cfg.RestartTimeout == 0 {
+		cfg.RestartTimeout = 3 * time.Second
+	}
+	if cfg.EchoFailure == 0 {
+		cfg.EchoFailure = 3
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if len(cfg.Auth) == 0 {
+		if cfg.Role == Server {
+			cfg.Auth = []AuthProto{AuthMSCHAPv2}
+		} else {
+			cfg.Auth = []AuthProto{AuthMSCHAPv2, AuthMSCHAPv1, AuthCHAPMD5, AuthPAP}
+		}
+	}
+	if cfg.Name == "" {
+		cfg.Name = "pptpbox"
+	}
+	if m := cfg.MPPE; m.enabled() && !m.Bits40 && !m.Bits56 && !m.Bits128 {
+		cfg.MPPE.Bits128 = true
+	}
+	if !cfg.MPPE.AllowStateful {
+		cfg.MPPE.PreferStateful = false
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Link{cfg: cfg, log: log}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.lcpL = newLCP(l)
+	l.lcp = newFSM(l, ProtoLCP, l.lcpL)
+	l.ipcpL = &ipcpLayer{l: l}
+	l.ipcp = newFSM(l, ProtoIPCP, l.ipcpL)
+	l.ccpL = newCCP(l)
+	l.ccp = newFSM(l, ProtoCCP, l.ccpL)
+	l.rx.buf = make([]byte, 0, 2048)
+	l.tx.frame = make([]byte, 0, 2048)
+	return l
+}
+
+// Start tells the link its lower layer is up: LCP Open and Up (RFC 1661 §4.1).
+func (l *Link) Start() {
+	l.lock()
+	defer l.unlock()
+	if l.dead || l.phase != PhaseDead {
+		return
+	}
+	l.started = time.Now()
+	l.setPhase(PhaseEstablish)
+	l.lcp.Open()
+	l.lcp.Up()
+}
+
+// Close terminates the link: LCP Terminate-Request, then OnDown after the
+// Terminate-Ack or the restart timer.
+func (l *Link) Close(reason string) {
+	l.lock()
+	defer l.unlock()
+	l.close(reason)
+}
+
+// Input handles one received PPP frame. It must not be called concurrently
+// with itself; frame is not retained.
+func (l *Link) Input(frame []byte) {
+	proto, info, err := DecodeFrame(frame)
+	if err != nil {
+		l.stat.drop(DropMalformed)
+		l.log.Debug(err.Error())
+		return
+	}
+	if proto == ProtoIPv4 || proto == ProtoCompDG {
+		l.inputData(proto, info)
+		return
+	}
+	l.lock()
+	defer l.unlock()
+	l.inputControl(proto, info)
+}
+
+// Phase reports the current link phase.
+func (l *Link) Phase() Phase {
+	l.lock()
+	defer l.unlock()
+	return l.phase
+}
+
+// lock and unlock wrap mu; unlock delivers the callbacks queued meanwhile,
+// in order, outside the lock (see Link).
+func (l *Link) lock() { l.mu.Lock() }
+
+func (l *Link) unlock() {
+	if l.draining || len(l.queue) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.draining = true
+	for len(l.queue) > 0 {
+		q := l.queue
+		l.queue = nil
+		l.mu.Unlock()
+		for _, fn := range q {
+			fn()
+		}
+		l.mu.Lock()
+	}
+	l.draining = false
+	l.mu.Unlock()
+}
+
+// later queues fn to run after the lock is released.
+func (l *Link) later(fn func()) { l.queue = append(l.queue, fn) }
+
+// afterFunc runs fn under the link lock after d, unless the link is dead.
+func (l *Link) afterFunc(d time.Duration, fn func()) *time.Timer {
+	return time.AfterFunc(d, func() {
+		l.lock()
+		defer l.unlock()
+		if !l.dead {
+			fn()
+		}
+	})
+}
+
+func (l *Link) setPhase(p Phase) {
+	if l.phase != p {
+		l.log.Debug("phase " + p.String())
+		l.phase = p
+	}
+}
+
+// sendPacket logs and queues one control packet of proto.
+func (l *Link) sendPacket(proto Proto, p Packet) {
+	if l.dead {
+		return
+	}
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug("sent " + describe(proto, p))
+	}
+	l.tx.mu.Lock()
+	acfc, pfc := l.tx.acfc, l.tx.pfc
+	l.tx.mu.Unlock()
+	frame := p.Append(frameHeader(make([]byte, 0, 8+len(p.Data)), proto, acfc, pfc))
+	l.stat.ctlOut.Add(1)
+	if send := l.cfg.Send; send != nil {
+		l.later(func() { send(frame) })
+	}
+}
+
+func (l *Link) inputControl(proto Proto, info []byte) {
+	if l.dead {
+		return
+	}
+	p, err := ParsePacket(info)
+	if err != nil {
+		if proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP || proto == ProtoPAP || proto == ProtoCHAP {
+			l.stat.drop(DropMalformed)
+			l.log.Debug(fmt.Sprintf("rcvd %v: %v", proto, err))
+			return
+		}
+	}
+	known := err == nil
+	if known && l.log.Enabled(context.Background(), slog.LevelDebug) {
+		switch proto {
+		case ProtoLCP, ProtoIPCP, ProtoCCP, ProtoPAP, ProtoCHAP:
+			l.log.Debug("rcvd " + describe(proto, p))
+		}
+	}
+	l.stat.ctlIn.Add(1)
+	switch proto {
+	case ProtoLCP:
+		if p.Code == CodeTermReq && l.lcp.state == StateOpened {
+			l.setReason(fmt.Sprintf("LCP terminated by peer (%s)", printable(p.Data)))
+		}
+		l.lcp.input(p)
+		return
+	}
+	// RFC 1661 §3.4-3.5: other protocols wait for LCP to open, and network
+	// protocols for authentication to finish.
+	if l.lcp.state != StateOpened {
+		l.log.Debug(fmt.Sprintf("discarded %v frame: LCP not open", proto))
+		l.stat.drop(DropNotUp)
+		return
+	}
+	switch proto {
+	case ProtoPAP, ProtoCHAP:
+		if l.phase == PhaseAuthenticate || l.phase == PhaseNetwork {
+			l.authInput(proto, p)
+		}
+		return
+	case ProtoIPCP, ProtoCCP:
+		if proto == ProtoCCP && !l.cfg.MPPE.enabled() {
+			break // Protocol-Reject below: we compress nothing (RFC 1962 §1)
+		}
+		if l.phase != PhaseNetwork {
+			l.log.Debug(fmt.Sprintf("discarded %v frame before network phase", proto))
+			return
+		}
+		if proto == ProtoIPCP {
+			l.ipcp.input(p)
+		} else {
+			l.ccp.input(p)
+		}
+		return
+	}
+	l.lcpL.protocolReject(proto, info)
+}
+
+// setReason records the first cause of a link going down.
+func (l *Link) setReason(r string) {
+	if l.reason == "" {
+		l.reason = r
+	}
+}
+
+// close starts LCP termination with reason (the first reason wins).
+func (l *Link) close(reason string) {
+	if l.dead {
+		return
+	}
+	l.setReason(reason)
+	l.log.Debug("closing: " + reason)
+	l.setPhase(PhaseTerminate)
+	l.lcp.Close(reason)
+	if s := l.lcp.state; s == StateClosed || s == StateInitial || s == StateStopped {
+		l.linkDead()
+	}
+}
+
+// linkDead ends the link: everything stops and OnDown runs once.
+func (l *Link) linkDead() {
+	if l.dead {
+		return
+	}
+	reason := l.reason
+	if reason == "" {
+		reason = "link terminated"
+	}
+	l.netDown()
+	l.authStop()
+	l.lcpL.stopEcho()
+	for _, f := range []*fsm{l.lcp, l.ipcp, l.ccp} {
+		f.stopTimer()
+	}
+	l.setPhase(PhaseDead)
+	l.dead = true
+	l.cancel()
+	l.tx.mu.Lock()
+	l.tx.closed = true
+	l.tx.mu.Unlock()
+	l.log.Info("PPP link down", "reason", reason, "user", l.auth.user)
+	if down := l.cfg.OnDown; down != nil {
+		l.later(func() { down(reason) })
+	}
+}
+
+// Link events from the layers.
+
+// lcpUp: LCP opened; authenticate or go straight to the network phase.
+func (l *Link) lcpUp() {
+	l.lcpL.applyTx()
+	l.lcpL.startEcho()
+	if l.authNeeded() {
+		l.setPhase(PhaseAuthenticate)
+		l.authStart()
+		return
+	}
+	l.startNetwork()
+}
+
+// lcpDown: LCP left Opened; everything above it goes down (RFC 1661 §4.4 tld).
+func (l *Link) lcpDown() {
+	l.lcpL.stopEcho()
+	l.authStop()
+	l.netDown()
+	l.ipcp.Down()
+	l.ccp.Down()
+	if l.phase != PhaseTerminate {
+		l.setPhase(PhaseEstablish)
+	}
+}
+
+// lcpFinished: LCP reached Closed or Stopped; the lower layer may go.
+func (l *Link) lcpFinished() {
+	l.setReason("LCP negotiation failed")
+	l.linkDead()
+}
+
+// startNetwork enters the network phase and opens the NCPs.
+func (l *Link) startNetwork() {
+	if l.phase == PhaseNetwork {
+		return
+	}
+	l.setPhase(PhaseNetwork)
+	if l.cfg.Role == Client && !l.ipcpL.configured {
+		l.ipcpL.setClient()
+	}
+	pol := l.mppePolicy()
+	switch {
+	case pol.enabled() && l.mppeUsable():
+		l.ccp.Open()
+		l.ccp.Up()
+	case pol.Required:
+		l.close(fmt.Sprintf("MPPE required, but MS-CHAP[v2] auth not performed (%v)", authLabel(l.auth.proto)))
+		return
+	default:
+		l.ccpDone = true
+	}
+	l.ipcp.Open()
+	l.ipcp.Up()
+}
+
+// mppePolicy is the configured policy, tightened by the authenticator.
+func (l *Link) mppePolicy() MPPEPolicy {
+	p := l.cfg.MPPE
+	if r := l.auth.result; r != nil && r.MPPERequired {
+		p.Required = true
+		if !p.Bits40 && !p.Bits56 && !p.Bits128 {
+			p.Bits128 = true
+		}
+	}
+	return p
+}
+
+// checkNetUp opens the data path once IPCP is open and CCP has settled:
+// opened with MPPE both ways, or (MPPE not required) finished or unused.
+func (l *Link) checkNetUp() {
+	if l.netUp || l.dead || l.phase != PhaseNetwork || l.ipcp.state != StateOpened {
+		return
+	}
+	enc := l.ccp.state == StateOpened && l.ccpL.bothWays()
+	if !enc && !l.ccpDone {
+		return
+	}
+	if enc {
+		if err := l.startMPPE(); err != nil {
+			l.close(fmt.Sprintf("MPPE: %v", err))
+			return
+		}
+	}
+	l.netUp = true
+	l.tx.mu.Lock()
+	l.tx.up = true
+	l.tx.peerMRU = l.lcpL.peerMRU()
+	l.tx.mu.Unlock()
+	info := UpInfo{
+		User:    l.auth.user,
+		Auth:    l.auth.proto,
+		Local:   l.ipcpL.local,
+		Peer:    l.ipcpL.peer,
+		DNS:     l.ipcpL.dns,
+		PeerMRU: l.lcpL.peerMRU(),
+		Result:  l.auth.result,
+	}
+	if enc {
+		info.MPPE = l.ccpL.describe()
+	}
+	if !l.started.IsZero() {
+		info.Negotiated = time.Since(l.started)
+	}
+	if l.upReported {
+		l.log.Debug("network phase reopened", "mppe", info.MPPE)
+		return
+	}
+	l.upReported = true
+	l.log.Info("PPP link up", "user", info.User, "auth", info.Auth.String(), "local", info.Local, "peer", info.Peer, "mppe", info.MPPE)
+	if up := l.cfg.OnUp; up != nil {
+		l.later(func() { up(info) })
+	}
+}
+
+// netDown closes the data path (an NCP left Opened, or the link ended).
+func (l *Link) netDown() {
+	l.tx.mu.Lock()
+	l.tx.up = false
+	l.tx.enc = nil
+	l.tx.mu.Unlock()
+	l.rx.dec = nil
+	l.netUp = false
+}
