@@ -143,7 +143,13 @@ func (e *Encrypter) Encrypt(dst, payload []byte) []byte {
 
 // Flush makes the next packet start a fresh RC4 stream from the current
 // session key and carry the A bit: the answer to a CCP Reset-Request in
-// stateful mode (RFC 3078 §8.2). The caller sends the Reset-Ack.
+// stateful mode (RFC 3078 §8.2). Several Flush calls before the next packet
+// count as one, so a repeated Reset-Request cannot desynchronise the peer.
+//
+// The session key itself is not changed, as OpenBSD's npppd does with
+// Windows peers. Linux's ppp_mppe instead changes the key on every flushed
+// packet; a Linux peer in stateful mode therefore loses sync after a reset
+// (stateless mode, pppd's default, is not affected).
 func (e *Encrypter) Flush() { e.flush = true }
 
 // Count returns the coherency count of the last packet encrypted.
