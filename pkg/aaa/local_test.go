@@ -80,57 +80,64 @@ func run(t *testing.T, l *Local, req *ppp.AuthRequest, w want) {
 	}
 }
 
-func TestPAP(t *testing.T) {
+// authCase is one request and the verdict it must get.
+type authCase struct {
+	name string
+	req  ppp.AuthRequest
+	want want
+}
+
+func runCases(t *testing.T, proto ppp.AuthProto, cases []authCase) {
+	t.Helper()
 	l := testTable()
-	tests := []struct {
-		name, user, password string
-		want                 want
-	}{
-		{"ok", "test", "test.test", want{ok: true}},
-		{"fixed ip", "User", "clientPass", want{ok: true, ip: netip.MustParseAddr("10.79.97.50")}},
-		{"wrong password", "test", "test.tesT", want{}},
-		{"prefix of password", "test", "test", want{}},
-		{"second entry ignored", "test", "shadowed by the first entry", want{}},
-		{"unknown user", "nobody", "test.test", want{}},
-		{"empty", "", "", want{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			run(t, l, &ppp.AuthRequest{Proto: ppp.AuthPAP, User: tt.user, Password: []byte(tt.password)}, tt.want)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := c.req
+			req.Proto = proto
+			run(t, l, &req, c.want)
 		})
 	}
 }
 
+func TestPAP(t *testing.T) {
+	pap := func(user, password string) ppp.AuthRequest {
+		return ppp.AuthRequest{User: user, Password: []byte(password)}
+	}
+	runCases(t, ppp.AuthPAP, []authCase{
+		{"ok", pap("test", "test.test"), want{ok: true}},
+		{"fixed ip", pap("User", "clientPass"), want{ok: true, ip: netip.MustParseAddr("10.79.97.50")}},
+		{"wrong password", pap("test", "test.tesT"), want{}},
+		{"prefix of password", pap("test", "test"), want{}},
+		{"second entry ignored", pap("test", "shadowed by the first entry"), want{}},
+		{"unknown user", pap("nobody", "test.test"), want{}},
+		{"empty", pap("", ""), want{}},
+	})
+}
+
 func TestCHAPMD5(t *testing.T) {
-	l := testTable()
 	challenge := unhex(t, "00112233445566778899aabbccddeeff")
 	// MD5(0x2a || "test.test" || challenge), computed outside Go.
 	good := unhex(t, "0ff0a3594a394b53d963ef84f80eb012")
-	tests := []struct {
-		name      string
-		user      string
-		ident     uint8
-		challenge []byte
-		response  []byte
-		want      want
-	}{
-		{"ok", "test", 0x2a, challenge, good, want{ok: true}},
-		{"other ident", "test", 0x2b, challenge, good, want{}},
-		{"other challenge", "test", 0x2a, challenge[1:], good, want{}},
-		{"short response", "test", 0x2a, challenge, good[:15], want{}},
-		{"no challenge", "test", 0x2a, nil, good, want{}},
-		{"unknown user", "nobody", 0x2a, challenge, good, want{}},
+	chap := func(user string, ident uint8, challenge, response []byte) ppp.AuthRequest {
+		return ppp.AuthRequest{User: user, Ident: ident, Challenge: challenge, Response: response}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			run(t, l, &ppp.AuthRequest{Proto: ppp.AuthCHAPMD5, User: tt.user, Ident: tt.ident, Challenge: tt.challenge, Response: tt.response}, tt.want)
-		})
-	}
+	runCases(t, ppp.AuthCHAPMD5, []authCase{
+		{"ok", chap("test", 0x2a, challenge, good), want{ok: true}},
+		{"other ident", chap("test", 0x2b, challenge, good), want{}},
+		{"other challenge", chap("test", 0x2a, challenge[1:], good), want{}},
+		{"short response", chap("test", 0x2a, challenge, good[:15]), want{}},
+		{"no challenge", chap("test", 0x2a, nil, good), want{}},
+		{"unknown user", chap("nobody", 0x2a, challenge, good), want{}},
+	})
+}
+
+// ms builds an MS-CHAP request: the challenge we sent and the peer's value.
+func ms(user string, challenge, response []byte) ppp.AuthRequest {
+	return ppp.AuthRequest{User: user, Challenge: challenge, Response: response}
 }
 
 // RFC 2433 Appendix B: "MyPw", challenge 10 2D B5 DF 08 5D 30 41.
 func TestMSCHAPv1(t *testing.T) {
-	l := testTable()
 	challenge := unhex(t, "10 2D B5 DF 08 5D 30 41")
 	var nt [24]byte
 	copy(nt[:], unhex(t, "4E 9D 3C 8F 9C FD 38 5D 5B F4 D3 24 67 91 95 6C A4 C3 51 AB 40 9A 3D 61"))
@@ -139,31 +146,19 @@ func TestMSCHAPv1(t *testing.T) {
 	// RFC 3079 §2.4 GetStartKey for "MyPw" and this challenge, computed
 	// outside Go: SHA-1(MD4(MD4(UTF-16LE "MyPw")) x2 || challenge)[:16].
 	key := "CFD3610CD9208EC8134BAEFF555F76CB"
-	tests := []struct {
-		name      string
-		user      string
-		challenge []byte
-		response  []byte
-		want      want
-	}{
-		{"ok", "v1", challenge, good, want{ok: true, sendKey: key, recvKey: key}},
-		{"lm only", "v1", challenge, lmOnly, want{}},
-		{"wrong password", "test", challenge, good, want{}},
-		{"other challenge", "v1", unhex(t, "10 2D B5 DF 08 5D 30 40"), good, want{}},
-		{"16-octet challenge", "v1", append(challenge, challenge...), good, want{}},
-		{"short response", "v1", challenge, good[:48], want{}},
-		{"unknown user", "MyPw", challenge, good, want{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			run(t, l, &ppp.AuthRequest{Proto: ppp.AuthMSCHAPv1, User: tt.user, Challenge: tt.challenge, Response: tt.response}, tt.want)
-		})
-	}
+	runCases(t, ppp.AuthMSCHAPv1, []authCase{
+		{"ok", ms("v1", challenge, good), want{ok: true, sendKey: key, recvKey: key}},
+		{"lm only", ms("v1", challenge, lmOnly), want{}},
+		{"wrong password", ms("test", challenge, good), want{}},
+		{"other challenge", ms("v1", unhex(t, "10 2D B5 DF 08 5D 30 40"), good), want{}},
+		{"16-octet challenge", ms("v1", append(challenge, challenge...), good), want{}},
+		{"short response", ms("v1", challenge, good[:48]), want{}},
+		{"unknown user", ms("MyPw", challenge, good), want{}},
+	})
 }
 
 // RFC 2759 §9.2 and RFC 3079 §3.5: "User" / "clientPass".
 func TestMSCHAPv2(t *testing.T) {
-	l := testTable()
 	authChallenge := unhex(t, "5B 5D 7C 7D 7B 3F 2F 3E 3C 2C 60 21 32 26 26 28")
 	var peer [16]byte
 	copy(peer[:], unhex(t, "21 40 23 24 25 5E 26 2A 28 29 5F 2B 3A 33 7C 7E"))
@@ -184,27 +179,16 @@ func TestMSCHAPv2(t *testing.T) {
 		sendKey: "8B7CDC149B993A1BA118CB153F56DCCB",
 		recvKey: "D5F0E9521E3EA9589645E86051C82226",
 	}
-	tests := []struct {
-		name      string
-		user      string
-		challenge []byte
-		response  []byte
-		want      want
-	}{
-		{"ok", "User", authChallenge, good, okWant},
-		{"domain prefix", `WORKGROUP\User`, authChallenge, good, okWant},
-		{"wrong nt-response", "User", authChallenge, bad, want{}},
-		{"name is case-sensitive", "user", authChallenge, good, want{}},
-		{"other challenge", "User", authChallenge[:8], good, want{}},
-		{"reserved octets set", "User", authChallenge, reserved, want{}},
-		{"wrong password", "test", authChallenge, good, want{}},
-		{"unknown user", "nobody", authChallenge, good, want{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			run(t, l, &ppp.AuthRequest{Proto: ppp.AuthMSCHAPv2, User: tt.user, Challenge: tt.challenge, Response: tt.response}, tt.want)
-		})
-	}
+	runCases(t, ppp.AuthMSCHAPv2, []authCase{
+		{"ok", ms("User", authChallenge, good), okWant},
+		{"domain prefix", ms(`WORKGROUP\User`, authChallenge, good), okWant},
+		{"wrong nt-response", ms("User", authChallenge, bad), want{}},
+		{"name is case-sensitive", ms("user", authChallenge, good), want{}},
+		{"other challenge", ms("User", authChallenge[:8], good), want{}},
+		{"reserved octets set", ms("User", authChallenge, reserved), want{}},
+		{"wrong password", ms("test", authChallenge, good), want{}},
+		{"unknown user", ms("nobody", authChallenge, good), want{}},
+	})
 }
 
 func TestUnsupportedAndCancelled(t *testing.T) {

@@ -2,7 +2,6 @@ package mschap
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 )
 
@@ -53,14 +52,8 @@ func TestParseFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := ParseFailure(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if !checkErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !failureEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
