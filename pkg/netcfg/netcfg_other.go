@@ -3,9 +3,12 @@
 package netcfg
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"runtime"
+	"time"
 )
 
 var errOS = fmt.Errorf("netcfg: not implemented on %s", runtime.GOOS)
@@ -35,3 +38,25 @@ type Route struct {
 }
 
 func Routes() ([]Route, error) { return nil, errOS }
+
+func LinkState(name string) (LinkEvent, error)                 { return LinkEvent{}, errOS }
+func WatchLinks(ctx context.Context, fn func(LinkEvent)) error { return errOS }
+func (c *DHCPClient) Run(ctx context.Context) error            { return errOS }
+func (p *Ports) Configure() error                              { return errOS }
+func (p *Ports) Run(ctx context.Context) error                 { return errOS }
+
+// LinkEvent is one link notification (Linux only).
+type LinkEvent struct {
+	Name                 string
+	Index                int
+	Up, Carrier, Deleted bool
+}
+
+// DHCPClient keeps a WAN lease (Linux only).
+type DHCPClient struct {
+	Iface, Hostname, ResolvConf string
+	Logger                      *slog.Logger
+	OnLease                     func(WANLease)
+	OnLost                      func()
+	Timeout                     time.Duration
+}

@@ -1,0 +1,121 @@
+package netcfg
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/dhcpd"
+	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
+)
+
+// serveDHCP runs a DHCP server for subnet/24 on iface in ns until the
+// returned stop is called.
+func serveDHCP(t *testing.T, ns *netnstest.NS, iface, subnet string, first, last int) (stop func()) {
+	t.Helper()
+	pfx := netip.MustParsePrefix(subnet + ".0/24")
+	srvAddr := netip.MustParseAddr(subnet + ".1")
+	if _, err := ns.Run("ip", "addr", "replace", srvAddr.String()+"/24", "dev", iface); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.Run("ip", "link", "set", iface, "up"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := dhcpd.New(dhcpd.Config{Iface: iface, ServerAddr: srvAddr, Prefix: pfx,
+		RangeStart: netip.MustParseAddr(fmt.Sprintf("%s.%d", subnet, first)),
+		RangeEnd:   netip.MustParseAddr(fmt.Sprintf("%s.%d", subnet, last)),
+		LeaseTime:  time.Hour, Router: srvAddr, DNS: []netip.Addr{srvAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := ns.Go(func() error { return s.Serve(ctx) })
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func waitLease(t *testing.T, ch <-chan WANLease, what string) WANLease {
+	t.Helper()
+	select {
+	case l := <-ch:
+		return l
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no lease: %s", what)
+	}
+	return WANLease{}
+}
+
+// TestDHCPClientFollowsCable: the WAN client binds, installs address,
+// default route and resolv.conf, and after the cable moves to another
+// network (unplug, new server and subnet, plug) takes the new lease.
+func TestDHCPClientFollowsCable(t *testing.T) {
+	netnstest.Require(t, "ip")
+	isp, box := netnstest.NewNS(t, "isp"), netnstest.NewNS(t, "box")
+	wire := netnstest.NewWire(t, isp, "isp0", box, "wan0")
+	stop := serveDHCP(t, isp, "isp0", "198.51.100", 10, 20)
+
+	resolv := filepath.Join(t.TempDir(), "resolv.conf")
+	leases := make(chan WANLease, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &DHCPClient{Iface: "wan0", Hostname: "pptpbox", ResolvConf: resolv,
+		OnLease: func(l WANLease) { leases <- l }, Timeout: time.Second}
+	done := box.Go(func() error {
+		if err := LinkUp("wan0"); err != nil {
+			return err
+		}
+		return c.Run(ctx)
+	})
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	l := waitLease(t, leases, "first bind")
+	if l.Addr != netip.MustParsePrefix("198.51.100.10/24") || l.Router != netip.MustParseAddr("198.51.100.1") {
+		t.Fatalf("lease %v", l)
+	}
+	out, err := box.Run("ip", "-4", "addr", "show", "wan0")
+	if err != nil || !strings.Contains(out, "inet 198.51.100.10/24") {
+		t.Fatalf("address not installed: %v\n%s", err, out)
+	}
+	out, err = box.Run("ip", "-4", "route", "show", "default")
+	if err != nil || !strings.Contains(out, "default via 198.51.100.1 dev wan0") {
+		t.Fatalf("default route not installed: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(resolv); err != nil || !strings.Contains(string(b), "nameserver 198.51.100.1\n") {
+		t.Fatalf("resolv.conf: %v %q", err, b)
+	}
+
+	// Move the cable to another network.
+	if err := wire.SetPlugged(false); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if _, err := isp.Run("ip", "addr", "flush", "dev", "isp0"); err != nil {
+		t.Fatal(err)
+	}
+	stop = serveDHCP(t, isp, "isp0", "203.0.113", 50, 60)
+	defer stop()
+	if err := wire.SetPlugged(true); err != nil {
+		t.Fatal(err)
+	}
+	l = waitLease(t, leases, "after replug")
+	if l.Addr != netip.MustParsePrefix("203.0.113.50/24") {
+		t.Fatalf("lease after replug %v", l)
+	}
+	out, _ = box.Run("ip", "-4", "addr", "show", "wan0")
+	if strings.Contains(out, "198.51.100.10") || !strings.Contains(out, "203.0.113.50/24") {
+		t.Fatalf("old address kept or new one missing:\n%s", out)
+	}
+}

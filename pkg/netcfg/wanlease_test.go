@@ -1,0 +1,74 @@
+package netcfg
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+func TestLeaseFromACK(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ip := func(s string) net.IP { return net.ParseIP(s) }
+	tests := []struct {
+		name    string
+		mods    []dhcpv4.Modifier
+		want    WANLease
+		wantErr string
+	}{
+		{"full", []dhcpv4.Modifier{
+			dhcpv4.WithYourIP(ip("198.51.100.10")), dhcpv4.WithNetmask(net.CIDRMask(24, 32)),
+			dhcpv4.WithOption(dhcpv4.OptRouter(ip("198.51.100.1"))),
+			dhcpv4.WithOption(dhcpv4.OptDNS(ip("198.51.100.53"), ip("198.51.100.54"))),
+			dhcpv4.WithOption(dhcpv4.OptServerIdentifier(ip("198.51.100.1"))),
+			dhcpv4.WithLeaseTime(3600),
+			dhcpv4.WithOption(dhcpv4.OptRenewTimeValue(1000 * time.Second)),
+		}, WANLease{Addr: netip.MustParsePrefix("198.51.100.10/24"), Router: netip.MustParseAddr("198.51.100.1"),
+			DNS:    []netip.Addr{netip.MustParseAddr("198.51.100.53"), netip.MustParseAddr("198.51.100.54")},
+			Server: netip.MustParseAddr("198.51.100.1"), Lease: time.Hour, Renew: 1000 * time.Second,
+			Rebind: 3150 * time.Second, Bound: now}, ""},
+		{"defaults", []dhcpv4.Modifier{dhcpv4.WithYourIP(ip("203.0.113.9"))},
+			WANLease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: time.Hour, Renew: 30 * time.Minute,
+				Rebind: 3150 * time.Second, Bound: now}, ""},
+		{"renew after lease", []dhcpv4.Modifier{dhcpv4.WithYourIP(ip("203.0.113.9")), dhcpv4.WithLeaseTime(100),
+			dhcpv4.WithOption(dhcpv4.OptRenewTimeValue(500 * time.Second))},
+			WANLease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: 100 * time.Second, Renew: 50 * time.Second,
+				Rebind: 87500 * time.Millisecond, Bound: now}, ""},
+		{"no address", nil, WANLease{}, "without an address"},
+		{"bad mask", []dhcpv4.Modifier{dhcpv4.WithYourIP(ip("203.0.113.9")), dhcpv4.WithNetmask(net.IPMask{255, 0, 255, 0})},
+			WANLease{}, "bad subnet mask"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ack, err := dhcpv4.New(append([]dhcpv4.Modifier{dhcpv4.WithMessageType(dhcpv4.MessageTypeAck)}, tt.mods...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := leaseFromACK(ack, now)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.ack, got.offer = nil, nil
+			if got.String() != tt.want.String() || got.Renew != tt.want.Renew || got.Rebind != tt.want.Rebind || !got.Bound.Equal(now) {
+				t.Fatalf("got  %v renew %v rebind %v\nwant %v renew %v rebind %v", got, got.Renew, got.Rebind, tt.want, tt.want.Renew, tt.want.Rebind)
+			}
+		})
+	}
+}
+
+func TestResolvConf(t *testing.T) {
+	got := string(resolvConf([]netip.Addr{netip.MustParseAddr("198.51.100.53"), netip.MustParseAddr("2001:db8::53")}))
+	want := "# written by pptpbox from the WAN configuration\nnameserver 198.51.100.53\nnameserver 2001:db8::53\n"
+	if got != want {
+		t.Fatalf("got %q want %q", got, want)
+	}
+}
