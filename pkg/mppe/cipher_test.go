@@ -2,6 +2,7 @@ package mppe
 
 import (
 	"bytes"
+	stdrc4 "crypto/rc4"
 	"errors"
 	"fmt"
 	"testing"
@@ -81,7 +82,7 @@ func TestFirstPacket(t *testing.T) {
 				t.Fatal(err)
 			}
 			k := refNextKey(s.start[:16], s.key[:16], 128)
-			ref, _ := stdrc4NewCipher(k)
+			ref, _ := stdrc4.NewCipher(k)
 			want := make([]byte, len(msg))
 			ref.XORKeyStream(want, msg)
 			if !bytes.Equal(pkt[2:], want) {
@@ -393,3 +394,58 @@ func BenchmarkEncryptStateful(b *testing.B)  { benchmark(b, false, false) }
 func BenchmarkEncryptStateless(b *testing.B) { benchmark(b, true, false) }
 func BenchmarkDecryptStateful(b *testing.B)  { benchmark(b, false, true) }
 func BenchmarkDecryptStateless(b *testing.B) { benchmark(b, true, true) }
+
+// refEncrypter is RFC 3078 §3 and §7 written the plain way with crypto/rc4:
+// a new key before every stateless packet and before every stateful flag
+// packet, the RC4 stream restarting with each key.
+type refEncrypter struct {
+	start, key []byte
+	bits       int
+	stateful   bool
+	count      int
+	c          *stdrc4.Cipher
+}
+
+func newRefEncrypter(t *testing.T, start []byte, bits int, stateful bool) *refEncrypter {
+	n := 16
+	if bits < 128 {
+		n = 8
+	}
+	start = start[:n]
+	key, err := GetNewKeyFromSHA(start, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ReduceKey(key, bits)
+	c, _ := stdrc4.NewCipher(key)
+	return &refEncrypter{start: start, key: key, bits: bits, stateful: stateful, count: 4095, c: c}
+}
+
+func (r *refEncrypter) encrypt(p []byte) []byte {
+	r.count = (r.count + 1) % 4096
+	hdr := 0x10
+	if !r.stateful || r.count%256 == 255 {
+		r.key = refNextKey(r.start, r.key, r.bits)
+		r.c, _ = stdrc4.NewCipher(r.key)
+		hdr |= 0x80
+	}
+	out := []byte{byte(hdr) | byte(r.count>>8), byte(r.count)}
+	ct := make([]byte, len(p))
+	r.c.XORKeyStream(ct, p)
+	return append(out, ct...)
+}
+
+func TestMatchesReferenceModel(t *testing.T) {
+	for _, stateful := range []bool{false, true} {
+		for _, bits := range []int{40, 56, 128} {
+			e, _ := pair(t, bits, !stateful)
+			ref := newRefEncrypter(t, unhex(t, rfcSendStartKey), bits, stateful)
+			for i := range 4096 + 300 {
+				got, want := e.Encrypt(nil, payloadFor(i)), ref.encrypt(payloadFor(i))
+				if !bytes.Equal(got, want) {
+					t.Fatalf("stateful=%v %d bits packet %d:\n got %X\nwant %X", stateful, bits, i, got, want)
+				}
+			}
+		}
+	}
+}

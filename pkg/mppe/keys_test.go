@@ -201,5 +201,3 @@ func TestRC4MatchesStdlib(t *testing.T) {
 		}
 	}
 }
-
-func stdrc4NewCipher(key []byte) (*stdrc4.Cipher, error) { return stdrc4.NewCipher(key) }
