@@ -321,29 +321,37 @@ func TestNoAllocs(t *testing.T) {
 	}
 }
 
-// FuzzDecrypt feeds arbitrary packets, after a few good ones, to both modes:
-// no panic, no plaintext on error, and a good packet still decrypts after a
-// flush (stateful) or with a fresh count (stateless).
+// FuzzDecrypt feeds arbitrary packets, after a few good ones, to both modes
+// and all strengths: no panic, nothing appended on error, exactly the
+// ciphertext length appended on success. The input is cut into several
+// packets (a length octet before each) so that state changes from one
+// packet meet the next.
 func FuzzDecrypt(f *testing.F) {
 	e, _ := pair(f, 128, true)
-	f.Add(e.Encrypt(nil, payloadFor(1)), false)
-	f.Add([]byte{0x90, 0x00, 0x00, 0x21}, true)
-	f.Add([]byte{0x1F, 0xFF}, false)
-	f.Add([]byte{0xB0}, true)
-	f.Fuzz(func(t *testing.T, pkt []byte, stateless bool) {
-		for _, bits := range []int{40, 128} {
+	good := e.Encrypt(nil, payloadFor(1))
+	f.Add(append([]byte{byte(len(good))}, good...), false)
+	f.Add([]byte{4, 0x90, 0x00, 0x00, 0x21}, true)
+	f.Add([]byte{2, 0x1F, 0xFF, 3, 0x90, 0x05, 0x21}, false)
+	f.Add([]byte{1, 0xB0}, true)
+	f.Fuzz(func(t *testing.T, in []byte, stateless bool) {
+		for _, bits := range []int{40, 56, 128} {
 			e, d := pair(t, bits, stateless)
 			for i := range 3 {
 				if _, err := d.Decrypt(nil, e.Encrypt(nil, payloadFor(i))); err != nil {
 					t.Fatal(err)
 				}
 			}
-			out, err := d.Decrypt([]byte{}, pkt)
-			if err != nil && len(out) != 0 {
-				t.Fatalf("error %v with %d octets of output", err, len(out))
-			}
-			if err == nil && len(out) != len(pkt)-HeaderLen {
-				t.Fatalf("output %d octets for a %d-octet packet", len(out), len(pkt))
+			for rest := in; len(rest) > 0; {
+				n := min(int(rest[0]), len(rest)-1)
+				pkt := rest[1 : 1+n]
+				rest = rest[1+n:]
+				out, err := d.Decrypt([]byte{}, pkt)
+				if err != nil && len(out) != 0 {
+					t.Fatalf("error %v with %d octets of output", err, len(out))
+				}
+				if err == nil && len(out) != len(pkt)-HeaderLen {
+					t.Fatalf("output %d octets for a %d-octet packet", len(out), len(pkt))
+				}
 			}
 		}
 	})
