@@ -228,8 +228,9 @@ type Conn struct {
 	stopReply  chan struct{}                     // closed on StopCCRP
 	closeErr   error                             // why the connection ends; first one wins
 
-	serving atomic.Bool
-	done    chan struct{} // closed when Serve has returned
+	serving   atomic.Bool
+	closeOnce sync.Once
+	done      chan struct{} // closed when Serve has returned
 }
 
 // NewServerConn wraps an accepted TCP connection as the PAC side. Run Serve.
@@ -494,8 +495,18 @@ func (c *Conn) checkTimers(now time.Time) error {
 // Close ends the connection the orderly way (RFC 2637 §3.1): a server first
 // sends Call-Disconnect-Notify for each call, then Stop-Control-Connection-
 // Request; Close waits up to StopTimeout for the reply, closes TCP and, when
-// Serve runs, waits for it to clear the calls. Handlers must not call it.
+// Serve runs, waits for it to clear the calls. Concurrent and repeated calls
+// wait for the first. Handlers must not call it (Serve would wait on itself).
 func (c *Conn) Close() error {
+	c.closeOnce.Do(c.stop)
+	if c.serving.Load() {
+		<-c.done
+	}
+	return nil
+}
+
+// stop is the body of the first Close.
+func (c *Conn) stop() {
 	c.mu.Lock()
 	st := c.state
 	var ids []uint16
@@ -508,9 +519,6 @@ func (c *Conn) Close() error {
 		}
 	}
 	c.mu.Unlock()
-	if st == StateClosed {
-		return nil
-	}
 	if st == StateEstablished {
 		for _, id := range ids {
 			// The calls die with the connection; the Handler hears of them
@@ -527,10 +535,6 @@ func (c *Conn) Close() error {
 		}
 	}
 	c.fail(ErrClosed)
-	if c.serving.Load() {
-		<-c.done
-	}
-	return nil
 }
 
 // sendCDN sends Call-Disconnect-Notify for our call id.

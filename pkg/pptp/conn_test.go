@@ -223,7 +223,13 @@ func TestServerCloseClearsCalls(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p.srv.Close() // CDN for each call, then Stop-Control-Connection-Request
+	// CDN for each call, then Stop-Control-Connection-Request; a second,
+	// concurrent Close waits for the first instead of cutting it short.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { p.srv.Close() })
+	}
+	wg.Wait()
 	got := []uint16{<-p.cliH.cleared, <-p.cliH.cleared}
 	slices.Sort(got)
 	if !slices.Equal(got, []uint16{1, 2}) {
@@ -239,6 +245,12 @@ func TestServerCloseClearsCalls(t *testing.T) {
 	}
 	if p.srv.State() != StateClosed {
 		t.Errorf("server state %s", p.srv.State())
+	}
+	if len(srvH.cleared) != 0 || len(p.cliH.cleared) != 0 {
+		t.Errorf("extra CallCleared events: server %d client %d", len(srvH.cleared), len(p.cliH.cleared))
+	}
+	if n := p.cli.Counters().Unexpected.Load(); n != 0 {
+		t.Errorf("client saw %d unexpected messages", n)
 	}
 }
 
