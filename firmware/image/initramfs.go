@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/u-root/u-root/pkg/cpio"
 )
 
 // CoreCommands are the u-root core commands in the initramfs: what an operator needs on the
@@ -34,7 +36,8 @@ func (b *builder) buildGuestBinary(ctx context.Context, pkg, out string) error {
 	if _, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("%s does not exist in %s: the firmware needs it (is the daemon committed yet?)", pkg, b.opt.Repo)
 	}
-	_, err := b.run(ctx, b.opt.Repo, b.goEnv(), "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, pkg)
+	ldflags := "-s -w -buildid= -X main.version=" + b.opt.Version
+	_, err := b.run(ctx, b.opt.Repo, b.goEnv(), "go", "build", "-trimpath", "-ldflags="+ldflags, "-o", out, pkg)
 	if err != nil {
 		return fmt.Errorf("build %s: %w", pkg, err)
 	}
@@ -56,8 +59,12 @@ func (b *builder) buildInitramfs(ctx context.Context, stage, cpioPath, zstPath s
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
+	base := filepath.Join(b.opt.Work, "base.cpio")
+	if err := writeBaseArchive(base); err != nil {
+		return err
+	}
 	args := []string{
-		"-o", cpioPath, "-base=/dev/null", "-initcmd=", "-uinitcmd=", "-defaultsh=gosh",
+		"-o", cpioPath, "-base=" + base, "-initcmd=", "-uinitcmd=", "-defaultsh=gosh",
 		"-skip-ldd", "-tmp-dir", tmp,
 	}
 	ents, err := os.ReadDir(stage)
@@ -117,4 +124,38 @@ func (b *builder) stageRootfs(ctx context.Context, k *kernelTree, stage string) 
 	}
 	b.progress("kernel modules for %s", strings.Join(b.board.Modules, " "))
 	return b.stageModules(ctx, k, stage)
+}
+
+// writeBaseArchive writes the skeleton the rest of the initramfs is added to: mount points,
+// and /dev/console, which the kernel opens as PID 1's stdin/stdout/stderr before running
+// /init (init/main.c, console_on_rootfs) — devtmpfs is not mounted yet at that point.
+// u-root's own default base would also bring a fixed resolv.conf and localtime.
+func writeBaseArchive(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	recs := []cpio.Record{
+		cpio.Directory("dev", 0o755),
+		cpio.CharDev("dev/console", 0o600, 5, 1),
+		cpio.CharDev("dev/null", 0o666, 1, 3),
+		cpio.Directory("proc", 0o555),
+		cpio.Directory("sys", 0o555),
+		cpio.Directory("run", 0o755),
+		cpio.Directory("tmp", 0o1777),
+		cpio.Directory("config", 0o755),
+		cpio.Directory("mnt", 0o755),
+		cpio.Directory("mnt/usb", 0o755),
+		cpio.Directory("root", 0o700),
+	}
+	cpio.MakeAllReproducible(recs)
+	w := cpio.Newc.Writer(f)
+	if err := cpio.WriteRecords(w, recs); err != nil {
+		return fmt.Errorf("base archive: %w", err)
+	}
+	if err := cpio.WriteTrailer(w); err != nil {
+		return fmt.Errorf("base archive: %w", err)
+	}
+	return f.Close()
 }

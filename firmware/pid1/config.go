@@ -1,0 +1,154 @@
+package pid1
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Source is where the running config came from.
+type Source int
+
+const (
+	SourceNone     Source = iota
+	SourceUSB             // pptpbox.toml on a FAT stick labelled PPTPBOX
+	SourceFlash           // pptpbox.toml on the CONFIG partition
+	SourceLastGood        // last-good.toml on the CONFIG partition
+	SourceDefault         // /etc/pptpbox/default.toml in the initramfs
+)
+
+func (s Source) String() string {
+	switch s {
+	case SourceNone:
+		return "none"
+	case SourceUSB:
+		return "usb"
+	case SourceFlash:
+		return "flash"
+	case SourceLastGood:
+		return "last-good"
+	case SourceDefault:
+		return "default"
+	}
+	return fmt.Sprintf("Source(%d)", int(s))
+}
+
+// File names on the CONFIG partition and the USB stick.
+const (
+	ConfigName   = "pptpbox.toml"
+	LastGoodName = "last-good.toml"
+)
+
+// Candidate is one config file that may be used. A nil *Candidate means "not present".
+type Candidate struct {
+	Source Source
+	Path   string // where it was read, for messages
+	Data   []byte
+}
+
+// Validator checks a config; the error text is shown to the operator as is, so it should be
+// the file:line:key message of `boxd check`.
+type Validator func(c *Candidate) error
+
+// Decision is the outcome of Select.
+type Decision struct {
+	Use *Candidate
+	// Errors are shown on the console at every boot until the config is fixed.
+	Errors []string
+	// Notes are informational ("config copied from USB to flash").
+	Notes []string
+	// WriteFlash: write Use.Data to the CONFIG partition as pptpbox.toml (a USB config
+	// that validated, so that it survives the stick being removed).
+	WriteFlash bool
+	// WriteLastGood: write Use.Data to the CONFIG partition as last-good.toml.
+	WriteLastGood bool
+}
+
+// Select decides which config the box runs. A config that fails validation is never used:
+//
+//   - a valid USB config wins, and is copied to flash;
+//   - else a valid flash config;
+//   - else the last good config, with the errors of the newer ones on the console;
+//   - else the embedded default, which must be valid (it is tested at build time).
+//
+// Whatever valid file from USB or flash is used becomes the new last good one.
+func Select(usb, flash, lastGood *Candidate, def *Candidate, validate Validator) Decision {
+	var d Decision
+	try := func(c *Candidate, what string) bool {
+		if c == nil {
+			return false
+		}
+		if err := validate(c); err != nil {
+			d.Errors = append(d.Errors, fmt.Sprintf("config: %s %s rejected, not applied: %v", what, c.Path, err))
+			return false
+		}
+		return true
+	}
+	switch {
+	case try(usb, "USB"):
+		d.Use = usb
+		d.WriteFlash = flash == nil || !bytes.Equal(flash.Data, usb.Data)
+		if d.WriteFlash {
+			d.Notes = append(d.Notes, fmt.Sprintf("config: %s from USB copied to flash", usb.Path))
+		}
+	case try(flash, "flash"):
+		d.Use = flash
+	case try(lastGood, "last good"):
+		d.Use = lastGood
+		d.Notes = append(d.Notes, "config: running the last good config "+lastGood.Path)
+	default:
+		d.Use = def
+		d.Notes = append(d.Notes, "config: running the embedded default "+def.Path)
+	}
+	if (d.Use.Source == SourceUSB || d.Use.Source == SourceFlash) && (lastGood == nil || !bytes.Equal(lastGood.Data, d.Use.Data)) {
+		d.WriteLastGood = true
+	}
+	return d
+}
+
+// WriteFileAtomic replaces dir/name with data so that a power cut leaves either the old or
+// the new file: write a temporary file, fsync it, rename it over the old one, fsync the
+// directory.
+func WriteFileAtomic(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("fsync %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("rename %s: %w", name, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ReadCandidate reads a config file, returning nil when it does not exist.
+func ReadCandidate(src Source, path string) (*Candidate, error) {
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Candidate{Source: src, Path: path, Data: data}, nil
+}

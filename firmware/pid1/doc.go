@@ -1,0 +1,17 @@
+// Package pid1 is the pptpbox init: the program the kernel starts as /init.
+//
+// Boot flow, in order (Boot in boot_linux.go):
+//
+//  1. mount /proc, /sys, /dev, /dev/pts, /run, /tmp
+//  2. read the board profile embedded at /etc/pptpbox/board.toml
+//  3. load the board's kernel modules (modules.dep order, parameters from the command line)
+//  4. hostname, entropy, watchdog (fed from here on)
+//  5. rename the NICs to their roles (wan, lan) as the board profile says
+//  6. find the config: USB stick labelled PPTPBOX, then the flash CONFIG partition, then the
+//     last good copy, then the embedded default (Select in config.go)
+//  7. supervise boxd (restart with backoff), reap zombies
+//  8. print the ready line, run the console prompt
+//
+// The portable decisions (config selection, backoff, the log ring, the command line, the
+// prompt) are plain Go with tests; the Linux system calls live in _linux.go files.
+package pid1

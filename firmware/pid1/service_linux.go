@@ -1,0 +1,133 @@
+package pid1
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// service runs one daemon in its own process group, restarting it with backoff when it
+// dies, with its output line-buffered into the log.
+type service struct {
+	name string
+	argv []string
+	log  io.Writer // lines of the service's stdout/stderr
+	r    *reaper
+	lg   *slog.Logger
+
+	mu       sync.Mutex
+	proc     *os.Process
+	started  time.Time
+	restarts int
+	stopping bool
+	exited   chan struct{} // closed when the current process exits
+	stopped  chan struct{} // closed when run returns
+}
+
+func (s *service) run() {
+	defer close(s.stopped)
+	bo := DefaultBackoff()
+	for {
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			return
+		}
+		ch, err := s.spawn()
+		s.mu.Unlock()
+		start := time.Now()
+		var why string
+		if err != nil {
+			why = err.Error()
+		} else {
+			why = describeStatus(<-ch)
+			s.mu.Lock()
+			s.proc = nil
+			close(s.exited)
+			stopping := s.stopping
+			s.mu.Unlock()
+			if stopping {
+				return
+			}
+		}
+		wait := bo.Next(time.Since(start))
+		s.lg.Warn("service died, restarting", "service", s.name, "reason", why, "ran", time.Since(start).Round(time.Millisecond), "restart_in", wait)
+		time.Sleep(wait)
+		s.mu.Lock()
+		s.restarts++
+		s.mu.Unlock()
+	}
+}
+
+// spawn starts the process; s.mu is held.
+func (s *service) spawn() (<-chan unix.WaitStatus, error) {
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	null, _ := os.Open(os.DevNull)
+	defer null.Close()
+	p, ch, err := s.r.start(s.argv, &os.ProcAttr{
+		Files: []*os.File{null, wr, wr},
+		Env:   []string{"PATH=/bin:/bbin", "HOME=/root"},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
+	wr.Close()
+	if err != nil {
+		rd.Close()
+		return nil, fmt.Errorf("start %s: %w", s.name, err)
+	}
+	go func() {
+		io.Copy(s.log, rd)
+		rd.Close()
+	}()
+	s.proc, s.started, s.exited = p, time.Now(), make(chan struct{})
+	s.lg.Info("service started", "service", s.name, "pid", p.Pid)
+	return ch, nil
+}
+
+// status describes the service for the console.
+func (s *service) status() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return fmt.Sprintf("%s: not running (restarts %d)", s.name, s.restarts)
+	}
+	return fmt.Sprintf("%s: running pid %d for %s (restarts %d)", s.name, s.proc.Pid, time.Since(s.started).Round(time.Second), s.restarts)
+}
+
+// running reports whether the process is up and since when.
+func (s *service) running() (bool, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc != nil, s.started
+}
+
+// stop sends SIGTERM to the process group (boxd then closes its sessions and sends the
+// accounting stops), waits up to grace, then SIGKILLs it.
+func (s *service) stop(grace time.Duration) {
+	s.mu.Lock()
+	s.stopping = true
+	p, exited := s.proc, s.exited
+	s.mu.Unlock()
+	if p != nil {
+		unix.Kill(-p.Pid, unix.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(grace):
+			s.lg.Warn("service did not stop, killing", "service", s.name)
+			unix.Kill(-p.Pid, unix.SIGKILL)
+			<-exited
+		}
+	}
+	select {
+	case <-s.stopped:
+	case <-time.After(grace):
+	}
+}
