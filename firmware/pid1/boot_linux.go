@@ -339,15 +339,15 @@ func (b *box) announceReady() {
 		time.Sleep(250 * time.Millisecond)
 	}
 	// Give a DHCP lease on the WAN a moment; the line reports what is there.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
 		if (b.roles["wan"] == "" || ifaceAddr(b.roles["wan"]) != "none") && (b.roles["lan"] == "" || ifaceAddr(b.roles["lan"]) != "none") {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s boot=%.1fs\n",
-		b.version, b.addr("wan"), b.addr("lan"), b.boardName(), b.decision.Use.Source, time.Since(b.start).Seconds())
+	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s uptime=%.1fs\n",
+		b.version, b.addr("wan"), b.addr("lan"), b.boardName(), b.decision.Use.Source, uptime())
 }
 
 func (b *box) addr(role string) string {
@@ -534,4 +534,15 @@ func (b *box) shell() error {
 	ws := <-ch
 	b.lg.Info("debug shell ended", "status", describeStatus(ws))
 	return nil
+}
+
+// uptime is the time since the kernel started (/proc/uptime), the boot time the ready line
+// reports.
+func uptime() float64 {
+	data, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(data))[0], 64)
+	return f
 }

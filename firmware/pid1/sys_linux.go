@@ -87,6 +87,9 @@ func loadModules(names []string, cmd Cmdline, logf func(string, ...any)) (loaded
 		case err == nil:
 			loaded++
 		case errors.Is(err, unix.EEXIST):
+		case errors.Is(err, unix.ENODEV):
+			// Hardware-specific variants (crc32c_intel without SSE4.2) refuse politely.
+			logf("module %s: no such hardware here", m.Name)
 		default:
 			errs = append(errs, fmt.Errorf("module %s: %w", m.Name, err))
 		}
