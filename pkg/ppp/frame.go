@@ -105,7 +105,9 @@ func frameHeader(dst []byte, proto Proto, acfc, pfc bool) []byte {
 	if !acfc {
 		dst = append(dst, hdlcAddress, hdlcControl)
 	}
-	if pfc && proto < 0x100 {
+	// 0x00FF compressed would read as the address octet (RFC 1661 §6.5
+	// compresses only what stays unambiguous), so it is never compressed.
+	if pfc && proto < 0x100 && proto != 0xff {
 		return append(dst, byte(proto))
 	}
 	return append(dst, byte(proto>>8), byte(proto))
