@@ -558,3 +558,57 @@ func TestRemoteAddrFromPipe(t *testing.T) {
 		t.Errorf("RemoteAddr of a pipe = %v", got)
 	}
 }
+
+// FuzzServe feeds a server connection an arbitrary byte stream and checks
+// that Serve ends without panicking and that every call the Handler accepted
+// was cleared exactly once.
+func FuzzServe(f *testing.F) {
+	var session []byte
+	for _, m := range []Message{
+		&StartControlConnectionRequest{ProtocolVersion: ProtocolVersion},
+		&OutgoingCallRequest{CallID: 1, RecvWindow: 64},
+		&OutgoingCallRequest{CallID: 2},
+		&SetLinkInfo{PeerCallID: 0x101, SendACCM: 0xffffffff},
+		&EchoRequest{Identifier: 3},
+		&CallClearRequest{CallID: 1},
+		&OutgoingCallRequest{CallID: 1},
+		&StopControlConnectionRequest{Reason: StopNone},
+	} {
+		session = m.Append(session)
+	}
+	f.Add(session)
+	f.Add(session[:200])
+	f.Add(append((&StartControlConnectionRequest{ProtocolVersion: ProtocolVersion}).Append(nil),
+		withHeader(20, 1, MagicCookie, 77, 8)...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		a, b := net.Pipe()
+		h := newRecorder()
+		h.cleared = make(chan uint16, 1<<16)
+		srv := NewServerConn(a, Config{StopTimeout: 50 * time.Millisecond}, h, slog.New(slog.DiscardHandler))
+		errc := served(srv)
+		go io.Copy(io.Discard, b) // drain replies
+		b.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		b.Write(in)
+		b.Close()
+		select {
+		case <-errc:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Serve did not end")
+		}
+		h.mu.Lock()
+		accepted := int(h.next - 0x100)
+		h.mu.Unlock()
+		seen := map[uint16]int{}
+		for len(h.cleared) > 0 {
+			seen[<-h.cleared]++
+		}
+		if len(seen) != accepted {
+			t.Fatalf("%d calls accepted, %d cleared: %v", accepted, len(seen), seen)
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("call %d cleared %d times", id, n)
+			}
+		}
+	})
+}
