@@ -1,0 +1,39 @@
+# QEMU area (issue 3): the real-client rig. A Debian guest (kernel + busybox + pppd + pptp-linux,
+# built from .debs by qemu/client/build.sh into $(CACHE)) connects to boxd running in a network
+# namespace; the tests in qemu/... boot it under TCG (no KVM) and drive it over a serial channel.
+
+APT_PACKAGES += qemu-system-x86 busybox-static kmod cpio zstd iproute2 iputils-ping
+TEST_TARGETS += test-qemu
+
+QEMU_OUT := $(OUT)/qemu
+QEMU_BOXD := $(QEMU_OUT)/boxd
+
+.PHONY: client-guest server-guest test-qemu demo
+
+# client-guest builds (or finds in the cache) the PPTP client guest image.
+client-guest:
+	@CACHE=$(CACHE) qemu/client/build.sh client
+
+# server-guest is the same plus poptop pptpd, a reference server for the rig.
+server-guest:
+	@CACHE=$(CACHE) qemu/client/build.sh server
+
+$(QEMU_BOXD): FORCE_QEMU_BOXD
+	@mkdir -p $(QEMU_OUT)
+	$(GO) build -o $@ ./cmd/boxd
+
+.PHONY: FORCE_QEMU_BOXD
+FORCE_QEMU_BOXD:
+
+# test-qemu runs the QEMU tests (privileged: root, network namespaces, taps). Without the
+# PPTPBOX_QEMU_TESTS gate the plain unit run skips them.
+test-qemu: client-guest $(QEMU_BOXD)
+	@if [ "$$(id -u)" != 0 ]; then echo "test-qemu: needs root (network namespaces, tap devices)" >&2; exit 1; fi
+	@mkdir -p $(QEMU_OUT)
+	CACHE=$(CACHE) PPTPBOX_QEMU_TESTS=1 PPTPBOX_BOXD=$(abspath $(QEMU_BOXD)) \
+		$(GO) test -count=1 -p 1 -timeout 20m -v ./qemu/... 2>&1 | tee $(QEMU_OUT)/test-qemu.log; \
+		exit $${PIPESTATUS[0]}
+
+# demo runs boxd in a namespace with an example config and lets the client guest dial in.
+demo: client-guest $(QEMU_BOXD)
+	CACHE=$(CACHE) qemu/demo.sh $(abspath $(QEMU_BOXD))
