@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,8 @@ type fakeAuth struct {
 	mu    sync.Mutex
 	reqs  []*AuthRequest
 	delay time.Duration
+	// cancelled is set when a delayed Authenticate saw its context end.
+	cancelled atomic.Bool
 }
 
 func (f *fakeAuth) Authenticate(ctx context.Context, req *AuthRequest) (*AuthResult, error) {
@@ -40,6 +43,7 @@ func (f *fakeAuth) Authenticate(ctx context.Context, req *AuthRequest) (*AuthRes
 		select {
 		case <-time.After(f.delay):
 		case <-ctx.Done():
+			f.cancelled.Store(true)
 			return nil, ctx.Err()
 		}
 	}
@@ -120,13 +124,29 @@ type end struct {
 	sent [][]byte
 	// drop, when set, discards frames this side sends (a lossy wire).
 	drop func(frame []byte) bool
-	wire chan []byte
+	// tap, when set, takes every frame instead of the wire (benchmarks).
+	tap func(frame []byte)
+	// ipTap, when set, takes received IP packets instead of the ip channel.
+	ipTap func(pkt []byte)
+	wire  chan []byte
 }
 
 func (e *end) frames() [][]byte {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([][]byte(nil), e.sent...)
+}
+
+func (e *end) setTap(fn func([]byte)) {
+	e.mu.Lock()
+	e.tap = fn
+	e.mu.Unlock()
+}
+
+func (e *end) setIPTap(fn func([]byte)) {
+	e.mu.Lock()
+	e.ipTap = fn
+	e.mu.Unlock()
 }
 
 func (e *end) setDrop(fn func([]byte) bool) {
@@ -178,7 +198,7 @@ func seeded(seed uint64) *rand.ChaCha8 {
 	return rand.NewChaCha8(s)
 }
 
-func newEnd(t *testing.T, cfg Config, seed uint64) *end {
+func newEnd(t testing.TB, cfg Config, seed uint64) *end {
 	e := &end{
 		logs: &logBuf{},
 		up:   make(chan UpInfo, 1),
@@ -204,8 +224,24 @@ func newEnd(t *testing.T, cfg Config, seed uint64) *end {
 		}
 		e.down <- r
 	}
-	cfg.OnIP = func(p []byte) { e.ip <- append([]byte(nil), p...) }
+	cfg.OnIP = func(p []byte) {
+		e.mu.Lock()
+		tap := e.ipTap
+		e.mu.Unlock()
+		if tap != nil {
+			tap(p)
+			return
+		}
+		e.ip <- append([]byte(nil), p...)
+	}
 	cfg.Send = func(frame []byte) {
+		e.mu.Lock()
+		tap := e.tap
+		e.mu.Unlock()
+		if tap != nil {
+			tap(frame)
+			return
+		}
 		c := append([]byte(nil), frame...)
 		e.mu.Lock()
 		e.sent = append(e.sent, c)
@@ -224,7 +260,7 @@ func newEnd(t *testing.T, cfg Config, seed uint64) *end {
 }
 
 // connect pumps a's frames into b and b's into a until the test ends.
-func connect(t *testing.T, a, b *end) {
+func connect(t testing.TB, a, b *end) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	pump := func(from, to *end) {
@@ -253,7 +289,7 @@ func connect(t *testing.T, a, b *end) {
 }
 
 // pair builds, connects and starts a server and a client.
-func pair(t *testing.T, scfg, ccfg Config) (srv, cli *end) {
+func pair(t testing.TB, scfg, ccfg Config) (srv, cli *end) {
 	t.Helper()
 	srv = newEnd(t, scfg, 1)
 	cli = newEnd(t, ccfg, 2)
@@ -265,7 +301,7 @@ func pair(t *testing.T, scfg, ccfg Config) (srv, cli *end) {
 
 const waitFor = 5 * time.Second
 
-func waitUp(t *testing.T, e *end, who string) UpInfo {
+func waitUp(t testing.TB, e *end, who string) UpInfo {
 	t.Helper()
 	select {
 	case u := <-e.up:
@@ -278,7 +314,7 @@ func waitUp(t *testing.T, e *end, who string) UpInfo {
 	return UpInfo{}
 }
 
-func waitDown(t *testing.T, e *end, who string) string {
+func waitDown(t testing.TB, e *end, who string) string {
 	t.Helper()
 	select {
 	case r := <-e.down:
@@ -291,7 +327,7 @@ func waitDown(t *testing.T, e *end, who string) string {
 	return ""
 }
 
-func waitIP(t *testing.T, e *end, want []byte) {
+func waitIP(t testing.TB, e *end, want []byte) {
 	t.Helper()
 	select {
 	case got := <-e.ip:
