@@ -226,6 +226,7 @@ func TestConfigValidate(t *testing.T) {
 		{"empty range", func(c *Config) { c.RangeEnd = netip.MustParseAddr("192.168.1.50") }, false},
 		{"server in range", func(c *Config) { c.ServerAddr = netip.MustParseAddr("192.168.1.150") }, false},
 		{"short lease", func(c *Config) { c.LeaseTime = time.Second }, false},
+		{"test lease", func(c *Config) { c.LeaseTime = 2 * time.Second }, true},
 		{"no iface", func(c *Config) { c.Iface = "" }, false},
 	}
 	for _, tt := range tests {

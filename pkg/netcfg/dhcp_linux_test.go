@@ -17,6 +17,10 @@ import (
 // serveDHCP runs a DHCP server for subnet/24 on iface in ns until the
 // returned stop is called.
 func serveDHCP(t *testing.T, ns *netnstest.NS, iface, subnet string, first, last int) (stop func()) {
+	return serveDHCPLease(t, ns, iface, subnet, first, last, time.Hour)
+}
+
+func serveDHCPLease(t *testing.T, ns *netnstest.NS, iface, subnet string, first, last int, lease time.Duration) (stop func()) {
 	t.Helper()
 	pfx := netip.MustParsePrefix(subnet + ".0/24")
 	srvAddr := netip.MustParseAddr(subnet + ".1")
@@ -29,7 +33,7 @@ func serveDHCP(t *testing.T, ns *netnstest.NS, iface, subnet string, first, last
 	s, err := dhcpd.New(dhcpd.Config{Iface: iface, ServerAddr: srvAddr, Prefix: pfx,
 		RangeStart: netip.MustParseAddr(fmt.Sprintf("%s.%d", subnet, first)),
 		RangeEnd:   netip.MustParseAddr(fmt.Sprintf("%s.%d", subnet, last)),
-		LeaseTime:  time.Hour, Router: srvAddr, DNS: []netip.Addr{srvAddr}})
+		LeaseTime:  lease, Router: srvAddr, DNS: []netip.Addr{srvAddr}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,5 +121,57 @@ func TestDHCPClientFollowsCable(t *testing.T) {
 	out, _ = box.Run("ip", "-4", "addr", "show", "wan0")
 	if strings.Contains(out, "198.51.100.10") || !strings.Contains(out, "203.0.113.50/24") {
 		t.Fatalf("old address kept or new one missing:\n%s", out)
+	}
+}
+
+// TestDHCPClientRenewsAndExpires: with a 4s lease the client renews at T1
+// and keeps its address past the first expiry; once the server is gone the
+// address is removed at expiry and OnLost fires.
+func TestDHCPClientRenewsAndExpires(t *testing.T) {
+	netnstest.Require(t, "ip")
+	isp, box := netnstest.NewNS(t, "isp"), netnstest.NewNS(t, "box")
+	netnstest.NewWire(t, isp, "isp0", box, "wan0")
+	stop := serveDHCPLease(t, isp, "isp0", "198.51.100", 10, 20, 4*time.Second)
+
+	leases := make(chan WANLease, 4)
+	lost := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &DHCPClient{Iface: "wan0", Timeout: 500 * time.Millisecond,
+		OnLease: func(l WANLease) { leases <- l }, OnLost: func() { lost <- struct{}{} }}
+	done := box.Go(func() error {
+		if err := LinkUp("wan0"); err != nil {
+			return err
+		}
+		return c.Run(ctx)
+	})
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	l := waitLease(t, leases, "bind")
+	if l.Lease != 4*time.Second || l.Renew != 2*time.Second {
+		t.Fatalf("lease times %v/%v", l.Lease, l.Renew)
+	}
+	time.Sleep(6 * time.Second) // past the first expiry: only renewals keep it
+	if out, _ := box.Run("ip", "-4", "addr", "show", "wan0"); !strings.Contains(out, "198.51.100.10/24") {
+		t.Fatalf("address lost although the server renews:\n%s", out)
+	}
+	select {
+	case l := <-leases:
+		t.Fatalf("a renewal of the same lease was reported as new: %v", l)
+	case <-lost:
+		t.Fatal("lease lost although the server renews")
+	default:
+	}
+	stop()
+	select {
+	case <-lost:
+	case <-time.After(15 * time.Second):
+		t.Fatal("lease never expired after the server left")
+	}
+	if out, _ := box.Run("ip", "-4", "addr", "show", "wan0"); strings.Contains(out, "198.51.100.10") {
+		t.Fatalf("expired address still installed:\n%s", out)
 	}
 }

@@ -32,6 +32,9 @@ func (l WANLease) String() string {
 // Expiry is when the lease runs out.
 func (l WANLease) Expiry() time.Time { return l.Bound.Add(l.Lease) }
 
+// minLease is the shortest lease we honour.
+const minLease = 4 * time.Second
+
 // leaseFromACK reads a WANLease out of a DHCPACK.
 func leaseFromACK(ack *dhcpv4.DHCPv4, now time.Time) (WANLease, error) {
 	a, ok := netip.AddrFromSlice(ack.YourIPAddr.To4())
@@ -63,8 +66,9 @@ func leaseFromACK(ack *dhcpv4.DHCPv4, now time.Time) (WANLease, error) {
 	// Without option 51 the lease is one hour; servers must send it in an
 	// ACK to a REQUEST (RFC 2131 §4.3.1 table 3), so this is a fallback.
 	l.Lease = ack.IPAddressLeaseTime(time.Hour)
-	if l.Lease < 10*time.Second {
-		l.Lease = 10 * time.Second
+	// A lease of zero or a second would have us renewing in a busy loop.
+	if l.Lease < minLease {
+		l.Lease = minLease
 	}
 	l.Renew = ack.IPAddressRenewalTime(l.Lease / 2)
 	l.Rebind = ack.IPAddressRebindingTime(l.Lease * 7 / 8)
@@ -72,7 +76,7 @@ func leaseFromACK(ack *dhcpv4.DHCPv4, now time.Time) (WANLease, error) {
 		l.Renew = l.Lease / 2
 	}
 	if l.Rebind < l.Renew || l.Rebind > l.Lease {
-		l.Rebind = l.Lease * 7 / 8
+		l.Rebind = max(l.Lease*7/8, l.Renew)
 	}
 	return l, nil
 }

@@ -37,6 +37,10 @@ func TestLeaseFromACK(t *testing.T) {
 			dhcpv4.WithOption(dhcpv4.OptRenewTimeValue(500 * time.Second))},
 			WANLease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: 100 * time.Second, Renew: 50 * time.Second,
 				Rebind: 87500 * time.Millisecond, Bound: now}, ""},
+		{"late renew, no rebind", []dhcpv4.Modifier{dhcpv4.WithYourIP(ip("203.0.113.9")), dhcpv4.WithLeaseTime(100),
+			dhcpv4.WithOption(dhcpv4.OptRenewTimeValue(95 * time.Second))},
+			WANLease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: 100 * time.Second, Renew: 95 * time.Second,
+				Rebind: 95 * time.Second, Bound: now}, ""},
 		{"no address", nil, WANLease{}, "without an address"},
 		{"bad mask", []dhcpv4.Modifier{dhcpv4.WithYourIP(ip("203.0.113.9")), dhcpv4.WithNetmask(net.IPMask{255, 0, 255, 0})},
 			WANLease{}, "bad subnet mask"},
@@ -71,4 +75,28 @@ func TestResolvConf(t *testing.T) {
 	if got != want {
 		t.Fatalf("got %q want %q", got, want)
 	}
+}
+
+// FuzzLeaseFromACK: any DHCP packet either yields no lease or a usable one:
+// an IPv4 address and timers with Renew <= Rebind <= Lease.
+func FuzzLeaseFromACK(f *testing.F) {
+	ack, _ := dhcpv4.New(dhcpv4.WithMessageType(dhcpv4.MessageTypeAck), dhcpv4.WithYourIP(net.ParseIP("198.51.100.10")),
+		dhcpv4.WithNetmask(net.CIDRMask(24, 32)), dhcpv4.WithLeaseTime(3600))
+	f.Add(ack.ToBytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := dhcpv4.FromBytes(b)
+		if err != nil {
+			return
+		}
+		l, err := leaseFromACK(m, time.Unix(0, 0))
+		if err != nil {
+			return
+		}
+		if !l.Addr.IsValid() || !l.Addr.Addr().Is4() || l.Addr.Addr().IsUnspecified() {
+			t.Fatalf("lease address %v", l.Addr)
+		}
+		if l.Lease < minLease || l.Renew <= 0 || l.Renew > l.Rebind || l.Rebind > l.Lease {
+			t.Fatalf("timers lease %v renew %v rebind %v", l.Lease, l.Renew, l.Rebind)
+		}
+	})
 }
