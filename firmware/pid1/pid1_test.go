@@ -1,0 +1,220 @@
+package pid1
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/config"
+)
+
+func TestCmdline(t *testing.T) {
+	c := ParseCmdline(`console=ttyS0,115200n8 quiet pptpbox.debug=1 pptpbox.test=0 usb-storage.delay_use=0 usb_storage.quirks="a b" x="y z"` + "\n")
+	tests := []struct {
+		key  string
+		val  string
+		ok   bool
+		flag bool
+	}{
+		{"console", "ttyS0,115200n8", true, true},
+		{"quiet", "", true, true},
+		{"pptpbox.debug", "1", true, true},
+		{"pptpbox.test", "0", true, false},
+		{"x", "y z", true, true},
+		{"missing", "", false, false},
+	}
+	for _, tt := range tests {
+		v, ok := c.Value(tt.key)
+		if v != tt.val || ok != tt.ok || c.Flag(tt.key) != tt.flag {
+			t.Errorf("%s: got %q %v flag %v", tt.key, v, ok, c.Flag(tt.key))
+		}
+	}
+	if got := c.ModuleParams("usb_storage"); got != "delay_use=0 quirks=a b" {
+		t.Errorf("ModuleParams = %q", got)
+	}
+	if got := c.ModuleParams("virtio_net"); got != "" {
+		t.Errorf("ModuleParams(virtio_net) = %q", got)
+	}
+}
+
+func FuzzParseCmdline(f *testing.F) {
+	f.Add(`console=ttyS0 "quoted arg" a.b=c`)
+	f.Fuzz(func(t *testing.T, s string) {
+		c := ParseCmdline(s)
+		// Re-joining the arguments (quoted) must parse to the same arguments.
+		var parts []string
+		for _, a := range c.args {
+			if strings.ContainsAny(a, "\"") {
+				return
+			}
+			parts = append(parts, `"`+a+`"`)
+		}
+		c2 := ParseCmdline(strings.Join(parts, " "))
+		if !reflect.DeepEqual(c.args, c2.args) {
+			t.Fatalf("%q: %q then %q", s, c.args, c2.args)
+		}
+	})
+}
+
+func TestBackoff(t *testing.T) {
+	b := Backoff{Min: time.Second, Max: 8 * time.Second, Stable: time.Minute}
+	steps := []struct {
+		ran  time.Duration
+		want time.Duration
+	}{
+		{0, time.Second}, {0, 2 * time.Second}, {time.Second, 4 * time.Second}, {0, 8 * time.Second},
+		{0, 8 * time.Second}, {2 * time.Minute, time.Second}, {0, 2 * time.Second},
+	}
+	for i, s := range steps {
+		if got := b.Next(s.ran); got != s.want {
+			t.Fatalf("step %d: got %v, want %v", i, got, s.want)
+		}
+	}
+}
+
+func TestRing(t *testing.T) {
+	r := NewRing(3)
+	var tee bytes.Buffer
+	r.Tee = &tee
+	r.Write([]byte("one\ntw"))
+	r.Write([]byte("o\nthree\nfour\n"))
+	if got := r.Lines(); !reflect.DeepEqual(got, []string{"two", "three", "four"}) {
+		t.Errorf("Lines = %q", got)
+	}
+	if tee.String() != "one\ntwo\nthree\nfour\n" {
+		t.Errorf("tee = %q", tee.String())
+	}
+	r.Write(bytes.Repeat([]byte("x"), MaxLine+10))
+	if l := r.Lines(); len(l[2]) != MaxLine {
+		t.Errorf("long line kept %d bytes", len(l[2]))
+	}
+}
+
+func TestPrefixWriter(t *testing.T) {
+	var out bytes.Buffer
+	w := &PrefixWriter{Prefix: "boxd: ", W: &out}
+	w.Write([]byte("a\nb"))
+	w.Write([]byte("c\n"))
+	if out.String() != "boxd: a\nboxd: bc\n" {
+		t.Errorf("got %q", out.String())
+	}
+}
+
+func cand(src Source, data string) *Candidate {
+	return &Candidate{Source: src, Path: src.String() + ".toml", Data: []byte(data)}
+}
+
+func TestSelect(t *testing.T) {
+	// "bad" configs fail validation, anything else passes.
+	validate := func(c *Candidate) error {
+		if strings.Contains(string(c.Data), "bad") {
+			return errors.New(c.Path + ":3: pptp.mtu: bad")
+		}
+		return nil
+	}
+	def := cand(SourceDefault, "default")
+	tests := []struct {
+		name                 string
+		usb, flash, lastGood *Candidate
+		want                 Source
+		writeFlash, writeLG  bool
+		nErrors              int
+	}{
+		{"nothing: default", nil, nil, nil, SourceDefault, false, false, 0},
+		{"flash", nil, cand(SourceFlash, "a"), nil, SourceFlash, false, true, 0},
+		{"flash same as last good", nil, cand(SourceFlash, "a"), cand(SourceLastGood, "a"), SourceFlash, false, false, 0},
+		{"usb beats flash, copied", cand(SourceUSB, "u"), cand(SourceFlash, "a"), cand(SourceLastGood, "a"), SourceUSB, true, true, 0},
+		{"usb equal to flash: no copy", cand(SourceUSB, "a"), cand(SourceFlash, "a"), cand(SourceLastGood, "a"), SourceUSB, false, false, 0},
+		{"bad usb: flash", cand(SourceUSB, "bad"), cand(SourceFlash, "a"), cand(SourceLastGood, "a"), SourceFlash, false, false, 1},
+		{"bad flash: last good", nil, cand(SourceFlash, "bad"), cand(SourceLastGood, "a"), SourceLastGood, false, false, 1},
+		{"bad flash, bad last good: default", nil, cand(SourceFlash, "bad"), cand(SourceLastGood, "bad"), SourceDefault, false, false, 2},
+		{"bad usb and flash, no last good", cand(SourceUSB, "bad"), cand(SourceFlash, "bad"), nil, SourceDefault, false, false, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Select(tt.usb, tt.flash, tt.lastGood, def, validate)
+			if d.Use.Source != tt.want || d.WriteFlash != tt.writeFlash || d.WriteLastGood != tt.writeLG || len(d.Errors) != tt.nErrors {
+				t.Fatalf("got %v flash=%v lastgood=%v errors=%q", d.Use.Source, d.WriteFlash, d.WriteLastGood, d.Errors)
+			}
+			for _, e := range d.Errors {
+				if !strings.Contains(e, ":3: pptp.mtu") {
+					t.Errorf("error lost its location: %q", e)
+				}
+			}
+		})
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	for _, data := range []string{"first", "second"} {
+		if err := WriteFileAtomic(dir, ConfigName, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(filepath.Join(dir, ConfigName))
+		if string(got) != data {
+			t.Fatalf("got %q", got)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("temporary files left: %v", ents)
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "missing"), ConfigName, nil); err == nil {
+		t.Error("no error for a missing directory")
+	}
+}
+
+func TestPrompt(t *testing.T) {
+	var ran []string
+	record := func(name string, ret error) func([]string, io.Writer) error {
+		return func(args []string, out io.Writer) error {
+			ran = append(ran, name)
+			return ret
+		}
+	}
+	p := &Prompt{Name: "box", Commands: map[string]Command{
+		"status": {"show", record("status", nil)},
+		"reboot": {"reboot", record("reboot", ErrExitPrompt)},
+	}, Fallback: func(args []string, out io.Writer) error {
+		ran = append(ran, "cli:"+strings.Join(args, " "))
+		return nil
+	}}
+	var out bytes.Buffer
+	if err := p.Serve(strings.NewReader("status\n\nsessions -json\nhelp\nreboot\nstatus\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"status", "cli:sessions -json", "reboot"}; !reflect.DeepEqual(ran, want) {
+		t.Errorf("ran %q, want %q", ran, want)
+	}
+	if !strings.Contains(out.String(), "passed to boxctl") {
+		t.Errorf("help missing: %q", out.String())
+	}
+	p.Fallback = nil
+	out.Reset()
+	p.Exec("frobnicate", &out)
+	if !strings.Contains(out.String(), `unknown command "frobnicate"`) {
+		t.Errorf("got %q", out.String())
+	}
+}
+
+// TestEmbeddedDefaultValid: the default the box falls back to must always be accepted by
+// the daemon's config loader (it is what `boxd check` runs).
+func TestEmbeddedDefaultValid(t *testing.T) {
+	c, err := config.Load("../../rootfs/etc/pptpbox/default.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Users) != 0 {
+		t.Errorf("the default config must have no users, has %d", len(c.Users))
+	}
+	if !c.PPTP.Enabled {
+		t.Error("PPTP must be on in the default config")
+	}
+}
