@@ -71,7 +71,9 @@ func TestParseErrors(t *testing.T) {
 		{"disk too small", func(s string) string { return strings.Replace(s, "disk_mib = 128", "disk_mib = 100", 1) }, "image.disk_mib"},
 		{"fat32 too small", func(s string) string { return strings.Replace(s, "boot_mib = 96", "boot_mib = 20", 1) }, "image.boot_mib"},
 		{"bad duration", func(s string) string { return strings.Replace(s, `"30s"`, `"soon"`, 1) }, "b.toml"},
-		{"module listed twice", func(s string) string { return strings.Replace(s, `"virtio_net", "i6300esb"`, `"virtio_net", "virtio-net", "i6300esb"`, 1) }, "listed twice"},
+		{"module listed twice", func(s string) string {
+			return strings.Replace(s, `"virtio_net", "i6300esb"`, `"virtio_net", "virtio-net", "i6300esb"`, 1)
+		}, "listed twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

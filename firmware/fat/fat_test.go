@@ -21,7 +21,7 @@ func sector(fat32 bool, label string) []byte {
 	}
 	b[sig] = extBootSig
 	binary.LittleEndian.PutUint32(b[sig+1:], 0x1234abcd)
-	copy(b[lab:lab+labelLen], []byte(label+"           ")[:labelLen])
+	copy(b[lab:lab+labelLen], []byte(label + "           ")[:labelLen])
 	copy(b[typ:], fstype)
 	b[510], b[511] = 0x55, 0xaa
 	return b
