@@ -282,6 +282,7 @@ func (l *Link) authReplyFailure(id uint8, msg string, retry bool) {
 		l.authArm(l.cfg.RestartTimeout*maxConfigure, func() { l.authFail("peer did not retry MS-CHAPv2 response") })
 	default:
 		a.id = id + 1
+		a.sends = 0
 		l.chapNewChallenge()
 		l.chapSendChallenge()
 	}

@@ -213,3 +213,41 @@ func TestCloseDuringAuth(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestLinkMPPEAllowed: with MPPE allowed but not required, the link
+// encrypts when both sides agree and runs in plaintext when the peer does
+// not do CCP; never half and half.
+func TestLinkMPPEAllowed(t *testing.T) {
+	tests := []struct {
+		name     string
+		client   MPPEPolicy
+		wantMPPE string
+	}{
+		{"both-allow", MPPEPolicy{Allowed: true, Bits128: true}, "MPPE 128-bit stateless"},
+		{"client-requires", MPPEPolicy{Required: true, Bits128: true}, "MPPE 128-bit stateless"},
+		{"client-off", MPPEPolicy{}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			scfg, ccfg := serverConfig(), clientConfig()
+			scfg.MPPE = MPPEPolicy{Allowed: true, Bits40: true, Bits128: true}
+			ccfg.MPPE = tc.client
+			srv, cli := upPair(t, scfg, ccfg)
+			p := ipPacket(200, 3)
+			if err := cli.link.WriteIP(p); err != nil {
+				t.Fatal(err)
+			}
+			waitIP(t, srv, p)
+			protos := frameProtos(cli.frames())
+			if tc.wantMPPE == "" && (protos[ProtoIPv4] != 1 || protos[ProtoCompDG] != 0) {
+				t.Errorf("plaintext link sent %v", protos)
+			}
+			if tc.wantMPPE != "" && (protos[ProtoIPv4] != 0 || protos[ProtoCompDG] != 1) {
+				t.Errorf("encrypted link sent %v", protos)
+			}
+			if !srv.logs.has(`mppe="` + tc.wantMPPE + `"`) {
+				t.Errorf("server log:\n%s", srv.logs)
+			}
+		})
+	}
+}

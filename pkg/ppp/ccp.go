@@ -83,7 +83,9 @@ func (c *ccpLayer) check(opts []Option) (nak, rej []Option) {
 	sawMPPE := false
 	for _, o := range opts {
 		v, err := mppe.ParseBits(o.Value)
-		if o.Type != mppe.OptionType || err != nil || sawMPPE {
+		if o.Type != mppe.OptionType || err != nil || sawMPPE || !c.sendMPPE {
+			// Not MPPE, or MPPE after we gave it up for our direction: one
+			// direction alone would be a half-encrypted link.
 			rej = append(rej, o)
 			continue
 		}
@@ -95,8 +97,9 @@ func (c *ccpLayer) check(opts []Option) (nak, rej []Option) {
 		}
 		c.peerBits, c.peerMPPE = v, true
 	}
-	if !sawMPPE && len(rej) == 0 && c.l.mppePolicy().Required {
-		// The peer wants to receive plaintext; suggest MPPE (RFC 1661 §5.3).
+	if !sawMPPE && len(rej) == 0 && c.sendMPPE {
+		// The peer wants to receive plaintext while we ask it to encrypt:
+		// suggest MPPE for its direction too (RFC 1661 §5.3).
 		want, _ := c.wantFor(0)
 		nak = append(nak, mppeOption(want))
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -107,8 +108,8 @@ type Config struct {
 	// MRU we ask the peer to respect; 0 means 1400.
 	MRU uint16
 	// Auth: server role, the protocols we allow in preference order
-	// (empty: MS-CHAPv2 only); client role, the protocols we agree to use
-	// (empty: all four).
+	// (empty: MS-CHAPv2 only); client role, the protocols we agree to use,
+	// preferred first (empty: MS-CHAPv2, MS-CHAP, CHAP; PAP only if listed).
 	Auth          []AuthProto
 	Authenticator Authenticator
 	// AuthRetries: how many times a peer may retry after a failed login
@@ -131,8 +132,9 @@ type Config struct {
 
 	// Send transmits one PPP frame (protocol field and information, ACFC/PFC
 	// applied as negotiated). It must not retain frame and may be called
-	// from any goroutine, but never with the link's lock held, so it may
-	// call back into the Link.
+	// from any goroutine. Control frames are sent with no lock held;
+	// WriteIP calls it with the transmit lock held, so Send must not
+	// synchronously call back into this Link (a GRE socket write never does).
 	Send func(frame []byte)
 	// OnUp reports the network phase open (IPCP opened, and CCP when MPPE is required).
 	OnUp func(UpInfo)
@@ -202,12 +204,23 @@ func New(cfg Config) *Link {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
+	var auth []AuthProto
+	for _, p := range cfg.Auth {
+		if p >= AuthPAP && p <= AuthMSCHAPv2 && !slices.Contains(auth, p) {
+			auth = append(auth, p)
+		}
+	}
+	cfg.Auth = auth
 	if len(cfg.Auth) == 0 {
+		// PAP sends the password in clear: never by default, either role.
 		if cfg.Role == Server {
 			cfg.Auth = []AuthProto{AuthMSCHAPv2}
 		} else {
-			cfg.Auth = []AuthProto{AuthMSCHAPv2, AuthMSCHAPv1, AuthCHAPMD5, AuthPAP}
+			cfg.Auth = []AuthProto{AuthMSCHAPv2, AuthMSCHAPv1, AuthCHAPMD5}
 		}
+	}
+	if cfg.Send == nil {
+		cfg.Send = func([]byte) {}
 	}
 	if cfg.Name == "" {
 		cfg.Name = "pptpbox"
@@ -338,9 +351,8 @@ func (l *Link) sendPacket(proto Proto, p Packet) {
 	l.tx.mu.Unlock()
 	frame := p.Append(frameHeader(make([]byte, 0, 8+len(p.Data)), proto, acfc, pfc))
 	l.stat.ctlOut.Add(1)
-	if send := l.cfg.Send; send != nil {
-		l.later(func() { send(frame) })
-	}
+	send := l.cfg.Send
+	l.later(func() { send(frame) })
 }
 
 func (l *Link) inputControl(proto Proto, info []byte) {
