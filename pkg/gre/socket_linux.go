@@ -18,6 +18,9 @@ const ipProtoGRE = 47
 // batches are split.
 const maxBatch = 64
 
+// socketBuffer is the receive and send buffer size asked of the kernel.
+const socketBuffer = 4 << 20
+
 // mmsghdr is struct mmsghdr from <sys/socket.h>; x/sys/unix does not
 // declare it. Go pads the struct to its alignment exactly like C does.
 type mmsghdr struct {
@@ -60,6 +63,11 @@ func ListenIPv4(local netip.Addr) (Conn, error) {
 			return nil, fmt.Errorf("gre: bind %s: %w", local, err)
 		}
 	}
+	// Every call's packets share this one socket: ask for deep queues so
+	// a burst from thousands of sessions is not dropped while the reader is
+	// busy. The kernel caps the sizes at net.core.[rw]mem_max; best effort.
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, socketBuffer)
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, socketBuffer)
 	// os.NewFile registers the non-blocking fd with the runtime poller, so
 	// reads park the goroutine instead of a thread and Close wakes them.
 	f := os.NewFile(uintptr(fd), "gre-raw")

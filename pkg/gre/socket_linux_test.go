@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"runtime"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -87,4 +88,17 @@ func TestRawSocketNetns(t *testing.T) {
 	exchange(t, a, b, addrA, addrB, 1)
 	exchange(t, a, b, addrA, addrB, 100) // more than one recvmmsg batch
 	exchange(t, b, a, addrB, addrA, 5)
+}
+
+// TestMmsghdrLayout pins struct mmsghdr's size from <sys/socket.h>: the
+// kernel walks the array by it, so a wrong size garbles every entry after
+// the first.
+func TestMmsghdrLayout(t *testing.T) {
+	want := uintptr(64) // 56-byte msghdr + 4-byte msg_len + padding
+	if unsafe.Sizeof(uintptr(0)) == 4 {
+		want = 32 // 28-byte msghdr + msg_len
+	}
+	if got := unsafe.Sizeof(mmsghdr{}); got != want {
+		t.Fatalf("sizeof(mmsghdr) = %d, want %d", got, want)
+	}
 }

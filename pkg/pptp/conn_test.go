@@ -479,7 +479,7 @@ func TestStartTimeout(t *testing.T) {
 }
 
 func TestEchoKeepalive(t *testing.T) {
-	p := newRawPeer(t, Config{EchoInterval: 40 * time.Millisecond, EchoTimeout: 80 * time.Millisecond})
+	p := newRawPeer(t, Config{EchoInterval: 40 * time.Millisecond, EchoTimeout: 500 * time.Millisecond})
 	p.start()
 	// A peer that answers keeps the connection: three rounds.
 	var last uint32
