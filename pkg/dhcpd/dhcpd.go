@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -106,7 +108,22 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.log = s.log.With("dhcpd", cfg.Iface)
 	if cfg.LeaseFile != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.LeaseFile), 0o755); err != nil {
+			return nil, fmt.Errorf("dhcpd: lease file directory: %w", err)
+		}
 		leases, err := loadLeases(cfg.LeaseFile)
+		var perr *parseError
+		if errors.As(err, &perr) {
+			// A damaged file must not keep the LAN without DHCP: set it
+			// aside for inspection and start with an empty table (clients
+			// ask for their old addresses and mostly get them back).
+			bad := cfg.LeaseFile + ".bad"
+			s.log.Warn("dhcpd: lease file unreadable, starting empty", "err", err, "moved_to", bad)
+			if rerr := os.Rename(cfg.LeaseFile, bad); rerr != nil {
+				return nil, fmt.Errorf("dhcpd: set aside damaged lease file: %w", rerr)
+			}
+			leases, err = nil, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -240,8 +257,9 @@ func (s *Server) Handle(req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv4, error) {
 			return s.reply(req, dhcpv4.MessageTypeNak, netip.Addr{})
 		}
 		s.bind(Lease{MAC: mac, Addr: a, Hostname: req.HostName(), Expiry: s.now().Add(s.cfg.LeaseTime)})
+		// A lease file we cannot write costs persistence, not service.
 		if err := s.save(); err != nil {
-			return nil, err
+			s.log.Error("dhcpd: leases not saved", "err", err)
 		}
 		s.log.Info("dhcpd: ack", "mac", mac, "addr", a, "hostname", req.HostName())
 		return s.reply(req, dhcpv4.MessageTypeAck, a)

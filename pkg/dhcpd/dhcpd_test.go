@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,7 +189,7 @@ func TestLeaseLifecycle(t *testing.T) {
 }
 
 func TestLeasesPersist(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "leases.json")
+	file := filepath.Join(t.TempDir(), "var", "lib", "leases.json") // directories made by New
 	s, _ := testServer(t, file, "192.168.1.100", "192.168.1.199")
 	a := dora(t, s, mac(1))
 	b := dora(t, s, mac(2))
@@ -206,6 +207,35 @@ func TestLeasesPersist(t *testing.T) {
 	}
 	if _, err := os.Stat(file); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDamagedLeaseFileSetAside(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "leases.json")
+	if err := os.WriteFile(file, []byte("{\"version\":1,\"leases\":[{\"mac\":\"zz\"}]}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := testServer(t, file, "192.168.1.100", "192.168.1.199")
+	if got := dora(t, s, mac(1)); got != netip.MustParseAddr("192.168.1.100") {
+		t.Fatalf("got %v", got)
+	}
+	if _, err := os.Stat(file + ".bad"); err != nil {
+		t.Fatalf("damaged file not set aside: %v", err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil || !strings.Contains(string(b), "02:00:00:00:00:01") {
+		t.Fatalf("new lease file %q, %v", b, err)
+	}
+	// An unreadable (not damaged) file is an error, not a reset.
+	dir := filepath.Join(t.TempDir(), "dir.json")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Iface: "lan0", ServerAddr: netip.MustParseAddr("192.168.1.1"),
+		Prefix:     netip.MustParsePrefix("192.168.1.0/24"),
+		RangeStart: netip.MustParseAddr("192.168.1.100"), RangeEnd: netip.MustParseAddr("192.168.1.199"),
+		LeaseTime: time.Hour, LeaseFile: dir}); err == nil {
+		t.Fatal("a directory as lease file was accepted")
 	}
 }
 

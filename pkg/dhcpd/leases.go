@@ -18,6 +18,13 @@ type leaseFile struct {
 
 const leaseFileVersion = 1
 
+// parseError is a lease file whose content is damaged (as opposed to one
+// that could not be read).
+type parseError struct{ err error }
+
+func (e *parseError) Error() string { return e.err.Error() }
+func (e *parseError) Unwrap() error { return e.err }
+
 // parseLeases decodes a lease file, refusing entries a server could not
 // use: bad MACs, non-IPv4 addresses, the same MAC or address twice.
 func parseLeases(b []byte) ([]Lease, error) {
@@ -63,7 +70,7 @@ func loadLeases(path string) ([]Lease, error) {
 	}
 	leases, err := parseLeases(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", err, path)
+		return nil, &parseError{fmt.Errorf("%w (%s)", err, path)}
 	}
 	return leases, nil
 }
