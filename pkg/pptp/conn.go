@@ -261,6 +261,9 @@ func newConn(nc net.Conn, cfg Config, h Handler, log *slog.Logger, role Role) *C
 	} else if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.remote = ap
 	}
+	// A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; GRE
+	// packets name them as plain IPv4, and the two must compare equal.
+	c.remote = netip.AddrPortFrom(c.remote.Addr().Unmap(), c.remote.Port())
 	c.log = log.With("pptp", role.String(), "peer", c.remote.String())
 	now := time.Now()
 	c.started, c.lastRx = now, now

@@ -146,7 +146,7 @@ func TestClientServerCallLifecycle(t *testing.T) {
 	if p.srv.State() != StateEstablished || p.cli.State() != StateEstablished {
 		t.Fatalf("states %s/%s", p.srv.State(), p.cli.State())
 	}
-	if p.srv.RemoteAddr() != testPeer.AddrPort() {
+	if p.srv.RemoteAddr() != netip.MustParseAddrPort("192.0.2.10:40000") {
 		t.Errorf("RemoteAddr = %v", p.srv.RemoteAddr())
 	}
 	ctx := ctx5(t)
@@ -548,6 +548,45 @@ func TestClientStartRefused(t *testing.T) {
 		t.Error("client Serve ended without error after a refused start")
 	}
 	a.Close()
+}
+
+func TestRemoteAddrUnmapped(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	mapped := &net.TCPAddr{IP: net.ParseIP("::ffff:198.51.100.7"), Port: 1024}
+	got := NewServerConn(addrConn{a, mapped}, Config{}, nil, nil).RemoteAddr()
+	if want := netip.MustParseAddrPort("198.51.100.7:1024"); got != want {
+		t.Errorf("RemoteAddr = %v, want %v", got, want)
+	}
+}
+
+// TestCallDuringStop: an Outgoing-Call-Request that crosses our
+// Stop-Control-Connection-Request is refused, and the stop completes.
+func TestCallDuringStop(t *testing.T) {
+	p := newRawPeer(t, Config{StopTimeout: 5 * time.Second})
+	p.start()
+	closed := make(chan struct{})
+	go func() { p.srv.Close(); close(closed) }()
+	if m, ok := p.read().(*StopControlConnectionRequest); !ok || m.Reason != StopNone {
+		t.Fatalf("got %+v, want stop request", m)
+	}
+	p.write((&OutgoingCallRequest{CallID: 3}).Append(nil))
+	if r, ok := p.read().(*OutgoingCallReply); !ok || r.Result != OutgoingGeneralError || r.Error != ErrorNotConnected {
+		t.Fatalf("OCRP %+v", r)
+	}
+	p.write((&StopControlConnectionReply{Result: ResultOK}).Append(nil))
+	select {
+	case <-closed:
+	case <-time.After(4 * time.Second): // well before StopTimeout
+		t.Fatal("Close did not return on the stop reply")
+	}
+	if err := waitErr(t, p.errc); err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if len(p.h.Events()) != 0 {
+		t.Errorf("handler saw %v", p.h.Events())
+	}
 }
 
 func TestRemoteAddrFromPipe(t *testing.T) {

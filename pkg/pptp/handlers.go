@@ -161,6 +161,10 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 		c.log.Warn("outgoing call refused", "peer_call", m.CallID, "err", why)
 		return c.send(&OutgoingCallReply{PeerCallID: m.CallID, Result: OutgoingGeneralError, Error: code})
 	}
+	if st := c.State(); st != StateEstablished {
+		// A call placed while we stop the connection would die at once.
+		return refuse(ErrorNotConnected, fmt.Errorf("control connection is %s", st))
+	}
 	if c.peerCallInUse(m.CallID) {
 		c.ctr.BadCallID.Add(1)
 		return refuse(ErrorBadCallID, fmt.Errorf("peer call ID %d already in use on this connection", m.CallID))
