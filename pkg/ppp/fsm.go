@@ -205,8 +205,14 @@ func (f *fsm) timeout() {
 	case StateClosing:
 		f.setState(StateClosed)
 		f.ly.finished()
-	case StateStopping, StateReqSent, StateAckRcvd, StateAckSent:
-		f.l.log.Debug(fmt.Sprintf("%v: timeout in state %v", f.proto, f.state))
+	case StateReqSent, StateAckRcvd, StateAckSent:
+		// pppd's wording; the first reason recorded is what OnDown reports.
+		why := fmt.Sprintf("%v: timeout sending Config-Requests", f.proto)
+		f.l.log.Info(why)
+		f.l.setReason(why)
+		f.setState(StateStopped)
+		f.ly.finished()
+	case StateStopping:
 		f.setState(StateStopped)
 		f.ly.finished()
 	}

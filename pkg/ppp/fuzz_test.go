@@ -178,6 +178,25 @@ func FuzzServerLink(f *testing.F) {
 	})
 }
 
+// FuzzClientLink is FuzzServerLink for the client role.
+func FuzzClientLink(f *testing.F) {
+	f.Add(joinFrames([][]byte{{0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg := clientConfig()
+		cfg.RestartTimeout = time.Hour
+		cfg.Rand = seeded(2)
+		l := New(cfg)
+		l.Start()
+		replay(l, splitFrames(b))
+		_ = l.WriteIP(ipPacket(64, 1))
+		l.Close("fuzz done")
+		l.Input(AppendFrame(nil, ProtoLCP, Packet{Code: CodeTermAck, ID: 1}.Append(nil), false, false))
+		if l.Phase() != PhaseDead {
+			t.Fatalf("link not dead after Close and Terminate-Ack: %v", l.Phase())
+		}
+	})
+}
+
 // TestWriteFuzzCorpus regenerates the conversation seeds. It is a tool,
 // not a check: it runs only with PPP_WRITE_CORPUS=1.
 func TestWriteFuzzCorpus(t *testing.T) {
@@ -204,6 +223,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		cframes := cli.frames()
 		all := append(srv.frames(), cframes...)
 		writeSeed(t, "FuzzServerLink", "conversation-"+name, joinFrames(cframes))
+		writeSeed(t, "FuzzClientLink", "conversation-"+name, joinFrames(srv.frames()))
 		for i, fr := range all {
 			writeSeed(t, "FuzzDecodeFrame", fmt.Sprintf("conversation-%s-%02d", name, i), fr, i%2 == 0, i%3 == 0)
 			if _, info, err := DecodeFrame(fr); err == nil {
@@ -239,6 +259,16 @@ func TestReplayConversation(t *testing.T) {
 	defer l.Close("done")
 	if got != 3 || l.Phase() != PhaseNetwork {
 		t.Fatalf("replay delivered %d packets in phase %v, want 3 in network", got, l.Phase())
+	}
+	ccfg := clientConfig()
+	ccfg.RestartTimeout = time.Hour
+	ccfg.Rand = seeded(2)
+	c := New(ccfg)
+	c.Start()
+	replay(c, splitFrames(joinFrames(srv.frames())))
+	defer c.Close("done")
+	if c.Phase() != PhaseNetwork {
+		t.Fatalf("client replay ended in phase %v", c.Phase())
 	}
 }
 
