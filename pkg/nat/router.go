@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/pptpbox/pptpbox/pkg/netcfg"
@@ -16,8 +18,9 @@ import (
 type Router struct {
 	log *slog.Logger
 
-	mu     sync.Mutex
-	params Params // the last table applied (or to apply once the WAN is known)
+	mu      sync.Mutex
+	params  Params // the last table applied, or the first one to apply
+	applied bool
 }
 
 // NewRouter starts from p (its WANAddr may be zero).
@@ -45,7 +48,7 @@ func (r *Router) Run(ctx context.Context, ports netcfg.Ports) error {
 		r.params.WANAddr = ports.WAN.Addr.Addr()
 		r.mu.Unlock()
 	}
-	if err := r.apply(ctx, r.Params()); err != nil {
+	if _, err := r.update(ctx, func(*Params) {}); err != nil {
 		return err
 	}
 	ports.OnWAN = func(a netip.Prefix) { r.SetWAN(ctx, a.Addr()) }
@@ -54,38 +57,49 @@ func (r *Router) Run(ctx context.Context, ports netcfg.Ports) error {
 
 // SetWAN re-applies the table for a new WAN address (zero: unknown).
 func (r *Router) SetWAN(ctx context.Context, a netip.Addr) {
-	p := r.Params()
-	if p.WANAddr == a {
-		return
-	}
-	p.WANAddr = a
-	if err := r.apply(ctx, p); err != nil {
+	changed, err := r.update(ctx, func(p *Params) { p.WANAddr = a })
+	switch {
+	case err != nil:
 		r.log.Error("nat: wan address changed, rules not updated", "addr", a, "err", err)
-		return
+	case changed:
+		r.log.Info("nat: rules follow the wan address", "addr", a)
 	}
-	r.log.Info("nat: rules follow the wan address", "addr", a)
 }
 
 // Reload applies new parameters, keeping the current WAN address. On error
 // the previous table stays in force and is still what Params returns.
 func (r *Router) Reload(ctx context.Context, p Params) error {
-	cur := r.Params()
-	if !p.WANAddr.IsValid() {
-		p.WANAddr = cur.WANAddr
-	}
-	if err := r.apply(ctx, p); err != nil {
+	_, err := r.update(ctx, func(cur *Params) {
+		if !p.WANAddr.IsValid() {
+			p.WANAddr = cur.WANAddr
+		}
+		*cur = p
+	})
+	if err != nil {
 		return fmt.Errorf("nat: reload refused, previous rules kept: %w", err)
 	}
 	r.log.Info("nat: reloaded")
 	return nil
 }
 
-func (r *Router) apply(ctx context.Context, p Params) error {
+// update edits a copy of the current parameters and applies it, all under
+// the lock, so a reload and a WAN change cannot undo each other. It
+// reports whether anything changed.
+func (r *Router) update(ctx context.Context, edit func(*Params)) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := Apply(ctx, p); err != nil {
-		return err
+	p := r.params
+	p.VPNPools = slices.Clone(p.VPNPools)
+	p.Masquerade = slices.Clone(p.Masquerade)
+	p.MgmtTCPPorts = slices.Clone(p.MgmtTCPPorts)
+	p.Forwards = slices.Clone(p.Forwards)
+	edit(&p)
+	if r.applied && reflect.DeepEqual(p, r.params) {
+		return false, nil
 	}
-	r.params = p
-	return nil
+	if err := Apply(ctx, p); err != nil {
+		return false, err
+	}
+	r.params, r.applied = p, true
+	return true, nil
 }
