@@ -251,3 +251,18 @@ func TestLinkMPPEAllowed(t *testing.T) {
 		})
 	}
 }
+
+// TestSilentPeer: Max-Configure unanswered requests end the link with
+// pppd's reason.
+func TestSilentPeer(t *testing.T) {
+	cfg := serverConfig()
+	cfg.RestartTimeout = 2 * time.Millisecond
+	e := newEnd(t, cfg, 1)
+	e.link.Start()
+	if r := waitDown(t, e, "server"); r != "LCP: timeout sending Config-Requests" {
+		t.Errorf("reason %q", r)
+	}
+	if n := frameProtos(e.frames())[ProtoLCP]; n != maxConfigure {
+		t.Errorf("sent %d LCP requests, want %d", n, maxConfigure)
+	}
+}
