@@ -353,6 +353,16 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("wan_in_dropped %d -> %d, want it to grow", before, after)
 	}
 
+	// Ping from the internet is answered, within the rate limit (a
+	// burst of 20): 30 quick echoes lose some, 3 slow ones none.
+	if out, err := inet.Run("ping", "-c", "3", "-i", "0.2", "-W", "1", "198.51.100.10"); err != nil {
+		t.Fatalf("ping the WAN address: %v\n%s", err, out)
+	}
+	out, _ := inet.Run("ping", "-c", "30", "-i", "0.002", "-W", "1", "198.51.100.10")
+	if m := regexp.MustCompile(`(\d+) received`).FindStringSubmatch(out); m == nil || m[1] == "30" || m[1] == "0" {
+		t.Fatalf("a 30-echo burst should be cut by the rate limit (10/s, burst 20):\n%s", out)
+	}
+
 	// 5. A WAN address change (cable to a new ISP range) re-applies the rules.
 	if err := wanWire.SetPlugged(false); err != nil {
 		t.Fatal(err)

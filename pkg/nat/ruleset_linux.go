@@ -68,7 +68,14 @@ func build(p Params) *ruleset {
 		rs.rules = append(rs.rules, r)
 	}
 
-	// input: the box itself.
+	// input: the box itself. The ping limit comes before the conntrack
+	// shortcut: every echo request after a session's first is
+	// "established", and would otherwise never meet the limit.
+	if p.ICMPRate > 0 {
+		add(input, "ping flood", ifname(expr.MetaKeyIIFNAME, p.WAN), nfproto(unix.NFPROTO_IPV4), l4proto(protoICMP), thByte(0, 8),
+			[]expr.Any{&expr.Limit{Type: expr.LimitTypePkts, Rate: uint64(p.ICMPRate), Over: true, Unit: expr.LimitTimeSecond, Burst: 2 * p.ICMPRate}},
+			counterRef(CounterWANDropped), verdict(expr.VerdictDrop))
+	}
 	add(input, "established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), verdict(expr.VerdictAccept))
 	add(input, "invalid", ctState(expr.CtStateBitINVALID), verdict(expr.VerdictDrop))
 	add(input, "loopback", ifname(expr.MetaKeyIIFNAME, "lo"), verdict(expr.VerdictAccept))
@@ -89,9 +96,8 @@ func build(p Params) *ruleset {
 		add(wanIn, "pptp gre", l4proto(protoGRE), verdict(expr.VerdictAccept))
 	}
 	if p.ICMPRate > 0 {
-		add(wanIn, "ping", nfproto(unix.NFPROTO_IPV4), l4proto(protoICMP), thByte(0, 8),
-			[]expr.Any{&expr.Limit{Type: expr.LimitTypePkts, Rate: uint64(p.ICMPRate), Unit: expr.LimitTimeSecond, Burst: 2 * p.ICMPRate}},
-			verdict(expr.VerdictAccept))
+		// Within the rate: the input chain dropped the excess already.
+		add(wanIn, "ping", nfproto(unix.NFPROTO_IPV4), l4proto(protoICMP), thByte(0, 8), verdict(expr.VerdictAccept))
 	}
 	// Router solicitation/advertisement and neighbour discovery (RFC 4861
 	// types 133-136) keep IPv6 on the WAN link working.

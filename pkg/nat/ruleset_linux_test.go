@@ -39,7 +39,7 @@ func TestBuildChains(t *testing.T) {
 			[]string{"ipv6 nd", "dhcp reply", "wan drop"}},
 		{"seed wan_in", seedParams, chainWANIn, []string{"pptp control", "pptp gre", "ping", "ipv6 nd", "dhcp reply", "wan drop"}},
 		{"mgmt from vpn", func() Params { p := seedParams(); p.MgmtFromVPN = true; p.MgmtTCPPorts = []uint16{22, 8443}; return p }, chainInput,
-			[]string{"established", "invalid", "loopback", "from wan",
+			[]string{"ping flood", "established", "invalid", "loopback", "from wan",
 				"management from lan", "management from vpn", "management refused",
 				"management from lan", "management from vpn", "management refused"}},
 		{"no wan address: no hairpin", func() Params { p := seedParams(); p.WANAddr = netip.Addr{}; return p }, chainPrerouting,
