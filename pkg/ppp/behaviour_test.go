@@ -89,12 +89,15 @@ func TestInjectedFrames(t *testing.T) {
 		name     string
 		frame    []byte
 		wantLog  string
+		notLog   string
 		wantDrop DropReason
 	}{
 		{name: "unknown protocol", frame: AppendFrame(nil, ProtoIPV6CP, Packet{Code: CodeConfReq, ID: 1}.Append(nil), false, false),
 			wantLog: "sent [LCP ProtRej id=", wantDrop: DropProtocol},
 		{name: "unknown LCP code", frame: AppendFrame(nil, ProtoLCP, Packet{Code: 0x33, ID: 9}.Append(nil), false, false),
 			wantLog: "sent [LCP CodeRej id=", wantDrop: -1},
+		{name: "windows identification", frame: AppendFrame(nil, ProtoLCP, Packet{Code: CodeIdent, ID: 3, Data: []byte("\x00\x00\x00\x00MSRASV5.20")}.Append(nil), false, false),
+			wantLog: `rcvd [LCP Ident id=0x3 magic=0x0`, notLog: "sent [LCP CodeRej", wantDrop: -1},
 		{name: "plaintext IP under MPPE", frame: AppendFrame(nil, ProtoIPv4, ipPacket(40, 0), false, false),
 			wantDrop: DropUnencrypted},
 		{name: "garbage MPPE", frame: AppendFrame(nil, ProtoCompDG, []byte{0x00, 0x01, 2, 3}, false, false),
@@ -107,6 +110,9 @@ func TestInjectedFrames(t *testing.T) {
 			srv.link.Input(tc.frame)
 			if tc.wantLog != "" && !srv.logs.has(tc.wantLog) {
 				t.Errorf("log lacks %q:\n%s", tc.wantLog, srv.logs)
+			}
+			if tc.notLog != "" && srv.logs.has(tc.notLog) {
+				t.Errorf("log has %q:\n%s", tc.notLog, srv.logs)
 			}
 			if tc.wantDrop >= 0 && srv.link.Stats().Drops[tc.wantDrop] == 0 {
 				t.Errorf("no %v drop counted: %+v", tc.wantDrop, srv.link.Stats())

@@ -132,6 +132,7 @@ func TestDescribe(t *testing.T) {
 			"[LCP ConfReq id=0x1 <mru 1400> <magic 0x1234abcd> <auth chap MS-v2>]"},
 		{ProtoLCP, Packet{CodeTermReq, 2, []byte("User request")}, `[LCP TermReq id=0x2 "User request"]`},
 		{ProtoLCP, Packet{CodeEchoReq, 3, []byte{0, 0, 0, 1}}, "[LCP EchoReq id=0x3 magic=0x1]"},
+		{ProtoLCP, Packet{CodeIdent, 4, []byte("\x00\x00\x00\x02MSRASV5.20")}, `[LCP Ident id=0x4 magic=0x2 "MSRASV5.20"]`},
 		{ProtoCCP, Packet{CodeConfNak, 4, []byte{18, 6, 1, 0, 0, 0x40}}, "[CCP ConfNak id=0x4 <mppe +H -M +S -L -D -C>]"},
 		{ProtoCCP, Packet{CodeResetReq, 5, nil}, "[CCP ResetReq id=0x5]"},
 		{ProtoIPCP, Packet{CodeConfRej, 6, []byte{2, 6, 0, 0x2d, 0x0f, 0x01, 130, 6, 0, 0, 0, 0}}, "[IPCP ConfRej id=0x6 <compress 0x2d> <ms-wins 0.0.0.0>]"},

@@ -363,8 +363,9 @@ func (c *lcpLayer) other(p Packet) bool {
 			}
 			c.echoPending = 0
 		}
-	case CodeDiscReq:
-		// RFC 1661 §5.9: silently discarded.
+	case CodeDiscReq, CodeIdent, CodeTimeRem:
+		// RFC 1661 §5.9 and RFC 1570 §2: informational, no answer (a
+		// Code-Reject would only make noise with Windows peers).
 	default:
 		return false
 	}

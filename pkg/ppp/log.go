@@ -45,11 +45,17 @@ func describeControl(b *strings.Builder, proto Proto, p Packet) {
 		if len(p.Data) > 0 {
 			fmt.Fprintf(b, " %q", printable(p.Data))
 		}
-	case CodeEchoReq, CodeEchoRep, CodeDiscReq:
+	case CodeEchoReq, CodeEchoRep, CodeDiscReq, CodeIdent, CodeTimeRem:
 		if proto == ProtoLCP && len(p.Data) >= echoMagicLen {
 			fmt.Fprintf(b, " magic=0x%x", binary.BigEndian.Uint32(p.Data))
-			if len(p.Data) > echoMagicLen {
-				fmt.Fprintf(b, " % x", clip(p.Data[echoMagicLen:]))
+			rest := p.Data[echoMagicLen:]
+			switch {
+			case p.Code == CodeIdent:
+				fmt.Fprintf(b, " %q", printable(rest))
+			case p.Code == CodeTimeRem && len(rest) >= 4:
+				fmt.Fprintf(b, " seconds=%d", binary.BigEndian.Uint32(rest))
+			case len(rest) > 0:
+				fmt.Fprintf(b, " % x", clip(rest))
 			}
 		}
 	default:

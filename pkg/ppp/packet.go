@@ -23,6 +23,8 @@ const (
 	CodeEchoReq   Code = 9  // LCP only
 	CodeEchoRep   Code = 10 // LCP only
 	CodeDiscReq   Code = 11 // LCP only
+	CodeIdent     Code = 12 // LCP only, RFC 1570 §2.1 (Windows sends it)
+	CodeTimeRem   Code = 13 // LCP only, RFC 1570 §2.2
 	CodeResetReq  Code = 14 // CCP only
 	CodeResetAck  Code = 15 // CCP only
 	maxCommonCode      = CodeCodeRej
@@ -53,6 +55,10 @@ func (c Code) String() string {
 		return "EchoRep"
 	case CodeDiscReq:
 		return "DiscReq"
+	case CodeIdent:
+		return "Ident"
+	case CodeTimeRem:
+		return "TimeRem"
 	case CodeResetReq:
 		return "ResetReq"
 	case CodeResetAck:
