@@ -353,6 +353,63 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("wan_in_dropped %d -> %d, want it to grow", before, after)
 	}
 
+	// 4b. A VPN client through NAT. The test stands in for the PPTP
+	// dataplane: it owns the pool's TUN device and writes the packets a
+	// client at 10.79.97.10 would send.
+	tun, err := box.OpenTun("pptp0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	for _, args := range [][]string{{"link", "set", "pptp0", "up"}, {"route", "add", "10.79.97.0/24", "dev", "pptp0"}} {
+		if _, err := box.Run("ip", args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var udp net.PacketConn
+	if err := inet.Do(func() error { udp, err = net.ListenPacket("udp4", "203.0.113.80:9000"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			_, from, err := udp.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			udp.WriteTo([]byte(from.String()), from)
+		}
+	}()
+	client := netip.MustParseAddrPort("10.79.97.10:5000")
+	server := netip.MustParseAddrPort("203.0.113.80:9000")
+	if _, err := tun.Write(udpPacket(client, server, []byte("hello"))); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := readPacket(tun, 5*time.Second, func(p packet) bool { return p.proto == 17 && p.src == server })
+	if err != nil {
+		t.Fatalf("no UDP reply through NAT to the VPN client: %v", err)
+	}
+	if reply.dst != client || !strings.HasPrefix(string(reply.data), "198.51.100.10:") {
+		t.Fatalf("VPN client got %q for %v; want the server to see 198.51.100.10", reply.data, reply.dst)
+	}
+	// The client's SYN (MSS 1460) reaches the server clamped, and the
+	// SYN/ACK comes back clamped too.
+	web := netip.MustParseAddrPort("203.0.113.80:8080")
+	if _, err := tun.Write(tcpSYN(netip.MustParseAddrPort("10.79.97.10:40000"), web, 1460)); err != nil {
+		t.Fatal(err)
+	}
+	synack, err := readPacket(tun, 5*time.Second, func(p packet) bool { return p.proto == 6 && p.src == web })
+	if err != nil {
+		t.Fatalf("no SYN/ACK for the VPN client: %v", err)
+	}
+	if synack.flags&0x12 != 0x12 || synack.mss != 1356 {
+		t.Fatalf("VPN client got flags %#x MSS %d, want SYN/ACK with MSS 1356", synack.flags, synack.mss)
+	}
+	if n := counter(t, inet, "inet", "probe", "mss1356"); n != 2 {
+		t.Fatalf("SYNs with MSS 1356 at the server = %d, want 2 (LAN host and VPN client)", n)
+	}
+
 	// Ping from the internet is answered, within the rate limit (a
 	// burst of 20): 30 quick echoes lose some, 3 slow ones none.
 	if out, err := inet.Run("ping", "-c", "3", "-i", "0.2", "-W", "1", "198.51.100.10"); err != nil {

@@ -81,6 +81,17 @@ func (n *NS) Go(fn func() error) <-chan error {
 
 // openTap creates tap device name in the namespace and returns its queue.
 func (n *NS) openTap(name string) (*os.File, error) {
+	return n.openTunTap(name, unix.IFF_TAP|unix.IFF_NO_PI)
+}
+
+// OpenTun creates TUN device name (IP packets, no packet info header) in
+// the namespace and returns its queue, pollable, so read deadlines work.
+// Closing the file deletes the device.
+func (n *NS) OpenTun(name string) (*os.File, error) {
+	return n.openTunTap(name, unix.IFF_TUN|unix.IFF_NO_PI)
+}
+
+func (n *NS) openTunTap(name string, flags uint16) (*os.File, error) {
 	var f *os.File
 	err := n.Do(func() error {
 		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
@@ -89,12 +100,12 @@ func (n *NS) openTap(name string) (*os.File, error) {
 		}
 		var req [unix.IFNAMSIZ + 64]byte
 		copy(req[:], name)
-		*(*uint16)(unsafe.Pointer(&req[unix.IFNAMSIZ])) = unix.IFF_TAP | unix.IFF_NO_PI
+		*(*uint16)(unsafe.Pointer(&req[unix.IFNAMSIZ])) = flags
 		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req[0]))); e != 0 {
 			unix.Close(fd)
 			return fmt.Errorf("netnstest: TUNSETIFF %s: %w", name, e)
 		}
-		f = os.NewFile(uintptr(fd), "tap:"+name)
+		f = os.NewFile(uintptr(fd), "tun:"+name)
 		return nil
 	})
 	return f, err
@@ -171,7 +182,7 @@ func (w *Wire) SetPlugged(on bool) error {
 		var ioErr error
 		rc.Control(func(fd uintptr) {
 			if _, _, e := unix.Syscall(unix.SYS_IOCTL, fd, unix.TUNSETCARRIER, uintptr(unsafe.Pointer(&v))); e != 0 {
-				ioErr = fmt.Errorf("netnstest: TUNSETCARRIER %s: %w", strings.TrimPrefix(f.Name(), "tap:"), e)
+				ioErr = fmt.Errorf("netnstest: TUNSETCARRIER %s: %w", strings.TrimPrefix(f.Name(), "tun:"), e)
 			}
 		})
 		errs = append(errs, ioErr)
