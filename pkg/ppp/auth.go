@@ -216,6 +216,9 @@ func (l *Link) authResult(req *AuthRequest, replyID uint8, res *AuthResult, err 
 	a.result = res
 	l.log.Debug(fmt.Sprintf("%s peer authentication succeeded for %q", authLabel(a.proto), req.User))
 	l.authReplySuccess(replyID, res)
+	if nerr == nil && (!np.LocalIP.Is4() || !np.PeerIP.Is4() || np.PeerIP.IsUnspecified() || np.LocalIP == np.PeerIP) {
+		nerr = fmt.Errorf("unusable addresses local %v peer %v", np.LocalIP, np.PeerIP)
+	}
 	if nerr != nil {
 		a.done = true
 		l.close(fmt.Sprintf("no network parameters for %q: %v", req.User, nerr))

@@ -258,7 +258,12 @@ func (f *fsm) rcvConfReq(p Packet) {
 		f.l.log.Debug(fmt.Sprintf("%v: ConfReq id=0x%x: %v", f.proto, p.ID, err))
 		return
 	}
+	before := f.state
 	nak, rej := f.ly.check(opts)
+	if f.state != before || f.l.dead {
+		// The layer gave up on the link (LCP loopback); no answer.
+		return
+	}
 	if len(rej) == 0 && len(nak) > 0 && f.failures >= maxFailure {
 		// RFC 1661 §4.6 Max-Failure: stop Nak-ing, Configure-Reject what the
 		// peer insists on. Suggestions of options the peer did not ask for

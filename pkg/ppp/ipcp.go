@@ -32,8 +32,6 @@ type ipcpLayer struct {
 	configured  bool
 }
 
-var zeroIP = netip.IPv4Unspecified()
-
 // setParams gives a server link its addresses (from Config.Network).
 func (c *ipcpLayer) setParams(np NetworkParams) {
 	c.local, c.peer, c.dns = np.LocalIP, np.PeerIP, np.DNS
@@ -43,7 +41,7 @@ func (c *ipcpLayer) setParams(np NetworkParams) {
 
 // setClient prepares a client link's request.
 func (c *ipcpLayer) setClient() {
-	c.local = zeroIP
+	c.local = netip.IPv4Unspecified()
 	c.sendAddr = true
 	c.askDNS = [2]bool{true, true}
 	c.configured = true
@@ -51,7 +49,7 @@ func (c *ipcpLayer) setClient() {
 
 func addrOption(t uint8, a netip.Addr) Option {
 	if !a.Is4() {
-		a = zeroIP
+		a = netip.IPv4Unspecified()
 	}
 	b := a.As4()
 	return Option{t, b[:]}
@@ -106,7 +104,7 @@ func (c *ipcpLayer) check(opts []Option) (nak, rej []Option) {
 		case ipcpDNS1, ipcpDNS2:
 			want := c.dns[dnsIndex(o.Type)]
 			a, ok := optAddr(o.Value)
-			if !ok || !want.IsValid() {
+			if !ok || !want.Is4() || want.IsUnspecified() {
 				// RFC 1877 §1: no server to offer, reject the option.
 				rej = append(rej, o)
 				continue
@@ -130,7 +128,7 @@ func (c *ipcpLayer) check(opts []Option) (nak, rej []Option) {
 func (c *ipcpLayer) checkClient(opts []Option) (nak, rej []Option) {
 	for _, o := range opts {
 		a, ok := optAddr(o.Value)
-		if o.Type == ipcpAddress && ok && a != zeroIP {
+		if o.Type == ipcpAddress && ok && !a.IsUnspecified() {
 			c.peer = a
 			continue
 		}
@@ -175,14 +173,14 @@ func (c *ipcpLayer) gotRej(opts []Option) {
 }
 
 func (c *ipcpLayer) up() {
-	if c.l.cfg.Role == Client && (!c.local.IsValid() || c.local == zeroIP) {
+	if c.l.cfg.Role == Client && (!c.local.Is4() || c.local.IsUnspecified()) {
 		c.l.close("IPCP: peer gave us no IP address")
 		return
 	}
 	c.l.log.Debug("local  IP address " + c.local.String())
 	c.l.log.Debug("remote IP address " + c.peer.String())
 	for i, d := range c.dns {
-		if d.IsValid() && d != zeroIP {
+		if d.Is4() && !d.IsUnspecified() {
 			c.l.log.Debug(fmt.Sprintf("%s DNS address %v", [2]string{"primary  ", "secondary"}[i], d))
 		}
 	}

@@ -105,11 +105,12 @@ func TestLCPAuthNak(t *testing.T) {
 func TestIPCPCheckServer(t *testing.T) {
 	l := New(Config{Role: Server})
 	l.ipcpL.setParams(NetworkParams{LocalIP: testLocal, PeerIP: testPeer, DNS: [2]netip.Addr{testDNS[0]}})
-	zero := addrOption(ipcpAddress, zeroIP)
+	z := netip.IPv4Unspecified()
+	zero := addrOption(ipcpAddress, z)
 	runOptionCases(t, l.ipcpL, []optionCase{
-		{name: "windows", req: []Option{zero, addrOption(ipcpDNS1, zeroIP), addrOption(ipcpNBNS1, zeroIP), addrOption(ipcpDNS2, zeroIP)},
+		{name: "windows", req: []Option{zero, addrOption(ipcpDNS1, z), addrOption(ipcpNBNS1, z), addrOption(ipcpDNS2, z)},
 			wantNak: []Option{addrOption(ipcpAddress, testPeer), addrOption(ipcpDNS1, testDNS[0])},
-			wantRej: []Option{addrOption(ipcpNBNS1, zeroIP), addrOption(ipcpDNS2, zeroIP)}},
+			wantRej: []Option{addrOption(ipcpNBNS1, z), addrOption(ipcpDNS2, z)}},
 		{name: "assigned", req: []Option{addrOption(ipcpAddress, testPeer), addrOption(ipcpDNS1, testDNS[0])}},
 		{name: "wants another address", req: []Option{addrOption(ipcpAddress, testLocal)}, wantNak: []Option{addrOption(ipcpAddress, testPeer)}},
 		{name: "no address asked", req: nil, wantNak: []Option{addrOption(ipcpAddress, testPeer)}},
