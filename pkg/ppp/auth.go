@@ -36,6 +36,7 @@ type authState struct {
 	lastReply *Packet
 	sends     int // transmissions of the current Challenge / Authenticate-Request
 	timer     *time.Timer
+	arms      uint64 // numbers authArm calls
 
 	// Client: what the MS-CHAPv2 Success check and MPPE keys need.
 	peerChallenge [16]byte
@@ -90,9 +91,12 @@ func (l *Link) authArm(d time.Duration, fn func()) {
 	if a.timer != nil {
 		a.timer.Stop()
 	}
-	gen := a.gen
+	// A timer that already fired but waits for the lock must not run
+	// after being replaced: each arm has its own number.
+	a.arms++
+	gen, arm := a.gen, a.arms
 	a.timer = l.afterFunc(d, func() {
-		if a.gen == gen && !a.done {
+		if a.gen == gen && a.arms == arm && !a.done {
 			a.timer = nil
 			fn()
 		}
