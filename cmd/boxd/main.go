@@ -1,0 +1,70 @@
+// Command boxd is the pptpbox daemon: the PPTP VPN server (and, as the
+// router work lands, the WAN/LAN ports and NAT), run from one TOML file.
+//
+//	boxd -config /etc/pptpbox.toml   run the box
+//	boxd check FILE                  validate FILE; exit 1 with file:line:key errors
+//	boxd version
+//
+// It needs root (TUN, a raw GRE socket) and nothing else from the host.
+// SIGTERM or SIGINT ends every session cleanly and exits.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pptpbox/pptpbox/pkg/config"
+	"github.com/pptpbox/pptpbox/pkg/control"
+)
+
+// version is set by the firmware build (-ldflags -X main.version=...).
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "boxd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			if len(args) != 2 {
+				return errors.New("usage: boxd check FILE")
+			}
+			if _, err := config.Load(args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: ok\n", args[1])
+			return nil
+		case "version":
+			fmt.Fprintln(stdout, "boxd", version)
+			return nil
+		}
+	}
+	fs := flag.NewFlagSet("boxd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "/etc/pptpbox.toml", "config file")
+	sock := fs.String("control", control.DefaultSocket, "control socket path (empty: none)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, *sock, stderr)
+}

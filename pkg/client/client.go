@@ -1,0 +1,286 @@
+// Package client is a PPTP client in Go: control connection, enhanced GRE and
+// a client-role PPP link with MS-CHAPv2 and MPPE. It is the load generator of
+// the benchmarks, the peer of the in-process end-to-end tests, and the dial-out
+// side of site-to-site links (cmd/pptpc).
+//
+// Several clients share one GRE socket through a Mux, which demultiplexes
+// incoming packets by the call ID in the GRE key.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/pptp"
+)
+
+// Config describes one client call.
+type Config struct {
+	Server         string     // control address, "host:1723"
+	ServerAddr     netip.Addr // where GRE goes (the server's address)
+	User, Password string
+	Auth           []ppp.AuthProto // protocols we agree to (empty: all)
+	MPPE           ppp.MPPEPolicy
+	EchoInterval   time.Duration
+	Logger         *slog.Logger
+	// OnIP receives each IP packet from the server; it must not retain pkt.
+	OnIP func(pkt []byte)
+}
+
+// Mux shares one GRE connection among clients.
+type Mux struct {
+	conn gre.Conn
+	mu   sync.RWMutex
+	byID map[uint16]*Client
+	next uint16
+	done chan struct{}
+	// Dropped counts GRE packets for no known call or malformed.
+	Dropped atomic.Uint64
+}
+
+// NewMux starts demultiplexing conn; Close stops it and closes conn.
+func NewMux(conn gre.Conn) *Mux {
+	m := &Mux{conn: conn, byID: map[uint16]*Client{}, next: uint16(time.Now().UnixNano()), done: make(chan struct{})}
+	go m.run()
+	return m
+}
+
+func (m *Mux) Close() error {
+	err := m.conn.Close()
+	<-m.done
+	return err
+}
+
+func (m *Mux) run() {
+	defer close(m.done)
+	msgs := make([]gre.Message, 16)
+	for i := range msgs {
+		msgs[i].Buf = make([]byte, 65536)
+	}
+	for {
+		n, err := m.conn.ReadBatch(msgs)
+		if err != nil {
+			return
+		}
+		for i := range msgs[:n] {
+			h, payload, err := gre.Parse(msgs[i].Buf[:msgs[i].N])
+			if err != nil {
+				m.Dropped.Add(1)
+				continue
+			}
+			m.mu.RLock()
+			c := m.byID[h.CallID]
+			m.mu.RUnlock()
+			if c == nil {
+				m.Dropped.Add(1)
+				continue
+			}
+			c.received(h, payload)
+		}
+	}
+}
+
+func (m *Mux) register(c *Client) uint16 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		m.next++
+		if _, used := m.byID[m.next]; m.next != 0 && !used {
+			m.byID[m.next] = c
+			return m.next
+		}
+	}
+}
+
+func (m *Mux) unregister(id uint16) {
+	m.mu.Lock()
+	delete(m.byID, id)
+	m.mu.Unlock()
+}
+
+// Client is one established call.
+type Client struct {
+	m      *Mux
+	cfg    Config
+	ctrl   *pptp.Conn
+	callID uint16
+	link   *ppp.Link
+
+	tunMu    sync.Mutex
+	tunnel   *gre.Tunnel
+	ackTimer *time.Timer
+	sendBuf  []byte
+
+	up     chan ppp.UpInfo
+	info   ppp.UpInfo
+	down   chan struct{}
+	reason atomic.Value // string
+}
+
+// ackDelay: how long a received packet waits for a data packet to carry its ack.
+const ackDelay = 20 * time.Millisecond
+
+// Dial places a call and returns once the PPP network phase is up (address
+// assigned, MPPE negotiated as configured) or fails.
+func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{m: m, cfg: cfg, up: make(chan ppp.UpInfo, 1), down: make(chan struct{}), sendBuf: make([]byte, gre.MaxHeaderLen+2048)}
+	c.callID = m.register(c)
+	fail := func(err error) (*Client, error) {
+		m.unregister(c.callID)
+		if c.ctrl != nil {
+			c.ctrl.Close()
+		}
+		return nil, err
+	}
+	ctrl, err := pptp.Dial(ctx, cfg.Server, pptp.Config{}, handler{c}, cfg.Logger)
+	if err != nil {
+		return fail(err)
+	}
+	c.ctrl = ctrl
+	reply, err := ctrl.OutgoingCall(ctx, c.callID)
+	if err != nil {
+		return fail(err)
+	}
+	c.tunMu.Lock()
+	c.tunnel = gre.NewTunnel(gre.TunnelConfig{PeerCallID: reply.CallID, PeerWindow: reply.RecvWindow})
+	c.link = ppp.New(ppp.Config{
+		Role:         ppp.Client,
+		Logger:       cfg.Logger.With("call", c.callID),
+		Username:     cfg.User,
+		Password:     cfg.Password,
+		Auth:         cfg.Auth,
+		MPPE:         cfg.MPPE,
+		EchoInterval: cfg.EchoInterval,
+		Send:         c.sendFrame,
+		OnUp:         func(i ppp.UpInfo) { c.up <- i },
+		OnDown:       c.onDown,
+		OnIP: func(pkt []byte) {
+			if cfg.OnIP != nil {
+				cfg.OnIP(pkt)
+			}
+		},
+	})
+	c.tunMu.Unlock()
+	c.link.Start()
+	select {
+	case c.info = <-c.up:
+		return c, nil
+	case <-c.down:
+		return fail(fmt.Errorf("client: link down: %s", c.Reason()))
+	case <-ctx.Done():
+		c.link.Close("dial cancelled")
+		return fail(ctx.Err())
+	}
+}
+
+// Info is what the network phase negotiated: address, DNS, MPPE mode.
+func (c *Client) Info() ppp.UpInfo { return c.info }
+
+// Addr is our assigned address.
+func (c *Client) Addr() netip.Addr { return c.info.Local }
+
+// Done is closed when the link is down; Reason says why.
+func (c *Client) Done() <-chan struct{} { return c.down }
+
+func (c *Client) Reason() string { r, _ := c.reason.Load().(string); return r }
+
+// WriteIP sends one IP packet through the tunnel.
+func (c *Client) WriteIP(pkt []byte) error { return c.link.WriteIP(pkt) }
+
+// Close ends the link (LCP Terminate), clears the call and closes the control
+// connection, as a well-behaved client does.
+func (c *Client) Close() error {
+	c.link.Close("client closed")
+	select {
+	case <-c.down:
+	case <-time.After(10 * time.Second):
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := c.ctrl.ClearCall(ctx, c.callID)
+	if cerr := c.ctrl.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, pptp.ErrClosed) || errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (c *Client) onDown(reason string) {
+	c.reason.Store(reason)
+	c.tunMu.Lock()
+	if c.ackTimer != nil {
+		c.ackTimer.Stop()
+	}
+	c.tunMu.Unlock()
+	c.m.unregister(c.callID)
+	close(c.down)
+}
+
+func (c *Client) sendFrame(frame []byte) {
+	c.tunMu.Lock()
+	defer c.tunMu.Unlock()
+	if len(frame) > len(c.sendBuf)-gre.MaxHeaderLen {
+		return
+	}
+	off := gre.MaxHeaderLen
+	copy(c.sendBuf[off:], frame)
+	pkt, err := gre.Encapsulate(c.sendBuf, off, c.tunnel.NextHeader(len(frame)))
+	if err == nil {
+		c.m.conn.WriteBatch([]gre.Message{{Buf: pkt, N: len(pkt), Addr: c.cfg.ServerAddr}})
+	}
+}
+
+func (c *Client) received(h gre.Header, payload []byte) {
+	c.tunMu.Lock()
+	if c.tunnel == nil { // reply not processed yet
+		c.tunMu.Unlock()
+		return
+	}
+	deliver := c.tunnel.Receive(h)
+	if deliver && len(payload) > 0 && c.ackTimer == nil {
+		c.ackTimer = time.AfterFunc(ackDelay, c.sendAck)
+	}
+	c.tunMu.Unlock()
+	if deliver && len(payload) > 0 {
+		c.link.Input(payload)
+	}
+}
+
+func (c *Client) sendAck() {
+	c.tunMu.Lock()
+	defer c.tunMu.Unlock()
+	c.ackTimer = nil
+	if ack, ok := c.tunnel.AckDue(time.Now()); ok {
+		pkt := gre.AppendHeader(c.sendBuf[:0], c.tunnel.AckHeader(ack))
+		c.m.conn.WriteBatch([]gre.Message{{Buf: pkt, N: len(pkt), Addr: c.cfg.ServerAddr}})
+	}
+}
+
+// handler receives the control connection's call events.
+type handler struct{ c *Client }
+
+func (h handler) OutgoingCall(*pptp.Conn, uint16, *pptp.OutgoingCallRequest) (uint16, error) {
+	return 0, errors.New("client: the server cannot place calls")
+}
+
+func (h handler) SetLinkInfo(*pptp.Conn, uint16, uint32, uint32) {}
+
+func (h handler) CallCleared(_ *pptp.Conn, id uint16) {
+	if id == h.c.callID && h.c.link != nil {
+		h.c.link.Close("server disconnected the call")
+	}
+}

@@ -1,0 +1,277 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/aaa"
+	"github.com/pptpbox/pptpbox/pkg/client"
+	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/ippool"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/tun/tuntest"
+)
+
+// rig is a whole server in-process: loopback TCP for control, an in-memory
+// GRE pipe, a fake TUN whose "kernel" routes pool addresses back into it.
+type rig struct {
+	srv    *Server
+	addr   string
+	mux    *client.Mux
+	tun    *tuntest.Device
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("PPTPBOX_TEST_DEBUG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(bytes.TrimRight(b, "\n"))); return len(b), nil }
+
+func newRig(t *testing.T, mutate func(*Config)) *rig {
+	t.Helper()
+	lo := netip.MustParseAddr("127.0.0.1")
+	sg, cg := gre.NewPipe(lo, lo)
+	ranges, _ := ippool.ParseRanges("10.79.97.10-200")
+	cfg := Config{
+		Logger:  testLogger(t),
+		Name:    "pptpbox",
+		LocalIP: netip.MustParseAddr("10.79.97.1"),
+		Pool:    ippool.New(ranges),
+		DNS:     [2]netip.Addr{netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("8.8.4.4")},
+		Auth:    []ppp.AuthProto{ppp.AuthMSCHAPv2},
+		Authenticator: aaa.NewLocal([]aaa.LocalUser{
+			{Name: "alice", Password: "alice-pw"},
+			{Name: "bob", Password: "bob-pw"},
+			{Name: "carol", Password: "carol-pw", IP: netip.MustParseAddr("10.79.97.77")},
+		}),
+		MPPE:          ppp.MPPEPolicy{Required: true, Bits128: true},
+		MRU:           1400,
+		EchoInterval:  30 * time.Second,
+		EchoFailure:   3,
+		SingleSession: SingleReplace,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	dev := tuntest.New("pptp0")
+	srv := New(cfg, sg, dev)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &rig{srv: srv, addr: ln.Addr().String(), mux: client.NewMux(cg), tun: dev, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- srv.Serve(ctx, ln) }()
+	// The fake kernel: what boxd writes to TUN is routed back into TUN when
+	// the destination is in the pool (client to client traffic).
+	go func() {
+		for p := range dev.Outbound {
+			dst := netip.AddrFrom4([4]byte(p[16:20]))
+			if cfg.Pool.Contains(dst) || dst == netip.MustParseAddr("10.79.97.77") {
+				select {
+				case dev.Inbound <- p:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *rig) stop() {
+	r.cancel()
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+	}
+	r.mux.Close()
+}
+
+func (r *rig) dial(t *testing.T, user, pw string, onIP func([]byte)) (*client.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return r.mux.Dial(ctx, client.Config{
+		Server:     r.addr,
+		ServerAddr: netip.MustParseAddr("127.0.0.1"),
+		User:       user,
+		Password:   pw,
+		MPPE:       ppp.MPPEPolicy{Required: true, Bits128: true},
+		Logger:     testLogger(t).With("side", "client", "user", user),
+		OnIP:       onIP,
+	})
+}
+
+// udpPacket builds an IPv4/UDP packet (checksums are not checked by anything here).
+func udpPacket(src, dst netip.Addr, payload []byte) []byte {
+	p := make([]byte, 28+len(payload))
+	p[0] = 0x45
+	binary.BigEndian.PutUint16(p[2:], uint16(len(p)))
+	p[8] = 64
+	p[9] = 17
+	s, d := src.As4(), dst.As4()
+	copy(p[12:], s[:])
+	copy(p[16:], d[:])
+	binary.BigEndian.PutUint16(p[20:], 40000)
+	binary.BigEndian.PutUint16(p[22:], 9)
+	binary.BigEndian.PutUint16(p[24:], uint16(8+len(payload)))
+	copy(p[28:], payload)
+	return p
+}
+
+func TestTwoSessionsExchangePackets(t *testing.T) {
+	r := newRig(t, nil)
+	// Big enough for every packet: a blocked OnIP would stall the client mux.
+	gotB := make(chan []byte, 1000)
+	gotA := make(chan []byte, 1000)
+	a, err := r.dial(t, "alice", "alice-pw", func(p []byte) { gotA <- append([]byte(nil), p...) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.dial(t, "bob", "bob-pw", func(p []byte) { gotB <- append([]byte(nil), p...) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Addr() == b.Addr() || !r.srv.cfg.Pool.Contains(a.Addr()) || !r.srv.cfg.Pool.Contains(b.Addr()) {
+		t.Fatalf("addresses %s %s", a.Addr(), b.Addr())
+	}
+	if a.Info().MPPE != "MPPE 128-bit stateless" {
+		t.Fatalf("mppe = %q", a.Info().MPPE)
+	}
+	if a.Info().DNS[0].String() != "8.8.8.8" || a.Info().DNS[1].String() != "8.8.4.4" {
+		t.Fatalf("dns = %v", a.Info().DNS)
+	}
+	const n = 200
+	for i := 0; i < n; i++ {
+		payload := bytes.Repeat([]byte{byte(i)}, 1000)
+		if err := a.WriteIP(udpPacket(a.Addr(), b.Addr(), payload)); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.WriteIP(udpPacket(b.Addr(), a.Addr(), payload[:100])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recv := func(ch chan []byte, want int, from netip.Addr) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			select {
+			case p := <-ch:
+				if len(p) != 28+want || netip.AddrFrom4([4]byte(p[12:16])) != from || p[28] != byte(i) {
+					t.Fatalf("packet %d: len %d from %v first %d", i, len(p), p[12:16], p[28])
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("received %d of %d packets", i, n)
+			}
+		}
+	}
+	recv(gotB, 1000, a.Addr())
+	recv(gotA, 100, b.Addr())
+	infos := r.srv.Sessions()
+	if len(infos) != 2 {
+		t.Fatalf("sessions %+v", infos)
+	}
+	for _, in := range infos {
+		if in.PktsIn != n || in.PktsOut != n {
+			t.Errorf("counters %+v", in)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(r.srv.Sessions()) == 1 })
+	if r.srv.cfg.Pool.InUse() != 1 {
+		t.Fatalf("pool in use %d after a session ended", r.srv.cfg.Pool.InUse())
+	}
+}
+
+func TestWrongPasswordRefused(t *testing.T) {
+	r := newRig(t, nil)
+	_, err := r.dial(t, "alice", "wrong", nil)
+	if err == nil {
+		t.Fatal("login with a wrong password succeeded")
+	}
+	waitFor(t, func() bool { return len(r.srv.Sessions()) == 0 })
+	if r.srv.Stats().AuthFailures != 1 {
+		t.Fatalf("stats %+v", r.srv.Stats())
+	}
+}
+
+func TestSingleSessionReplaceAndDeny(t *testing.T) {
+	r := newRig(t, nil)
+	first, err := r.dial(t, "carol", "carol-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Addr().String() != "10.79.97.77" {
+		t.Fatalf("fixed address: got %s", first.Addr())
+	}
+	second, err := r.dial(t, "carol", "carol-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("first session not replaced")
+	}
+	if second.Addr().String() != "10.79.97.77" {
+		t.Fatalf("second got %s", second.Addr())
+	}
+
+	r2 := newRig(t, func(c *Config) { c.SingleSession = SingleDeny })
+	if _, err := r2.dial(t, "alice", "alice-pw", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.dial(t, "alice", "alice-pw", nil); err == nil {
+		t.Fatal("second login allowed with single_session = deny")
+	}
+}
+
+func TestShutdownEndsSessions(t *testing.T) {
+	r := newRig(t, nil)
+	a, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cancel()
+	select {
+	case <-a.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("client not told of shutdown")
+	}
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+	r.done <- nil
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("condition not met in 10s")
+}

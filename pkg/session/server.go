@@ -1,0 +1,451 @@
+// Package session is where the protocol packages meet: it accepts PPTP
+// control connections, runs one PPP link per call over enhanced GRE, hands
+// out pool addresses, enforces the single-session policy, and moves packets
+// between the sessions and the TUN device.
+//
+// The packet path (see docs/internals.md):
+//
+//  1. receiveGRE: raw socket -> gre.Parse -> session by call ID -> sequence
+//     window -> ppp.Link.Input (MPPE decrypt) -> OnIP -> TUN write.
+//  2. readTUN: TUN read -> session by destination address -> ppp.Link.WriteIP
+//     (MPPE encrypt) -> sendFrame: GRE header with sequence and piggy-backed
+//     ack -> raw socket.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/ippool"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/pptp"
+	"github.com/pptpbox/pptpbox/pkg/tun"
+)
+
+// SingleSession is what a second login of the same user name does.
+type SingleSession int
+
+const (
+	// SingleReplace ends the older session (the seed's auth-up hack, done right).
+	SingleReplace SingleSession = iota
+	// SingleDeny refuses the new login while the old session lives.
+	SingleDeny
+	// SingleOff lets one user hold any number of sessions.
+	SingleOff
+)
+
+func (p SingleSession) String() string {
+	switch p {
+	case SingleReplace:
+		return "replace"
+	case SingleDeny:
+		return "deny"
+	case SingleOff:
+		return "off"
+	}
+	return fmt.Sprintf("SingleSession(%d)", int(p))
+}
+
+// ParseSingleSession maps the config value.
+func ParseSingleSession(s string) (SingleSession, error) {
+	switch s {
+	case "replace":
+		return SingleReplace, nil
+	case "deny":
+		return SingleDeny, nil
+	case "off":
+		return SingleOff, nil
+	}
+	return 0, fmt.Errorf("session: bad single-session policy %q", s)
+}
+
+// Config is what the server needs from the configuration.
+type Config struct {
+	Logger *slog.Logger
+	// Name is our CHAP name (pppd "name").
+	Name    string
+	LocalIP netip.Addr
+	Pool    *ippool.Pool
+	DNS     [2]netip.Addr
+
+	Auth          []ppp.AuthProto
+	AuthRetries   int
+	Authenticator ppp.Authenticator
+	MPPE          ppp.MPPEPolicy
+	MRU           uint16
+	EchoInterval  time.Duration
+	EchoFailure   int
+
+	CtrlEchoInterval time.Duration
+	SingleSession    SingleSession
+	// MaxSessions bounds concurrent calls; 0 means the pool size.
+	MaxSessions int
+	// AckDelay is how long a received data packet may wait for a
+	// piggy-backed acknowledgement before a standalone ack is sent.
+	AckDelay time.Duration
+}
+
+// Server is the PPTP server. Create it with New, run it with Serve.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	gre   gre.Conn
+	tun   tun.Device
+	stats Stats
+	// ctrlCounters are shared by every control connection.
+	ctrlCounters pptp.Counters
+
+	mu      sync.RWMutex
+	calls   map[uint16]*Session // by our call ID (the GRE key the peer sends)
+	byIP    map[netip.Addr]*Session
+	byUser  map[string][]*Session
+	conns   map[*pptp.Conn]struct{}
+	nextID  uint16
+	closing bool
+	idle    chan struct{} // closed and replaced when calls becomes empty
+}
+
+// New makes a server that sends and receives GRE on g and IP packets on t.
+// Serve takes ownership of both and closes them when it returns.
+func New(cfg Config, g gre.Conn, t tun.Device) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AckDelay == 0 {
+		cfg.AckDelay = 20 * time.Millisecond
+	}
+	if cfg.MaxSessions == 0 && cfg.Pool != nil {
+		cfg.MaxSessions = cfg.Pool.Size()
+	}
+	return &Server{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		gre:    g,
+		tun:    t,
+		calls:  map[uint16]*Session{},
+		byIP:   map[netip.Addr]*Session{},
+		byUser: map[string][]*Session{},
+		conns:  map[*pptp.Conn]struct{}{},
+		nextID: uint16(time.Now().UnixNano()), // not predictable across restarts
+		idle:   make(chan struct{}),
+	}
+}
+
+// Serve accepts control connections on ln and runs the dataplane until ctx
+// ends; then it ends every session cleanly (LCP Terminate, Call-Disconnect-
+// Notify, Stop-Control-Connection) within shutdownTimeout and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Add(2)
+	go func() { defer wg.Done(); errc <- s.receiveGRE() }()
+	go func() { defer wg.Done(); errc <- s.readTUN() }()
+	connCtx, cancelConns := context.WithCancel(context.WithoutCancel(ctx))
+	var connWG sync.WaitGroup
+	acceptDone := make(chan struct{})
+	go func() {
+		defer close(acceptDone)
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+					errc <- fmt.Errorf("session: accept: %w", err)
+				}
+				return
+			}
+			connWG.Add(1)
+			go func() {
+				defer connWG.Done()
+				s.serveConn(connCtx, nc)
+			}()
+		}
+	}()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		s.log.Error("dataplane failed", "err", err)
+	}
+	ln.Close()
+	<-acceptDone
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	s.Shutdown(sctx)
+	cancel()
+	cancelConns()
+	connWG.Wait()
+	s.gre.Close()
+	s.tun.Close()
+	wg.Wait()
+	return err
+}
+
+// startDelay is how long a new call waits for the peer's first GRE packet
+// before our side of LCP starts anyway.
+const startDelay = 500 * time.Millisecond
+
+// shutdownTimeout bounds a clean shutdown: LCP gives a peer 2 Terminate-
+// Requests 3 s apart (RFC 1661 Max-Terminate); we do not wait that long.
+const shutdownTimeout = 5 * time.Second
+
+func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
+	c := pptp.NewServerConn(nc, pptp.Config{
+		HostName:     s.cfg.Name,
+		EchoInterval: s.cfg.CtrlEchoInterval,
+		Counters:     &s.ctrlCounters,
+	}, s, s.log)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	err := c.Serve(ctx)
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if err != nil && ctx.Err() == nil {
+		s.log.Info("control connection closed", "peer", nc.RemoteAddr().String(), "err", err)
+	}
+}
+
+// Shutdown ends every session and control connection, waiting until ctx ends
+// for the peers to acknowledge.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.closing = true
+	sessions := make([]*Session, 0, len(s.calls))
+	for _, ss := range s.calls {
+		sessions = append(sessions, ss)
+	}
+	idle := s.idle
+	empty := len(s.calls) == 0
+	s.mu.Unlock()
+	for _, ss := range sessions {
+		ss.link.Close("server shutting down")
+	}
+	if !empty {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			s.log.Warn("shutdown: sessions did not end in time", "left", len(s.Sessions()))
+		}
+	}
+	s.mu.RLock()
+	conns := make([]*pptp.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.RUnlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Close() }()
+	}
+	wg.Wait()
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() StatsSnapshot {
+	snap := s.stats.snapshot()
+	s.mu.RLock()
+	c := &s.ctrlCounters
+	snap.Control = ControlCounters{
+		BadMagic: c.BadMagic.Load(), BadLength: c.BadLength.Load(), Malformed: c.Malformed.Load(),
+		Unknown: c.Unknown.Load(), Unexpected: c.Unexpected.Load(), BadCallID: c.BadCallID.Load(),
+		StartTimeouts: c.StartTimeouts.Load(), EchoTimeouts: c.EchoTimeouts.Load(),
+		CallsOpened: c.CallsOpened.Load(), CallsRefused: c.CallsRefused.Load(),
+	}
+	snap.Sessions = len(s.calls)
+	snap.Conns = len(s.conns)
+	s.mu.RUnlock()
+	return snap
+}
+
+// Sessions lists the live sessions.
+func (s *Server) Sessions() []Info {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Info, 0, len(s.calls))
+	for _, ss := range s.calls {
+		out = append(out, ss.Info())
+	}
+	return out
+}
+
+// Disconnect ends every session of user (the CLI's and RADIUS DAE's
+// disconnect). It reports how many it ended.
+func (s *Server) Disconnect(user, reason string) int {
+	s.mu.RLock()
+	list := append([]*Session(nil), s.byUser[user]...)
+	s.mu.RUnlock()
+	for _, ss := range list {
+		ss.link.Close(reason)
+	}
+	return len(list)
+}
+
+// OutgoingCall implements pptp.Handler: a new call gets a call ID and a PPP link.
+func (s *Server) OutgoingCall(c *pptp.Conn, peerCallID uint16, req *pptp.OutgoingCallRequest) (uint16, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		s.stats.CallsRefused.Add(1)
+		return 0, errors.New("server shutting down")
+	}
+	if s.cfg.MaxSessions > 0 && len(s.calls) >= s.cfg.MaxSessions {
+		s.stats.CallsRefused.Add(1)
+		return 0, fmt.Errorf("session limit %d reached: %w", s.cfg.MaxSessions, pptp.ErrNoResource)
+	}
+	var id uint16
+	for {
+		s.nextID++
+		if _, used := s.calls[s.nextID]; s.nextID != 0 && !used {
+			id = s.nextID
+			break
+		}
+	}
+	ss := newSession(s, c, id, peerCallID, req.RecvWindow)
+	s.calls[id] = ss
+	// The link starts when the peer's first GRE packet arrives (its LCP
+	// Configure-Request, sent once our Outgoing-Call-Reply is in), or after
+	// startDelay: an LCP request sent before the reply reaches the client
+	// would be dropped and cost a 3 s restart timer.
+	ss.startTimer = time.AfterFunc(startDelay, ss.start)
+	return id, nil
+}
+
+// SetLinkInfo implements pptp.Handler. PPTP carries PPP without HDLC framing,
+// so the ACCMs have no effect on the GRE path; they are logged.
+func (s *Server) SetLinkInfo(c *pptp.Conn, callID uint16, sendACCM, recvACCM uint32) {
+	s.log.Debug("set-link-info", "call", callID, "send_accm", fmt.Sprintf("%#08x", sendACCM), "recv_accm", fmt.Sprintf("%#08x", recvACCM))
+}
+
+// CallCleared implements pptp.Handler: the peer cleared the call or its
+// control connection ended.
+func (s *Server) CallCleared(c *pptp.Conn, callID uint16) {
+	s.mu.RLock()
+	ss := s.calls[callID]
+	s.mu.RUnlock()
+	if ss != nil && ss.ctrl == c {
+		ss.cleared.Store(true)
+		ss.link.Close("peer cleared the call")
+	}
+}
+
+func (s *Server) callByID(id uint16) *Session {
+	s.mu.RLock()
+	ss := s.calls[id]
+	s.mu.RUnlock()
+	return ss
+}
+
+func (s *Server) sessionByIP(a netip.Addr) *Session {
+	s.mu.RLock()
+	ss := s.byIP[a]
+	s.mu.RUnlock()
+	return ss
+}
+
+// assign runs when a session's user is authenticated: the single-session
+// policy, then the peer address (a fixed one from the authenticator, or the
+// pool's next). The address is published to the TUN path at once; packets
+// to it are dropped by the link until the network phase is up.
+func (s *Server) assign(ss *Session, user string, res *ppp.AuthResult) (ppp.NetworkParams, error) {
+	s.mu.RLock()
+	old := append([]*Session(nil), s.byUser[user]...)
+	s.mu.RUnlock()
+	if len(old) > 0 {
+		switch s.cfg.SingleSession {
+		case SingleDeny:
+			return ppp.NetworkParams{}, fmt.Errorf("user %q already has a session (single_session = deny)", user)
+		case SingleReplace:
+			for _, o := range old {
+				s.log.Info("single session: replacing the older session", "user", user, "old_peer", o.peer.String(), "new_peer", ss.peer.String())
+				o.link.Close("replaced by a new login of the same user")
+			}
+			// The old session's address must be free before the new one
+			// takes it (a fixed address, or the client asking for its last
+			// one): wait for the old links to go down, bounded.
+			deadline := time.After(shutdownTimeout)
+			for _, o := range old {
+				select {
+				case <-o.down:
+				case <-deadline:
+				}
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ip netip.Addr
+	switch {
+	case res != nil && res.FramedIP.IsValid():
+		ip = res.FramedIP
+		if other := s.byIP[ip]; other != nil {
+			return ppp.NetworkParams{}, fmt.Errorf("address %s is in use by %q", ip, other.user)
+		}
+		if s.cfg.Pool != nil && s.cfg.Pool.Contains(ip) {
+			if err := s.cfg.Pool.Reserve(ip); err != nil {
+				return ppp.NetworkParams{}, err
+			}
+			ss.fromPool = true
+		}
+	case s.cfg.Pool != nil:
+		var err error
+		if ip, err = s.cfg.Pool.Get(); err != nil {
+			return ppp.NetworkParams{}, err
+		}
+		ss.fromPool = true
+	default:
+		return ppp.NetworkParams{}, errors.New("no address pool and no fixed address for the user")
+	}
+	ss.user, ss.ip = user, ip
+	s.byUser[user] = append(s.byUser[user], ss)
+	s.byIP[ip] = ss
+	return ppp.NetworkParams{LocalIP: s.cfg.LocalIP, PeerIP: ip, DNS: s.cfg.DNS}, nil
+}
+
+// remove forgets a session that went down and releases its address.
+func (s *Server) remove(ss *Session) {
+	s.mu.Lock()
+	delete(s.calls, ss.callID)
+	if s.byIP[ss.ip] == ss {
+		delete(s.byIP, ss.ip)
+	}
+	if list := s.byUser[ss.user]; len(list) > 0 {
+		list = removeFrom(list, ss)
+		if len(list) == 0 {
+			delete(s.byUser, ss.user)
+		} else {
+			s.byUser[ss.user] = list
+		}
+	}
+	if ss.fromPool && ss.ip.IsValid() {
+		s.cfg.Pool.Put(ss.ip)
+	}
+	if len(s.calls) == 0 {
+		close(s.idle)
+		s.idle = make(chan struct{})
+	}
+	s.mu.Unlock()
+}
+
+func removeFrom(list []*Session, ss *Session) []*Session {
+	out := list[:0]
+	for _, x := range list {
+		if x != ss {
+			out = append(out, x)
+		}
+	}
+	return out
+}

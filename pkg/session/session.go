@@ -1,0 +1,227 @@
+package session
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/pptp"
+)
+
+// Session is one PPTP call: its control connection, its GRE tunnel and its
+// PPP link.
+type Session struct {
+	srv        *Server
+	ctrl       *pptp.Conn
+	callID     uint16 // ours: the GRE key the peer sends
+	peerCallID uint16 // the peer's: the GRE key we send
+	peer       netip.Addr
+	started    time.Time
+	link       *ppp.Link
+
+	// Set by assign under srv.mu, read-only afterwards.
+	user     string
+	ip       netip.Addr
+	fromPool bool
+	mppe     atomic.Value // string, set when up
+
+	startOnce  sync.Once
+	startTimer *time.Timer
+
+	cleared atomic.Bool   // the peer cleared the call: no Call-Disconnect-Notify
+	down    chan struct{} // closed when the link is down and the session removed
+
+	// GRE state. tunMu serialises the tunnel's sequence/ack bookkeeping
+	// between the receive loop, the senders and the ack timer.
+	tunMu    sync.Mutex
+	tunnel   *gre.Tunnel
+	ackTimer *time.Timer
+	sendBuf  []byte
+
+	bytesIn, bytesOut, pktsIn, pktsOut atomic.Uint64
+}
+
+// Info describes a session for the CLI and logs.
+type Info struct {
+	User     string        `json:"user"`
+	Peer     string        `json:"peer"`
+	IP       string        `json:"ip"`
+	CallID   uint16        `json:"call_id"`
+	PeerCall uint16        `json:"peer_call_id"`
+	MPPE     string        `json:"mppe"`
+	Uptime   time.Duration `json:"uptime_ns"`
+	BytesIn  uint64        `json:"bytes_in"`
+	BytesOut uint64        `json:"bytes_out"`
+	PktsIn   uint64        `json:"packets_in"`
+	PktsOut  uint64        `json:"packets_out"`
+}
+
+func (ss *Session) Info() Info {
+	mppe, _ := ss.mppe.Load().(string)
+	i := Info{
+		User: ss.user, Peer: ss.peer.String(), CallID: ss.callID, PeerCall: ss.peerCallID,
+		MPPE: mppe, Uptime: time.Since(ss.started).Round(time.Second),
+		BytesIn: ss.bytesIn.Load(), BytesOut: ss.bytesOut.Load(),
+		PktsIn: ss.pktsIn.Load(), PktsOut: ss.pktsOut.Load(),
+	}
+	if ss.ip.IsValid() {
+		i.IP = ss.ip.String()
+	}
+	return i
+}
+
+func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) *Session {
+	ss := &Session{
+		srv:        s,
+		ctrl:       c,
+		callID:     callID,
+		peerCallID: peerCallID,
+		peer:       c.RemoteAddr().Addr().Unmap(),
+		started:    time.Now(),
+		down:       make(chan struct{}),
+		tunnel:     gre.NewTunnel(gre.TunnelConfig{PeerCallID: peerCallID, PeerWindow: peerWindow}),
+		sendBuf:    make([]byte, gre.MaxHeaderLen+maxFrame),
+	}
+	log := s.log.With("call", callID, "peer", ss.peer.String())
+	ss.link = ppp.New(ppp.Config{
+		Role:          ppp.Server,
+		Logger:        log,
+		Name:          s.cfg.Name,
+		MRU:           s.cfg.MRU,
+		Auth:          s.cfg.Auth,
+		Authenticator: s.cfg.Authenticator,
+		AuthRetries:   s.cfg.AuthRetries,
+		MPPE:          s.cfg.MPPE,
+		EchoInterval:  s.cfg.EchoInterval,
+		EchoFailure:   s.cfg.EchoFailure,
+		Peer:          c.RemoteAddr(),
+		Network: func(ctx context.Context, user string, res *ppp.AuthResult) (ppp.NetworkParams, error) {
+			return s.assign(ss, user, res)
+		},
+		Send:   ss.sendFrame,
+		OnUp:   ss.onUp,
+		OnDown: ss.onDown,
+		OnIP:   ss.onIP,
+	})
+	return ss
+}
+
+// maxFrame bounds one PPP frame on the GRE path: MRU up to 1500 plus the PPP
+// protocol field, the MPPE header and its protocol, with room to spare.
+const maxFrame = 2048
+
+func (ss *Session) start() {
+	ss.startOnce.Do(func() {
+		ss.startTimer.Stop()
+		ss.link.Start()
+	})
+}
+
+func (ss *Session) onUp(info ppp.UpInfo) {
+	ss.mppe.Store(info.MPPE)
+	ss.srv.log.Info("session up", "user", info.User, "peer", ss.peer.String(), "call", ss.callID,
+		"ip", info.Peer.String(), "auth", info.Auth.String(), "mppe", info.MPPE)
+}
+
+func (ss *Session) onDown(reason string) {
+	ss.tunMu.Lock()
+	if ss.ackTimer != nil {
+		ss.ackTimer.Stop()
+	}
+	ss.tunMu.Unlock()
+	s := ss.srv
+	s.remove(ss)
+	close(ss.down)
+	if ss.user == "" {
+		s.stats.AuthFailures.Add(1)
+	}
+	if !ss.cleared.Load() {
+		// RFC 2637 §2.9: the server that ends a call tells the client.
+		if err := ss.ctrl.DisconnectCall(ss.callID, pptp.DisconnectAdminDown, 0); err != nil {
+			s.log.Debug("call-disconnect-notify not sent", "call", ss.callID, "err", err)
+		}
+	}
+	ip := ""
+	if ss.ip.IsValid() {
+		ip = ss.ip.String()
+	}
+	mppe, _ := ss.mppe.Load().(string)
+	s.log.Info("session down", "user", ss.user, "peer", ss.peer.String(), "call", ss.callID, "ip", ip,
+		"mppe", mppe, "reason", reason, "duration", time.Since(ss.started).Round(time.Millisecond).String(),
+		"bytes_in", ss.bytesIn.Load(), "bytes_out", ss.bytesOut.Load(),
+		"packets_in", ss.pktsIn.Load(), "packets_out", ss.pktsOut.Load())
+}
+
+// onIP delivers one decrypted inbound IP packet to the TUN device.
+func (ss *Session) onIP(pkt []byte) {
+	// The peer may only send from its own address (no spoofing into the LAN).
+	if len(pkt) < 20 || pkt[0]>>4 != 4 || netip.AddrFrom4([4]byte(pkt[12:16])) != ss.ip {
+		ss.srv.stats.TUNMalformed.Add(1)
+		return
+	}
+	ss.pktsIn.Add(1)
+	ss.bytesIn.Add(uint64(len(pkt)))
+	if _, err := ss.srv.tun.Write([][]byte{pkt}, 0); err != nil {
+		ss.srv.log.Debug("tun write", "err", err)
+	}
+}
+
+// sendFrame puts one PPP frame into GRE with the next sequence number and any
+// pending acknowledgement, and sends it to the peer.
+func (ss *Session) sendFrame(frame []byte) {
+	if len(frame) > maxFrame {
+		ss.srv.stats.SendErrors.Add(1)
+		return
+	}
+	ss.tunMu.Lock()
+	off := gre.MaxHeaderLen
+	copy(ss.sendBuf[off:], frame)
+	h := ss.tunnel.NextHeader(len(frame))
+	pkt, err := gre.Encapsulate(ss.sendBuf, off, h)
+	if err == nil {
+		_, err = ss.srv.gre.WriteBatch([]gre.Message{{Buf: pkt, N: len(pkt), Addr: ss.peer}})
+	}
+	ss.tunMu.Unlock()
+	if err != nil {
+		ss.srv.stats.SendErrors.Add(1)
+	}
+}
+
+// received runs the sequence window on a GRE packet of this session and
+// hands its PPP frame to the link.
+func (ss *Session) received(h gre.Header, payload []byte) {
+	ss.tunMu.Lock()
+	deliver := ss.tunnel.Receive(h)
+	if deliver && len(payload) > 0 && ss.ackTimer == nil {
+		ss.ackTimer = time.AfterFunc(ss.srv.cfg.AckDelay, ss.sendAck)
+	}
+	ss.tunMu.Unlock()
+	if !deliver {
+		ss.srv.stats.GREDropped.Add(1)
+		return
+	}
+	if len(payload) > 0 {
+		ss.start()
+		ss.link.Input(payload)
+	}
+}
+
+// sendAck sends a standalone acknowledgement when no data packet carried it
+// in time (RFC 2637 §4.4).
+func (ss *Session) sendAck() {
+	ss.tunMu.Lock()
+	defer ss.tunMu.Unlock()
+	ss.ackTimer = nil
+	ack, ok := ss.tunnel.AckDue(time.Now())
+	if !ok {
+		return // a data packet carried it meanwhile
+	}
+	pkt := gre.AppendHeader(ss.sendBuf[:0], ss.tunnel.AckHeader(ack))
+	if _, err := ss.srv.gre.WriteBatch([]gre.Message{{Buf: pkt, N: len(pkt), Addr: ss.peer}}); err != nil {
+		ss.srv.stats.SendErrors.Add(1)
+	}
+}

@@ -1,0 +1,62 @@
+package session
+
+import "sync/atomic"
+
+// Stats are the server's counters of traffic that did not reach a session:
+// malformed or unexpected input is counted here and dropped, never fatal.
+type Stats struct {
+	GREMalformed   atomic.Uint64 // GRE header did not parse
+	GREUnknownCall atomic.Uint64 // no session for the GRE key's call ID
+	GREWrongPeer   atomic.Uint64 // call ID known, but from another source address
+	GREDropped     atomic.Uint64 // dropped by the sequence window (old/duplicate)
+	TUNNoSession   atomic.Uint64 // packet from TUN to an address with no session
+	TUNMalformed   atomic.Uint64 // not an IPv4 packet
+	SendErrors     atomic.Uint64 // GRE socket write failures
+	CallsRefused   atomic.Uint64 // Outgoing-Call-Requests refused (limits, shutdown)
+	AuthFailures   atomic.Uint64 // sessions that ended in the authentication phase
+}
+
+// StatsSnapshot is a copy of Stats for reports (control socket, logs).
+type StatsSnapshot struct {
+	Sessions       int    `json:"sessions"`
+	Conns          int    `json:"control_connections"`
+	GREMalformed   uint64 `json:"gre_malformed"`
+	GREUnknownCall uint64 `json:"gre_unknown_call"`
+	GREWrongPeer   uint64 `json:"gre_wrong_peer"`
+	GREDropped     uint64 `json:"gre_dropped"`
+	TUNNoSession   uint64 `json:"tun_no_session"`
+	TUNMalformed   uint64 `json:"tun_malformed"`
+	SendErrors     uint64 `json:"send_errors"`
+	CallsRefused   uint64 `json:"calls_refused"`
+	AuthFailures   uint64 `json:"auth_failures"`
+
+	Control ControlCounters `json:"control"`
+}
+
+// ControlCounters are the PPTP control connections' counters (pptp.Counters).
+type ControlCounters struct {
+	BadMagic      uint64 `json:"bad_magic"`
+	BadLength     uint64 `json:"bad_length"`
+	Malformed     uint64 `json:"malformed"`
+	Unknown       uint64 `json:"unknown"`
+	Unexpected    uint64 `json:"unexpected"`
+	BadCallID     uint64 `json:"bad_call_id"`
+	StartTimeouts uint64 `json:"start_timeouts"`
+	EchoTimeouts  uint64 `json:"echo_timeouts"`
+	CallsOpened   uint64 `json:"calls_opened"`
+	CallsRefused  uint64 `json:"calls_refused"`
+}
+
+func (s *Stats) snapshot() StatsSnapshot {
+	return StatsSnapshot{
+		GREMalformed:   s.GREMalformed.Load(),
+		GREUnknownCall: s.GREUnknownCall.Load(),
+		GREWrongPeer:   s.GREWrongPeer.Load(),
+		GREDropped:     s.GREDropped.Load(),
+		TUNNoSession:   s.TUNNoSession.Load(),
+		TUNMalformed:   s.TUNMalformed.Load(),
+		SendErrors:     s.SendErrors.Load(),
+		CallsRefused:   s.CallsRefused.Load(),
+		AuthFailures:   s.AuthFailures.Load(),
+	}
+}
