@@ -113,7 +113,10 @@ type Config struct {
 	HostName         string // SCCRQ/SCCRP Host Name; default "pptpbox"
 	VendorName       string // default "pptpbox"
 	FirmwareRevision uint16
-	MaxChannels      uint16 // SCCRP Maximum Channels; 0 is what a PNS sends and what Windows expects
+	// MaxChannels is the server's SCCRP Maximum Channels (RFC 2637 §2.2:
+	// the PPP sessions the PAC supports); default 65535, the session limit
+	// is enforced by the Handler. A client always sends 0 (§2.1 SHOULD).
+	MaxChannels uint16
 	// RecvWindow is our Packet Receive Window Size sent in OCRQ/OCRP
 	// (RFC 2637 §2.7/§2.8): how many unacknowledged GRE packets we take.
 	// Default 64.
@@ -153,6 +156,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	def(&cfg.HostName, "pptpbox")
 	def(&cfg.VendorName, "pptpbox")
+	if cfg.MaxChannels == 0 {
+		cfg.MaxChannels = 65535
+	}
 	if cfg.RecvWindow == 0 {
 		cfg.RecvWindow = 64
 	}

@@ -361,7 +361,9 @@ func (p *rawPeer) read() Message {
 func (p *rawPeer) start() {
 	p.t.Helper()
 	p.write((&StartControlConnectionRequest{ProtocolVersion: ProtocolVersion, HostName: "raw"}).Append(nil))
-	if r, ok := p.read().(*StartControlConnectionReply); !ok || r.Result != ControlOK {
+	r, ok := p.read().(*StartControlConnectionReply)
+	if !ok || r.Result != ControlOK || r.ProtocolVersion != ProtocolVersion || r.MaxChannels != 65535 ||
+		r.HostName != "pptpbox" || r.FramingCapabilities != FramingAsync|FramingSync {
 		p.t.Fatalf("SCCRP %+v", r)
 	}
 }
@@ -533,9 +535,12 @@ func TestClientStartRefused(t *testing.T) {
 	a, b := net.Pipe()
 	cli := NewClientConn(b, Config{}, nil, testLog(t))
 	cliErr := served(cli)
+	sccrq := make(chan Message, 1)
 	go func() {
 		buf := make([]byte, MaxMessageLen)
-		if _, err := ReadMessage(a, buf); err != nil {
+		m, err := ReadMessage(a, buf)
+		sccrq <- m
+		if err != nil {
 			return
 		}
 		a.Write((&StartControlConnectionReply{ProtocolVersion: ProtocolVersion, Result: ControlNotAuthorized}).Append(nil))
@@ -543,6 +548,10 @@ func TestClientStartRefused(t *testing.T) {
 	err := cli.Start(ctx5(t))
 	if err == nil || !strings.Contains(err.Error(), "not-authorized") {
 		t.Fatalf("Start = %v", err)
+	}
+	if m, ok := (<-sccrq).(*StartControlConnectionRequest); !ok || m.ProtocolVersion != ProtocolVersion ||
+		m.MaxChannels != 0 || m.HostName != "pptpbox" {
+		t.Errorf("SCCRQ %+v", m)
 	}
 	if err := waitErr(t, cliErr); err == nil {
 		t.Error("client Serve ended without error after a refused start")

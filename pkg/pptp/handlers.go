@@ -325,7 +325,6 @@ func (c *Conn) Start(ctx context.Context) error {
 		ProtocolVersion:     ProtocolVersion,
 		FramingCapabilities: FramingAsync | FramingSync,
 		BearerCapabilities:  BearerAnalog | BearerDigit,
-		MaxChannels:         c.cfg.MaxChannels,
 		FirmwareRevision:    c.cfg.FirmwareRevision,
 		HostName:            c.cfg.HostName,
 		VendorName:          c.cfg.VendorName,
