@@ -6,7 +6,9 @@
 //	boxd version
 //
 // It needs root (TUN, a raw GRE socket) and nothing else from the host.
-// SIGTERM or SIGINT ends every session cleanly and exits.
+// SIGTERM or SIGINT ends every session cleanly and exits; SIGHUP reloads the
+// config file (a file that fails validation is refused and the box keeps its
+// last good config).
 package main
 
 import (
@@ -66,5 +68,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, *sock, stderr)
+	return serve(ctx, cfg, *cfgPath, *sock, stderr)
 }

@@ -8,7 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"os/signal"
+	"reflect"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/aaa"
@@ -16,6 +21,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
+	"github.com/pptpbox/pptpbox/pkg/nat"
 	"github.com/pptpbox/pptpbox/pkg/netcfg"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/session"
@@ -28,57 +34,159 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// serve runs the box until ctx ends.
-func serve(ctx context.Context, cfg *config.Config, sock string, stderr io.Writer) error {
+// box is the running daemon: what a reload may change lives here.
+type box struct {
+	log    *slog.Logger
+	path   string
+	users  *localUsers
+	router *nat.Router // nil when the config has no router sections
+	srv    *session.Server
+
+	mu  sync.Mutex
+	cfg *config.Config // the last good config
+}
+
+// serve runs the box until ctx ends. SIGHUP reloads the config file: a file
+// that fails validation is refused with its file:line:key error and the box
+// keeps running on its last good config.
+func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.Log.Level)
 	log.Info("boxd starting", "version", version, "config", cfg.File())
+	b := &box{log: log, path: path, cfg: cfg, users: newLocalUsers(cfg.Users)}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	if cfg.RouterEnabled() {
+		if err := cfg.CheckInterfaces(func(n string) bool { _, err := netcfg.LinkIndex(n); return err == nil }); err != nil {
+			return err
+		}
+		b.router = nat.NewRouter(cfg.NATParams(), log)
+		ports := cfg.Ports()
+		ports.Logger = log
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.router.Run(ctx, ports); err != nil && ctx.Err() == nil {
+				log.Error("router stopped", "err", err)
+				cancel()
+			}
+		}()
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				b.reload(ctx)
+			}
+		}
+	}()
+
 	if !cfg.PPTP.Enabled {
-		log.Warn("pptp disabled in config; nothing to serve")
+		log.Info("pptp disabled in config")
+		if sock != "" {
+			go control.Serve(ctx, sock, b.controlHandler(), log)
+		}
 		<-ctx.Done()
 		return nil
 	}
-	srv, ln, cleanup, err := startPPTP(cfg, log)
+	srv, ln, cleanup, err := startPPTP(cfg, b.users, log)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	b.srv = srv
 
-	var wg sync.WaitGroup
 	ctlCtx, stopCtl := context.WithCancel(ctx)
 	defer stopCtl()
 	if sock != "" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := control.Serve(ctlCtx, sock, controlHandler(srv), log); err != nil {
+			if err := control.Serve(ctlCtx, sock, b.controlHandler(), log); err != nil {
 				log.Error("control socket", "err", err)
 			}
 		}()
 	}
 	log.Info("pptp server ready", "listen", ln.Addr().String(), "local_ip", cfg.PPTP.LocalIP,
-		"remote_ip", cfg.PPTP.RemoteIP, "tun", cfg.PPTP.Tun, "auth", cfg.PPTP.Auth, "mppe", cfg.PPTP.MPPE)
+		"remote_ip", cfg.PPTP.RemoteIP, "tun", cfg.PPTP.Tun, "auth", cfg.PPTP.Auth, "mppe", cfg.PPTP.MPPE,
+		"users", len(cfg.Users))
 	err = srv.Serve(ctx, ln)
 	stopCtl()
-	wg.Wait()
+	cancel()
 	st := srv.Stats()
 	log.Info("boxd stopped", "gre_malformed", st.GREMalformed, "gre_unknown_call", st.GREUnknownCall,
-		"gre_wrong_peer", st.GREWrongPeer, "gre_dropped", st.GREDropped, "tun_no_session", st.TUNNoSession)
+		"gre_wrong_peer", st.GREWrongPeer, "gre_dropped", st.GREDropped, "tun_no_session", st.TUNNoSession,
+		"ctrl_malformed", st.Control.Malformed, "ctrl_bad_magic", st.Control.BadMagic, "ctrl_unknown", st.Control.Unknown)
 	return err
+}
+
+// reload re-reads the config file. The user table and the router's rules
+// change at once; other [pptp] changes need a restart, and the log says so.
+func (b *box) reload(ctx context.Context) {
+	nc, err := config.Load(b.path)
+	if err != nil {
+		b.log.Error("reload refused: keeping the last good config", "err", err)
+		return
+	}
+	b.mu.Lock()
+	old := b.cfg
+	b.mu.Unlock()
+	if b.router != nil && nc.RouterEnabled() {
+		if err := b.router.Reload(ctx, nc.NATParams()); err != nil {
+			b.log.Error("reload refused: keeping the last good config", "err", err)
+			return
+		}
+	}
+	b.users.set(nc.Users)
+	if !reflect.DeepEqual(old.PPTP, nc.PPTP) {
+		b.log.Warn("reload: [pptp] changes take effect at the next restart", "config", b.path)
+	}
+	b.mu.Lock()
+	b.cfg = nc
+	b.mu.Unlock()
+	b.log.Info("reload done", "config", b.path, "users", len(nc.Users))
+}
+
+// localUsers is the [[user]] table, swapped whole on reload.
+type localUsers struct{ p atomic.Pointer[aaa.Local] }
+
+func newLocalUsers(us []config.User) *localUsers {
+	l := &localUsers{}
+	l.set(us)
+	return l
+}
+
+func (l *localUsers) set(us []config.User) {
+	users := make([]aaa.LocalUser, 0, len(us))
+	for _, u := range us {
+		users = append(users, aaa.LocalUser{Name: u.Name, Password: u.Password, IP: u.FixedAddr()})
+	}
+	l.p.Store(aaa.NewLocal(users))
+}
+
+func (l *localUsers) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
+	return l.p.Load().Authenticate(ctx, req)
 }
 
 // startPPTP opens the TUN device, routes the pool to it, opens the GRE socket
 // and the TCP listener, and builds the server.
-func startPPTP(cfg *config.Config, log *slog.Logger) (*session.Server, net.Listener, func(), error) {
+func startPPTP(cfg *config.Config, auth ppp.Authenticator, log *slog.Logger) (*session.Server, net.Listener, func(), error) {
 	p := &cfg.PPTP
 	ranges, err := ippool.ParseRanges(p.RemoteIP)
 	if err != nil {
 		return nil, nil, nil, err // Validate has checked it
 	}
 	pool := ippool.New(ranges)
-	users := make([]aaa.LocalUser, 0, len(cfg.Users))
 	var routes []netip.Prefix
 	for _, u := range cfg.Users {
-		users = append(users, aaa.LocalUser{Name: u.Name, Password: u.Password, IP: u.FixedAddr()})
 		if a := u.FixedAddr(); a.IsValid() && !pool.Contains(a) {
 			routes = append(routes, netip.PrefixFrom(a, 32))
 		}
@@ -125,10 +233,10 @@ func startPPTP(cfg *config.Config, log *slog.Logger) (*session.Server, net.Liste
 		return nil, nil, nil, fmt.Errorf("pptp: %w", err)
 	}
 
-	auth := make([]ppp.AuthProto, 0, len(p.Auth))
+	protos := make([]ppp.AuthProto, 0, len(p.Auth))
 	for _, s := range p.Auth {
 		a, _ := ppp.ParseAuthProto(s)
-		auth = append(auth, a)
+		protos = append(protos, a)
 	}
 	single, err := session.ParseSingleSession(p.SingleSession)
 	if err != nil {
@@ -142,9 +250,9 @@ func startPPTP(cfg *config.Config, log *slog.Logger) (*session.Server, net.Liste
 		LocalIP:          local,
 		Pool:             pool,
 		DNS:              dns,
-		Auth:             auth,
+		Auth:             protos,
 		AuthRetries:      p.AuthRetries,
-		Authenticator:    aaa.NewLocal(users),
+		Authenticator:    auth,
 		MPPE:             mppePolicy(p),
 		MRU:              uint16(p.MTU),
 		EchoInterval:     p.EchoInterval.Duration,
@@ -152,6 +260,7 @@ func startPPTP(cfg *config.Config, log *slog.Logger) (*session.Server, net.Liste
 		CtrlEchoInterval: p.CtrlEchoInterval.Duration,
 		SingleSession:    single,
 		MaxSessions:      p.MaxSessions,
+		OnAddr:           proxyARP(cfg, log),
 	}, g, dev)
 	cleanup := func() {
 		for _, r := range routes {
@@ -175,9 +284,18 @@ func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
 	return pol
 }
 
-func controlHandler(srv *session.Server) control.Handler {
+func (b *box) controlHandler() control.Handler {
+	srv := b.srv
 	return func(ctx context.Context, req control.Request) (any, error) {
+		if srv == nil && req.Cmd != "ping" && req.Cmd != "reload" {
+			return nil, errors.New("pptp server disabled")
+		}
 		switch req.Cmd {
+		case "reload":
+			b.reload(ctx)
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return map[string]string{"config": b.cfg.File()}, nil
 		case "sessions":
 			return srv.Sessions(), nil
 		case "stats":
@@ -194,6 +312,31 @@ func controlHandler(srv *session.Server) control.Handler {
 		case "ping":
 			return map[string]string{"version": version, "time": time.Now().UTC().Format(time.RFC3339)}, nil
 		}
-		return nil, fmt.Errorf("unknown command %q (sessions, stats, disconnect USER, ping)", req.Cmd)
+		return nil, fmt.Errorf("unknown command %q (sessions, stats, disconnect USER, reload, ping)", req.Cmd)
+	}
+}
+
+// proxyARP answers ARP on the LAN for session addresses inside the LAN subnet
+// (pppd's proxyarp), so LAN hosts reach VPN clients numbered from their own
+// subnet without a route.
+func proxyARP(cfg *config.Config, log *slog.Logger) func(netip.Addr, bool) {
+	if !cfg.PPTP.ProxyARP || !cfg.RouterEnabled() || !cfg.LAN.Enabled {
+		return nil
+	}
+	lan := cfg.LAN.LANPrefix().Masked()
+	dev := cfg.LAN.Interface
+	return func(a netip.Addr, up bool) {
+		if !lan.Contains(a) {
+			return
+		}
+		var err error
+		if up {
+			err = netcfg.AddProxyARP(a, dev)
+		} else {
+			err = netcfg.DelProxyARP(a, dev)
+		}
+		if err != nil {
+			log.Warn("proxy arp", "addr", a.String(), "dev", dev, "up", up, "err", err)
+		}
 	}
 }

@@ -33,6 +33,10 @@ type Config struct {
 	// file is the name used in errors; lines maps dotted keys to lines.
 	file  string
 	lines lineIndex
+	// router: the file has a [wan], [lan] or [nat] section, so boxd
+	// configures the ports and the firewall. Without one, boxd is only a
+	// PPTP server on a host whose network someone else manages.
+	router bool
 }
 
 // Log controls the daemon's log/slog output.
@@ -116,6 +120,7 @@ func Default() *Config {
 		file: "<default>",
 	}
 	c.Router = defaultRouter()
+	c.router = true
 	return c
 }
 
@@ -183,6 +188,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		}
 		return nil, &Error{File: file, Msg: err.Error()}
 	}
+	c.router = md.IsDefined("wan") || md.IsDefined("lan") || md.IsDefined("nat")
 	var errs []error
 	for _, k := range md.Undecoded() {
 		key := k.String()
@@ -192,6 +198,11 @@ func Parse(file string, data []byte) (*Config, error) {
 }
 
 var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// RouterEnabled reports whether boxd should configure the WAN/LAN ports and
+// the nftables table: true when the file has a [wan], [lan] or [nat]
+// section, or for the built-in default (the firmware's fresh box).
+func (c *Config) RouterEnabled() bool { return c.router }
 
 // File is the path the config was loaded from.
 func (c *Config) File() string { return c.file }

@@ -66,3 +66,17 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		})
 	}
 }
+
+func TestRouterEnabled(t *testing.T) {
+	c, err := Parse("x.toml", []byte("[pptp]\nmtu = 1400\n"))
+	if err != nil || c.RouterEnabled() {
+		t.Fatalf("pptp-only file: router %v, err %v", c.RouterEnabled(), err)
+	}
+	c, err = Parse("x.toml", []byte("[wan]\ninterface = \"eth0\"\n"))
+	if err != nil || !c.RouterEnabled() {
+		t.Fatalf("file with [wan]: router %v, err %v", c.RouterEnabled(), err)
+	}
+	if !Default().RouterEnabled() {
+		t.Fatal("the default config is a router")
+	}
+}

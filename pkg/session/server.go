@@ -87,6 +87,9 @@ type Config struct {
 	SingleSession    SingleSession
 	// MaxSessions bounds concurrent calls; 0 means the pool size.
 	MaxSessions int
+	// OnAddr, when set, is told when a session's address comes up and goes
+	// down (boxd adds proxy-ARP entries on the LAN for it, pppd's proxyarp).
+	OnAddr func(a netip.Addr, up bool)
 	// AckDelay is how long a received data packet may wait for a
 	// piggy-backed acknowledgement before a standalone ack is sent.
 	AckDelay time.Duration

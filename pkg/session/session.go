@@ -32,6 +32,7 @@ type Session struct {
 	startOnce  sync.Once
 	startTimer *time.Timer
 
+	wasUp   atomic.Bool   // the network phase came up
 	cleared atomic.Bool   // the peer cleared the call: no Call-Disconnect-Notify
 	down    chan struct{} // closed when the link is down and the session removed
 
@@ -123,6 +124,10 @@ func (ss *Session) start() {
 
 func (ss *Session) onUp(info ppp.UpInfo) {
 	ss.mppe.Store(info.MPPE)
+	ss.wasUp.Store(true)
+	if f := ss.srv.cfg.OnAddr; f != nil {
+		f(info.Peer, true)
+	}
 	ss.srv.log.Info("session up", "user", info.User, "peer", ss.peer.String(), "call", ss.callID,
 		"ip", info.Peer.String(), "auth", info.Auth.String(), "mppe", info.MPPE)
 }
@@ -134,6 +139,9 @@ func (ss *Session) onDown(reason string) {
 	}
 	ss.tunMu.Unlock()
 	s := ss.srv
+	if f := s.cfg.OnAddr; f != nil && ss.wasUp.Load() {
+		f(ss.ip, false)
+	}
 	s.remove(ss)
 	close(ss.down)
 	if ss.user == "" {
