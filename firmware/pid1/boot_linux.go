@@ -35,7 +35,7 @@ const (
 const (
 	optDebug    = "pptpbox.debug"    // offer a debug shell on the console
 	optTest     = "pptpbox.test"     // enable test-only console commands
-	optWatchdog = "pptpbox.watchdog" // 0 disables the hardware watchdog
+	optWatchdog = "pptpbox.watchdog" // 0 disables the hardware watchdog, a duration sets its timeout
 )
 
 type box struct {
@@ -102,9 +102,13 @@ func Boot(version string) error {
 	b.assignNICs()
 	b.selectConfig()
 	b.startBoxd()
-	go b.announceReady()
 	go b.handleSignals()
-	go b.console_()
+	go func() {
+		// The prompt starts once the box is ready (or has said why it is not), so that
+		// the ready line is a line of its own.
+		b.announceReady()
+		b.console_()
+	}()
 	kind := <-b.shutdownC
 	b.shutdown(kind)
 	return nil
@@ -155,17 +159,23 @@ func (b *box) startWatchdog() {
 	if b.board == nil || b.board.Watchdog.Device == "" {
 		return
 	}
-	if v, ok := b.cmd.Value(optWatchdog); ok && v == "0" {
-		b.lg.Warn("watchdog disabled on the kernel command line")
-		return
+	timeout := b.board.Watchdog.Timeout.Duration
+	if v, ok := b.cmd.Value(optWatchdog); ok {
+		if v == "0" {
+			b.lg.Warn("watchdog disabled on the kernel command line")
+			return
+		}
+		if d, err := time.ParseDuration(v); err == nil && d >= 2*time.Second {
+			timeout = d
+		}
 	}
-	wd, err := openWatchdog(b.board.Watchdog.Device, b.board.Watchdog.Timeout.Duration)
+	wd, err := openWatchdog(b.board.Watchdog.Device, timeout)
 	if err != nil {
 		b.lg.Warn("watchdog", "err", err)
 		return
 	}
 	b.wd = wd
-	b.lg.Info("watchdog armed", "device", b.board.Watchdog.Device, "timeout", b.board.Watchdog.Timeout.Duration)
+	b.lg.Info("watchdog armed", "device", b.board.Watchdog.Device, "timeout", timeout)
 }
 
 // assignNICs renames the ports to their roles. The drivers probe asynchronously, so it
@@ -327,17 +337,23 @@ func (b *box) startBoxd() {
 // announceReady prints the one ready line once boxd answers on its control socket (or, with
 // no CLI in the image, has stayed up for two seconds), with the ports' addresses.
 func (b *box) announceReady() {
-	warned := false
-	for {
-		if b.boxdReady() {
-			break
-		}
-		if !warned && time.Since(b.start) > 90*time.Second {
+	for !b.boxdReady() {
+		if time.Since(b.start) > 90*time.Second {
 			b.printBanner("pptpbox not ready: boxd is not answering; see `log`")
-			warned = true
+			go func() {
+				for !b.boxdReady() {
+					time.Sleep(time.Second)
+				}
+				b.printReady()
+			}()
+			return
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	b.printReady()
+}
+
+func (b *box) printReady() {
 	// Give a DHCP lease on the WAN a moment; the line reports what is there.
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {

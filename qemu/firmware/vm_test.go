@@ -1,0 +1,215 @@
+// Package firmware boots pptpbox firmware images in QEMU and checks what the console says.
+//
+// The tests run when PPTPBOX_FIRMWARE=1 (make test-firmware sets it after building the
+// images); then a missing QEMU, firmware file or image is a failure, not a skip. Every VM has
+// a timeout and is killed by PID when its test ends.
+package firmware
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// readyRE is the init's ready line.
+var readyRE = regexp.MustCompile(`pptpbox ready version=(\S+) wan=(\S+) lan=(\S+) board=(\S+) config=(\S+) uptime=([0-9.]+)s`)
+
+func gate(t *testing.T) {
+	t.Helper()
+	if os.Getenv("PPTPBOX_FIRMWARE") != "1" {
+		t.Skip("firmware boot tests run with PPTPBOX_FIRMWARE=1 (make test-firmware)")
+	}
+}
+
+// outDir is where make image put the images.
+func outDir() string {
+	if d := os.Getenv("PPTPBOX_OUT"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "out")
+}
+
+func need(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if strings.Contains(p, "/") {
+			if _, err := os.Stat(p); err != nil {
+				t.Fatalf("prerequisite missing: %v (run make deps and make image)", err)
+			}
+		} else if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("prerequisite missing: %s (run make deps)", p)
+		}
+	}
+}
+
+// imageFor returns a path to the board's image (the stable symlink make image writes).
+func imageFor(t *testing.T, board string) string {
+	t.Helper()
+	p := filepath.Join(outDir(), "pptpbox-"+board+".img")
+	need(t, p)
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return real
+}
+
+// console collects a VM's serial output and lets a test wait for lines.
+type console struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	lines []string
+	done  bool
+	log   io.Writer
+}
+
+func newConsole(r io.Reader, log io.Writer) *console {
+	c := &console{log: log}
+	c.cond = sync.NewCond(&c.mu)
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+		for sc.Scan() {
+			line := strings.TrimRight(sc.Text(), "\r")
+			c.mu.Lock()
+			c.lines = append(c.lines, line)
+			if c.log != nil {
+				fmt.Fprintln(c.log, line)
+			}
+			c.cond.Broadcast()
+			c.mu.Unlock()
+		}
+		c.mu.Lock()
+		c.done = true
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	}()
+	return c
+}
+
+// waitFor waits for a line matching re at or after line index from; it returns the
+// submatches and the index after the matching line.
+func (c *console) waitFor(re *regexp.Regexp, from int, timeout time.Duration) ([]string, int, error) {
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer timer.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := from; ; {
+		for ; i < len(c.lines); i++ {
+			if m := re.FindStringSubmatch(c.lines[i]); m != nil {
+				return m, i + 1, nil
+			}
+		}
+		if c.done {
+			return nil, i, fmt.Errorf("VM exited before %q", re)
+		}
+		if time.Now().After(deadline) {
+			return nil, i, fmt.Errorf("no %q after %s", re, timeout)
+		}
+		c.cond.Wait()
+	}
+}
+
+func (c *console) tail(n int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.Join(c.lines[max(0, len(c.lines)-n):], "\n")
+}
+
+type vm struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	con   *console
+	start time.Time
+}
+
+// startVM runs QEMU with the serial console on stdio; it is killed (by PID) when the test
+// ends or after limit.
+func startVM(t *testing.T, limit time.Duration, qemu string, args ...string) *vm {
+	t.Helper()
+	need(t, qemu)
+	args = append([]string{"-display", "none", "-no-user-config", "-serial", "stdio", "-monitor", "none"}, args...)
+	cmd := exec.Command(qemu, args...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	logf, err := os.Create(filepath.Join(t.TempDir(), "console.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &vm{t: t, cmd: cmd, in: in, start: time.Now()}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", qemu, err)
+	}
+	var log io.Writer = logf
+	if os.Getenv("PPTPBOX_CONSOLE") == "1" {
+		log = io.MultiWriter(logf, os.Stderr) // watch the guest while the test runs
+	}
+	v.con = newConsole(out, log)
+	killer := time.AfterFunc(limit, func() { cmd.Process.Kill() })
+	t.Cleanup(func() {
+		killer.Stop()
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("console tail:\n%s", v.con.tail(60))
+		}
+	})
+	return v
+}
+
+func (v *vm) send(line string) {
+	v.t.Helper()
+	if _, err := io.WriteString(v.in, line+"\n"); err != nil {
+		v.t.Fatalf("console write: %v", err)
+	}
+}
+
+func (v *vm) waitFor(re *regexp.Regexp, from int, timeout time.Duration) ([]string, int) {
+	v.t.Helper()
+	m, next, err := v.con.waitFor(re, from, timeout)
+	if err != nil {
+		v.t.Fatalf("%v (after %s)", err, time.Since(v.start).Round(time.Second))
+	}
+	return m, next
+}
+
+// netArgs gives the guest a WAN (QEMU user networking, with its DHCP server) and a LAN on
+// the next PCI slot; the board profiles make the first virtio NIC the WAN.
+func netArgs(pci string) []string {
+	return []string{
+		"-netdev", "user,id=wan", "-device", "virtio-net-" + pci + ",netdev=wan",
+		"-netdev", "user,id=lan,restrict=on", "-device", "virtio-net-" + pci + ",netdev=lan",
+	}
+}
+
+// copyImage copies an image so that a test may write to it.
+func copyImage(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	out, err := exec.Command("cp", "--sparse=always", src, dst).CombinedOutput()
+	if err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	return dst
+}
