@@ -28,23 +28,26 @@ type rig struct {
 	tun    *tuntest.Device
 	cancel context.CancelFunc
 	done   chan error
+	// onOutbound, when set before traffic starts, sees every packet the
+	// server writes to TUN for an address outside the pool.
+	onOutbound func(p []byte)
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("PPTPBOX_TEST_DEBUG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(string(bytes.TrimRight(b, "\n")))
 	return len(b), nil
 }
 
-func newRig(t *testing.T, mutate func(*Config)) *rig {
+func newRig(t testing.TB, mutate func(*Config)) *rig {
 	t.Helper()
 	lo := netip.MustParseAddr("127.0.0.1")
 	sg, cg := gre.NewPipe(lo, lo)
@@ -90,6 +93,8 @@ func newRig(t *testing.T, mutate func(*Config)) *rig {
 				case <-ctx.Done():
 					return
 				}
+			} else if r.onOutbound != nil {
+				r.onOutbound(p)
 			}
 		}
 	}()
@@ -106,7 +111,7 @@ func (r *rig) stop() {
 	r.mux.Close()
 }
 
-func (r *rig) dial(t *testing.T, user, pw string, onIP func([]byte)) (*client.Client, error) {
+func (r *rig) dial(t testing.TB, user, pw string, onIP func([]byte)) (*client.Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return r.mux.Dial(ctx, client.Config{
@@ -115,7 +120,7 @@ func (r *rig) dial(t *testing.T, user, pw string, onIP func([]byte)) (*client.Cl
 		User:       user,
 		Password:   pw,
 		MPPE:       ppp.MPPEPolicy{Required: true, Bits128: true},
-		Logger:     testLogger(t).With("side", "client", "user", user),
+		Logger:     r.srv.log.With("side", "client", "user", user),
 		OnIP:       onIP,
 	})
 }
