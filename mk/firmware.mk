@@ -10,7 +10,6 @@ FIRMWARE_IMAGE = $(OUT)/pptpbox-$(BOARD)-$(VERSION).img
 APT_PACKAGES += qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 grub-common \
 	gdisk mtools dosfstools cpio zstd kmod
 TEST_TARGETS += test-firmware
-CLEAN_DIRS += $(OUT)
 
 .PHONY: image images firmware-apt-arm64 run run-arm64 test-firmware
 
@@ -26,3 +25,43 @@ image: $(if $(filter %arm64 nanopi%,$(BOARD)),firmware-apt-arm64)
 images:
 	$(MAKE) image BOARD=qemu-amd64
 	$(MAKE) image BOARD=qemu-arm64
+
+# make run: the qemu-amd64 image under QEMU (SeaBIOS), serial console on this terminal
+# (Ctrl-A X quits QEMU). How to reach the box:
+#   - console: the terminal you ran `make run` in (the status prompt, `help`);
+#   - WAN: QEMU user networking (the box gets 10.0.2.15 by DHCP); host 127.0.0.1:1723 is
+#     forwarded to the box's PPTP control port (GRE cannot cross user networking, so a full
+#     VPN client runs on the LAN side);
+#   - LAN: a QEMU socket network listening on 127.0.0.1:$(RUN_LAN_PORT); another guest, such
+#     as the client guest in qemu/, joins it with -netdev socket,id=lan,connect=127.0.0.1:$(RUN_LAN_PORT).
+# The disk is a writable copy (out/run-BOARD.img), so config edits survive between runs
+# until the image is rebuilt.
+RUN_LAN_PORT ?= 15723
+RUN_NET = -netdev user,id=wan,hostfwd=tcp:127.0.0.1:1723-:1723 -device virtio-net-pci,netdev=wan \
+	-netdev socket,id=lan,listen=127.0.0.1:$(RUN_LAN_PORT) -device virtio-net-pci,netdev=lan \
+	-device i6300esb
+
+define run-disk
+	@src=$$(readlink -f $(OUT)/pptpbox-$(1).img); dst=$(OUT)/run-$(1).img; \
+	if [ ! -e $$dst ] || [ $$src -nt $$dst ]; then cp --sparse=always $$src $$dst; fi
+endef
+
+run:
+	$(MAKE) image BOARD=qemu-amd64
+	$(call run-disk,qemu-amd64)
+	@echo "run: booting $(OUT)/run-qemu-amd64.img (SeaBIOS); Ctrl-A X quits"
+	qemu-system-x86_64 -M pc -m 512 -nographic \
+		-drive file=$(OUT)/run-qemu-amd64.img,format=raw,if=virtio $(RUN_NET)
+
+run-arm64:
+	$(MAKE) image BOARD=qemu-arm64
+	$(call run-disk,qemu-arm64)
+	@echo "run-arm64: booting $(OUT)/run-qemu-arm64.img (EDK2); Ctrl-A X quits"
+	qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -m 512 -nographic \
+		-bios /usr/share/qemu-efi-aarch64/QEMU_EFI.fd \
+		-drive file=$(OUT)/run-qemu-arm64.img,format=raw,if=virtio $(RUN_NET)
+
+# Boot tests (SeaBIOS, OVMF, AAVMF), config-at-boot, reproducibility, initramfs budget.
+test-firmware: images
+	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_CACHE=$(CACHE) \
+		$(GO) test -count=1 -v -timeout 25m ./qemu/firmware
