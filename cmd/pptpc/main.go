@@ -1,0 +1,211 @@
+// Command pptpc is a PPTP client in Go (pkg/client): MS-CHAPv2 and MPPE over
+// a raw GRE socket, no kernel PPP needed.
+//
+//	pptpc -server 192.0.2.1 -user alice -password secret            dial, bring up a TUN with the address
+//	pptpc -server 192.0.2.1 -user alice -password secret -sessions 200 -hold 10s
+//	                                                                 load: N sessions at once, report, hang up
+//
+// It needs root (raw socket, TUN).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/client"
+	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/netcfg"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/tun"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "pptpc:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	server, user, password, tunName, mppe string
+	sessions                              int
+	hold                                  time.Duration
+	debug                                 bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("pptpc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.server, "server", "", "server address (host or host:port)")
+	fs.StringVar(&o.user, "user", "", "user name")
+	fs.StringVar(&o.password, "password", "", "password")
+	fs.StringVar(&o.tunName, "tun", "pptpc0", "TUN device for the tunnel (single-session mode)")
+	fs.StringVar(&o.mppe, "mppe", "require-128", "require-128, require, allow or off")
+	fs.IntVar(&o.sessions, "sessions", 0, "load mode: open this many sessions at once")
+	fs.DurationVar(&o.hold, "hold", 5*time.Second, "load mode: how long to hold the sessions")
+	fs.BoolVar(&o.debug, "debug", false, "log the PPP negotiation")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.server == "" || o.user == "" {
+		return errors.New("-server and -user are required")
+	}
+	if _, _, err := net.SplitHostPort(o.server); err != nil {
+		o.server = net.JoinHostPort(o.server, "1723")
+	}
+	host, _, _ := net.SplitHostPort(o.server)
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
+	if err != nil || len(addrs) == 0 {
+		return fmt.Errorf("resolve %s: %v", host, err)
+	}
+	level := slog.LevelInfo
+	if o.debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	g, err := gre.ListenIPv4(netip.IPv4Unspecified())
+	if err != nil {
+		return err
+	}
+	mux := client.NewMux(g)
+	defer mux.Close()
+	cfg := client.Config{
+		Server: o.server, ServerAddr: addrs[0].Unmap(),
+		User: o.user, Password: o.password,
+		MPPE: mppePolicy(o.mppe), Logger: log,
+	}
+	if o.sessions > 0 {
+		return load(ctx, mux, cfg, o, stdout)
+	}
+	return single(ctx, mux, cfg, o, log, stdout)
+}
+
+func mppePolicy(s string) ppp.MPPEPolicy {
+	switch s {
+	case "require-128":
+		return ppp.MPPEPolicy{Required: true, Bits128: true}
+	case "require":
+		return ppp.MPPEPolicy{Required: true, Bits40: true, Bits56: true, Bits128: true}
+	case "allow":
+		return ppp.MPPEPolicy{Allowed: true, Bits40: true, Bits56: true, Bits128: true}
+	}
+	return ppp.MPPEPolicy{}
+}
+
+// single dials one session and carries it on a TUN device until interrupted.
+func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, log *slog.Logger, stdout io.Writer) error {
+	dev, err := tun.Open(o.tunName)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	cfg.OnIP = func(pkt []byte) { dev.Write([][]byte{pkt}, 0) }
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	c, err := mux.Dial(dctx, cfg)
+	cancel()
+	if err != nil {
+		return err
+	}
+	info := c.Info()
+	for _, f := range []func() error{
+		func() error { return netcfg.AddAddr(o.tunName, netip.PrefixFrom(info.Local, 32), info.Peer) },
+		func() error { return netcfg.SetMTU(o.tunName, info.PeerMRU) },
+		func() error { return netcfg.LinkUp(o.tunName) },
+	} {
+		if err := f(); err != nil {
+			c.Close()
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "connected: local %s remote %s dns %s %s %s\n", info.Local, info.Peer, info.DNS[0], info.DNS[1], info.MPPE)
+	go func() {
+		bufs, sizes := [][]byte{make([]byte, 65536)}, []int{0}
+		for {
+			n, err := dev.Read(bufs, sizes, 0)
+			if err != nil {
+				return
+			}
+			if n == 1 {
+				c.WriteIP(bufs[0][:sizes[0]])
+			}
+		}
+	}()
+	select {
+	case <-ctx.Done():
+		log.Info("hanging up")
+		return c.Close()
+	case <-c.Done():
+		return fmt.Errorf("link down: %s", c.Reason())
+	}
+}
+
+// load opens o.sessions sessions concurrently, holds them, and reports how
+// many came up and how long set-up took.
+func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, stdout io.Writer) error {
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	var (
+		mu      sync.Mutex
+		clients []*client.Client
+		times   []time.Duration
+		errs    = map[string]int{}
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	for i := 0; i < o.sessions; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			c, err := mux.Dial(dctx, cfg)
+			cancel()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs[err.Error()]++
+				return
+			}
+			clients = append(clients, c)
+			times = append(times, time.Since(t0))
+		}()
+	}
+	wg.Wait()
+	total := time.Since(start)
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	fmt.Fprintf(stdout, "sessions up: %d of %d in %s\n", len(clients), o.sessions, total.Round(time.Millisecond))
+	if len(times) > 0 {
+		fmt.Fprintf(stdout, "set-up time: p50 %s p95 %s max %s\n", times[len(times)/2].Round(time.Millisecond),
+			times[len(times)*95/100].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
+	}
+	for e, n := range errs {
+		fmt.Fprintf(stdout, "failed %d: %s\n", n, e)
+	}
+	select {
+	case <-time.After(o.hold):
+	case <-ctx.Done():
+	}
+	for _, c := range clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Close() }()
+	}
+	wg.Wait()
+	if len(clients) < o.sessions {
+		return fmt.Errorf("%d sessions failed", o.sessions-len(clients))
+	}
+	return nil
+}
