@@ -102,6 +102,19 @@ func TestLCPAuthNak(t *testing.T) {
 	}
 }
 
+func TestLCPAuthRejected(t *testing.T) {
+	var reason string
+	l := New(Config{Role: Server, RestartTimeout: time.Hour, OnDown: func(r string) { reason = r }})
+	l.Start()
+	l.lock()
+	l.lcpL.gotRej([]Option{authOption(AuthMSCHAPv2)})
+	l.unlock()
+	l.Input(AppendFrame(nil, ProtoLCP, Packet{Code: CodeTermAck, ID: 2}.Append(nil), false, false))
+	if want := "peer refused to authenticate (rejected MS-CHAPv2)"; reason != want {
+		t.Errorf("reason %q, want %q", reason, want)
+	}
+}
+
 func TestIPCPCheckServer(t *testing.T) {
 	l := New(Config{Role: Server})
 	l.ipcpL.setParams(NetworkParams{LocalIP: testLocal, PeerIP: testPeer, DNS: [2]netip.Addr{testDNS[0]}})

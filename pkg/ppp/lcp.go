@@ -294,7 +294,9 @@ func (c *lcpLayer) gotRej(opts []Option) {
 			c.sendACFC = false
 		case lcpAuth:
 			if c.l.cfg.Role == Server {
-				msg := "peer refused to authenticate"
+				// RFC 1661 §5.4: a rejected option is not negotiable at all,
+				// so no other protocol is worth offering.
+				msg := fmt.Sprintf("peer refused to authenticate (rejected %v)", authLabel(c.l.cfg.Auth[c.authIdx]))
 				c.l.log.Warn("LCP: " + msg)
 				c.authRefused = true
 				c.l.close(msg)
