@@ -205,13 +205,14 @@ func TestLinkAuthProtocolNegotiation(t *testing.T) {
 
 func TestLinkEchoFailure(t *testing.T) {
 	scfg := serverConfig()
-	scfg.EchoInterval = 20 * time.Millisecond
-	scfg.EchoFailure = 3
+	// Five missed echoes at 30ms tolerate a busy test machine.
+	scfg.EchoInterval = 30 * time.Millisecond
+	scfg.EchoFailure = 5
 	srv, cli := pair(t, scfg, clientConfig())
 	waitUp(t, srv, "server")
 	waitUp(t, cli, "client")
 	// Echoes are answered while the wire works.
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
 	select {
 	case r := <-srv.down:
 		t.Fatalf("server down with a working peer: %s", r)
@@ -221,7 +222,7 @@ func TestLinkEchoFailure(t *testing.T) {
 	if r := waitDown(t, srv, "server"); r != "peer not responding" {
 		t.Errorf("reason %q", r)
 	}
-	if !srv.logs.has("No response to 3 echo-requests") {
+	if !srv.logs.has("No response to 5 echo-requests") {
 		t.Errorf("log:\n%s", srv.logs)
 	}
 }
