@@ -164,17 +164,7 @@ func replay(l *Link, frames [][]byte) {
 func FuzzServerLink(f *testing.F) {
 	f.Add(joinFrames([][]byte{{0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		l := fuzzServer(func([]byte) {})
-		l.Start()
-		replay(l, splitFrames(b))
-		_ = l.WriteIP(ipPacket(64, 1))
-		l.Close("fuzz done")
-		// The peer's Terminate-Ack ends the link and stops its timers.
-		l.Input(AppendFrame(nil, ProtoLCP, Packet{Code: CodeTermAck, ID: 1}.Append(nil), false, false))
-		if l.Phase() != PhaseDead {
-			t.Fatalf("link not dead after Close and Terminate-Ack: %v", l.Phase())
-		}
-		_ = l.Stats()
+		driveLink(t, fuzzServer(func([]byte) {}), b)
 	})
 }
 
@@ -185,16 +175,22 @@ func FuzzClientLink(f *testing.F) {
 		cfg := clientConfig()
 		cfg.RestartTimeout = time.Hour
 		cfg.Rand = seeded(2)
-		l := New(cfg)
-		l.Start()
-		replay(l, splitFrames(b))
-		_ = l.WriteIP(ipPacket(64, 1))
-		l.Close("fuzz done")
-		l.Input(AppendFrame(nil, ProtoLCP, Packet{Code: CodeTermAck, ID: 1}.Append(nil), false, false))
-		if l.Phase() != PhaseDead {
-			t.Fatalf("link not dead after Close and Terminate-Ack: %v", l.Phase())
-		}
+		driveLink(t, New(cfg), b)
 	})
+}
+
+// driveLink starts l, feeds it the frames in b, sends once and closes it.
+func driveLink(t *testing.T, l *Link, b []byte) {
+	l.Start()
+	replay(l, splitFrames(b))
+	_ = l.WriteIP(ipPacket(64, 1))
+	l.Close("fuzz done")
+	// The peer's Terminate-Ack ends the link and stops its timers.
+	l.Input(AppendFrame(nil, ProtoLCP, Packet{Code: CodeTermAck, ID: 1}.Append(nil), false, false))
+	if l.Phase() != PhaseDead {
+		t.Fatalf("link not dead after Close and Terminate-Ack: %v", l.Phase())
+	}
+	_ = l.Stats()
 }
 
 // TestWriteFuzzCorpus regenerates the conversation seeds. It is a tool,
