@@ -11,7 +11,8 @@ export GOFLAGS ?= -buildvcs=false
 # Downloads (kernel .debs, Go modules, built guest images) live here; `make clean` keeps it.
 CACHE ?= $(HOME)/.cache/pptpbox
 OUT ?= out
-FUZZTIME ?= 10s
+# Each fuzz target runs this long in `make test` (seeds always run in `make unit`).
+FUZZTIME ?= 5s
 VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo dev)
 
 APT_PACKAGES :=
@@ -46,6 +47,9 @@ bench:
 
 test: deps vet unit fuzz $(TEST_TARGETS)
 	@echo "make test: all passed"
+
+# The run command installs what it needs first (its recipe is in mk/firmware.mk).
+run: deps
 
 clean:
 	rm -rf $(CLEAN_DIRS)
