@@ -49,8 +49,8 @@ func exchange(t *testing.T, a, b Conn, aAddr, bAddr netip.Addr, count int) {
 			if err != nil {
 				t.Fatalf("packet %d: %v", got, err)
 			}
-			want := fmt.Sprintf("packet %d from %v", h.Seq, aAddr)
-			if h.CallID != 77 || h.Seq != uint32(got) || string(payload) != want || m.Addr != aAddr {
+			want := fmt.Sprintf("packet %d from %v", h.Seq-1, aAddr)
+			if h.CallID != 77 || h.Seq != uint32(got+1) || string(payload) != want || m.Addr != aAddr {
 				t.Fatalf("packet %d: %+v %q from %v", got, h, payload, m.Addr)
 			}
 			got++

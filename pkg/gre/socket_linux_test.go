@@ -1,55 +1,23 @@
 package gre
 
 import (
-	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"testing"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
 )
 
-// ip runs the ip(8) command and fails the test on error.
-func ip(t *testing.T, args ...string) {
+// listenIn opens a raw GRE socket inside namespace ns.
+func listenIn(t *testing.T, ns *netnstest.NS, local netip.Addr) Conn {
 	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %v: %v: %s", args, err, out)
+	var c Conn
+	if err := ns.Do(func() (err error) { c, err = ListenIPv4(local); return err }); err != nil {
+		t.Fatalf("listen in %s: %v", ns.Name, err)
 	}
-}
-
-// listenInNetns opens a raw GRE socket inside the named network namespace.
-// The socket keeps its namespace after the thread that made it leaves; the
-// locked thread is thrown away (never unlocked) rather than switched back.
-func listenInNetns(t *testing.T, ns string, local netip.Addr) Conn {
-	t.Helper()
-	type result struct {
-		c   Conn
-		err error
-	}
-	res := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // the thread ends with this goroutine
-		f, err := os.Open("/run/netns/" + ns)
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			res <- result{err: fmt.Errorf("setns %s: %w", ns, err)}
-			return
-		}
-		c, err := ListenIPv4(local)
-		res <- result{c, err}
-	}()
-	r := <-res
-	if r.err != nil {
-		t.Fatalf("listen in %s: %v", ns, r.err)
-	}
-	return r.c
+	return c
 }
 
 // TestRawSocketNetns sends GRE both ways between two namespaces joined by a
@@ -66,23 +34,27 @@ func TestRawSocketNetns(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		skip("needs ip(8) (Debian iproute2)")
 	}
-	nsA := fmt.Sprintf("gre-test-a-%d", os.Getpid())
-	nsB := fmt.Sprintf("gre-test-b-%d", os.Getpid())
-	ip(t, "netns", "add", nsA)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", nsA).Run() })
-	ip(t, "netns", "add", nsB)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", nsB).Run() })
+	nsA, nsB := netnstest.NewNS(t, "gre-a"), netnstest.NewNS(t, "gre-b")
 	// The veth pair is created inside nsA, so deleting the namespaces
 	// removes it too; nothing is left in the host namespace.
-	ip(t, "-n", nsA, "link", "add", "gre0a", "type", "veth", "peer", "name", "gre0b", "netns", nsB)
-	ip(t, "-n", nsA, "addr", "add", addrA.String()+"/24", "dev", "gre0a")
-	ip(t, "-n", nsB, "addr", "add", addrB.String()+"/24", "dev", "gre0b")
-	ip(t, "-n", nsA, "link", "set", "gre0a", "up")
-	ip(t, "-n", nsB, "link", "set", "gre0b", "up")
+	for _, cmd := range []struct {
+		ns   *netnstest.NS
+		args []string
+	}{
+		{nsA, []string{"link", "add", "gre0a", "type", "veth", "peer", "name", "gre0b", "netns", nsB.Name}},
+		{nsA, []string{"addr", "add", addrA.String() + "/24", "dev", "gre0a"}},
+		{nsB, []string{"addr", "add", addrB.String() + "/24", "dev", "gre0b"}},
+		{nsA, []string{"link", "set", "gre0a", "up"}},
+		{nsB, []string{"link", "set", "gre0b", "up"}},
+	} {
+		if out, err := cmd.ns.Run("ip", cmd.args...); err != nil {
+			t.Fatalf("ip %v: %v: %s", cmd.args, err, out)
+		}
+	}
 
-	a := listenInNetns(t, nsA, addrA)
+	a := listenIn(t, nsA, addrA)
 	defer a.Close()
-	b := listenInNetns(t, nsB, netip.IPv4Unspecified())
+	b := listenIn(t, nsB, netip.IPv4Unspecified())
 	defer b.Close()
 
 	exchange(t, a, b, addrA, addrB, 1)

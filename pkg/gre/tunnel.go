@@ -45,7 +45,9 @@ type TunnelStats struct {
 // Linux pptp driver and pppd's peers do; they also accept the first packet
 // whatever its number, as we do.
 //
-// Send policy: the first data packet carries sequence number 0; every data
+// Send policy: the first data packet carries sequence number 1, as the
+// Linux driver and pptp-linux number theirs (pptp-linux starts its ack
+// bookkeeping at 0, so it would never acknowledge a packet 0); every data
 // packet carries the ack of the newest delivered packet when that ack has not
 // been sent yet. The peer's receive window is honoured loosely: we never
 // hold back a packet (the dataplane must not block on one slow peer), we
@@ -68,9 +70,12 @@ type Tunnel struct {
 	stats        TunnelStats
 }
 
+// firstSeq is the sequence number of a call's first data packet.
+const firstSeq = 1
+
 // NewTunnel returns the state of a fresh call.
 func NewTunnel(cfg TunnelConfig) *Tunnel {
-	return &Tunnel{cfg: cfg}
+	return &Tunnel{cfg: cfg, seqNext: firstSeq}
 }
 
 // newer reports whether a comes after b in 32-bit serial-number order
@@ -156,7 +161,7 @@ func (t *Tunnel) unacked() uint32 {
 	case !t.sentAny:
 		return 0
 	case !t.ackedAny:
-		return t.seqNext
+		return t.seqNext - firstSeq
 	}
 	return t.seqNext - t.ackRecv - 1
 }

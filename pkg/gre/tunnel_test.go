@@ -41,13 +41,13 @@ func TestTunnelReceive(t *testing.T) {
 func TestTunnelSendSequenceAndPiggyBack(t *testing.T) {
 	tun := NewTunnel(TunnelConfig{PeerCallID: 0x1234})
 	h := tun.NextHeader(10)
-	want := Header{CallID: 0x1234, PayloadLen: 10, Seq: 0, HasSeq: true}
+	want := Header{CallID: 0x1234, PayloadLen: 10, Seq: 1, HasSeq: true}
 	if h != want {
 		t.Fatalf("first header = %+v, want %+v", h, want)
 	}
 	tun.Receive(data(7))
 	h = tun.NextHeader(20)
-	want = Header{CallID: 0x1234, PayloadLen: 20, Seq: 1, HasSeq: true, Ack: 7, HasAck: true}
+	want = Header{CallID: 0x1234, PayloadLen: 20, Seq: 2, HasSeq: true, Ack: 7, HasAck: true}
 	if h != want {
 		t.Fatalf("second header = %+v, want %+v", h, want)
 	}
@@ -110,14 +110,14 @@ func TestTunnelWindowAndAcks(t *testing.T) {
 	if st := tun.Stats(); st.RxBadAck != 1 || st.RxAckOnly != 1 {
 		t.Fatalf("ack before any send: stats %+v", st)
 	}
-	for range 3 { // seq 0, 1, 2: the third goes out with 2 unacknowledged
+	for range 3 { // seq 1, 2, 3: the third goes out with 2 unacknowledged
 		tun.NextHeader(1)
 	}
 	if st := tun.Stats(); st.WindowExceeded != 1 {
 		t.Fatalf("WindowExceeded = %d, want 1", st.WindowExceeded)
 	}
-	tun.Receive(ackOnly(2)) // all acknowledged
-	tun.Receive(ackOnly(0)) // reordered old ack changes nothing
+	tun.Receive(ackOnly(3)) // all acknowledged
+	tun.Receive(ackOnly(1)) // reordered old ack changes nothing
 	tun.NextHeader(1)
 	tun.Receive(ackOnly(9)) // never sent
 	st := tun.Stats()
