@@ -1,6 +1,7 @@
 package gre
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -26,6 +27,15 @@ type Conn interface {
 	ReadBatch(msgs []Message) (int, error)
 	WriteBatch(msgs []Message) (int, error)
 	Close() error
+}
+
+// checkWrite rejects a message whose N does not fit its buffer: the kernel
+// would otherwise read past the slice.
+func checkWrite(m *Message) error {
+	if m.N < 0 || m.N > len(m.Buf) {
+		return fmt.Errorf("gre: write: N %d outside buffer of %d bytes", m.N, len(m.Buf))
+	}
+	return nil
 }
 
 // pipeQueue is how many packets a pipe end buffers before writers block.
@@ -90,6 +100,9 @@ func (e *pipeEnd) WriteBatch(msgs []Message) (int, error) {
 		case <-e.done:
 			return i, net.ErrClosed
 		default:
+		}
+		if err := checkWrite(&msgs[i]); err != nil {
+			return i, err
 		}
 		if msgs[i].Addr != e.peer.addr {
 			continue

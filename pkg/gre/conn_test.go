@@ -72,6 +72,14 @@ func TestPipe(t *testing.T) {
 	}
 	exchange(t, a, b, addrA, addrB, 1) // the next packet read is not the stray one
 
+	// N beyond the buffer is refused, not read past.
+	if n, err := a.WriteBatch([]Message{{Buf: make([]byte, 4), N: 5, Addr: addrB}}); n != 0 || err == nil {
+		t.Fatalf("WriteBatch with N > len(Buf) = %d, %v", n, err)
+	}
+	if n, err := b.ReadBatch(nil); n != 0 || err != nil {
+		t.Fatalf("ReadBatch(nil) = %d, %v", n, err)
+	}
+
 	// A short read buffer truncates like a raw socket.
 	a.WriteBatch([]Message{{Buf: make([]byte, 100), N: 100, Addr: addrB}})
 	small := []Message{{Buf: make([]byte, 10)}}

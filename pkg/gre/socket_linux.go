@@ -80,6 +80,9 @@ func ListenIPv4(local netip.Addr) (Conn, error) {
 }
 
 func (c *rawConn) ReadBatch(msgs []Message) (int, error) {
+	if len(msgs) == 0 {
+		return 0, nil
+	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if len(msgs) > maxBatch {
@@ -147,6 +150,9 @@ func (c *rawConn) WriteBatch(msgs []Message) (int, error) {
 
 func (c *rawConn) writeSome(msgs []Message) (int, error) {
 	for i := range msgs {
+		if err := checkWrite(&msgs[i]); err != nil {
+			return i, err
+		}
 		if !msgs[i].Addr.Unmap().Is4() {
 			return i, fmt.Errorf("gre: write: %v is not an IPv4 address", msgs[i].Addr)
 		}

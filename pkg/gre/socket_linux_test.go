@@ -60,6 +60,13 @@ func TestRawSocketNetns(t *testing.T) {
 	exchange(t, a, b, addrA, addrB, 1)
 	exchange(t, a, b, addrA, addrB, 100) // more than one recvmmsg batch
 	exchange(t, b, a, addrB, addrA, 5)
+
+	if n, err := a.WriteBatch([]Message{{Buf: make([]byte, 4), N: 5, Addr: addrB}}); n != 0 || err == nil {
+		t.Errorf("WriteBatch with N > len(Buf) = %d, %v", n, err)
+	}
+	if n, err := a.WriteBatch([]Message{{Buf: make([]byte, 4), N: 4, Addr: netip.MustParseAddr("2001:db8::1")}}); n != 0 || err == nil {
+		t.Errorf("WriteBatch to IPv6 = %d, %v", n, err)
+	}
 }
 
 // TestMmsghdrLayout pins struct mmsghdr's size from <sys/socket.h>: the
