@@ -660,3 +660,50 @@ func FuzzServe(f *testing.F) {
 		}
 	})
 }
+
+// TestDialLoopback runs the client's Dial against a server on a real TCP
+// socket on the loopback address.
+func TestDialLoopback(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	srvH := newRecorder()
+	srvc := make(chan *Conn, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c := NewServerConn(nc, Config{}, srvH, testLog(t))
+		srvc <- c
+		c.Serve(context.Background())
+	}()
+	cli, err := Dial(ctx5(t), ln.Addr().String(), Config{}, nil, testLog(t))
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer cli.Close()
+	if cli.RemoteAddr().String() != ln.Addr().String() {
+		t.Errorf("client RemoteAddr %v, listener %v", cli.RemoteAddr(), ln.Addr())
+	}
+	r, err := cli.OutgoingCall(ctx5(t), 0xbeef)
+	if err != nil || r.PeerCallID != 0xbeef {
+		t.Fatalf("OutgoingCall = %+v, %v", r, err)
+	}
+	srv := <-srvc
+	if a := srv.RemoteAddr().Addr(); a != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("server RemoteAddr %v", srv.RemoteAddr())
+	}
+	cli.Close()
+	srvH.waitCleared(t, r.CallID)
+	<-srv.Done()
+
+	// Nobody listening: Dial fails with the address in the error.
+	ln.Close()
+	if _, err := Dial(ctx5(t), ln.Addr().String(), Config{}, nil, testLog(t)); err == nil ||
+		!strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Errorf("Dial to a closed port: %v", err)
+	}
+}
