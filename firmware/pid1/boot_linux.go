@@ -25,7 +25,7 @@ const (
 	defaultConfig = "/etc/pptpbox/default.toml"
 	boxdPath      = "/bin/boxd"
 	boxctlPath    = "/bin/boxctl"
-	shellPath     = "/bin/gosh"
+	shellPath     = "/bin/sh" // u-root links it to gosh (-defaultsh)
 	flashMount    = "/config"
 	usbMount      = "/mnt/usb"
 	runConfig     = "/run/pptpbox/pptpbox.toml"
@@ -539,7 +539,7 @@ func (b *box) shell() error {
 	defer tty.Close()
 	_, ch, err := b.r.start([]string{shellPath}, &os.ProcAttr{
 		Files: []*os.File{tty, tty, tty},
-		Env:   []string{"PATH=/bin:/bbin", "HOME=/root", "TERM=vt100"},
+		Env:   []string{"PATH=/bbin:/bin", "HOME=/root", "TERM=vt100"},
 		Dir:   "/",
 		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0},
 	})

@@ -75,7 +75,7 @@ func (s *service) spawn() (<-chan unix.WaitStatus, error) {
 	defer null.Close()
 	p, ch, err := s.r.start(s.argv, &os.ProcAttr{
 		Files: []*os.File{null, wr, wr},
-		Env:   []string{"PATH=/bin:/bbin", "HOME=/root"},
+		Env:   []string{"PATH=/bbin:/bin", "HOME=/root"},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	})
 	wr.Close()
