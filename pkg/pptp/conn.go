@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -285,6 +286,7 @@ func Dial(ctx context.Context, addr string, cfg Config, h Handler, log *slog.Log
 		return nil, fmt.Errorf("pptp: dial %s: %w", addr, err)
 	}
 	c := NewClientConn(nc, cfg, h, log)
+	c.serving.Store(true) // before the goroutine, so a Close below waits for it
 	go c.Serve(context.Background())
 	if err := c.Start(ctx); err != nil {
 		c.Close()
@@ -353,7 +355,7 @@ func (c *Conn) fail(err error) {
 	c.nc.Close()
 }
 
-// Serve runs the connection until it ends: the peer stops it or closes
+// Serve runs the connection (call it once) until it ends: the peer stops it or closes
 // TCP, a protocol error or timeout, Close, or ctx is done. On return every
 // call has been cleared (Handler.CallCleared called). It returns nil after
 // an orderly stop and the reason otherwise.
@@ -416,7 +418,11 @@ func (c *Conn) shutdown(readErr error) error {
 		reason = readErr
 		c.closeErr = readErr
 	}
-	orderly := errors.Is(reason, errStopped) || errors.Is(reason, ErrClosed)
+	// A peer that hangs up instead of answering our Stop-Control-
+	// Connection-Request (pptp-linux may, once its last call is gone)
+	// still ends the connection the way we asked.
+	stopping := c.state == StateWaitStopReply && errors.Is(reason, io.EOF)
+	orderly := errors.Is(reason, errStopped) || errors.Is(reason, ErrClosed) || stopping
 	c.state = StateClosed
 	calls := c.calls
 	c.calls = make(map[uint16]*call)

@@ -707,3 +707,31 @@ func TestDialLoopback(t *testing.T) {
 		t.Errorf("Dial to a closed port: %v", err)
 	}
 }
+
+// TestStopAnsweredByHangup: a peer that closes TCP instead of replying to
+// our Stop-Control-Connection-Request ends the connection cleanly and
+// promptly.
+func TestStopAnsweredByHangup(t *testing.T) {
+	p := newRawPeer(t, Config{StopTimeout: 5 * time.Second})
+	p.start()
+	p.write((&OutgoingCallRequest{CallID: 1}).Append(nil))
+	p.read() // OCRP
+	closed := make(chan struct{})
+	go func() { p.srv.Close(); close(closed) }()
+	if m, ok := p.read().(*CallDisconnectNotify); !ok || m.CallID != 0x101 || m.Result != DisconnectAdminDown {
+		t.Fatalf("got %+v, want CDN", m)
+	}
+	if _, ok := p.read().(*StopControlConnectionRequest); !ok {
+		t.Fatal("no stop request")
+	}
+	p.nc.Close()
+	select {
+	case <-closed:
+	case <-time.After(4 * time.Second):
+		t.Fatal("Close waited for a reply that cannot come")
+	}
+	if err := waitErr(t, p.errc); err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	p.h.waitCleared(t, 0x101)
+}
