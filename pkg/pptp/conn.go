@@ -81,8 +81,8 @@ func (s CallState) String() string {
 
 // Handler receives the call events of a control connection; pkg/session
 // implements it. Its methods run on the connection's Serve goroutine, so the
-// connection reads nothing while one runs; they may call DisconnectCall but
-// must not call Close (use go c.Close()).
+// connection reads nothing while one runs. They may call DisconnectCall, and
+// Close, which then returns at once and stops the connection afterwards.
 type Handler interface {
 	// OutgoingCall is a new call on c (server side only). It returns our
 	// call ID, unique among all calls of the server: the GRE key the peer
@@ -236,6 +236,7 @@ type Conn struct {
 	closeErr   error                             // why the connection ends; first one wins
 
 	serving   atomic.Bool
+	inHandler atomic.Bool // Serve is inside a Handler method
 	closeOnce sync.Once
 	done      chan struct{} // closed when Serve has returned
 }
@@ -445,6 +446,8 @@ func (c *Conn) shutdown(readErr error) error {
 func (c *Conn) callCleared(id uint16) {
 	c.ctr.CallsCleared.Add(1)
 	if c.h != nil {
+		c.inHandler.Store(true)
+		defer c.inHandler.Store(false)
 		c.h.CallCleared(c, id)
 	}
 }
@@ -511,8 +514,14 @@ func (c *Conn) checkTimers(now time.Time) error {
 // sends Call-Disconnect-Notify for each call, then Stop-Control-Connection-
 // Request; Close waits up to StopTimeout for the reply, closes TCP and, when
 // Serve runs, waits for it to clear the calls. Concurrent and repeated calls
-// wait for the first. Handlers must not call it (Serve would wait on itself).
+// wait for the first. Called while a Handler method runs (from it, say),
+// Close only starts the stop and returns: Serve cannot read the reply or
+// finish while the Handler holds it.
 func (c *Conn) Close() error {
+	if c.inHandler.Load() {
+		go c.closeOnce.Do(c.stop)
+		return nil
+	}
 	c.closeOnce.Do(c.stop)
 	if c.serving.Load() {
 		<-c.done

@@ -735,3 +735,39 @@ func TestStopAnsweredByHangup(t *testing.T) {
 	}
 	p.h.waitCleared(t, 0x101)
 }
+
+// closingHandler closes the connection from inside its callbacks.
+type closingHandler struct{ *recorder }
+
+func (h closingHandler) SetLinkInfo(c *Conn, callID uint16, send, recv uint32) {
+	h.recorder.SetLinkInfo(c, callID, send, recv)
+	c.Close() // must not deadlock: Serve is inside this call
+}
+
+func (h closingHandler) CallCleared(c *Conn, callID uint16) {
+	h.recorder.CallCleared(c, callID)
+	c.Close() // during shutdown: must return
+}
+
+func TestCloseFromHandler(t *testing.T) {
+	a, b := net.Pipe()
+	rec := newRecorder()
+	srv := NewServerConn(a, Config{StopTimeout: 200 * time.Millisecond}, closingHandler{rec}, testLog(t))
+	srvErr := served(srv)
+	cli := NewClientConn(b, Config{}, nil, testLog(t))
+	cliErr := served(cli)
+	if err := cli.Start(ctx5(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.OutgoingCall(ctx5(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	cli.SetLinkInfo(1, 0, 0)
+	rec.waitCleared(t, 0x101)
+	if err := waitErr(t, srvErr); err != nil {
+		t.Errorf("server Serve: %v", err)
+	}
+	if err := waitErr(t, cliErr); err != nil {
+		t.Errorf("client Serve: %v", err)
+	}
+}

@@ -172,7 +172,9 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 	if c.h == nil {
 		return refuse(ErrorPACError, errors.New("no call handler"))
 	}
+	c.inHandler.Store(true)
 	id, err := c.h.OutgoingCall(c, m.CallID, m)
+	c.inHandler.Store(false)
 	if err != nil {
 		code := ErrorPACError
 		if errors.Is(err, ErrNoResource) {
@@ -304,7 +306,9 @@ func (c *Conn) handleSetLinkInfo(m *SetLinkInfo) error {
 		return c.unexpected(m)
 	}
 	if c.h != nil {
+		c.inHandler.Store(true)
 		c.h.SetLinkInfo(c, m.PeerCallID, m.SendACCM, m.RecvACCM)
+		c.inHandler.Store(false)
 	}
 	return nil
 }
