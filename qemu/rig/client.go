@@ -112,9 +112,11 @@ var (
 	pppdEndRe = regexp.MustCompile(`Connection terminated|Exit\.`)
 )
 
-// Dial runs `pppd call PEER updetach` in the guest: pppd returns once IPCP
-// is up (status 0) or the attempt failed. After a success it also waits
-// (up to 20s) for CCP to report MPPE, which may come after IPCP.
+// Dial runs `pppd call PEER updetach` in the guest: pppd returns once a
+// network protocol is up (status 0) or the attempt failed. updetach may let
+// go as soon as IPV6CP is up, before IPCP and CCP, so after a success Dial
+// also waits (up to 20s) until the log shows both the IPv4 address and MPPE,
+// or the link's end.
 func Dial(ctx context.Context, g *vmtest.Guest, c Client) (*Result, error) {
 	script := fmt.Sprintf("rm -f %[1]s; timeout 120 pppd call %[2]s updetach >/dev/null 2>&1", c.LogPath(), c.peer())
 	_, st, err := g.Run(ctx, script)
@@ -129,7 +131,8 @@ func Dial(ctx context.Context, g *vmtest.Guest, c Client) (*Result, error) {
 			return nil, err
 		}
 		res.Log = log
-		if st != 0 || mppeUpRe.MatchString(log) || pppdEndRe.MatchString(log) || time.Now().After(deadline) {
+		up := mppeUpRe.MatchString(log) && localRe.MatchString(log)
+		if st != 0 || up || pppdEndRe.MatchString(log) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(300 * time.Millisecond)

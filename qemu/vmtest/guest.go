@@ -189,14 +189,25 @@ func (g *Guest) boot(parent context.Context, sock string) error {
 		}
 	}
 	go g.readLines()
-	out, st, err := g.Run(ctx, "echo ok")
-	if err != nil {
-		return err
+	// The guest may lose the first bytes sent while its shell opens the
+	// port (the UART clears its FIFO on open), so ask until it answers; a
+	// late answer to an earlier try carries an older id and is skipped.
+	for {
+		try, cancel := context.WithTimeout(ctx, 3*time.Second)
+		out, st, err := g.Run(try, "echo ok")
+		cancel()
+		switch {
+		case err == nil && st == 0 && out == "ok\n":
+			return nil
+		case err == nil:
+			return fmt.Errorf("command channel: echo ok gave %q, status %d", out, st)
+		case ctx.Err() != nil:
+			return fmt.Errorf("command channel: %w", err)
+		case !errors.Is(err, context.DeadlineExceeded):
+			return err
+		}
+		g.cfg.Log.Debug("command channel not answering yet; retrying", "guest", g.cfg.Name)
 	}
-	if st != 0 || out != "ok\n" {
-		return fmt.Errorf("command channel: echo ok gave %q, status %d", out, st)
-	}
-	return nil
 }
 
 func (g *Guest) readLines() {
