@@ -66,6 +66,9 @@ func (b *builder) buildInitramfs(ctx context.Context, stage, cpioPath, zstPath s
 	args := []string{
 		"-o", cpioPath, "-base=" + base, "-initcmd=", "-uinitcmd=", "-defaultsh=gosh",
 		"-skip-ldd", "-tmp-dir", tmp,
+		// gosh's rich line editor queries the terminal (cursor position reports) and
+		// stalls on serial lines that do not answer; goshsmall selects its plain reader.
+		"-go-build-tags", "goshsmall",
 	}
 	ents, err := os.ReadDir(stage)
 	if err != nil {

@@ -537,9 +537,7 @@ func (b *box) shell() error {
 		return err
 	}
 	defer tty.Close()
-	// -comp=false: gosh's rich line editor queries the terminal (cursor position reports)
-	// and stalls on serial lines that do not answer; the simple line reader works anywhere.
-	_, ch, err := b.r.start([]string{shellPath, "-comp=false"}, &os.ProcAttr{
+	_, ch, err := b.r.start([]string{shellPath}, &os.ProcAttr{
 		Files: []*os.File{tty, tty, tty},
 		Env:   []string{"PATH=/bbin:/bin", "HOME=/root", "TERM=vt100"},
 		Dir:   "/",
