@@ -31,6 +31,8 @@ const (
 
 // DefaultConfig is the boxd configuration of the bench: PPTP on BoxAddr,
 // MS-CHAPv2 against the local user table, MPPE-128 required, DNS handed out.
+// It has no [wan]/[lan]/[nat] section, so boxd runs as a plain PPTP server
+// and leaves the namespace's links and nftables alone.
 func DefaultConfig() string {
 	return fmt.Sprintf(`# pptpbox bench: boxd in a network namespace, the Debian client in QEMU.
 [log]
@@ -42,9 +44,6 @@ local_ip = "%s"
 remote_ip = "%s"
 dns = ["%s", "%s"]
 mppe = "require-128"
-
-[lan]
-enabled = false
 
 [[user]]
 name = "%s"
@@ -78,7 +77,7 @@ type Rig struct {
 
 // Start builds (or reuses) the client guest, creates the namespace and tap,
 // starts boxd and boots the guest. On error everything started is stopped.
-func Start(ctx context.Context, opts Options) (r *Rig, err error) {
+func Start(ctx context.Context, opts Options) (_ *Rig, err error) {
 	if opts.Config == "" {
 		opts.Config = DefaultConfig()
 	}
@@ -89,7 +88,7 @@ func Start(ctx context.Context, opts Options) (r *Rig, err error) {
 	if err != nil {
 		return nil, err
 	}
-	r = &Rig{Dir: opts.Dir, cfgPath: filepath.Join(opts.Dir, "box.toml"), opts: opts}
+	r := &Rig{Dir: opts.Dir, cfgPath: filepath.Join(opts.Dir, "box.toml"), opts: opts}
 	defer func() {
 		if err != nil {
 			r.Close()
