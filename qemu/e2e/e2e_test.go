@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/session"
 	"github.com/pptpbox/pptpbox/qemu/rig"
 	"github.com/pptpbox/pptpbox/qemu/vmtest"
 )
@@ -170,6 +171,10 @@ func TestRealClient(t *testing.T) {
 	})
 
 	t.Run("bad-input storm", func(t *testing.T) {
+		before, err := r.Boxd.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		st, err := rig.Storm(ctx, r.NS, rig.BoxAddr, rig.GuestAddr, liveCallIDs(r.Boxd.Log.String()), 10)
 		if err != nil {
 			t.Fatal(err)
@@ -182,6 +187,26 @@ func TestRealClient(t *testing.T) {
 		if !r.Boxd.Alive() {
 			t.Fatalf("boxd died during the storm")
 		}
+		after, err := r.Boxd.Stats(ctx)
+		if err != nil {
+			t.Fatalf("boxd stats after the storm: %v", err)
+		}
+		// Every junk GRE packet reached boxd and was counted as refused
+		// (the kernel delivers raw GRE to it as sent); none was taken for
+		// the live call.
+		refused := func(s session.StatsSnapshot) uint64 { return s.GREMalformed + s.GREUnknownCall + s.GREWrongPeer }
+		sent := uint64(st.GRELocal + st.GRESpoofed)
+		if got := refused(after) - refused(before); got < sent*95/100 {
+			t.Errorf("boxd counted %d refused GRE packets of %d sent", got, sent)
+		}
+		ctl := func(s session.StatsSnapshot) uint64 {
+			c := s.Control
+			return c.BadMagic + c.BadLength + c.Malformed + c.Unknown + c.Unexpected + c.BadCallID
+		}
+		if ctl(after) == ctl(before) {
+			t.Errorf("boxd counted no bad control message: %+v", after.Control)
+		}
+		t.Logf("boxd stats after the storm: %+v", after)
 		if out, err := g.MustRun(ctx, "pidof pppd"); err != nil {
 			t.Fatalf("pppd gone after the storm: %v %s", err, out)
 		}
@@ -272,6 +297,31 @@ func TestRealClient(t *testing.T) {
 			if out, err := g.MustRun(ctx, "ping -c 1 -W 2 "+rig.LocalIP.String()); err == nil {
 				t.Errorf("unencrypted traffic passed: %s", out)
 			}
+		}
+	})
+
+	t.Run("admin disconnect", func(t *testing.T) {
+		if err := rig.Configure(ctx, g, good); err != nil {
+			t.Fatal(err)
+		}
+		res, err := rig.Dial(ctx, g, good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != 0 {
+			t.Fatalf("reconnect failed (pppd %d):\n%s", res.Status, res.Log)
+		}
+		// boxctl's "disconnect USER": boxd ends the session, pppd sees the terminate.
+		if err := r.Boxd.Control(ctx, nil, "disconnect", rig.User); err != nil {
+			t.Fatal(err)
+		}
+		if err := rig.WaitPPPDExit(ctx, g, 60*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		log, _ := g.MustRun(ctx, "cat "+good.LogPath())
+		mustContain(t, "pppd", log, "LCP terminated by peer", "Connection terminated")
+		if !r.Boxd.Alive() {
+			t.Fatal("boxd exited after an admin disconnect")
 		}
 	})
 

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/control"
+	"github.com/pptpbox/pptpbox/pkg/session"
 	"github.com/pptpbox/pptpbox/qemu/netns"
 	"github.com/pptpbox/pptpbox/qemu/vmtest"
 )
@@ -20,6 +22,7 @@ type Boxd struct {
 	// Log holds everything boxd wrote to stderr (slog text lines).
 	Log     *vmtest.LogWatch
 	cmd     *exec.Cmd
+	sock    string // control socket
 	logFile *os.File
 	exited  chan struct{}
 	waitErr error
@@ -35,8 +38,8 @@ func StartBoxd(ctx context.Context, ns *netns.NS, bin, cfgPath, dir string) (*Bo
 	if err != nil {
 		return nil, fmt.Errorf("rig: boxd log: %w", err)
 	}
-	b := &Boxd{Log: vmtest.NewLogWatch(), logFile: f, exited: make(chan struct{})}
-	b.cmd = ns.Command(context.Background(), bin, "-config", cfgPath, "-control", filepath.Join(dir, "boxd.sock"))
+	b := &Boxd{Log: vmtest.NewLogWatch(), logFile: f, exited: make(chan struct{}), sock: filepath.Join(dir, "boxd.sock")}
+	b.cmd = ns.Command(context.Background(), bin, "-config", cfgPath, "-control", b.sock)
 	b.cmd.Stdout = io.MultiWriter(f, b.Log)
 	b.cmd.Stderr = b.cmd.Stdout
 	if err := b.cmd.Start(); err != nil {
@@ -62,6 +65,22 @@ func StartBoxd(ctx context.Context, ns *netns.NS, bin, cfgPath, dir string) (*Bo
 		return nil, fmt.Errorf("rig: boxd not ready (exit: %v): %w\n%s", b.waitErr, err, b.Log.String())
 	}
 	return b, nil
+}
+
+// Control sends one command to boxd's control socket (what boxctl does) and
+// decodes the answer into out when out is non-nil.
+func (b *Boxd) Control(ctx context.Context, out any, cmd string, args ...string) error {
+	if err := control.Call(ctx, b.sock, control.Request{Cmd: cmd, Args: args}, out); err != nil {
+		return fmt.Errorf("rig: boxd %s: %w", cmd, err)
+	}
+	return nil
+}
+
+// Stats is boxd's "stats" control command.
+func (b *Boxd) Stats(ctx context.Context) (session.StatsSnapshot, error) {
+	var st session.StatsSnapshot
+	err := b.Control(ctx, &st, "stats")
+	return st, err
 }
 
 // PID is boxd's process ID (ip netns exec execs it).
