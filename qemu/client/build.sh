@@ -33,7 +33,7 @@ want_modules=(virtio_pci virtio_net ppp_generic ppp_async ppp_mppe slhc)
 say() { echo "$flavour-guest: [$((SECONDS))s] $*" >&2; }
 die() { echo "$flavour-guest: error: $*" >&2; exit 1; }
 
-for tool in apt-get apt-cache dpkg-deb depmod cpio zstd sha256sum; do
+for tool in apt-get apt-cache dpkg-deb depmod cpio zstd sha256sum flock; do
 	command -v "$tool" >/dev/null || die "missing tool $tool (make deps installs it)"
 done
 mkdir -p "$debs"
@@ -64,7 +64,15 @@ fetch() {
 	f=$(compgen -G "$debs/${pkg}_${ver//:/%3a}_*.deb" | head -n1 || true)
 	if [ -z "$f" ]; then
 		say "downloading $pkg $ver"
-		(cd "$debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2) || die "apt-get download $pkg=$ver failed"
+		if ! (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2); then
+			# Stale package lists name versions the archive no longer has: refresh once, retry.
+			[ -z "$updated" ] || die "apt-get download $pkg=$ver failed"
+			say "apt-get download $pkg failed; running apt-get update"
+			apt-get update -qq >&2 || die "apt-get update failed"
+			updated=1
+			ver=$(candidate "$pkg")
+			(cd "$debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$ver" >&2) || die "apt-get download $pkg=$ver failed"
+		fi
 		f=$(compgen -G "$debs/${pkg}_${ver//:/%3a}_*.deb" | head -n1 || true)
 		[ -n "$f" ] || die "apt-get download $pkg left no .deb in $debs"
 	fi
@@ -72,21 +80,27 @@ fetch() {
 }
 
 # The kernel: the versioned package the linux-image-amd64 metapackage points at.
-kpkg=$(apt-cache depends --important linux-image-$arch 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+kpkg=$(apt-cache depends --important linux-image-$arch 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}' || true)
 if [ -z "$kpkg" ]; then
 	candidate linux-image-$arch >/dev/null
 	kpkg=$(apt-cache depends --important linux-image-$arch | awk '/Depends: linux-image-/ {print $2; exit}')
 fi
 [ -n "$kpkg" ] || die "cannot resolve linux-image-$arch to a kernel package"
 
-# Inputs of the build: package versions and the files of this directory.
+# Inputs of the build: the versions of the named packages (one apt-cache call) and the files of
+# this directory. Library packages found below are not part of the hash: they follow from these.
 inputs=$(
 	echo "flavour $flavour modules ${want_modules[*]}"
-	for p in "$kpkg" "${top_pkgs[@]}"; do echo "$p $(candidate "$p")"; done
+	apt-cache policy "$kpkg" "${top_pkgs[@]}" | awk '/^[^ ]/ {p = $1; sub(/:$/, "", p)} /Candidate:/ {print p, $2}'
 	(cd "$here" && sha256sum build.sh init guest-shell)
 )
+[ "$(echo "$inputs" | grep -c ' (none)$')" = 0 ] || die "no candidate version in: $inputs"
 hash=$(echo "$inputs" | sha256sum | cut -c1-16)
 out=$CACHE/$flavour-guest/$hash
+mkdir -p "$CACHE/$flavour-guest"
+# One build per flavour at a time (parallel test runs, make client-guest next to go test).
+exec 9>"$CACHE/$flavour-guest/.lock"
+flock 9
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ -s "$out/manifest" ]; then
 	say "up to date: $out"
 	echo "$out"
@@ -238,6 +252,7 @@ find "$root" -exec touch -h -d @0 {} +
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) |
 	zstd -q -10 -T1 >"$work/initrd.img"
 
+rm -rf "$out.tmp"
 mkdir -p "$out.tmp"
 cp "$stage/boot/vmlinuz-$kver" "$out.tmp/vmlinuz"
 mv "$work/initrd.img" "$out.tmp/initrd.img"
@@ -250,4 +265,9 @@ mv "$work/initrd.img" "$out.tmp/initrd.img"
 rm -rf "$out"
 mv "$out.tmp" "$out"
 say "done: $(du -h "$out/initrd.img" | cut -f1) initramfs, kernel $kver"
+# Keep the three newest builds of this flavour; older inputs are not coming back.
+ls -1dt "$CACHE/$flavour-guest"/*/ 2>/dev/null | tail -n +4 | while read -r old; do
+	say "pruning old build $old"
+	rm -rf "$old"
+done
 echo "$out"
