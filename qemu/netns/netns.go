@@ -27,6 +27,7 @@ type NS struct {
 // New creates a namespace named "<prefix>-<pid>-<random>" with lo up; the
 // PID keeps test processes apart, the random part a process's namespaces.
 func New(prefix string) (*NS, error) {
+	sweepStale(prefix)
 	name := fmt.Sprintf("%s-%d-%04x", prefix, os.Getpid(), rand.Uint32()&0xffff)
 	if len(name) > 64 {
 		return nil, fmt.Errorf("netns: name %q too long", name)

@@ -42,6 +42,7 @@ func StartBoxd(ctx context.Context, ns *netns.NS, bin, cfgPath, dir string) (*Bo
 	b.cmd = ns.Command(context.Background(), bin, "-config", cfgPath, "-control", b.sock)
 	b.cmd.Stdout = io.MultiWriter(f, b.Log)
 	b.cmd.Stderr = b.cmd.Stdout
+	vmtest.KillWithParent(b.cmd)
 	if err := b.cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("rig: start boxd: %w", err)

@@ -118,6 +118,7 @@ func Boot(ctx context.Context, cfg Config) (*Guest, error) {
 	}
 	g.cmd.Stdout = g.stderr
 	g.cmd.Stderr = g.stderr
+	KillWithParent(g.cmd)
 	start := time.Now()
 	if err := g.cmd.Start(); err != nil {
 		os.RemoveAll(sockDir)
