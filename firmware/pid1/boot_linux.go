@@ -508,8 +508,8 @@ func (b *box) commands() map[string]Command {
 			return nil
 		}},
 	}
-	if b.cmd.Flag(optDebug) {
-		cmds["shell"] = Command{"debug shell (enabled by " + optDebug + "=1)", func(_ []string, out io.Writer) error {
+	if b.cmd.Flag(optDebug) || DebugShellRequested(b.decision.Use.Data) {
+		cmds["shell"] = Command{"debug shell (enabled by " + optDebug + "=1 or [console] debug_shell)", func(_ []string, out io.Writer) error {
 			return b.shell()
 		}}
 	}

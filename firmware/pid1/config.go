@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/BurntSushi/toml"
 )
 
 // Source is where the running config came from.
@@ -151,4 +153,19 @@ func ReadCandidate(src Source, path string) (*Candidate, error) {
 		return nil, err
 	}
 	return &Candidate{Source: src, Path: path, Data: data}, nil
+}
+
+// DebugShellRequested reports whether a config asks for the console's debug shell
+// ([console] debug_shell = true). Only keys the init needs are read; the daemon's loader
+// owns validation, and a config it rejects is never the one passed here.
+func DebugShellRequested(data []byte) bool {
+	var c struct {
+		Console struct {
+			DebugShell bool `toml:"debug_shell"`
+		} `toml:"console"`
+	}
+	if _, err := toml.Decode(string(data), &c); err != nil {
+		return false
+	}
+	return c.Console.DebugShell
 }

@@ -218,3 +218,21 @@ func TestEmbeddedDefaultValid(t *testing.T) {
 		t.Error("PPTP must be on in the default config")
 	}
 }
+
+func TestDebugShellRequested(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"[console]\ndebug_shell = true\n", true},
+		{"[console]\ndebug_shell = false\n", false},
+		{"[pptp]\nenabled = true\n", false},
+		{"[console\n", false},
+		{"[console]\ndebug_shell = \"yes\"\n", false},
+	}
+	for _, tt := range tests {
+		if got := DebugShellRequested([]byte(tt.in)); got != tt.want {
+			t.Errorf("%q: got %v", tt.in, got)
+		}
+	}
+}

@@ -154,12 +154,12 @@ func TestConfigAtBoot(t *testing.T) {
 	pidRE := regexp.MustCompile(`service started" service=boxd pid=(\d+)`)
 	pm, _ := v.waitFor(pidRE, 0, time.Second)
 	v.send("shell")
-	time.Sleep(2 * time.Second)
+	_, next = v.waitFor(regexp.MustCompile(`debug shell started`), next, 30*time.Second)
 	v.send("kill -9 " + pm[1])
 	_, next = v.waitFor(regexp.MustCompile(`service died, restarting.*killed by SIGKILL`), next, 30*time.Second)
 	_, next = v.waitFor(pidRE, next, 30*time.Second)
 	v.send("exit")
-	v.waitFor(regexp.MustCompile(`debug shell ended`), next, 30*time.Second)
+	_, next = v.waitFor(regexp.MustCompile(`debug shell ended`), next, 30*time.Second)
 
 	// reboot comes back.
 	v.send("reboot")
