@@ -158,6 +158,8 @@ func TestRealClient(t *testing.T) {
 	t.Run("ping both ways", pingBoth)
 
 	t.Run("transfer 20 MiB each way", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
+		defer cancel()
 		up, err := rig.Upload(ctx, r.NS, g, 5001, transferSize)
 		if err != nil {
 			t.Fatal(err)
@@ -171,6 +173,8 @@ func TestRealClient(t *testing.T) {
 	})
 
 	t.Run("bad-input storm", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+		defer cancel()
 		before, err := r.Boxd.Stats(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -97,7 +97,7 @@ func Upload(ctx context.Context, ns *netns.NS, g *vmtest.Guest, port uint16, siz
 		return nil, err
 	}
 	start := time.Now()
-	out, err := g.MustRun(ctx, fmt.Sprintf("nc %s %d < /tmp/up.bin", LocalIP, port))
+	out, err := g.MustRun(ctx, fmt.Sprintf("timeout %d nc %s %d < /tmp/up.bin", guestTimeout(ctx), LocalIP, port))
 	elapsed := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("rig: upload: %w", err)
@@ -135,7 +135,7 @@ func Download(ctx context.Context, ns *netns.NS, g *vmtest.Guest, port uint16, s
 		return err
 	})
 	start := time.Now()
-	out, err := g.MustRun(ctx, fmt.Sprintf("nc %s %d </dev/null | sha256sum | cut -d' ' -f1", LocalIP, port))
+	out, err := g.MustRun(ctx, fmt.Sprintf("set -o pipefail; timeout %d nc %s %d </dev/null | sha256sum | cut -d' ' -f1", guestTimeout(ctx), LocalIP, port))
 	elapsed := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("rig: download: %w", err)
@@ -147,6 +147,17 @@ func Download(ctx context.Context, ns *netns.NS, g *vmtest.Guest, port uint16, s
 		return nil, fmt.Errorf("rig: download: guest sha256 %s, namespace sent %s", got, sum)
 	}
 	return &TransferResult{Bytes: size, SHA256: sum, Duration: elapsed}, nil
+}
+
+// guestTimeout is the seconds left before ctx's deadline (10 minutes
+// without one), for busybox timeout around guest commands that could hang
+// on a broken tunnel: the guest's command channel runs one command at a
+// time, so a hung one would block the rest of the test.
+func guestTimeout(ctx context.Context) int {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(1, int(time.Until(dl).Seconds()))
+	}
+	return 600
 }
 
 // seed makes the download's content differ from run to run.
