@@ -3,12 +3,12 @@
 # namespace; the tests in qemu/... boot it under TCG (no KVM) and drive it over a serial channel.
 
 APT_PACKAGES += qemu-system-x86 busybox-static kmod cpio zstd iproute2 iputils-ping
-TEST_TARGETS += test-qemu
+TEST_TARGETS += fuzz-qemu test-qemu
 
 QEMU_OUT := $(OUT)/qemu
 QEMU_BOXD := $(QEMU_OUT)/boxd
 
-.PHONY: client-guest server-guest test-qemu demo
+.PHONY: client-guest server-guest test-qemu fuzz-qemu demo
 
 # client-guest builds (or finds in the cache) the PPTP client guest image.
 client-guest:
@@ -33,6 +33,10 @@ test-qemu: client-guest $(QEMU_BOXD)
 	CACHE=$(CACHE) PPTPBOX_QEMU_TESTS=1 PPTPBOX_BOXD=$(abspath $(QEMU_BOXD)) \
 		$(GO) test -count=1 -p 1 -timeout 20m -v ./qemu/... 2>&1 | tee $(QEMU_OUT)/test-qemu.log; \
 		exit $${PIPESTATUS[0]}
+
+# fuzz-qemu fuzzes the command channel's reply parser (scripts/fuzz-all.sh covers pkg/ and cmd/).
+fuzz-qemu:
+	cd qemu/vmtest && $(GO) test -run '^$$' -fuzz '^FuzzReply$$' -fuzztime $(FUZZTIME) .
 
 # demo runs boxd in a namespace with an example config and lets the client guest dial in.
 demo: client-guest $(QEMU_BOXD)
