@@ -154,3 +154,13 @@ func TestDebHelpers(t *testing.T) {
 		t.Errorf("fileName %s", n)
 	}
 }
+
+// TestMissingDaemon: an image without boxd is useless; the build must stop and say why.
+func TestMissingDaemon(t *testing.T) {
+	b := testBuilder(t, "i386-pc")
+	b.opt.Repo = t.TempDir()
+	err := b.buildGuestBinary(t.Context(), "./cmd/boxd", filepath.Join(t.TempDir(), "boxd"))
+	if err == nil || !strings.Contains(err.Error(), "./cmd/boxd does not exist") {
+		t.Fatalf("got %v", err)
+	}
+}
