@@ -144,6 +144,7 @@ func startVM(t *testing.T, limit time.Duration, qemu string, args ...string) *vm
 	need(t, qemu)
 	args = append([]string{"-display", "none", "-no-user-config", "-serial", "stdio", "-monitor", "none"}, args...)
 	cmd := exec.Command(qemu, args...)
+	dieWithTest(cmd)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
