@@ -10,7 +10,10 @@ import (
 // TestShippedBoards parses every folder under board/: adding a board is adding a folder, and
 // a broken profile fails here before any image is built.
 func TestShippedBoards(t *testing.T) {
-	dirs, err := filepath.Glob("../../board/*")
+	dirs, err := filepath.Glob("../../board/*/" + FileName)
+	for i := range dirs {
+		dirs[i] = filepath.Dir(dirs[i])
+	}
 	if err != nil || len(dirs) < 4 {
 		t.Fatalf("want at least 4 board folders, got %v (%v)", dirs, err)
 	}
