@@ -26,6 +26,8 @@ type Config struct {
 	Log   Log    `toml:"log"`
 	PPTP  PPTP   `toml:"pptp"`
 	Users []User `toml:"user"`
+	// Console is [console] (console.go): what the serial console offers.
+	Console Console `toml:"console"`
 
 	// Router sections (WAN, LAN, NAT, firewall) live in router.go.
 	Router
