@@ -217,6 +217,31 @@ func TestEmbeddedDefaultValid(t *testing.T) {
 	if !c.PPTP.Enabled {
 		t.Error("PPTP must be on in the default config")
 	}
+	// A fresh box is a router: WAN by DHCP, LAN with a static address and a DHCP server
+	// whose leases live on the CONFIG partition (flashMount), masquerade out of the WAN.
+	if !c.RouterEnabled() {
+		t.Error("the default config must turn the router on ([wan], [lan], [nat])")
+	}
+	checks := []struct {
+		what      string
+		got, want any
+	}{
+		{"wan.interface", c.WAN.Interface, "wan"},
+		{"wan.mode", c.WAN.Mode, "dhcp"},
+		{"lan.enabled", c.LAN.Enabled, true},
+		{"lan.interface", c.LAN.Interface, "lan"},
+		{"lan.address", c.LAN.Address, "192.168.1.1/24"},
+		{"lan.dhcp.enabled", c.LAN.DHCP.Enabled, true},
+		{"lan.dhcp.range", c.LAN.DHCP.Range, "192.168.1.100-199"},
+		{"lan.dhcp.lease_file dir", filepath.Dir(c.LAN.DHCP.LeaseFile), "/config"},
+		{"nat.masquerade (empty: pool and LAN)", len(c.NAT.Masquerade), 0},
+		{"console.debug_shell", c.Console.DebugShell, false},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("default %s = %v, want %v", ch.what, ch.got, ch.want)
+		}
+	}
 }
 
 func TestDebugShellRequested(t *testing.T) {
