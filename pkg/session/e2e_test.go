@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/pptp"
 	"github.com/pptpbox/pptpbox/pkg/tun/tuntest"
 )
 
@@ -37,13 +40,25 @@ func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("PPTPBOX_TEST_DEBUG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	w := &testWriter{t: t}
+	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-type testWriter struct{ t testing.TB }
+// testWriter logs through t until the test ends; goroutines that outlive it
+// (a control connection winding down) must not write to t.
+type testWriter struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
 
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(string(bytes.TrimRight(b, "\n")))
+func (w *testWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(string(bytes.TrimRight(b, "\n")))
+	}
 	return len(b), nil
 }
 
@@ -283,3 +298,38 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met in 10s")
 }
+
+// A client that places a call and clears it before sending any GRE must not
+// leave a session (or a pending link start) behind.
+func TestCallClearedBeforeLinkStart(t *testing.T) {
+	r := newRig(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pptp.Dial(ctx, r.addr, pptp.Config{}, nopHandler{}, r.srv.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.OutgoingCall(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.srv.Sessions()) != 1 {
+		t.Fatalf("sessions after the call: %d", len(r.srv.Sessions()))
+	}
+	if err := c.ClearCall(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(r.srv.Sessions()) == 0 })
+	time.Sleep(2 * startDelay) // the start timer must not fire into a dead session
+	if st := r.srv.Stats(); st.Sessions != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+type nopHandler struct{}
+
+func (nopHandler) OutgoingCall(*pptp.Conn, uint16, *pptp.OutgoingCallRequest) (uint16, error) {
+	return 0, errors.New("no")
+}
+func (nopHandler) SetLinkInfo(*pptp.Conn, uint16, uint32, uint32) {}
+func (nopHandler) CallCleared(*pptp.Conn, uint16)                 {}

@@ -133,6 +133,9 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 }
 
 func (ss *Session) onDown(reason string) {
+	// A call that ends before its link started must not start it later.
+	ss.startOnce.Do(func() {})
+	ss.startTimer.Stop()
 	ss.tunMu.Lock()
 	if ss.ackTimer != nil {
 		ss.ackTimer.Stop()
