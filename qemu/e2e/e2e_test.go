@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,7 +50,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 
 // startRig boots the bench and registers its teardown (QEMU and boxd killed
 // by PID, namespace and tap removed) even when the test fails.
-func startRig(t *testing.T, ctx context.Context) *rig.Rig {
+func startRig(t *testing.T, ctx context.Context, router bool) *rig.Rig {
 	t.Helper()
 	vmtest.Require(t, "go")
 	dir := t.TempDir()
@@ -58,6 +59,7 @@ func startRig(t *testing.T, ctx context.Context) *rig.Rig {
 		Dir:      dir,
 		Log:      slog.New(slog.NewTextHandler(logWriter{t}, nil)),
 		BuildLog: logWriter{t},
+		Router:   router,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +85,9 @@ func mustContain(t *testing.T, what, text string, wants ...string) {
 	}
 }
 
+// boxPort is a TCP port on the box's end of the tunnel.
+func boxPort(p uint16) netip.AddrPort { return netip.AddrPortFrom(rig.LocalIP, p) }
+
 var callRe = regexp.MustCompile(`\bcall=(\d+)`)
 
 // liveCallIDs are the call IDs boxd logged, which the storm must not hit.
@@ -104,7 +109,7 @@ func TestRealClient(t *testing.T) {
 	defer func() { t.Logf("e2e: TestRealClient took %v", time.Since(start).Round(time.Millisecond)) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	r := startRig(t, ctx)
+	r := startRig(t, ctx, false)
 	g := r.Guest
 	good := rig.Client{User: rig.User, Password: rig.Password}
 
@@ -160,12 +165,12 @@ func TestRealClient(t *testing.T) {
 	t.Run("transfer 20 MiB each way", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
 		defer cancel()
-		up, err := rig.Upload(ctx, r.NS, g, 5001, transferSize)
+		up, err := rig.Upload(ctx, r.NS, boxPort(5001), g, transferSize)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("upload   guest -> box: %d bytes in %v (%.2f MB/s), sha256 %s", up.Bytes, up.Duration.Round(time.Millisecond), up.Rate(), up.SHA256)
-		down, err := rig.Download(ctx, r.NS, g, 5002, transferSize)
+		down, err := rig.Download(ctx, r.NS, boxPort(5002), g, transferSize)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,9 +224,9 @@ func TestRealClient(t *testing.T) {
 			var tr *rig.TransferResult
 			var err error
 			if port == 5003 {
-				tr, err = rig.Upload(ctx, r.NS, g, port, 2<<20)
+				tr, err = rig.Upload(ctx, r.NS, boxPort(port), g, 2<<20)
 			} else {
-				tr, err = rig.Download(ctx, r.NS, g, port, 2<<20)
+				tr, err = rig.Download(ctx, r.NS, boxPort(port), g, 2<<20)
 			}
 			if err != nil {
 				t.Fatalf("transfer after the storm: %v", err)

@@ -87,6 +87,28 @@ func (n *NS) AddBridge(ctx context.Context, name string, addr netip.Prefix, port
 	return n.up(ctx, name, addr)
 }
 
+// AddVeth creates a veth pair: name in this namespace (set up, no
+// address) and peerName in peer, with peerAddr and, when gw is valid, a
+// default route via gw. It links a namespace standing for a LAN host.
+func (n *NS) AddVeth(ctx context.Context, name string, peer *NS, peerName string, peerAddr netip.Prefix, gw netip.Addr) error {
+	if _, err := n.IP(ctx, "link", "add", name, "type", "veth", "peer", "name", peerName, "netns", peer.Name); err != nil {
+		return err
+	}
+	n.track(name) // deleting one end deletes the pair
+	if err := n.up(ctx, name, netip.Prefix{}); err != nil {
+		return err
+	}
+	if err := peer.up(ctx, peerName, peerAddr); err != nil {
+		return err
+	}
+	if gw.IsValid() {
+		if _, err := peer.IP(ctx, "route", "add", "default", "via", gw.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (n *NS) up(ctx context.Context, dev string, addr netip.Prefix) error {
 	if addr.IsValid() {
 		if _, err := n.IP(ctx, "addr", "add", addr.String(), "dev", dev); err != nil {

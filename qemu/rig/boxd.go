@@ -62,6 +62,14 @@ func StartBoxd(ctx context.Context, ns *netns.NS, bin, cfgPath, dir string) (*Bo
 		}
 	}()
 	if _, err := b.Log.WaitFor(wctx, readyLine, 0); err != nil {
+		if b.Alive() {
+			// A hung boxd: SIGQUIT makes the Go runtime print every goroutine's stack.
+			b.cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-b.exited:
+			case <-time.After(2 * time.Second):
+			}
+		}
 		b.Kill()
 		return nil, fmt.Errorf("rig: boxd not ready (exit: %v): %w\n%s", b.waitErr, err, b.Log.String())
 	}

@@ -2,6 +2,7 @@ package rig
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,10 @@ var (
 	LocalIP   = netip.MustParseAddr("10.79.97.1") // boxd's end of every tunnel (pptpd localip)
 	Pool      = "10.79.97.10-200"                 // pptpd remoteip
 	DNS       = [2]netip.Addr{netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("8.8.4.4")}
+	// Router mode's LAN (documentation range RFC 5737 in place of the
+	// product's 192.168.1.0/24): the box's port and one host behind it.
+	LANBox  = netip.MustParsePrefix("198.51.100.1/24")
+	LANHost = netip.MustParsePrefix("198.51.100.10/24")
 )
 
 // The local user of DefaultConfig (the seed tutorial's chap-secrets line).
@@ -34,12 +39,16 @@ const (
 // It has no [wan]/[lan]/[nat] section, so boxd runs as a plain PPTP server
 // and leaves the namespace's links and nftables alone.
 func DefaultConfig() string {
+	return benchConfig(BoxAddr.String() + ":1723")
+}
+
+func benchConfig(listen string) string {
 	return fmt.Sprintf(`# pptpbox bench: boxd in a network namespace, the Debian client in QEMU.
 [log]
 level = "debug"
 
 [pptp]
-listen = "%s:1723"
+listen = "%s"
 local_ip = "%s"
 remote_ip = "%s"
 dns = ["%s", "%s"]
@@ -48,7 +57,32 @@ mppe = "require-128"
 [[user]]
 name = "%s"
 password = "%s"
-`, BoxAddr, LocalIP, Pool, DNS[0], DNS[1], User, Password)
+`, listen, LocalIP, Pool, DNS[0], DNS[1], User, Password)
+}
+
+// RouterConfig is DefaultConfig with the router on: tap0 is the WAN
+// (static BoxAddr, no gateway), lan0 the LAN (LANBox, no DHCP server, whose
+// lease file would land on the host), nftables in the namespace with the
+// product's defaults (WAN input filter, VPN to LAN forwarding, masquerade,
+// MSS clamp). PPTP listens on ":1723": the WAN address appears only once
+// boxd's router has configured tap0, after the listener may have started.
+func RouterConfig() string {
+	return benchConfig(":1723") + fmt.Sprintf(`
+[wan]
+interface = "tap0"
+mode = "static"
+address = "%s/24"
+
+[lan]
+interface = "lan0"
+address = "%s"
+
+[lan.dhcp]
+enabled = false
+
+[nat]
+vpn_to_lan = true
+`, BoxAddr, LANBox)
 }
 
 // Options configures Start.
@@ -63,11 +97,16 @@ type Options struct {
 	Log *slog.Logger
 	// BuildLog receives the guest build's progress; nil discards it.
 	BuildLog io.Writer
+	// Router runs boxd as the router: RouterConfig (unless Config is set),
+	// tap0 left unaddressed for boxd to configure, and a LAN namespace with
+	// a host at LANHost behind lan0.
+	Router bool
 }
 
 // Rig is a running bench.
 type Rig struct {
 	NS      *netns.NS
+	LAN     *netns.NS // the LAN host's namespace in router mode, else nil
 	Guest   *vmtest.Guest
 	Boxd    *Boxd
 	Dir     string
@@ -80,6 +119,9 @@ type Rig struct {
 func Start(ctx context.Context, opts Options) (_ *Rig, err error) {
 	if opts.Config == "" {
 		opts.Config = DefaultConfig()
+		if opts.Router {
+			opts.Config = RouterConfig()
+		}
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -100,7 +142,17 @@ func Start(ctx context.Context, opts Options) (_ *Rig, err error) {
 	if r.NS, err = netns.New("pptpbox-rig"); err != nil {
 		return nil, err
 	}
-	if err := r.NS.AddTap(ctx, "tap0", netip.PrefixFrom(BoxAddr, 24)); err != nil {
+	tapAddr := netip.PrefixFrom(BoxAddr, 24)
+	if opts.Router {
+		tapAddr = netip.Prefix{} // boxd configures its WAN itself
+		if r.LAN, err = netns.New("pptpbox-lan"); err != nil {
+			return nil, err
+		}
+		if err := r.NS.AddVeth(ctx, "lan0", r.LAN, "eth0", LANHost, LANBox.Addr()); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.NS.AddTap(ctx, "tap0", tapAddr); err != nil {
 		return nil, err
 	}
 	if r.Boxd, err = StartBoxd(ctx, r.NS, opts.Boxd, r.cfgPath, opts.Dir); err != nil {
@@ -138,10 +190,14 @@ func (r *Rig) Close() error {
 	if r.Boxd != nil {
 		r.Boxd.Kill()
 	}
+	var errs []error
 	if r.NS != nil {
-		return r.NS.Close()
+		errs = append(errs, r.NS.Close())
 	}
-	return nil
+	if r.LAN != nil {
+		errs = append(errs, r.LAN.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Diagnostics returns the tails of boxd's log and the guest console, for a

@@ -41,6 +41,20 @@ func TestDefaultConfigLoads(t *testing.T) {
 	}
 }
 
+func TestRouterConfigLoads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "box.toml")
+	if err := os.WriteFile(path, []byte(RouterConfig()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.RouterEnabled() || cfg.WAN.Interface != "tap0" || cfg.WAN.Mode != "static" || cfg.LAN.Interface != "lan0" || cfg.LAN.DHCP.Enabled {
+		t.Errorf("router sections: wan %+v lan %+v", cfg.WAN, cfg.LAN)
+	}
+}
+
 func TestClientFiles(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -71,12 +71,13 @@ func wait(ctx context.Context, done <-chan error) error {
 	}
 }
 
-// Upload sends size random bytes from the guest to a sink in the namespace
-// (listening on LocalIP, so the data crosses the tunnel) with busybox nc.
-// The sink hashes what it reads and answers with the hex digest; the guest
-// compares it with its own sha256sum of the file.
-func Upload(ctx context.Context, ns *netns.NS, g *vmtest.Guest, port uint16, size int64) (*TransferResult, error) {
-	ln, err := listenIn(ns, netip.AddrPortFrom(LocalIP, port))
+// Upload sends size random bytes from the guest to a sink listening at at
+// inside ns (LocalIP in the box's namespace, or a LAN host, so the data
+// crosses the tunnel) with busybox nc. The sink hashes what it reads and
+// answers with the hex digest; the guest compares it with its own
+// sha256sum of the file.
+func Upload(ctx context.Context, ns *netns.NS, at netip.AddrPort, g *vmtest.Guest, size int64) (*TransferResult, error) {
+	ln, err := listenIn(ns, at)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func Upload(ctx context.Context, ns *netns.NS, g *vmtest.Guest, port uint16, siz
 		return nil, err
 	}
 	start := time.Now()
-	out, err := g.MustRun(ctx, fmt.Sprintf("timeout %d nc %s %d < /tmp/up.bin", guestTimeout(ctx), LocalIP, port))
+	out, err := g.MustRun(ctx, fmt.Sprintf("timeout %d nc %s %d < /tmp/up.bin", guestTimeout(ctx), at.Addr(), at.Port()))
 	elapsed := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("rig: upload: %w", err)
@@ -118,11 +119,11 @@ func Upload(ctx context.Context, ns *netns.NS, g *vmtest.Guest, port uint16, siz
 	return &TransferResult{Bytes: size, SHA256: sum, Duration: elapsed}, nil
 }
 
-// Download sends size pseudo-random bytes from a source in the namespace
-// (on LocalIP) to the guest, which pipes busybox nc into sha256sum; the
+// Download sends size pseudo-random bytes from a source listening at at
+// inside ns to the guest, which pipes busybox nc into sha256sum; the
 // digests of both ends must match.
-func Download(ctx context.Context, ns *netns.NS, g *vmtest.Guest, port uint16, size int64) (*TransferResult, error) {
-	ln, err := listenIn(ns, netip.AddrPortFrom(LocalIP, port))
+func Download(ctx context.Context, ns *netns.NS, at netip.AddrPort, g *vmtest.Guest, size int64) (*TransferResult, error) {
+	ln, err := listenIn(ns, at)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +136,7 @@ func Download(ctx context.Context, ns *netns.NS, g *vmtest.Guest, port uint16, s
 		return err
 	})
 	start := time.Now()
-	out, err := g.MustRun(ctx, fmt.Sprintf("set -o pipefail; timeout %d nc %s %d </dev/null | sha256sum | cut -d' ' -f1", guestTimeout(ctx), LocalIP, port))
+	out, err := g.MustRun(ctx, fmt.Sprintf("set -o pipefail; timeout %d nc %s %d </dev/null | sha256sum | cut -d' ' -f1", guestTimeout(ctx), at.Addr(), at.Port()))
 	elapsed := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("rig: download: %w", err)
