@@ -4,7 +4,7 @@
 // authentication, MPPE, its address and DNS servers, and a ping through the
 // tunnel. qemu/demo.sh (make demo, make run) builds what it needs and runs it.
 //
-//	demo -boxd out/qemu/boxd [-config box.toml] [-user test -password test.test] [-hold 0s]
+//	demo -boxd out/qemu/boxd [-router] [-config box.toml] [-user test -password test.test] [-hold 0s] [-v]
 package main
 
 import (
@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	password := fs.String("password", rig.Password, "its password")
 	hold := fs.Duration("hold", 0, "keep the session up this long before hanging up (Ctrl-C ends early)")
 	verbose := fs.Bool("v", false, "print progress and boxd's log")
+	router := fs.Bool("router", false, "run boxd as the router (WAN filter, NAT, a LAN host the client reaches)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "== pptpbox demo: boxd in a network namespace, Debian's PPTP client in QEMU")
 	start := time.Now()
 	r, err := rig.Start(ctx, rig.Options{Boxd: *boxd, Config: cfg, Dir: dir,
-		Log: slog.New(slog.NewTextHandler(logOut, nil)), BuildLog: logOut})
+		Log: slog.New(slog.NewTextHandler(logOut, nil)), BuildLog: logOut, Router: *router})
 	if err != nil {
 		return err
 	}
@@ -108,6 +109,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, indent(out))
+	if *router {
+		lan := rig.LANHost.Masked().String()
+		host := rig.LANHost.Addr().String()
+		fmt.Fprintf(stdout, "\n== client: ip route add %s dev ppp0; ping -c 3 %s (a host on the box's LAN)\n", lan, host)
+		out, _, err = r.Guest.Run(ctx, "ip route add "+lan+" dev ppp0 && ping -c 3 -W 5 "+host)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, indent(out))
+	}
 	fmt.Fprintf(stdout, "\n== client: ip addr show ppp0\n")
 	out, _, _ = r.Guest.Run(ctx, "ip addr show ppp0")
 	fmt.Fprint(stdout, indent(out))
