@@ -61,7 +61,10 @@ run-arm64:
 		-bios /usr/share/qemu-efi-aarch64/QEMU_EFI.fd \
 		-drive file=$(OUT)/run-qemu-arm64.img,format=raw,if=virtio $(RUN_NET)
 
-# Boot tests (SeaBIOS, OVMF, AAVMF), config-at-boot, reproducibility, initramfs budget.
-test-firmware: images
-	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_CACHE=$(CACHE) \
+# Boot tests (SeaBIOS, OVMF, AAVMF), config-at-boot, reproducibility, initramfs budget, and
+# the end-to-end test (the booted image serves Debian's pptp-linux client guest on its LAN and
+# NATs it to a WAN host: root, for the network namespace and taps it makes).
+test-firmware: images client-guest
+	@if [ "$$(id -u)" != 0 ]; then echo "test-firmware: needs root (network namespace, tap devices)" >&2; exit 1; fi
+	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_CACHE=$(CACHE) CACHE=$(CACHE) \
 		$(GO) test -count=1 -v -timeout 25m ./qemu/firmware

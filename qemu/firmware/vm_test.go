@@ -141,9 +141,16 @@ type vm struct {
 // ends or after limit.
 func startVM(t *testing.T, limit time.Duration, qemu string, args ...string) *vm {
 	t.Helper()
+	return startVMWith(t, limit, exec.Command, qemu, args...)
+}
+
+// startVMWith is startVM with the command built by command: a namespace's Command runs
+// QEMU where its tap devices are.
+func startVMWith(t *testing.T, limit time.Duration, command func(string, ...string) *exec.Cmd, qemu string, args ...string) *vm {
+	t.Helper()
 	need(t, qemu)
 	args = append([]string{"-display", "none", "-no-user-config", "-serial", "stdio", "-monitor", "none"}, args...)
-	cmd := exec.Command(qemu, args...)
+	cmd := command(qemu, args...)
 	dieWithTest(cmd)
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -1,0 +1,269 @@
+package firmware
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pptpbox/pptpbox/qemu/netns"
+	"github.com/pptpbox/pptpbox/qemu/rig"
+	"github.com/pptpbox/pptpbox/qemu/vmtest"
+)
+
+// The end-to-end bench, all inside one network namespace made by the test:
+//
+//	WAN host 203.0.113.1/24 on tap fwwan  <->  box wan 203.0.113.2/24 (static)
+//	box lan 192.168.1.1/24 on tap fwblan  <->  bridge fwbr  <->  tap fwcli: client eth0
+//
+// Addresses: RFC 5737 TEST-NET-3 for the WAN, the product's default LAN for the LAN. Both
+// exist only inside the namespace.
+var (
+	e2eWANHost = netip.MustParsePrefix("203.0.113.1/24")
+	e2eWANBox  = netip.MustParsePrefix("203.0.113.2/24")
+	e2eLANBox  = netip.MustParseAddr("192.168.1.1")
+	e2eClient  = netip.MustParsePrefix("192.168.1.50/24") // outside the LAN DHCP range
+	e2eUser    = "alice"
+	e2ePass    = "firmware e2e secret 1"
+	e2eEcho    = netip.AddrPortFrom(e2eWANHost.Addr(), 8080)
+	// poolRE is the default config's pool, 10.79.97.10-200.
+	poolRE = regexp.MustCompile(`^10\.79\.97\.([1-9][0-9]+)$`)
+)
+
+// e2eConfig is the embedded default with the WAN made static (a host we control stands in
+// for the ISP) and one user: what an operator writes on the CONFIG partition of a fresh box.
+func e2eConfig(t *testing.T) []byte {
+	t.Helper()
+	def, err := os.ReadFile(filepath.Join("..", "..", "rootfs", "etc", "pptpbox", "default.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dhcpWAN := "mode = \"dhcp\"\n"
+	if strings.Count(string(def), dhcpWAN) != 1 {
+		t.Fatalf("the default config no longer has exactly one %q line (in [wan]); update the test", dhcpWAN)
+	}
+	static := fmt.Sprintf("mode = \"static\"\naddress = %q\ngateway = %q\ndns = [%q]\n",
+		e2eWANBox, e2eWANHost.Addr(), e2eWANHost.Addr())
+	cfg := strings.Replace(string(def), dhcpWAN, static, 1)
+	cfg += fmt.Sprintf("\n[[user]]\nname = %q\npassword = %q\nip = \"*\"\n", e2eUser, e2ePass)
+	return []byte(cfg)
+}
+
+// wanServer accepts TCP connections on the WAN host inside ns and reports, for each, the
+// source address it saw and the line the peer sent; it answers with that source address.
+type wanServer struct {
+	ln   net.Listener
+	seen chan wanConn
+}
+
+type wanConn struct {
+	from netip.AddrPort
+	line string
+}
+
+func startWANServer(t *testing.T, ns *netns.NS, at netip.AddrPort) *wanServer {
+	t.Helper()
+	var ln net.Listener
+	// The socket is created inside the namespace and stays there.
+	if err := ns.Do(func() (err error) {
+		ln, err = net.Listen("tcp4", at.String())
+		return err
+	}); err != nil {
+		t.Fatalf("listen on the WAN host %s: %v", at, err)
+	}
+	s := &wanServer{ln: ln, seen: make(chan wanConn, 4)}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(30 * time.Second))
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+				fmt.Fprintf(c, "you are %s\n", from.Addr().Unmap())
+				s.seen <- wanConn{from: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), line: strings.TrimSpace(line)}
+			}()
+		}
+	}()
+	return s
+}
+
+// TestFirmwareRealClient boots the qemu-amd64 image from its disk, with a config on its
+// CONFIG partition, and dials it from the LAN side with Debian's pptp-linux + pppd
+// (MS-CHAPv2, MPPE-128); the client then reaches a host on the WAN side through the tunnel
+// and the box's NAT, and the host sees the box's WAN address.
+func TestFirmwareRealClient(t *testing.T) {
+	gate(t)
+	if os.Geteuid() != 0 {
+		t.Fatal("the firmware end-to-end test needs root (network namespace, tap devices)")
+	}
+	need(t, "qemu-system-x86_64", "ip", "sgdisk", "mcopy", "mtype")
+	testStart := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	lg := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	guestImage, err := vmtest.BuildImage(ctx, vmtest.FlavourClient, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ns, err := netns.New("fwe2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ns.Close(); err != nil {
+			t.Errorf("namespace cleanup: %v", err)
+		}
+	})
+	for _, step := range []error{
+		ns.AddTap(ctx, "fwwan", e2eWANHost),
+		ns.AddTap(ctx, "fwblan", netip.Prefix{}),
+		ns.AddTap(ctx, "fwcli", netip.Prefix{}),
+		ns.AddBridge(ctx, "fwbr", netip.Prefix{}, "fwblan", "fwcli"),
+	} {
+		if step != nil {
+			t.Fatal(step)
+		}
+	}
+	srv := startWANServer(t, ns, e2eEcho)
+
+	// The box: the image's own boot path (SeaBIOS, GRUB, slot A), with the operator's
+	// config written on its CONFIG partition the way a PC would.
+	disk := copyImage(t, imageFor(t, "qemu-amd64"))
+	cfg := e2eConfig(t)
+	writeConfigFile(t, disk, "pptpbox.toml", cfg)
+	box := startVMWith(t, 7*time.Minute, func(name string, args ...string) *exec.Cmd {
+		return ns.Command(context.Background(), name, args...)
+	}, "qemu-system-x86_64", "-M", "pc", "-m", "512",
+		"-drive", "file="+disk+",format=raw,if=virtio", "-device", "i6300esb",
+		"-netdev", "tap,id=wan,ifname=fwwan,script=no,downscript=no",
+		"-device", "virtio-net-pci,netdev=wan,mac=52:54:00:b0:00:01",
+		"-netdev", "tap,id=lan,ifname=fwblan,script=no,downscript=no",
+		"-device", "virtio-net-pci,netdev=lan,mac=52:54:00:b0:00:02")
+
+	// The client guest boots meanwhile (both are TCG; the machine has two cores).
+	dir := t.TempDir()
+	g, err := vmtest.Boot(ctx, vmtest.Config{Image: guestImage, NS: ns, Tap: "fwcli", Addr: e2eClient,
+		Name: "client", Dir: dir, Log: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		g.Close()
+		if t.Failed() {
+			t.Logf("client console tail:\n%s", lastLines(g.Console(), 30))
+		}
+	})
+	clientBoot := g.BootTime()
+
+	ready, _ := box.waitFor(readyRE, 0, bootLimit)
+	boxBoot := time.Since(box.start)
+	recordBoot(t, box, ready)
+	if got, want := ready[2], "wan:"+e2eWANBox.String(); got != want {
+		t.Errorf("ready line wan=%s, want %s", got, want)
+	}
+	if got, want := ready[3], "lan:192.168.1.1/24"; got != want {
+		t.Errorf("ready line lan=%s, want %s", got, want)
+	}
+	if ready[5] != "flash" {
+		t.Errorf("config source %s, want flash (the CONFIG partition)", ready[5])
+	}
+
+	c := rig.Client{Peer: "box", Server: e2eLANBox, User: e2eUser, Password: e2ePass}
+	if err := rig.Configure(ctx, g, c); err != nil {
+		t.Fatal(err)
+	}
+	dialStart := time.Now()
+	res, err := rig.Dial(ctx, g, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := time.Since(dialStart)
+	t.Logf("pppd log (client guest):\n%s", res.Log)
+	if res.Status != 0 {
+		t.Fatalf("pppd exited %d", res.Status)
+	}
+	for _, want := range []string{
+		"CHAP authentication succeeded",
+		"MPPE 128-bit stateless compression enabled",
+	} {
+		if !strings.Contains(res.Log, want) {
+			t.Errorf("pppd did not print %q", want)
+		}
+	}
+	if !poolRE.MatchString(res.LocalIP.String()) {
+		t.Errorf("client address %v is not from the pool 10.79.97.10-200", res.LocalIP)
+	}
+	if res.RemoteIP != netip.MustParseAddr("10.79.97.1") {
+		t.Errorf("remote address %v, want the box's local_ip 10.79.97.1", res.RemoteIP)
+	}
+
+	// The WAN is reachable only through the tunnel: the client has no gateway on eth0.
+	if out, err := g.MustRun(ctx, "ip route add "+e2eWANHost.Masked().String()+" dev ppp0 && ip route get "+e2eWANHost.Addr().String()); err != nil || !strings.Contains(out, "dev ppp0") {
+		t.Fatalf("route to the WAN through ppp0: %v\n%s", err, out)
+	}
+	if out, err := g.MustRun(ctx, "ping -c 3 -W 5 "+e2eWANHost.Addr().String()); err != nil {
+		t.Errorf("client -> WAN host ping through the box: %v\n%s", err, out)
+	}
+	hello := "hello from " + res.LocalIP.String()
+	out, err := g.MustRun(ctx, fmt.Sprintf("echo '%s' | timeout 30 nc %s %d", hello, e2eEcho.Addr(), e2eEcho.Port()))
+	if err != nil {
+		t.Fatalf("client -> WAN host TCP through the box: %v\n%s", err, out)
+	}
+	select {
+	case conn := <-srv.seen:
+		t.Logf("WAN host saw %s say %q; the client read %q", conn.from, conn.line, strings.TrimSpace(out))
+		if conn.line != hello {
+			t.Errorf("WAN host read %q, want %q", conn.line, hello)
+		}
+		if conn.from.Addr() != e2eWANBox.Addr() {
+			t.Errorf("WAN host saw source %s, want the box's WAN address %s (masquerade)", conn.from.Addr(), e2eWANBox.Addr())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the WAN host saw no connection")
+	}
+	if want := "you are " + e2eWANBox.Addr().String(); strings.TrimSpace(out) != want {
+		t.Errorf("client read %q, want %q", strings.TrimSpace(out), want)
+	}
+
+	if _, err := rig.Hangup(ctx, g, c); err != nil {
+		t.Error(err)
+	}
+	total := time.Since(testStart)
+	t.Logf("timings: box ready %s (from QEMU start, SeaBIOS), client guest %s, dial %s, whole test %s",
+		boxBoot.Round(100*time.Millisecond), clientBoot.Round(100*time.Millisecond),
+		dial.Round(100*time.Millisecond), total.Round(100*time.Millisecond))
+	if f, err := os.OpenFile(filepath.Join(outDir(), "boot-times.txt"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+		fmt.Fprintf(f, "%s/whole\t%.1fs wall\tdial %.1fs\t%s\n", t.Name(), total.Seconds(), dial.Seconds(), time.Now().UTC().Format(time.RFC3339))
+		f.Close()
+	}
+}
+
+// testWriter sends progress lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
