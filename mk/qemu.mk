@@ -2,7 +2,7 @@
 # built from .debs by qemu/client/build.sh into $(CACHE)) connects to boxd running in a network
 # namespace; the tests in qemu/... boot it under TCG (no KVM) and drive it over a serial channel.
 
-APT_PACKAGES += qemu-system-x86 busybox-static kmod cpio zstd iproute2 iputils-ping
+APT_PACKAGES += qemu-system-x86 kmod cpio zstd util-linux iproute2 iputils-ping nftables
 TEST_TARGETS += fuzz-qemu test-qemu
 
 QEMU_OUT := $(OUT)/qemu
