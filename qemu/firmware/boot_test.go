@@ -26,6 +26,19 @@ func recordBoot(t *testing.T, v *vm, m []string) {
 	}
 }
 
+// checkRouterAddrs checks the ready line of a box on netArgs with the embedded default
+// config: the WAN holds the lease of QEMU's user-network DHCP server (10.0.2.15/24), the LAN
+// the default's static 192.168.1.1/24.
+func checkRouterAddrs(t *testing.T, m []string) {
+	t.Helper()
+	if got, want := m[2], "wan:10.0.2.15/24"; got != want {
+		t.Errorf("ready line wan=%s, want %s (DHCP from QEMU user networking)", got, want)
+	}
+	if got, want := m[3], "lan:192.168.1.1/24"; got != want {
+		t.Errorf("ready line lan=%s, want %s (the default config)", got, want)
+	}
+}
+
 func TestBootSeaBIOS(t *testing.T) {
 	gate(t)
 	img := imageFor(t, "qemu-amd64")
@@ -35,6 +48,7 @@ func TestBootSeaBIOS(t *testing.T) {
 	v := startVM(t, bootLimit+30*time.Second, "qemu-system-x86_64", args...)
 	m, _ := v.waitFor(readyRE, 0, bootLimit)
 	recordBoot(t, v, m)
+	checkRouterAddrs(t, m)
 	if m[4] != "qemu-amd64" || m[5] != "flash" {
 		t.Errorf("board %s config %s, want qemu-amd64 from flash", m[4], m[5])
 	}
@@ -52,6 +66,7 @@ func TestBootOVMF(t *testing.T) {
 	v := startVM(t, bootLimit+30*time.Second, "qemu-system-x86_64", args...)
 	m, _ := v.waitFor(readyRE, 0, bootLimit)
 	recordBoot(t, v, m)
+	checkRouterAddrs(t, m)
 }
 
 func TestBootAAVMF(t *testing.T) {
@@ -66,6 +81,7 @@ func TestBootAAVMF(t *testing.T) {
 	v := startVM(t, bootLimit+30*time.Second, "qemu-system-aarch64", args...)
 	m, _ := v.waitFor(readyRE, 0, bootLimit)
 	recordBoot(t, v, m)
+	checkRouterAddrs(t, m)
 	if m[4] != "qemu-arm64" {
 		t.Errorf("board %s", m[4])
 	}
