@@ -25,19 +25,93 @@ import (
 //	WAN host 203.0.113.1/24 on tap fwwan  <->  box wan 203.0.113.2/24 (static)
 //	box lan 192.168.1.1/24 on tap fwblan  <->  bridge fwbr  <->  tap fwcli: client eth0
 //
+// The client takes its eth0 address from the box's LAN DHCP server, as an office PC does.
 // Addresses: RFC 5737 TEST-NET-3 for the WAN, the product's default LAN for the LAN. Both
 // exist only inside the namespace.
 var (
 	e2eWANHost = netip.MustParsePrefix("203.0.113.1/24")
 	e2eWANBox  = netip.MustParsePrefix("203.0.113.2/24")
 	e2eLANBox  = netip.MustParseAddr("192.168.1.1")
-	e2eClient  = netip.MustParsePrefix("192.168.1.50/24") // outside the LAN DHCP range
+	e2eMAC     = "52:54:00:12:34:56" // the client's eth0 (vmtest's default)
 	e2eUser    = "alice"
 	e2ePass    = "firmware e2e secret 1"
 	e2eEcho    = netip.AddrPortFrom(e2eWANHost.Addr(), 8080)
 	// poolRE is the default config's pool, 10.79.97.10-200.
 	poolRE = regexp.MustCompile(`^10\.79\.97\.([1-9][0-9]+)$`)
+	// lanLeaseRE is the default config's LAN DHCP range, 192.168.1.100-199.
+	lanLeaseRE = regexp.MustCompile(`^192\.168\.1\.1[0-9][0-9]$`)
 )
+
+// udhcpcScript is busybox udhcpc's event script: it applies the lease to eth0 (default route
+// via the offered router) and writes what the server offered to /tmp/dhcp.lease.
+const udhcpcScript = `#!/bin/sh
+case "$1" in
+bound|renew)
+	ifconfig "$interface" "$ip" netmask "$subnet" up
+	for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+	printf 'ip=%s\nsubnet=%s\nrouter=%s\ndns=%s\nserverid=%s\nlease=%s\n' \
+		"$ip" "$subnet" "$router" "$dns" "$serverid" "$lease" > /tmp/dhcp.lease
+	;;
+deconfig)
+	ifconfig "$interface" 0.0.0.0 up
+	;;
+esac
+`
+
+// dhcpLease runs udhcpc on the client's eth0 against the box's LAN DHCP server and returns
+// the offer's fields (ip, subnet, router, dns, serverid, lease).
+func dhcpLease(ctx context.Context, t *testing.T, g *vmtest.Guest) map[string]string {
+	t.Helper()
+	if err := g.WriteFile(ctx, "/tmp/udhcpc.sh", []byte(udhcpcScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := g.MustRun(ctx, "ip link set eth0 up && timeout 60 udhcpc -i eth0 -f -q -n -t 10 -T 3 -s /tmp/udhcpc.sh >/tmp/udhcpc.log 2>&1; cat /tmp/udhcpc.log; cat /tmp/dhcp.lease")
+	if err != nil {
+		t.Fatalf("DHCP from the box's LAN: %v\n%s", err, out)
+	}
+	lease := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			lease[k] = strings.TrimSpace(v)
+		}
+	}
+	return lease
+}
+
+// pppPackets is the client's ppp0 packet count (sent + received).
+func pppPackets(ctx context.Context, t *testing.T, g *vmtest.Guest) int {
+	t.Helper()
+	out, err := g.MustRun(ctx, "cat /sys/class/net/ppp0/statistics/tx_packets /sys/class/net/ppp0/statistics/rx_packets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tx, rx int
+	if _, err := fmt.Sscan(out, &tx, &rx); err != nil {
+		t.Fatalf("ppp0 statistics %q: %v", out, err)
+	}
+	return tx + rx
+}
+
+// sayHello sends one line from the client to the WAN host's server and returns what the
+// host saw and what the client read back.
+func sayHello(ctx context.Context, t *testing.T, g *vmtest.Guest, srv *wanServer, hello string) (wanConn, string) {
+	t.Helper()
+	out, err := g.MustRun(ctx, fmt.Sprintf("echo '%s' | timeout 30 nc %s %d", hello, e2eEcho.Addr(), e2eEcho.Port()))
+	if err != nil {
+		t.Fatalf("client -> WAN host TCP through the box: %v\n%s", err, out)
+	}
+	select {
+	case conn := <-srv.seen:
+		t.Logf("WAN host saw %s say %q; the client read %q", conn.from, conn.line, strings.TrimSpace(out))
+		if conn.line != hello {
+			t.Errorf("WAN host read %q, want %q", conn.line, hello)
+		}
+		return conn, strings.TrimSpace(out)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the WAN host saw no connection")
+	}
+	return wanConn{}, ""
+}
 
 // e2eConfig is the embedded default with the WAN made static (a host we control stands in
 // for the ISP) and one user: what an operator writes on the CONFIG partition of a fresh box.
@@ -158,7 +232,7 @@ func TestFirmwareRealClient(t *testing.T) {
 
 	// The client guest boots meanwhile (both are TCG; the machine has two cores).
 	dir := t.TempDir()
-	g, err := vmtest.Boot(ctx, vmtest.Config{Image: guestImage, NS: ns, Tap: "fwcli", Addr: e2eClient,
+	g, err := vmtest.Boot(ctx, vmtest.Config{Image: guestImage, NS: ns, Tap: "fwcli", MAC: e2eMAC,
 		Name: "client", Dir: dir, Log: lg})
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +256,25 @@ func TestFirmwareRealClient(t *testing.T) {
 	}
 	if ready[5] != "flash" {
 		t.Errorf("config source %s, want flash (the CONFIG partition)", ready[5])
+	}
+
+	// An office PC on the LAN: an address from the box's DHCP server, then the internet
+	// through the LAN masquerade.
+	lease := dhcpLease(ctx, t, g)
+	t.Logf("LAN DHCP lease: %v", lease)
+	for _, ch := range []struct{ key, want string }{
+		{"subnet", "255.255.255.0"}, {"router", e2eLANBox.String()}, {"serverid", e2eLANBox.String()},
+		{"dns", "8.8.8.8 8.8.4.4"}, // lan.dhcp.dns empty: pptp.dns
+	} {
+		if lease[ch.key] != ch.want {
+			t.Errorf("DHCP %s = %q, want %q", ch.key, lease[ch.key], ch.want)
+		}
+	}
+	if !lanLeaseRE.MatchString(lease["ip"]) {
+		t.Fatalf("DHCP address %q is not in 192.168.1.100-199", lease["ip"])
+	}
+	if conn, _ := sayHello(ctx, t, g, srv, "hello from the LAN"); conn.from.Addr() != e2eWANBox.Addr() {
+		t.Errorf("LAN host -> WAN: the WAN host saw source %s, want the box's WAN address %s", conn.from.Addr(), e2eWANBox.Addr())
 	}
 
 	c := rig.Client{Peer: "box", Server: e2eLANBox, User: e2eUser, Password: e2ePass}
@@ -220,29 +313,32 @@ func TestFirmwareRealClient(t *testing.T) {
 	if out, err := g.MustRun(ctx, "ping -c 3 -W 5 "+e2eWANHost.Addr().String()); err != nil {
 		t.Errorf("client -> WAN host ping through the box: %v\n%s", err, out)
 	}
-	hello := "hello from " + res.LocalIP.String()
-	out, err := g.MustRun(ctx, fmt.Sprintf("echo '%s' | timeout 30 nc %s %d", hello, e2eEcho.Addr(), e2eEcho.Port()))
-	if err != nil {
-		t.Fatalf("client -> WAN host TCP through the box: %v\n%s", err, out)
+	before := pppPackets(ctx, t, g)
+	conn, answer := sayHello(ctx, t, g, srv, "hello from "+res.LocalIP.String())
+	// A TCP exchange is at least SYN, SYN-ACK, data, its answer and the FINs: the
+	// connection went through the tunnel, not out of eth0.
+	if n := pppPackets(ctx, t, g) - before; n < 6 {
+		t.Errorf("ppp0 carried %d packets during the exchange; the connection did not use the tunnel", n)
 	}
-	select {
-	case conn := <-srv.seen:
-		t.Logf("WAN host saw %s say %q; the client read %q", conn.from, conn.line, strings.TrimSpace(out))
-		if conn.line != hello {
-			t.Errorf("WAN host read %q, want %q", conn.line, hello)
-		}
-		if conn.from.Addr() != e2eWANBox.Addr() {
-			t.Errorf("WAN host saw source %s, want the box's WAN address %s (masquerade)", conn.from.Addr(), e2eWANBox.Addr())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the WAN host saw no connection")
+	if conn.from.Addr() != e2eWANBox.Addr() {
+		t.Errorf("WAN host saw source %s, want the box's WAN address %s (masquerade)", conn.from.Addr(), e2eWANBox.Addr())
 	}
-	if want := "you are " + e2eWANBox.Addr().String(); strings.TrimSpace(out) != want {
-		t.Errorf("client read %q, want %q", strings.TrimSpace(out), want)
+	if want := "you are " + e2eWANBox.Addr().String(); answer != want {
+		t.Errorf("client read %q, want %q", answer, want)
 	}
 
 	if _, err := rig.Hangup(ctx, g, c); err != nil {
 		t.Error(err)
+	}
+
+	// The LAN lease is kept on the CONFIG partition (the default's lease_file): power the box
+	// off cleanly and read it from the image as a PC would.
+	box.send("poweroff")
+	box.waitFor(regexp.MustCompile(`pptpbox: poweroff`), 0, 60*time.Second)
+	box.waitExit(30 * time.Second)
+	leases := string(readConfigFile(t, disk, "lan-leases.json"))
+	if !strings.Contains(leases, `"`+e2eMAC+`"`) || !strings.Contains(leases, `"`+lease["ip"]+`"`) {
+		t.Errorf("CONFIG:/lan-leases.json does not hold the client's lease (%s %s):\n%s", e2eMAC, lease["ip"], leases)
 	}
 	total := time.Since(testStart)
 	t.Logf("timings: box ready %s (from QEMU start, SeaBIOS), client guest %s, dial %s, whole test %s",
