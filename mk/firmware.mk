@@ -33,7 +33,8 @@ images:
 #     forwarded to the box's PPTP control port (GRE cannot cross user networking, so a full
 #     VPN client runs on the LAN side);
 #   - LAN: a QEMU socket network listening on 127.0.0.1:$(RUN_LAN_PORT); another guest, such
-#     as the client guest in qemu/, joins it with -netdev socket,id=lan,connect=127.0.0.1:$(RUN_LAN_PORT).
+#     as the client guest in qemu/, joins it with -netdev socket,id=lan,connect=127.0.0.1:$(RUN_LAN_PORT)
+#     and gets a 192.168.1.100-199 address from the box's DHCP server (the default config).
 # The disk is a writable copy (out/run-BOARD.img), so config edits survive between runs
 # until the image is rebuilt.
 RUN_LAN_PORT ?= 15723
