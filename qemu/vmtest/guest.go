@@ -236,8 +236,9 @@ func (g *Guest) Exited() <-chan struct{} { return g.exited }
 // Run runs script with sh in the guest (cwd /root, stdin /dev/null) and
 // returns its combined stdout and stderr and its exit status. err reports a
 // channel failure or ctx expiring, never a non-zero status. Commands run one
-// at a time; a command abandoned on ctx keeps running in the guest and
-// delays the next one.
+// at a time; ctx's deadline travels with the command, and the guest kills
+// the script (busybox timeout) when it passes, so a hung command does not
+// block the channel for long.
 func (g *Guest) Run(ctx context.Context, script string) (stdout string, exit int, err error) {
 	g.runMu.Lock()
 	defer g.runMu.Unlock()
@@ -246,12 +247,16 @@ func (g *Guest) Run(ctx context.Context, script string) (stdout string, exit int
 	}
 	g.nextID++
 	id := g.nextID
+	timeout := 0 // seconds the guest lets the script run; 0: no limit
 	if dl, ok := ctx.Deadline(); ok {
 		g.conn.SetWriteDeadline(dl)
+		// A little after the deadline: the caller sees ctx's error first,
+		// then the guest ends the script.
+		timeout = max(1, int(time.Until(dl).Seconds())+2)
 	} else {
 		g.conn.SetWriteDeadline(time.Time{})
 	}
-	if _, err := g.conn.Write(encodeCommand(id, script)); err != nil {
+	if _, err := g.conn.Write(encodeCommand(id, script, timeout)); err != nil {
 		return "", -1, fmt.Errorf("vmtest: run %q: send: %w", short(script), err)
 	}
 	p := newReplyParser(id)

@@ -105,6 +105,20 @@ func TestGuestRig(t *testing.T) {
 		if fmt.Sprintf("%x\n", sha256.Sum256([]byte(got))) != sum {
 			t.Errorf("binary output corrupted: sha256 %x, guest says %s", sha256.Sum256([]byte(got)), sum)
 		}
+		// A hung command is ended in the guest at the caller's deadline and
+		// the channel then serves the next command.
+		short, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, _, err = g.Run(short, "sleep 600")
+		cancel()
+		if err == nil {
+			t.Error("Run(sleep 600) with a 2s deadline returned no error")
+		}
+		start := time.Now()
+		if out, err := g.MustRun(ctx, "echo after"); err != nil || out != "after\n" {
+			t.Errorf("channel after an expired command: %q, %v", out, err)
+		} else if d := time.Since(start); d > 30*time.Second {
+			t.Errorf("the channel was blocked for %v after an expired command", d)
+		}
 		data := []byte("name test\n#\x00\xff binary\n")
 		if err := g.WriteFile(ctx, "/etc/ppp/peers/x", data, 0o600); err != nil {
 			t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 // The command channel's framing, one text line per step (guest-shell in
 // qemu/client is the other end):
 //
-//	host  -> guest  "@@C <id> <base64 script>"
+//	host  -> guest  "@@C <id> <base64 script> [<timeout seconds>]"
 //	guest -> host   "@@B <id>", base64 lines of the output, "@@E <id> <exit status>"
 //
 // Lines that are not part of the frame for the awaited id (output of an
@@ -22,9 +22,14 @@ const (
 	tagEnd     = "@@E"
 )
 
-// encodeCommand frames script as the command line for id.
-func encodeCommand(id uint64, script string) []byte {
-	return fmt.Appendf(nil, "%s %d %s\n", tagCommand, id, base64.StdEncoding.EncodeToString([]byte(script)))
+// encodeCommand frames script as the command line for id; a positive
+// timeout (seconds) makes the guest kill the script after that long.
+func encodeCommand(id uint64, script string, timeout int) []byte {
+	b := fmt.Appendf(nil, "%s %d %s", tagCommand, id, base64.StdEncoding.EncodeToString([]byte(script)))
+	if timeout > 0 {
+		b = fmt.Appendf(b, " %d", timeout)
+	}
+	return append(b, '\n')
 }
 
 // encodeReply frames output and status the way guest-shell does (busybox

@@ -64,13 +64,24 @@ func TestReplyParser(t *testing.T) {
 }
 
 func TestEncodeCommand(t *testing.T) {
-	got := string(encodeCommand(12, "echo 'a b'\nexit 3"))
-	want := "@@C 12 " + base64.StdEncoding.EncodeToString([]byte("echo 'a b'\nexit 3")) + "\n"
-	if got != want {
-		t.Fatalf("got %q, want %q", got, want)
+	script := "echo 'a b'\nexit 3"
+	b64 := base64.StdEncoding.EncodeToString([]byte(script))
+	tests := []struct {
+		timeout int
+		want    string
+	}{
+		{0, "@@C 12 " + b64 + "\n"},
+		{-1, "@@C 12 " + b64 + "\n"},
+		{30, "@@C 12 " + b64 + " 30\n"},
 	}
-	if strings.Count(got, "\n") != 1 {
-		t.Fatalf("command frame must be one line: %q", got)
+	for _, tc := range tests {
+		got := string(encodeCommand(12, script, tc.timeout))
+		if got != tc.want {
+			t.Errorf("timeout %d: got %q, want %q", tc.timeout, got, tc.want)
+		}
+		if strings.Count(got, "\n") != 1 {
+			t.Errorf("command frame must be one line: %q", got)
+		}
 	}
 }
 
