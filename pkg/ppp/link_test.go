@@ -259,9 +259,9 @@ func TestLinkIPCPNak(t *testing.T) {
 		t.Errorf("client address %v", cu.Local)
 	}
 	for _, want := range []string{
-		"rcvd [IPCP ConfReq id=0x1 <addr 0.0.0.0> <ms-dns1 0.0.0.0> <ms-dns3 0.0.0.0>]",
-		"sent [IPCP ConfNak id=0x1 <addr 10.79.97.10> <ms-dns1 192.0.2.53> <ms-dns3 192.0.2.54>]",
-		"rcvd [IPCP ConfReq id=0x2 <addr 10.79.97.10> <ms-dns1 192.0.2.53> <ms-dns3 192.0.2.54>]",
+		"rcvd [IPCP ConfReq id=0x1 <addr 0.0.0.0> <ms-dns1 0.0.0.0> <ms-dns2 0.0.0.0>]",
+		"sent [IPCP ConfNak id=0x1 <addr 10.79.97.10> <ms-dns1 192.0.2.53> <ms-dns2 192.0.2.54>]",
+		"rcvd [IPCP ConfReq id=0x2 <addr 10.79.97.10> <ms-dns1 192.0.2.53> <ms-dns2 192.0.2.54>]",
 		"sent [IPCP ConfAck id=0x2",
 	} {
 		if !srv.logs.has(want) {
@@ -281,7 +281,7 @@ func TestLinkNoDNSRejected(t *testing.T) {
 	if cu.DNS[0].IsValid() && !cu.DNS[0].IsUnspecified() {
 		t.Errorf("client got DNS %v", cu.DNS)
 	}
-	if !srv.logs.has("sent [IPCP ConfRej id=0x1 <ms-dns1 0.0.0.0> <ms-dns3 0.0.0.0>]") {
+	if !srv.logs.has("sent [IPCP ConfRej id=0x1 <ms-dns1 0.0.0.0> <ms-dns2 0.0.0.0>]") {
 		t.Errorf("server log:\n%s", srv.logs)
 	}
 }

@@ -100,7 +100,7 @@ func describeOption(proto Proto, o Option) string {
 			case ipcpDNS1:
 				return "<ms-dns1 " + a.String() + ">"
 			case ipcpDNS2:
-				return "<ms-dns3 " + a.String() + ">"
+				return "<ms-dns2 " + a.String() + ">"
 			case ipcpNBNS1, ipcpNBNS2:
 				return "<ms-wins " + a.String() + ">"
 			}
