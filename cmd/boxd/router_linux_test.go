@@ -170,3 +170,49 @@ func nftCounter(t *testing.T, ns *netnstest.NS, name string) int {
 	n, _ := strconv.Atoi(f[0])
 	return n
 }
+
+// TestRouterModeStartFailureExits: when the PPTP server cannot start (its
+// port is taken), boxd in router mode says why and exits instead of hanging
+// on the router it already started.
+func TestRouterModeStartFailureExits(t *testing.T) {
+	netnstest.Require(t, "ip", "nft")
+	bin := buildBinaries(t)
+	box := netnstest.NewNS(t, "fail")
+	other := netnstest.NewNS(t, "failpeer")
+	netnstest.NewWire(t, box, "wan0", other, "eth0")
+	netnstest.NewWire(t, box, "lan0", other, "eth1")
+	lnc := make(chan net.Listener, 1)
+	if err := box.Do(func() error {
+		ln, err := net.Listen("tcp4", ":1723")
+		lnc <- ln
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer (<-lnc).Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pptpbox.toml")
+	os.WriteFile(cfg, []byte(`
+[wan]
+interface = "wan0"
+mode = "static"
+address = "192.0.2.1/24"
+[lan]
+interface = "lan0"
+address = "192.168.1.1/24"
+[lan.dhcp]
+lease_file = "`+filepath.Join(dir, "leases.json")+`"
+`), 0o644)
+	cmd := box.Cmd(filepath.Join(bin, "boxd"), "-config", cfg, "-control", "")
+	done := make(chan []byte, 1)
+	go func() { out, _ := cmd.CombinedOutput(); done <- out }()
+	select {
+	case out := <-done:
+		if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(string(out), "address already in use") {
+			t.Fatalf("exit %d, output:\n%s", cmd.ProcessState.ExitCode(), out)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("boxd hung after failing to start: %s", <-done)
+	}
+}

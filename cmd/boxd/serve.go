@@ -53,10 +53,12 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 	log := newLogger(stderr, cfg.Log.Level)
 	log.Info("boxd starting", "version", version, "config", cfg.File())
 	b := &box{log: log, path: path, cfg: cfg, users: newLocalUsers(cfg.Users)}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Deferred calls run last-in first-out: cancel the router before waiting
+	// for it, so an early error return does not hang.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	if cfg.RouterEnabled() {
 		if err := cfg.CheckInterfaces(func(n string) bool { _, err := netcfg.LinkIndex(n); return err == nil }); err != nil {
@@ -97,7 +99,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 		<-ctx.Done()
 		return nil
 	}
-	srv, ln, cleanup, err := startPPTP(cfg, b.users, log)
+	srv, ln, cleanup, err := startPPTP(ctx, cfg, b.users, log)
 	if err != nil {
 		return err
 	}
@@ -178,7 +180,7 @@ func (l *localUsers) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*p
 
 // startPPTP opens the TUN device, routes the pool to it, opens the GRE socket
 // and the TCP listener, and builds the server.
-func startPPTP(cfg *config.Config, auth ppp.Authenticator, log *slog.Logger) (*session.Server, net.Listener, func(), error) {
+func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, log *slog.Logger) (*session.Server, net.Listener, func(), error) {
 	p := &cfg.PPTP
 	ranges, err := ippool.ParseRanges(p.RemoteIP)
 	if err != nil {
@@ -221,12 +223,17 @@ func startPPTP(cfg *config.Config, auth ppp.Authenticator, log *slog.Logger) (*s
 			greAddr = a
 		}
 	}
-	g, err := gre.ListenIPv4(greAddr)
+	// In router mode the listen address may be the WAN address that the
+	// router is assigning right now (or a DHCP lease still to come): wait
+	// for it rather than fail.
+	var g gre.Conn
+	err = waitAddr(ctx, log, p.Listen, func() (err error) { g, err = gre.ListenIPv4(greAddr); return err })
 	if err != nil {
 		dev.Close()
 		return nil, nil, nil, err
 	}
-	ln, err := net.Listen("tcp4", p.Listen)
+	var ln net.Listener
+	err = waitAddr(ctx, log, p.Listen, func() (err error) { ln, err = net.Listen("tcp4", p.Listen); return err })
 	if err != nil {
 		g.Close()
 		dev.Close()
@@ -269,6 +276,30 @@ func startPPTP(cfg *config.Config, auth ppp.Authenticator, log *slog.Logger) (*s
 	}
 	return srv, ln, cleanup, nil
 }
+
+// waitAddr retries open while it fails because the address is not (yet) on
+// any interface, until ctx ends or addrWait passes.
+func waitAddr(ctx context.Context, log *slog.Logger, addr string, open func() error) error {
+	deadline := time.Now().Add(addrWait)
+	for logged := false; ; {
+		err := open()
+		if err == nil || !errors.Is(err, syscall.EADDRNOTAVAIL) || time.Now().After(deadline) {
+			return err
+		}
+		if !logged {
+			log.Info("waiting for the listen address to appear", "listen", addr)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// addrWait bounds waitAddr: long enough for a DHCP lease on a slow WAN.
+const addrWait = 2 * time.Minute
 
 // mppePolicy maps pptp.mppe / mppe_stateful to the PPP layer's policy.
 func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
