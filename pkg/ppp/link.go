@@ -184,6 +184,7 @@ type Link struct {
 	netUp          bool
 	upReported     bool // OnUp ran; a later NCP renegotiation only reopens the data path
 	ccpDone        bool // CCP finished without MPPE, and MPPE is not required
+	ipcpWait       bool // MPPE required: IPCP starts once CCP is open both ways
 
 	rx   rxState
 	tx   txState
@@ -505,6 +506,16 @@ func (l *Link) startNetwork() {
 	}
 	pol := l.mppePolicy()
 	switch {
+	case pol.Required && l.mppeUsable():
+		// As pppd does (auth.c start_networks), IPCP waits for CCP when
+		// MPPE is required: no address is negotiated on a link that may yet
+		// end unencrypted, and a pppd peer, which holds its own IPCP back the
+		// same way, is not sent an IPCP request it would only Terminate-Ack
+		// (costing a restart timeout).
+		l.ccp.Open()
+		l.ccp.Up()
+		l.ipcpWait = true
+		return
 	case pol.enabled() && l.mppeUsable():
 		l.ccp.Open()
 		l.ccp.Up()
@@ -533,6 +544,11 @@ func (l *Link) mppePolicy() MPPEPolicy {
 // checkNetUp opens the data path once IPCP is open and CCP has settled:
 // opened with MPPE both ways, or (MPPE not required) finished or unused.
 func (l *Link) checkNetUp() {
+	if l.ipcpWait && !l.dead && l.phase == PhaseNetwork && l.ccp.state == StateOpened && l.ccpL.bothWays() {
+		l.ipcpWait = false
+		l.ipcp.Open()
+		l.ipcp.Up()
+	}
 	if l.netUp || l.dead || l.phase != PhaseNetwork || l.ipcp.state != StateOpened {
 		return
 	}
