@@ -100,7 +100,13 @@ func newRig(t testing.TB, mutate func(*Config)) *rig {
 	// The fake kernel: what boxd writes to TUN is routed back into TUN when
 	// the destination is in the pool (client to client traffic).
 	go func() {
-		for p := range dev.Outbound {
+		for {
+			var p []byte
+			select {
+			case p = <-dev.Outbound:
+			case <-ctx.Done():
+				return
+			}
 			dst := netip.AddrFrom4([4]byte(p[16:20]))
 			if cfg.Pool.Contains(dst) || dst == netip.MustParseAddr("10.79.97.77") {
 				select {
@@ -129,15 +135,21 @@ func (r *rig) stop() {
 func (r *rig) dial(t testing.TB, user, pw string, onIP func([]byte)) (*client.Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return r.mux.Dial(ctx, client.Config{
+	cfg := clientConfig(r, user, pw)
+	cfg.OnIP = onIP
+	return r.mux.Dial(ctx, cfg)
+}
+
+// clientConfig is a call to the rig's server as user, MPPE-128 required.
+func clientConfig(r *rig, user, pw string) client.Config {
+	return client.Config{
 		Server:     r.addr,
 		ServerAddr: netip.MustParseAddr("127.0.0.1"),
 		User:       user,
 		Password:   pw,
 		MPPE:       ppp.MPPEPolicy{Required: true, Bits128: true},
 		Logger:     r.srv.log.With("side", "client", "user", user),
-		OnIP:       onIP,
-	})
+	}
 }
 
 // udpPacket builds an IPv4/UDP packet (checksums are not checked by anything here).

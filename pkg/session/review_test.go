@@ -1,0 +1,176 @@
+package session
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/aaa"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+)
+
+// authFunc adapts a function to ppp.Authenticator.
+type authFunc func(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error)
+
+func (f authFunc) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
+	return f(ctx, req)
+}
+
+var testUsers = aaa.NewLocal([]aaa.LocalUser{
+	{Name: "alice", Password: "alice-pw"},
+	{Name: "carol", Password: "carol-pw"},
+})
+
+// slowAuth is a RADIUS-like authenticator that blocks until released and
+// ignores its context (as a server stuck in a round trip would), then
+// accepts the credentials the local table accepts.
+type slowAuth struct {
+	entered chan struct{} // one value per call, when it starts blocking
+	release chan struct{} // closed to let every call finish
+}
+
+func newSlowAuth() *slowAuth {
+	return &slowAuth{entered: make(chan struct{}, 8), release: make(chan struct{})}
+}
+
+func (a *slowAuth) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
+	a.entered <- struct{}{}
+	<-a.release
+	return testUsers.Authenticate(context.Background(), req)
+}
+
+// waitGoroutines waits until the goroutine count is back to at most base.
+func waitGoroutines(t *testing.T, base int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// addrState reports what the server holds for addresses and users.
+func (s *Server) addrState() (byIP, byUser, calls int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.byIP), len(s.byUser), len(s.calls)
+}
+
+// A session that ends while its authenticator is still blocking must not
+// take an address when the verdict finally comes: nothing would ever give
+// it back, and with single_session = deny the user would be locked out.
+func TestSessionEndsDuringSlowAuth(t *testing.T) {
+	auth := newSlowAuth()
+	r := newRig(t, func(c *Config) {
+		c.Authenticator = auth
+		c.SingleSession = SingleDeny
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	dialed := make(chan error, 1)
+	go func() {
+		_, err := r.mux.Dial(ctx, clientConfig(r, "alice", "alice-pw"))
+		dialed <- err
+	}()
+	<-auth.entered
+	cancel() // the client gives up: LCP Terminate-Request, Call-Clear-Request
+	if err := <-dialed; err == nil {
+		t.Fatal("dial succeeded")
+	}
+	waitFor(t, func() bool { return len(r.srv.Sessions()) == 0 })
+	base := runtime.NumGoroutine()
+	close(auth.release)
+	// The authentication goroutine runs Config.Network and ends.
+	waitGoroutines(t, base-1)
+	if ip, users, calls := r.srv.addrState(); ip != 0 || users != 0 || calls != 0 {
+		t.Fatalf("after the late verdict: %d addresses, %d users, %d calls held", ip, users, calls)
+	}
+	if n := r.srv.cfg.Pool.InUse(); n != 0 {
+		t.Fatalf("pool: %d addresses in use", n)
+	}
+	// The user can log in again.
+	r.srv.cfg.Authenticator = testUsers
+	c, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
+
+// Shutdown must not wait for an authenticator that does not return, and
+// once it has returned nothing of the server may remain.
+func TestShutdownDuringSlowAuth(t *testing.T) {
+	base := runtime.NumGoroutine()
+	auth := newSlowAuth()
+	r := newRig(t, func(c *Config) { c.Authenticator = auth })
+	go r.mux.Dial(context.Background(), clientConfig(r, "alice", "alice-pw"))
+	<-auth.entered
+	start := time.Now()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(shutdownTimeout + 3*time.Second):
+		t.Fatal("Serve did not return while the authenticator blocked")
+	}
+	r.done <- nil
+	t.Logf("shutdown took %v", time.Since(start).Round(time.Millisecond))
+	close(auth.release)
+	r.mux.Close()
+	waitGoroutines(t, base)
+	if n := r.srv.cfg.Pool.InUse(); n != 0 {
+		t.Fatalf("pool: %d addresses in use after shutdown", n)
+	}
+}
+
+// AuthResult.SessionTimeout (RADIUS Session-Timeout) ends the session when
+// it expires, counted from the network phase coming up.
+func TestSessionTimeout(t *testing.T) {
+	const limit = 700 * time.Millisecond
+	r := newRig(t, func(c *Config) {
+		c.Authenticator = authFunc(func(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
+			res, err := testUsers.Authenticate(ctx, req)
+			if err == nil && res.OK && req.User == "alice" {
+				res.SessionTimeout = limit
+			}
+			return res, err
+		})
+	})
+	a, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := time.Now()
+	carol, err := r.dial(t, "carol", "carol-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer carol.Close()
+	select {
+	case <-a.Done():
+	case <-time.After(limit + 10*time.Second):
+		t.Fatal("session outlived its session timeout")
+	}
+	if d := time.Since(up); d < limit {
+		t.Fatalf("session ended after %v, before its timeout %v", d, limit)
+	}
+	if !strings.Contains(a.Reason(), "session timeout") {
+		t.Fatalf("client's reason %q", a.Reason())
+	}
+	waitFor(t, func() bool { return len(r.srv.Sessions()) == 1 })
+	if r.srv.cfg.Pool.InUse() != 1 {
+		t.Fatalf("pool in use %d", r.srv.cfg.Pool.InUse())
+	}
+	// A session without a timeout is left alone.
+	select {
+	case <-carol.Done():
+		t.Fatalf("session without a timeout ended: %s", carol.Reason())
+	default:
+	}
+}
