@@ -390,6 +390,12 @@ func (s *Server) assign(ss *Session, user string, res *ppp.AuthResult) (ppp.Netw
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The link may have gone down (and remove run) while the authenticator
+	// or the wait above blocked: an address taken now would never be
+	// given back.
+	if s.calls[ss.callID] != ss {
+		return ppp.NetworkParams{}, errors.New("session ended during authentication")
+	}
 	var ip netip.Addr
 	switch {
 	case res != nil && res.FramedIP.IsValid():
