@@ -31,6 +31,10 @@ type Session struct {
 
 	startOnce  sync.Once
 	startTimer *time.Timer
+	// limitTimer ends the session at AuthResult.SessionTimeout (RADIUS
+	// Session-Timeout, RFC 2865 §5.27). Set by onUp, stopped by onDown;
+	// the link runs those two in order, never at once.
+	limitTimer *time.Timer
 
 	wasUp   atomic.Bool   // the network phase came up
 	cleared atomic.Bool   // the peer cleared the call: no Call-Disconnect-Notify
@@ -125,6 +129,11 @@ func (ss *Session) start() {
 func (ss *Session) onUp(info ppp.UpInfo) {
 	ss.mppe.Store(info.MPPE)
 	ss.wasUp.Store(true)
+	if res := info.Result; res != nil && res.SessionTimeout > 0 {
+		// Counted from the network phase, as pppd's maxconnect: the time
+		// of service the limit grants starts when service does.
+		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.link.Close("session timeout") })
+	}
 	if f := ss.srv.cfg.OnAddr; f != nil {
 		f(info.Peer, true)
 	}
@@ -136,6 +145,9 @@ func (ss *Session) onDown(reason string) {
 	// A call that ends before its link started must not start it later.
 	ss.startOnce.Do(func() {})
 	ss.startTimer.Stop()
+	if ss.limitTimer != nil {
+		ss.limitTimer.Stop()
+	}
 	ss.tunMu.Lock()
 	if ss.ackTimer != nil {
 		ss.ackTimer.Stop()
