@@ -64,8 +64,17 @@ func (w *testWriter) Write(b []byte) (int, error) {
 
 func newRig(t testing.TB, mutate func(*Config)) *rig {
 	t.Helper()
+	return newRigGRE(t, mutate, nil)
+}
+
+// newRigGRE is newRig with the clients' GRE connection wrapped by wrap.
+func newRigGRE(t testing.TB, mutate func(*Config), wrap func(gre.Conn) gre.Conn) *rig {
+	t.Helper()
 	lo := netip.MustParseAddr("127.0.0.1")
 	sg, cg := gre.NewPipe(lo, lo)
+	if wrap != nil {
+		cg = wrap(cg)
+	}
 	ranges, _ := ippool.ParseRanges("10.79.97.10-200")
 	cfg := Config{
 		Logger:  testLogger(t),
