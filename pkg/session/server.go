@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -401,7 +402,15 @@ func (s *Server) assign(ss *Session, user string, res *ppp.AuthResult) (ppp.Netw
 	case res != nil && res.FramedIP.IsValid():
 		ip = res.FramedIP
 		if other := s.byIP[ip]; other != nil {
-			return ppp.NetworkParams{}, fmt.Errorf("address %s is in use by %q", ip, other.user)
+			if s.cfg.SingleSession != SingleReplace || !slices.Contains(old, other) {
+				return ppp.NetworkParams{}, fmt.Errorf("address %s is in use by %q", ip, other.user)
+			}
+			// The replaced session is still saying goodbye to a peer that
+			// does not answer (LCP Max-Terminate outlasts the wait above):
+			// the new login takes the address, and the pool entry with it.
+			delete(s.byIP, ip)
+			ss.fromPool, other.fromPool = other.fromPool, false
+			break
 		}
 		if s.cfg.Pool != nil && s.cfg.Pool.Contains(ip) {
 			if err := s.cfg.Pool.Reserve(ip); err != nil {

@@ -154,7 +154,9 @@ func (ss *Session) onDown(reason string) {
 	}
 	ss.tunMu.Unlock()
 	s := ss.srv
-	if f := s.cfg.OnAddr; f != nil && ss.wasUp.Load() {
+	// A session replaced while its peer did not answer may have handed its
+	// address to the new login already: that one's proxy ARP stays.
+	if f := s.cfg.OnAddr; f != nil && ss.wasUp.Load() && s.sessionByIP(ss.ip) == ss {
 		f(ss.ip, false)
 	}
 	s.remove(ss)
