@@ -398,8 +398,11 @@ func (l *Link) inputControl(proto Proto, info []byte) {
 		}
 		return
 	case ProtoIPCP, ProtoCCP:
-		if proto == ProtoCCP && !l.cfg.MPPE.enabled() {
-			break // Protocol-Reject below: we compress nothing (RFC 1962 §1)
+		if proto == ProtoCCP && !l.mppePolicy().enabled() {
+			// Protocol-Reject below: we compress nothing (RFC 1962 §1).
+			// The policy, not the config: an authenticator may have
+			// required MPPE on a link configured without it.
+			break
 		}
 		if l.phase != PhaseNetwork {
 			l.log.Debug(fmt.Sprintf("discarded %v frame before network phase", proto))
