@@ -44,6 +44,10 @@ type box struct {
 
 	mu  sync.Mutex
 	cfg *config.Config // the last good config
+	// fixed are the /32 routes to the TUN for users' fixed addresses
+	// outside the pool; a reload adds and removes them with the users.
+	// Nil until the PPTP server has started.
+	fixed *fixedRoutes
 }
 
 // serve runs the box until ctx ends. SIGHUP reloads the config file: a file
@@ -99,12 +103,15 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 		<-ctx.Done()
 		return nil
 	}
-	srv, ln, cleanup, err := startPPTP(ctx, cfg, b.users, log)
+	srv, ln, fixed, cleanup, err := startPPTP(ctx, cfg, b.users, log)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	b.srv = srv
+	b.mu.Lock() // a SIGHUP reload may run already
+	b.fixed = fixed
+	b.mu.Unlock()
 
 	ctlCtx, stopCtl := context.WithCancel(ctx)
 	defer stopCtl()
@@ -148,6 +155,12 @@ func (b *box) reload(ctx context.Context) {
 		}
 	}
 	b.users.set(nc.Users)
+	b.mu.Lock()
+	fixed := b.fixed
+	b.mu.Unlock()
+	if fixed != nil {
+		fixed.update(nc.Users)
+	}
 	if !reflect.DeepEqual(old.PPTP, nc.PPTP) {
 		b.log.Warn("reload: [pptp] changes take effect at the next restart", "config", b.path)
 	}
@@ -180,24 +193,19 @@ func (l *localUsers) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*p
 
 // startPPTP opens the TUN device, routes the pool to it, opens the GRE socket
 // and the TCP listener, and builds the server.
-func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, log *slog.Logger) (*session.Server, net.Listener, func(), error) {
+func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, log *slog.Logger) (*session.Server, net.Listener, *fixedRoutes, func(), error) {
 	p := &cfg.PPTP
 	ranges, err := ippool.ParseRanges(p.RemoteIP)
 	if err != nil {
-		return nil, nil, nil, err // Validate has checked it
+		return nil, nil, nil, nil, err // Validate has checked it
 	}
 	pool := ippool.New(ranges)
-	var routes []netip.Prefix
-	for _, u := range cfg.Users {
-		if a := u.FixedAddr(); a.IsValid() && !pool.Contains(a) {
-			routes = append(routes, netip.PrefixFrom(a, 32))
-		}
-	}
-	routes = append(ippool.Prefixes(ranges), routes...)
+	fixed := &fixedRoutes{pool: pool, tun: p.Tun, log: log, have: map[netip.Prefix]bool{}}
+	routes := append(ippool.Prefixes(ranges), fixed.want(cfg.Users)...)
 
 	dev, err := tun.Open(p.Tun)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	local := p.LocalAddr()
 	setup := []func() error{
@@ -212,7 +220,7 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, 
 	for _, f := range setup {
 		if err := f(); err != nil {
 			dev.Close()
-			return nil, nil, nil, fmt.Errorf("tun %s: %w", p.Tun, err)
+			return nil, nil, nil, nil, fmt.Errorf("tun %s: %w", p.Tun, err)
 		}
 	}
 
@@ -230,14 +238,14 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, 
 	err = waitAddr(ctx, log, p.Listen, func() (err error) { g, err = gre.ListenIPv4(greAddr); return err })
 	if err != nil {
 		dev.Close()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var ln net.Listener
 	err = waitAddr(ctx, log, p.Listen, func() (err error) { ln, err = net.Listen("tcp4", p.Listen); return err })
 	if err != nil {
 		g.Close()
 		dev.Close()
-		return nil, nil, nil, fmt.Errorf("pptp: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("pptp: %w", err)
 	}
 
 	protos := make([]ppp.AuthProto, 0, len(p.Auth))
@@ -247,7 +255,7 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, 
 	}
 	single, err := session.ParseSingleSession(p.SingleSession)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var dns [2]netip.Addr
 	copy(dns[:], p.DNSAddrs())
@@ -269,12 +277,69 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, 
 		MaxSessions:      p.MaxSessions,
 		OnAddr:           proxyARP(cfg, log),
 	}, g, dev)
+	for _, r := range fixed.want(cfg.Users) {
+		fixed.have[r] = true
+	}
 	cleanup := func() {
-		for _, r := range routes {
+		for _, r := range ippool.Prefixes(ranges) {
+			_ = netcfg.DelRoute(r, p.Tun)
+		}
+		fixed.mu.Lock()
+		defer fixed.mu.Unlock()
+		for r := range fixed.have {
 			_ = netcfg.DelRoute(r, p.Tun)
 		}
 	}
-	return srv, ln, cleanup, nil
+	return srv, ln, fixed, cleanup, nil
+}
+
+// fixedRoutes keeps a /32 route to the TUN for each user's fixed address
+// outside the pool (the pool's ranges are routed whole).
+type fixedRoutes struct {
+	pool *ippool.Pool
+	tun  string
+	log  *slog.Logger
+	mu   sync.Mutex
+	have map[netip.Prefix]bool
+}
+
+func (f *fixedRoutes) want(users []config.User) []netip.Prefix {
+	var out []netip.Prefix
+	for _, u := range users {
+		if a := u.FixedAddr(); a.IsValid() && !f.pool.Contains(a) {
+			out = append(out, netip.PrefixFrom(a, 32))
+		}
+	}
+	return out
+}
+
+// update makes the routes those of users (a reload): new fixed addresses
+// are routed to the TUN, those of removed users are no longer.
+func (f *fixedRoutes) update(users []config.User) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	want := map[netip.Prefix]bool{}
+	for _, r := range f.want(users) {
+		want[r] = true
+		if f.have[r] {
+			continue
+		}
+		if err := netcfg.AddRoute(r, f.tun); err != nil {
+			f.log.Error("reload: route for a fixed address", "route", r.String(), "tun", f.tun, "err", err)
+			continue
+		}
+		f.have[r] = true
+	}
+	for r := range f.have {
+		if want[r] {
+			continue
+		}
+		if err := netcfg.DelRoute(r, f.tun); err != nil {
+			f.log.Error("reload: removing the route of a fixed address", "route", r.String(), "tun", f.tun, "err", err)
+			continue
+		}
+		delete(f.have, r)
+	}
 }
 
 // waitAddr retries open while it fails because the address is not (yet) on
