@@ -146,12 +146,12 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	ctrl, err := pptp.Dial(ctx, cfg.Server, pptp.Config{}, handler{c}, cfg.Logger)
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("client: control connection: %w", err))
 	}
 	c.ctrl = ctrl
 	reply, err := ctrl.OutgoingCall(ctx, c.callID)
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("client: outgoing call: %w", err))
 	}
 	c.tunMu.Lock()
 	c.tunnel = gre.NewTunnel(gre.TunnelConfig{PeerCallID: reply.CallID, PeerWindow: reply.RecvWindow})
@@ -180,8 +180,10 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 	case <-c.down:
 		return fail(fmt.Errorf("client: link down: %s", c.Reason()))
 	case <-ctx.Done():
+		// Say where it stuck: the phase the link was in.
+		phase := c.link.Phase()
 		c.link.Close("dial cancelled")
-		return fail(ctx.Err())
+		return fail(fmt.Errorf("client: PPP %s phase: %w", phase, ctx.Err()))
 	}
 }
 

@@ -279,6 +279,21 @@ func (f *fsm) rcvConfReq(p Packet) {
 		nak = nil
 	}
 	good := len(rej) == 0 && len(nak) == 0
+	// Stopped and Opened (re)start negotiation: tld/irc, scr, then the
+	// answer, in the RFC 1661 §4.1 order. The order matters: a peer that
+	// restarted from Opened is in Ack-Sent; our Configure-Request reaching
+	// it before our Configure-Ack keeps it there until the Ack opens it.
+	// Ack first would open it and our request would then restart it: two
+	// implementations that both answer first can restart each other once
+	// per round trip for ever (seen with 2000 sessions after a lost packet).
+	switch f.state {
+	case StateStopped:
+		f.irc(true)
+		f.scr()
+	case StateOpened:
+		f.ly.down()
+		f.scr()
+	}
 	switch {
 	case good:
 		f.failures = 0
@@ -291,10 +306,6 @@ func (f *fsm) rcvConfReq(p Packet) {
 	}
 	switch f.state {
 	case StateStopped:
-		f.irc(true)
-		// scr before the answer would be RFC order; pppd answers first too,
-		// and peers do not care. Our request still goes out.
-		f.scr()
 		if good {
 			f.setState(StateAckSent)
 		} else {
@@ -314,8 +325,6 @@ func (f *fsm) rcvConfReq(p Packet) {
 			f.setState(StateReqSent)
 		}
 	case StateOpened:
-		f.ly.down()
-		f.scr()
 		if good {
 			f.setState(StateAckSent)
 		} else {

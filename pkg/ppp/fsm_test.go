@@ -200,3 +200,74 @@ func TestFSMRestartCounter(t *testing.T) {
 		t.Errorf("sent %d requests, state %v, actions %v", n, f.state, ly.actions)
 	}
 }
+
+// TestFSMRestartConverges: a Configure-Request retransmitted after the peer
+// had already answered (a slow round trip, a lost packet) restarts the
+// Opened side. Both automatons must then settle in Opened within a few
+// round trips, not restart each other once per round trip for ever (which
+// they did when the restart sent its Configure-Ack before its
+// Configure-Request; seen with 2000 concurrent sessions).
+func TestFSMRestartConverges(t *testing.T) {
+	type side struct {
+		l     *Link
+		f     *fsm
+		queue []Packet // sent, not yet delivered
+	}
+	mk := func() *side {
+		s := &side{}
+		s.l = New(Config{RestartTimeout: time.Hour, Send: func(frame []byte) {
+			_, info, _ := DecodeFrame(frame)
+			p, err := ParsePacket(info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.queue = append(s.queue, p)
+		}})
+		s.f = newFSM(s.l, ProtoIPCP, &fakeLayer{})
+		return s
+	}
+	flush := func(s *side) {
+		q := s.l.queue
+		s.l.queue = nil
+		for _, fn := range q {
+			fn()
+		}
+	}
+	// deliver hands everything from sent to the other side, in order.
+	deliver := func(from, to *side) {
+		q := from.queue
+		from.queue = nil
+		for _, p := range q {
+			to.f.input(p)
+			flush(to)
+		}
+	}
+	a, b := mk(), mk()
+	for _, s := range []*side{a, b} {
+		s.f.Open()
+		s.f.Up()
+		flush(s)
+	}
+	deliver(a, b) // b acks a's request: Ack-Sent
+	deliver(b, a) // a acks b's request and gets its Ack: Opened
+	if a.f.state != StateOpened || b.f.state != StateAckSent {
+		t.Fatalf("set-up: a %v, b %v", a.f.state, b.f.state)
+	}
+	// b's restart timer fires before a's Ack arrives: b asks again, and
+	// a's Ack of the old request is then stale.
+	b.f.timeout()
+	flush(b)
+	for round := 0; round < 10; round++ {
+		deliver(a, b)
+		deliver(b, a)
+		if a.f.state == StateOpened && b.f.state == StateOpened && len(a.queue) == 0 && len(b.queue) == 0 {
+			if round > 2 {
+				t.Errorf("opened after %d round trips, want at most 3", round+1)
+			}
+			a.f.stopTimer()
+			b.f.stopTimer()
+			return
+		}
+	}
+	t.Fatalf("no agreement after 10 round trips: a %v, b %v (queued %d, %d)", a.f.state, b.f.state, len(a.queue), len(b.queue))
+}

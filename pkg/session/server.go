@@ -272,6 +272,9 @@ func (s *Server) Stats() StatsSnapshot {
 	snap.Sessions = len(s.calls)
 	snap.Conns = len(s.conns)
 	s.mu.RUnlock()
+	if s.cfg.Pool != nil {
+		snap.PoolSize, snap.PoolInUse = s.cfg.Pool.Size(), s.cfg.Pool.InUse()
+	}
 	return snap
 }
 

@@ -226,7 +226,9 @@ func (ss *Session) received(h gre.Header, payload []byte) {
 	}
 	ss.tunMu.Unlock()
 	if !deliver {
-		ss.srv.stats.GREDropped.Add(1)
+		if h.HasSeq { // an ack-only packet is not a drop
+			ss.srv.stats.GREDropped.Add(1)
+		}
 		return
 	}
 	if len(payload) > 0 {

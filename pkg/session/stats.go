@@ -20,6 +20,8 @@ type Stats struct {
 type StatsSnapshot struct {
 	Sessions       int    `json:"sessions"`
 	Conns          int    `json:"control_connections"`
+	PoolSize       int    `json:"pool_size"`
+	PoolInUse      int    `json:"pool_in_use"` // addresses handed out
 	GREMalformed   uint64 `json:"gre_malformed"`
 	GREUnknownCall uint64 `json:"gre_unknown_call"`
 	GREWrongPeer   uint64 `json:"gre_wrong_peer"`
