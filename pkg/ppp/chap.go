@@ -1,6 +1,7 @@
 package ppp
 
 import (
+	"bytes"
 	"crypto/md5"
 	"fmt"
 
@@ -141,6 +142,14 @@ func (l *Link) chapClientInput(p Packet) {
 			l.log.Debug(fmt.Sprintf("%s: challenge of %d bytes", authLabel(a.proto), len(v.value)))
 			return
 		}
+		if a.lastReply != nil && p.ID == a.lastReply.ID && bytes.Equal(v.value, a.challenge) {
+			// The same Challenge again (re-sent while our Response was on
+			// its way): the same Response. A fresh one would carry a new
+			// peer challenge, and the Success the authenticator sends for
+			// the first would then fail our mutual check (RFC 2759 §5).
+			l.sendPacket(ProtoCHAP, *a.lastReply)
+			return
+		}
 		a.challenge = append(a.challenge[:0], v.value...)
 		l.chapRespond(p.ID)
 	case chapSuccess:
@@ -205,6 +214,26 @@ func (l *Link) chapRespond(id uint8) {
 	}
 	p := Packet{Code: chapResponse, ID: id, Data: appendCHAPValue(nil, value, l.cfg.Username)}
 	a.lastReply = &p
-	l.sendPacket(ProtoCHAP, p)
-	l.authArm(l.cfg.RestartTimeout*maxConfigure, func() { l.authFail("no CHAP result from peer") })
+	a.sends = 0
+	l.chapSendResponse()
+}
+
+// chapSendResponse sends our Response and re-sends it, unchanged, every
+// restart period until the Success or Failure arrives. The authenticator
+// stops re-sending its Challenge once it has a Response, so a lost Success
+// would otherwise leave us waiting with nothing in flight; the
+// authenticator answers a retransmitted Response with the same verdict
+// (RFC 1994 §4.2, as pppd does).
+func (l *Link) chapSendResponse() {
+	a := &l.auth
+	if l.dead || a.lastReply == nil {
+		return
+	}
+	if a.sends >= maxConfigure {
+		l.authFail("no CHAP result from peer")
+		return
+	}
+	a.sends++
+	l.sendPacket(ProtoCHAP, *a.lastReply)
+	l.authArm(l.cfg.RestartTimeout, l.chapSendResponse)
 }
