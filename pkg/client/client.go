@@ -283,6 +283,6 @@ func (h handler) SetLinkInfo(*pptp.Conn, uint16, uint32, uint32) {}
 
 func (h handler) CallCleared(_ *pptp.Conn, id uint16) {
 	if id == h.c.callID && h.c.link != nil {
-		h.c.link.Close("server disconnected the call")
+		h.c.link.Hangup("server disconnected the call")
 	}
 }

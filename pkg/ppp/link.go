@@ -270,6 +270,21 @@ func (l *Link) Close(reason string) {
 	l.close(reason)
 }
 
+// Hangup tells the link its lower layer is gone (RFC 1661 §4.1 Down event):
+// the call was cleared, so there is no one left to send a Terminate-Request
+// to, nor to wait for. The link ends at once; OnDown gets reason unless an
+// earlier one was recorded (a peer's Terminate-Request, say).
+func (l *Link) Hangup(reason string) {
+	l.lock()
+	defer l.unlock()
+	if l.dead {
+		return
+	}
+	l.setReason(reason)
+	l.lcp.Down()
+	l.linkDead()
+}
+
 // Input handles one received PPP frame. It must not be called concurrently
 // with itself; frame is not retained.
 func (l *Link) Input(frame []byte) {

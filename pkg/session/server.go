@@ -345,7 +345,9 @@ func (s *Server) CallCleared(c *pptp.Conn, callID uint16) {
 	s.mu.RUnlock()
 	if ss != nil && ss.ctrl == c {
 		ss.cleared.Store(true)
-		ss.link.Close("peer cleared the call")
+		// The call is gone: no LCP Terminate into it, and no restart
+		// period to wait for its ack (pptpd hangs pppd up the same way).
+		ss.link.Hangup("peer cleared the call")
 	}
 }
 

@@ -85,3 +85,42 @@ func TestCHAPRepeatedChallenge(t *testing.T) {
 		}
 	}
 }
+
+// TestHangup: the lower layer goes away (the call was cleared). The link
+// ends at once, with the peer's earlier reason if it gave one, and sends
+// nothing more: no Terminate-Request into a cleared call.
+func TestHangup(t *testing.T) {
+	tests := []struct {
+		name       string
+		peerTerm   bool
+		wantReason string
+	}{
+		{"opened", false, "call cleared"},
+		{"after the peer's Terminate-Request", true, "LCP terminated by peer (bye)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, cli := upPair(t, serverConfig(), clientConfig())
+			cli.setDrop(func([]byte) bool { return true }) // the client's wire is gone too
+			if tt.peerTerm {
+				srv.link.Input(AppendFrame(nil, ProtoLCP, Packet{Code: CodeTermReq, ID: 99, Data: []byte("bye")}.Append(nil), false, false))
+			}
+			before := len(srv.frames())
+			srv.link.Hangup("call cleared")
+			select {
+			case r := <-srv.down:
+				if r != tt.wantReason {
+					t.Errorf("reason %q, want %q", r, tt.wantReason)
+				}
+			case <-time.After(serverConfig().RestartTimeout / 2):
+				t.Fatal("link not down at once")
+			}
+			if after := srv.frames()[before:]; len(after) != 0 {
+				t.Errorf("sent %d frames after hanging up", len(after))
+			}
+			if p := srv.link.Phase(); p != PhaseDead {
+				t.Errorf("phase %v", p)
+			}
+		})
+	}
+}
