@@ -91,6 +91,82 @@ func (l *logTail) waitFor(t *testing.T, what string, d time.Duration) string {
 	}
 }
 
+// proc is a process a test started, with its output collected.
+type proc struct {
+	cmd  *exec.Cmd
+	log  *logTail
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done
+}
+
+// startProc starts cmd (stdout and stderr merged); t's cleanup kills it.
+func startProc(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, log: newLogTail(pr), done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		pw.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// wait waits up to d for the process to exit and returns its status.
+func (p *proc) wait(t *testing.T, d time.Duration) error {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(d):
+		t.Fatalf("%s did not exit within %s; output:\n%s", p.cmd.Path, d, p.log.String())
+		return nil
+	}
+}
+
+// writeConfig writes a boxd config into a new temporary directory.
+func writeConfig(t *testing.T, text string) (path, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "pptpbox.toml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, dir
+}
+
+// startBoxd runs boxd in ns on cfg with its control socket at sock ("" for
+// none); ready is a log line to wait for ("" not to wait).
+func startBoxd(t *testing.T, ns *netnstest.NS, bin, cfg, sock, ready string) *proc {
+	t.Helper()
+	p := startProc(t, ns.Cmd(filepath.Join(bin, "boxd"), "-config", cfg, "-control", sock))
+	if ready != "" {
+		p.log.waitFor(t, ready, 20*time.Second)
+	}
+	return p
+}
+
+// linkPair wires a and b with addresses on their eth0 ends.
+func linkPair(t *testing.T, a *netnstest.NS, addrA string, b *netnstest.NS, addrB string) {
+	t.Helper()
+	netnstest.NewWire(t, a, "eth0", b, "eth0")
+	for ns, addr := range map[*netnstest.NS]string{a: addrA, b: addrB} {
+		for _, args := range [][]string{{"addr", "add", addr, "dev", "eth0"}, {"link", "set", "eth0", "up"}} {
+			if out, err := ns.Run("ip", args...); err != nil {
+				t.Fatalf("ip %v: %v %s", args, err, out)
+			}
+		}
+	}
+}
+
 // TestBoxdWithGoClient runs boxd in one namespace and pptpc (the Go client,
 // real TUN, real raw GRE socket) in another, linked by a wire: the whole
 // daemon on a real kernel, without QEMU.
@@ -99,18 +175,8 @@ func TestBoxdWithGoClient(t *testing.T) {
 	bin := buildBinaries(t)
 	srv := netnstest.NewNS(t, "srv")
 	cli := netnstest.NewNS(t, "cli")
-	netnstest.NewWire(t, srv, "eth0", cli, "eth0")
-	for ns, addr := range map[*netnstest.NS]string{srv: "192.0.2.1/24", cli: "192.0.2.2/24"} {
-		if out, err := ns.Run("ip", "addr", "add", addr, "dev", "eth0"); err != nil {
-			t.Fatalf("%v %s", err, out)
-		}
-		if out, err := ns.Run("ip", "link", "set", "eth0", "up"); err != nil {
-			t.Fatalf("%v %s", err, out)
-		}
-	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "pptpbox.toml")
-	os.WriteFile(cfg, []byte(`
+	linkPair(t, srv, "192.0.2.1/24", cli, "192.0.2.2/24")
+	cfg, dir := writeConfig(t, `
 [log]
 level = "debug"
 [pptp]
@@ -118,25 +184,11 @@ listen = "192.0.2.1:1723"
 [[user]]
 name = "alice"
 password = "alice-pw"
-`), 0o644)
+`)
 	sock := filepath.Join(dir, "boxd.sock")
-	boxd := srv.Cmd(filepath.Join(bin, "boxd"), "-config", cfg, "-control", sock)
-	boxdOut, _ := boxd.StderrPipe()
-	if err := boxd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { boxd.Process.Kill(); boxd.Wait() })
-	boxLog := newLogTail(boxdOut)
-	boxLog.waitFor(t, "pptp server ready", 20*time.Second)
-
-	pptpc := cli.Cmd(filepath.Join(bin, "pptpc"), "-server", "192.0.2.1", "-user", "alice", "-password", "alice-pw")
-	pr, pw := io.Pipe()
-	pptpc.Stdout, pptpc.Stderr = pw, pw
-	if err := pptpc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pptpc.Process.Kill(); pptpc.Wait() })
-	cliLog := newLogTail(pr)
+	boxd := startBoxd(t, srv, bin, cfg, sock, "pptp server ready")
+	boxLog := boxd.log
+	cliLog := startProc(t, cli.Cmd(filepath.Join(bin, "pptpc"), "-server", "192.0.2.1", "-user", "alice", "-password", "alice-pw")).log
 	line := cliLog.waitFor(t, "connected:", 30*time.Second)
 	if !strings.Contains(line, "local 10.79.97.10 remote 10.79.97.1 dns 8.8.8.8 8.8.4.4 MPPE 128-bit stateless") {
 		t.Fatalf("client: %s", line)
@@ -156,17 +208,10 @@ password = "alice-pw"
 
 	// A clean shutdown: the client is told (LCP Terminate / Call-Disconnect-
 	// Notify) and boxd exits 0 with the session logged down.
-	boxd.Process.Signal(syscall.SIGTERM)
+	boxd.cmd.Process.Signal(syscall.SIGTERM)
 	cliLog.waitFor(t, "link down", 15*time.Second)
 	boxLog.waitFor(t, `msg="session down" user=alice`, 10*time.Second)
-	done := make(chan error, 1)
-	go func() { done <- boxd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("boxd exit: %v\n%s", err, boxLog.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("boxd did not exit on SIGTERM")
+	if err := boxd.wait(t, 15*time.Second); err != nil {
+		t.Fatalf("boxd exit: %v\n%s", err, boxLog.String())
 	}
 }

@@ -27,14 +27,8 @@ func TestReloadRoutesFixedAddresses(t *testing.T) {
 	base := "[pptp]\nlisten = \"127.0.0.1:1723\"\n[[user]]\nname = \"alice\"\npassword = \"alice-pw\"\n"
 	withBob := base + "[[user]]\nname = \"bob\"\npassword = \"bob-pw\"\nip = \"10.80.0.5\"\n"
 	os.WriteFile(cfg, []byte(base), 0o644)
-	boxd := srv.Cmd(filepath.Join(bin, "boxd"), "-config", cfg, "-control", "")
-	boxdOut, _ := boxd.StderrPipe()
-	if err := boxd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { boxd.Process.Kill(); boxd.Wait() })
-	boxLog := newLogTail(boxdOut)
-	boxLog.waitFor(t, "pptp server ready", 20*time.Second)
+	boxd := startBoxd(t, srv, bin, cfg, "", "pptp server ready")
+	boxLog := boxd.log
 	route := func() string {
 		out, err := srv.Run("ip", "-4", "route", "show", "10.80.0.5/32")
 		if err != nil {
@@ -50,7 +44,7 @@ func TestReloadRoutesFixedAddresses(t *testing.T) {
 		want   bool
 	}{{withBob, true}, {base, false}} {
 		os.WriteFile(cfg, []byte(step.config), 0o644)
-		boxd.Process.Signal(syscall.SIGHUP)
+		boxd.cmd.Process.Signal(syscall.SIGHUP)
 		boxLog.waitFor(t, "reload done", 10*time.Second)
 		if r := route(); strings.Contains(r, "dev pptp0") != step.want {
 			t.Fatalf("reload %d: route to 10.80.0.5 %q, want present=%v\n%s", i, r, step.want, boxLog.String())

@@ -76,8 +76,7 @@ func TestVPNClientThroughNAT(t *testing.T) {
 		}
 	}()
 
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "pptpbox.toml")
+	cfg, dir := writeConfig(t, "")
 	os.WriteFile(cfg, []byte(`
 [log]
 level = "debug"
@@ -97,24 +96,9 @@ tcp_mss = 1356
 name = "alice"
 password = "alice-pw"
 `), 0o644)
-	sock := filepath.Join(dir, "boxd.sock")
-	boxd := box.Cmd(filepath.Join(bin, "boxd"), "-config", cfg, "-control", sock)
-	boxdOut, _ := boxd.StderrPipe()
-	if err := boxd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { boxd.Process.Kill(); boxd.Wait() })
-	boxLog := newLogTail(boxdOut)
-	boxLog.waitFor(t, "pptp server ready", 20*time.Second)
-
-	pptpc := cli.Cmd(filepath.Join(bin, "pptpc"), "-server", "192.0.2.1", "-user", "alice", "-password", "alice-pw")
-	pr, pw := io.Pipe()
-	pptpc.Stdout, pptpc.Stderr = pw, pw
-	if err := pptpc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pptpc.Process.Kill(); pptpc.Wait() })
-	cliLog := newLogTail(pr)
+	boxd := startBoxd(t, box, bin, cfg, filepath.Join(dir, "boxd.sock"), "pptp server ready")
+	boxLog := boxd.log
+	cliLog := startProc(t, cli.Cmd(filepath.Join(bin, "pptpc"), "-server", "192.0.2.1", "-user", "alice", "-password", "alice-pw")).log
 	cliLog.waitFor(t, "connected: local 10.79.97.10", 30*time.Second)
 	sh(cli, "ip route add 198.51.100.0/24 dev pptpc0")
 
@@ -155,7 +139,7 @@ password = "alice-pw"
 	}); err != nil {
 		t.Fatal(err)
 	}
-	boxd.Process.Signal(os.Interrupt)
+	boxd.cmd.Process.Signal(os.Interrupt)
 	boxLog.waitFor(t, `msg="session down" user=alice`, 15*time.Second)
 }
 

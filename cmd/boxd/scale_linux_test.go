@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,20 +38,10 @@ func TestBoxdScale(t *testing.T) {
 	bin := buildBinaries(t)
 	srv := netnstest.NewNS(t, "srv")
 	cli := netnstest.NewNS(t, "cli")
-	netnstest.NewWire(t, srv, "eth0", cli, "eth0")
-	for ns, addr := range map[*netnstest.NS]string{srv: "192.0.2.1/24", cli: "192.0.2.2/24"} {
-		if out, err := ns.Run("ip", "addr", "add", addr, "dev", "eth0"); err != nil {
-			t.Fatalf("%v %s", err, out)
-		}
-		if out, err := ns.Run("ip", "link", "set", "eth0", "up"); err != nil {
-			t.Fatalf("%v %s", err, out)
-		}
-	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "pptpbox.toml")
+	linkPair(t, srv, "192.0.2.1/24", cli, "192.0.2.2/24")
 	// One user, many sessions: single_session = "off". The pool
 	// 10.79.0.10-10.79.7.250 holds 2033 addresses.
-	os.WriteFile(cfg, []byte(`
+	cfg, dir := writeConfig(t, `
 [log]
 level = "warn"
 [pptp]
@@ -64,15 +53,10 @@ max_sessions = 2032
 [[user]]
 name = "load"
 password = "load-pw"
-`), 0o644)
+`)
 	sock := filepath.Join(dir, "boxd.sock")
-	boxd := srv.Cmd(filepath.Join(bin, "boxd"), "-config", cfg, "-control", sock)
-	boxdOut, _ := boxd.StderrPipe()
-	if err := boxd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { boxd.Process.Kill(); boxd.Wait() })
-	boxLog := newLogTail(boxdOut)
+	boxd := startBoxd(t, srv, bin, cfg, sock, "")
+	boxLog := boxd.log
 	// At level warn the ready line is not logged: wait for the control socket.
 	stats := func() (session.StatsSnapshot, error) {
 		var st session.StatsSnapshot
@@ -99,18 +83,10 @@ password = "load-pw"
 	waitStats("boxd ready", 20*time.Second, func(session.StatsSnapshot) bool { return true })
 
 	hold := 5 * time.Second
-	pptpc := cli.Cmd(filepath.Join(bin, "pptpc"), "-server", "192.0.2.1", "-user", "load", "-password", "load-pw",
-		"-sessions", strconv.Itoa(n), "-hold", hold.String())
-	pr, pw := io.Pipe()
-	pptpc.Stdout, pptpc.Stderr = pw, pw
 	start := time.Now()
-	if err := pptpc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pptpc.Process.Kill(); pptpc.Wait() })
-	exited := make(chan error, 1)
-	go func() { exited <- pptpc.Wait(); pw.Close() }()
-	cliLog := newLogTail(pr)
+	pptpc := startProc(t, cli.Cmd(filepath.Join(bin, "pptpc"), "-server", "192.0.2.1", "-user", "load", "-password", "load-pw",
+		"-sessions", strconv.Itoa(n), "-hold", hold.String()))
+	cliLog := pptpc.log
 
 	line := cliLog.waitFor(t, "sessions up:", 90*time.Second)
 	t.Logf("pptpc: %s", line)
@@ -127,18 +103,13 @@ password = "load-pw"
 	})
 	t.Logf("%s", netDrops(srv, cli))
 	t.Logf("boxd held %d sessions, %d control connections, pool %d of %d in use, VmRSS %s, gre_dropped %d, send_errors %d",
-		st.Sessions, st.Conns, st.PoolInUse, st.PoolSize, vmRSS(boxd.Process.Pid), st.GREDropped, st.SendErrors)
+		st.Sessions, st.Conns, st.PoolInUse, st.PoolSize, vmRSS(boxd.cmd.Process.Pid), st.GREDropped, st.SendErrors)
 	if st.AuthFailures != 0 || st.CallsRefused != 0 {
 		t.Errorf("auth failures %d, calls refused %d", st.AuthFailures, st.CallsRefused)
 	}
 
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("pptpc: %v\n%s", err, cliLog.String())
-		}
-	case <-time.After(hold + 30*time.Second):
-		t.Fatalf("pptpc did not hang up; output:\n%s", cliLog.String())
+	if err := pptpc.wait(t, hold+30*time.Second); err != nil {
+		t.Fatalf("pptpc: %v\n%s", err, cliLog.String())
 	}
 	hungUp := time.Since(start)
 	waitStats("all sessions gone", 15*time.Second, func(st session.StatsSnapshot) bool {
