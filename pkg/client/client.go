@@ -282,7 +282,14 @@ func (h handler) OutgoingCall(*pptp.Conn, uint16, *pptp.OutgoingCallRequest) (ui
 func (h handler) SetLinkInfo(*pptp.Conn, uint16, uint32, uint32) {}
 
 func (h handler) CallCleared(_ *pptp.Conn, id uint16) {
-	if id == h.c.callID && h.c.link != nil {
-		h.c.link.Hangup("server disconnected the call")
+	if id != h.c.callID {
+		return
+	}
+	// Dial sets link under tunMu; a Call-Disconnect-Notify may race it.
+	h.c.tunMu.Lock()
+	link := h.c.link
+	h.c.tunMu.Unlock()
+	if link != nil {
+		link.Hangup("server disconnected the call")
 	}
 }

@@ -191,6 +191,7 @@ func (ss *Session) onIP(pkt []byte) {
 	ss.pktsIn.Add(1)
 	ss.bytesIn.Add(uint64(len(pkt)))
 	if _, err := ss.srv.tun.Write([][]byte{pkt}, 0); err != nil {
+		ss.srv.stats.TUNWriteErrors.Add(1)
 		ss.srv.log.Debug("tun write", "err", err)
 	}
 }

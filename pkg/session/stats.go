@@ -12,6 +12,7 @@ type Stats struct {
 	TUNNoSession   atomic.Uint64 // packet from TUN to an address with no session
 	TUNMalformed   atomic.Uint64 // not an IPv4 packet
 	SendErrors     atomic.Uint64 // GRE socket write failures
+	TUNWriteErrors atomic.Uint64 // TUN device write failures
 	CallsRefused   atomic.Uint64 // Outgoing-Call-Requests refused (limits, shutdown)
 	AuthFailures   atomic.Uint64 // sessions that ended in the authentication phase
 }
@@ -29,6 +30,7 @@ type StatsSnapshot struct {
 	TUNNoSession   uint64 `json:"tun_no_session"`
 	TUNMalformed   uint64 `json:"tun_malformed"`
 	SendErrors     uint64 `json:"send_errors"`
+	TUNWriteErrors uint64 `json:"tun_write_errors"`
 	CallsRefused   uint64 `json:"calls_refused"`
 	AuthFailures   uint64 `json:"auth_failures"`
 
@@ -58,6 +60,7 @@ func (s *Stats) snapshot() StatsSnapshot {
 		TUNNoSession:   s.TUNNoSession.Load(),
 		TUNMalformed:   s.TUNMalformed.Load(),
 		SendErrors:     s.SendErrors.Load(),
+		TUNWriteErrors: s.TUNWriteErrors.Load(),
 		CallsRefused:   s.CallsRefused.Load(),
 		AuthFailures:   s.AuthFailures.Load(),
 	}
