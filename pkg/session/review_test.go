@@ -343,3 +343,57 @@ func TestInboundSpoofing(t *testing.T) {
 	default:
 	}
 }
+
+// TestIdleTimeout: a session that moves no data for its Idle-Timeout ends
+// with reason "idle timeout"; one that keeps sending does not.
+func TestIdleTimeout(t *testing.T) {
+	const idle = 800 * time.Millisecond
+	r := newRig(t, func(c *Config) {
+		c.Authenticator = authFunc(func(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
+			res, err := testUsers.Authenticate(ctx, req)
+			if err == nil && res.OK {
+				res.IdleTimeout = idle
+			}
+			return res, err
+		})
+	})
+	quiet, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, err := r.dial(t, "carol", "carol-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	up := time.Now()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(idle / 5):
+				busy.WriteIP(udpPacket(busy.Addr(), netip.MustParseAddr("192.0.2.1"), []byte("keepalive")))
+			}
+		}
+	}()
+	select {
+	case <-quiet.Done():
+	case <-time.After(idle + 10*time.Second):
+		t.Fatal("idle session not ended")
+	}
+	if d := time.Since(up); d < idle {
+		t.Fatalf("ended after %v, before the idle timeout %v", d, idle)
+	}
+	if !strings.Contains(quiet.Reason(), "idle timeout") {
+		t.Fatalf("reason %q", quiet.Reason())
+	}
+	time.Sleep(2 * idle)
+	select {
+	case <-busy.Done():
+		t.Fatalf("a session with traffic ended: %s", busy.Reason())
+	default:
+	}
+}

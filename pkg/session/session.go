@@ -35,6 +35,7 @@ type Session struct {
 	// Session-Timeout, RFC 2865 §5.27). Set by onUp, stopped by onDown;
 	// the link runs those two in order, never at once.
 	limitTimer *time.Timer
+	idle       idleWatch // AuthResult.IdleTimeout (RADIUS Idle-Timeout)
 
 	wasUp   atomic.Bool   // the network phase came up
 	cleared atomic.Bool   // the peer cleared the call: no Call-Disconnect-Notify
@@ -134,6 +135,9 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 		// of service the limit grants starts when service does.
 		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.link.Close("session timeout") })
 	}
+	if res := info.Result; res != nil && res.IdleTimeout > 0 {
+		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.link.Close("idle timeout") })
+	}
 	if f := ss.srv.cfg.OnAddr; f != nil {
 		f(info.Peer, true)
 	}
@@ -148,6 +152,7 @@ func (ss *Session) onDown(reason string) {
 	if ss.limitTimer != nil {
 		ss.limitTimer.Stop()
 	}
+	ss.idle.stop()
 	ss.tunMu.Lock()
 	if ss.ackTimer != nil {
 		ss.ackTimer.Stop()
@@ -251,5 +256,54 @@ func (ss *Session) sendAck() {
 	pkt := gre.AppendHeader(ss.sendBuf[:0], ss.tunnel.AckHeader(ack))
 	if _, err := ss.srv.gre.WriteBatch([]gre.Message{{Buf: pkt, N: len(pkt), Addr: ss.peer}}); err != nil {
 		ss.srv.stats.SendErrors.Add(1)
+	}
+}
+
+// activity is a number that changes whenever a data packet passes.
+func (ss *Session) activity() uint64 { return ss.pktsIn.Load() + ss.pktsOut.Load() }
+
+// idleWatch ends a session that moved no data packet, either way, for a
+// whole idle period (RFC 2865 §5.28 Idle-Timeout). It samples the packet
+// counters a few times per period rather than touching the packet path.
+type idleWatch struct {
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+	last    uint64
+	since   time.Time
+}
+
+func (w *idleWatch) start(idle time.Duration, activity func() uint64, expire func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.last, w.since = activity(), time.Now()
+	step := idle / 4
+	var check func()
+	check = func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.stopped {
+			return
+		}
+		if a := activity(); a != w.last {
+			w.last, w.since = a, time.Now()
+		}
+		left := idle - time.Since(w.since)
+		if left <= 0 {
+			w.stopped = true
+			go expire()
+			return
+		}
+		w.t = time.AfterFunc(min(step, left), check)
+	}
+	w.t = time.AfterFunc(step, check)
+}
+
+func (w *idleWatch) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	if w.t != nil {
+		w.t.Stop()
 	}
 }
