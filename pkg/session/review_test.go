@@ -357,6 +357,9 @@ func TestIdleTimeout(t *testing.T) {
 			return res, err
 		})
 	})
+	// The server's idle clock starts when its side of the link is up, a
+	// moment before Dial returns: time from before the dial.
+	up := time.Now()
 	quiet, err := r.dial(t, "alice", "alice-pw", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -366,7 +369,6 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	up := time.Now()
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
