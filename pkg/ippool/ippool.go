@@ -36,12 +36,21 @@ func (r Range) Contains(a netip.Addr) bool {
 
 func (r Range) size() uint32 { return u32(r.Last) - u32(r.First) + 1 }
 
-// ParseRanges parses the remoteip syntax. Ranges must not overlap.
+// MaxAddrs bounds the addresses of a pool: a Pool keeps one bit per
+// address, and the 2^32 addresses of "0.0.0.0-255.255.255.255" would both
+// wrap its uint32 size to 0 (every Reserve or Put then indexes past the
+// bitmap) and ask for 512 MiB. A /8 is far more than the 65535 calls PPTP
+// call IDs allow.
+const MaxAddrs = 1 << 24
+
+// ParseRanges parses the remoteip syntax. Ranges must not overlap, and
+// together hold at most MaxAddrs addresses.
 func ParseRanges(s string) ([]Range, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, errors.New("empty address range")
 	}
 	var out []Range
+	var total uint64
 	for _, item := range strings.Split(s, ",") {
 		item = strings.TrimSpace(item)
 		r, err := parseItem(item)
@@ -52,6 +61,10 @@ func ParseRanges(s string) ([]Range, error) {
 			if o.Contains(r.First) || o.Contains(r.Last) || r.Contains(o.First) {
 				return nil, fmt.Errorf("%q overlaps %s", item, o)
 			}
+		}
+		total += uint64(u32(r.Last)-u32(r.First)) + 1
+		if total > MaxAddrs {
+			return nil, fmt.Errorf("%q: the ranges hold %d addresses or more, over the limit of %d (a /8)", item, total, MaxAddrs)
 		}
 		out = append(out, r)
 	}

@@ -23,6 +23,10 @@ func TestParseRanges(t *testing.T) {
 		{in: "::1", err: "not an IPv4"},
 		{in: "10.0.0.1-10,10.0.0.5", err: "overlaps"},
 		{in: "10.0.0.5,10.0.0.1-10", err: "overlaps"},
+		{in: "10.0.0.0-10.255.255.255", want: "10.0.0.0-10.255.255.255"},
+		{in: "0.0.0.0-255.255.255.255", err: "over the limit"},
+		{in: "0.0.0.0/0", err: "over the limit"},
+		{in: "10.0.0.0-10.255.255.255,11.0.0.1", err: "over the limit"},
 	} {
 		rs, err := ParseRanges(tc.in)
 		if tc.err != "" {
