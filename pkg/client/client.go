@@ -118,7 +118,8 @@ type Client struct {
 	tunMu    sync.Mutex
 	tunnel   *gre.Tunnel
 	ackTimer *time.Timer
-	sendBuf  []byte
+	sendBuf  []byte         // standalone acks, and frames without headroom
+	sendMsg  [1]gre.Message // the one-packet batch of a send, reused
 
 	up     chan ppp.UpInfo
 	info   ppp.UpInfo
@@ -163,7 +164,9 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 		Auth:         cfg.Auth,
 		MPPE:         cfg.MPPE,
 		EchoInterval: cfg.EchoInterval,
-		Send:         c.sendFrame,
+		SendAt:       c.sendFrame,
+		Headroom:     gre.MaxHeaderLen,
+		InputInPlace: true, // OnIP's packet lies in the Mux's receive buffer
 		OnUp:         func(i ppp.UpInfo) { c.up <- i },
 		OnDown:       c.onDown,
 		OnIP: func(pkt []byte) {
@@ -198,8 +201,18 @@ func (c *Client) Done() <-chan struct{} { return c.down }
 
 func (c *Client) Reason() string { r, _ := c.reason.Load().(string); return r }
 
-// WriteIP sends one IP packet through the tunnel.
+// WriteIP sends one IP packet through the tunnel; pkt is copied once and
+// left as it was.
 func (c *Client) WriteIP(pkt []byte) error { return c.link.WriteIP(pkt) }
+
+// WriteIPAt sends the IP packet buf[off:] without copying it when off is at
+// least Headroom: the PPP, MPPE and GRE headers go into buf[:off] and the
+// packet is encrypted in place (buf[off:] is overwritten).
+func (c *Client) WriteIPAt(buf []byte, off int) error { return c.link.WriteIPAt(buf, off) }
+
+// Headroom is the room in front of a packet that lets WriteIPAt send it
+// without a copy.
+const Headroom = gre.MaxHeaderLen + ppp.DataHeadroom
 
 // Close ends the link (LCP Terminate), clears the call and closes the control
 // connection, as a well-behaved client does.
@@ -232,18 +245,31 @@ func (c *Client) onDown(reason string) {
 	close(c.down)
 }
 
-func (c *Client) sendFrame(frame []byte) {
+// sendFrame sends the PPP frame buf[off:] in GRE, writing the header into
+// the headroom the link leaves (a frame without it is copied).
+func (c *Client) sendFrame(buf []byte, off int) {
 	c.tunMu.Lock()
 	defer c.tunMu.Unlock()
-	if len(frame) > len(c.sendBuf)-gre.MaxHeaderLen {
+	n := len(buf) - off
+	if n > len(c.sendBuf)-gre.MaxHeaderLen {
 		return
 	}
-	off := gre.MaxHeaderLen
-	copy(c.sendBuf[off:], frame)
-	pkt, err := gre.Encapsulate(c.sendBuf, off, c.tunnel.NextHeader(len(frame)))
-	if err == nil {
-		c.m.conn.WriteBatch([]gre.Message{{Buf: pkt, N: len(pkt), Addr: c.cfg.ServerAddr}})
+	if off < gre.MaxHeaderLen {
+		copy(c.sendBuf[gre.MaxHeaderLen:], buf[off:])
+		buf, off = c.sendBuf[:gre.MaxHeaderLen+n], gre.MaxHeaderLen
 	}
+	pkt, err := gre.Encapsulate(buf, off, c.tunnel.NextHeader(n))
+	if err == nil {
+		c.write(pkt)
+	}
+}
+
+// write sends one GRE packet to the server; called with tunMu held, which
+// keeps packets in sequence-number order.
+func (c *Client) write(pkt []byte) {
+	c.sendMsg[0] = gre.Message{Buf: pkt, N: len(pkt), Addr: c.cfg.ServerAddr}
+	c.m.conn.WriteBatch(c.sendMsg[:])
+	c.sendMsg[0].Buf = nil
 }
 
 func (c *Client) received(h gre.Header, payload []byte) {
@@ -268,7 +294,7 @@ func (c *Client) sendAck() {
 	c.ackTimer = nil
 	if ack, ok := c.tunnel.AckDue(time.Now()); ok {
 		pkt := gre.AppendHeader(c.sendBuf[:0], c.tunnel.AckHeader(ack))
-		c.m.conn.WriteBatch([]gre.Message{{Buf: pkt, N: len(pkt), Addr: c.cfg.ServerAddr}})
+		c.write(pkt)
 	}
 }
 

@@ -2,9 +2,12 @@ package ppp
 
 // The data path of a link, in packet order:
 //  1. receive: Input -> inputData -> (MPPE decrypt, protocol 0x00FD) -> OnIP
-//  2. send:    WriteIP -> (MPPE encrypt) -> frame header (ACFC/PFC) -> Send
+//  2. send:    WriteIP(At) -> (MPPE encrypt) -> frame header (ACFC/PFC) -> SendAt
+//     (in place, in the headroom in front of the packet)
 // Neither direction allocates per packet: receive uses a buffer owned by the
-// (single) Input goroutine, send a scratch buffer under the transmit lock.
+// (single) Input goroutine; send builds the frame in front of the packet,
+// in the caller's headroom (WriteIPAt) or in a scratch buffer under the
+// transmit lock (WriteIP, one copy).
 
 import (
 	"fmt"
@@ -116,7 +119,13 @@ func (l *Link) inputData(proto Proto, info []byte) {
 			l.stat.drop(DropUnencrypted)
 			return
 		}
-		out, err := dec.Decrypt(l.rx.buf[:0], info)
+		dst := l.rx.buf[:0]
+		if l.cfg.InputInPlace && len(info) >= mppe.HeaderLen {
+			// The ciphertext follows the MPPE header: decrypting into
+			// info[:HeaderLen] leaves the plaintext where it was.
+			dst = info[:mppe.HeaderLen]
+		}
+		out, err := dec.Decrypt(dst, info)
 		if err != nil {
 			if isResetNeeded(err) {
 				// RFC 1962 §2.2 / RFC 3078 §3.3: ask the peer to flush its history.
@@ -127,8 +136,10 @@ func (l *Link) inputData(proto Proto, info []byte) {
 			l.stat.drop(DropDecrypt)
 			return
 		}
-		l.rx.buf = out[:0]
-		inner, payload, ok := decodeInnerProto(out)
+		if !l.cfg.InputInPlace {
+			l.rx.buf = out[:0] // keep a buffer Decrypt had to grow
+		}
+		inner, payload, ok := decodeInnerProto(out[len(dst):])
 		if !ok || inner != ProtoIPv4 {
 			l.unlock()
 			l.stat.drop(DropProtocol)
@@ -164,14 +175,56 @@ func decodeInnerProto(b []byte) (Proto, []byte, bool) {
 	return Proto(b[0])<<8 | Proto(b[1]), b[2:], true
 }
 
+// DataHeadroom is what WriteIPAt writes in front of an IP packet at most:
+// the address/control and protocol fields (FF 03 00 FD), the MPPE header and
+// the encrypted inner protocol field (00 21).
+const DataHeadroom = 4 + mppe.HeaderLen + 2
+
 // WriteIP sends one IPv4 packet to the peer, encrypted when MPPE is in
 // force. It is safe to call concurrently with Input and with itself; Send
 // is called with the transmit lock held (which keeps stateful MPPE packets
-// in order), so Send must not call WriteIP.
+// in order), so Send must not call WriteIP. pkt is copied once, into the
+// link's frame buffer behind the headroom, and left as it was.
 func (l *Link) WriteIP(pkt []byte) error {
 	t := &l.tx
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	off := l.cfg.Headroom + DataHeadroom
+	if err := l.checkTx(len(pkt)); err != nil {
+		return err
+	}
+	if need := off + len(pkt); need > len(t.frame) {
+		t.frame = make([]byte, need) // a peer MRU above 2048: once
+	}
+	n := copy(t.frame[off:], pkt)
+	l.sendIP(t.frame[:off+n], off)
+	return nil
+}
+
+// WriteIPAt is WriteIP for a packet in buf[off:] with room in front of it:
+// when off is at least Headroom+DataHeadroom, the PPP and MPPE headers are
+// written into buf[:off] and the packet encrypted where it lies, so the frame
+// reaches SendAt without being copied (wireguard-go's headroom). buf[off:]
+// is overwritten with ciphertext when MPPE is in force. With less room the
+// packet is copied first, as WriteIP does.
+func (l *Link) WriteIPAt(buf []byte, off int) error {
+	if off < l.cfg.Headroom+DataHeadroom {
+		return l.WriteIP(buf[off:])
+	}
+	t := &l.tx
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := l.checkTx(len(buf) - off); err != nil {
+		return err
+	}
+	l.sendIP(buf, off)
+	return nil
+}
+
+// checkTx says whether an IP packet of n bytes may be sent now. Called with
+// the transmit lock held.
+func (l *Link) checkTx(n int) error {
+	t := &l.tx
 	if !t.up {
 		l.stat.drop(DropNotUp)
 		if t.closed {
@@ -179,27 +232,36 @@ func (l *Link) WriteIP(pkt []byte) error {
 		}
 		return ErrNotUp
 	}
-	if len(pkt) > t.peerMRU {
+	if n > t.peerMRU {
 		l.stat.drop(DropTooBig)
-		return fmt.Errorf("%w: %d > %d", ErrTooBig, len(pkt), t.peerMRU)
+		return fmt.Errorf("%w: %d > %d", ErrTooBig, n, t.peerMRU)
 	}
-	var frame []byte
+	return nil
+}
+
+// sendIP frames (and encrypts) the IP packet buf[off:] in place, using the
+// DataHeadroom bytes before off, and hands the frame to SendAt with the rest
+// of the headroom in front of it. Called with the transmit lock held.
+func (l *Link) sendIP(buf []byte, off int) {
+	t := &l.tx
+	n := len(buf) - off
+	var tmp [4]byte
+	var start int
 	if t.enc != nil {
 		// RFC 3078 §3: the protocol field is encrypted with the payload;
-		// it is sent uncompressed, which every decrypter accepts. The
-		// plaintext is laid out behind room for the MPPE header and
-		// encrypted in place.
-		hdr := frameHeader(t.frame[:0], ProtoCompDG, t.acfc, t.pfc)
-		n := len(hdr)
-		buf := append(hdr, 0, 0, byte(ProtoIPv4>>8), byte(ProtoIPv4))
-		buf = append(buf, pkt...)
-		frame = t.enc.Encrypt(buf[:n], buf[n+mppe.HeaderLen:])
+		// it is sent uncompressed, which every decrypter accepts.
+		hdr := frameHeader(tmp[:0], ProtoCompDG, t.acfc, t.pfc)
+		buf[off-2], buf[off-1] = byte(ProtoIPv4>>8), byte(ProtoIPv4)
+		start = off - 2 - mppe.HeaderLen - len(hdr)
+		copy(buf[start:], hdr)
+		// In place: the plaintext sits HeaderLen past the frame header.
+		t.enc.Encrypt(buf[start:start+len(hdr)], buf[off-2:])
 	} else {
-		frame = AppendFrame(t.frame[:0], ProtoIPv4, pkt, t.acfc, t.pfc)
+		hdr := frameHeader(tmp[:0], ProtoIPv4, t.acfc, t.pfc)
+		start = off - len(hdr)
+		copy(buf[start:], hdr)
 	}
-	t.frame = frame[:0]
 	l.stat.pktOut.Add(1)
-	l.stat.bytesOut.Add(uint64(len(pkt)))
-	l.cfg.Send(frame)
-	return nil
+	l.stat.bytesOut.Add(uint64(n))
+	l.cfg.SendAt(buf, start)
 }

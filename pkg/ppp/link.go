@@ -136,12 +136,27 @@ type Config struct {
 	// WriteIP calls it with the transmit lock held, so Send must not
 	// synchronously call back into this Link (a GRE socket write never does).
 	Send func(frame []byte)
+	// SendAt, when set, is called instead of Send with the frame in
+	// buf[off:] and buf[:off] free for the lower layer's headers: off is at
+	// least Headroom, so a GRE header can be written in place and the frame
+	// sent without a copy. The same rules as for Send apply; buf is not
+	// retained.
+	SendAt func(buf []byte, off int)
+	// Headroom is how many bytes SendAt finds free in front of every frame
+	// (PPTP: gre.MaxHeaderLen). WriteIPAt needs Headroom+DataHeadroom.
+	Headroom int
 	// OnUp reports the network phase open (IPCP opened, and CCP when MPPE is required).
 	OnUp func(UpInfo)
 	// OnDown reports the end of the link, exactly once.
 	OnDown func(reason string)
-	// OnIP receives one inbound IPv4 packet, decrypted; it must not retain pkt.
+	// OnIP receives one inbound IPv4 packet, decrypted; it must not retain pkt
+	// (but see InputInPlace).
 	OnIP func(pkt []byte)
+	// InputInPlace lets Input decrypt an MPPE frame where it lies, in the
+	// caller's buffer, instead of into the link's own: OnIP's pkt is then a
+	// part of the frame passed to Input, and stays valid as long as the
+	// caller keeps that buffer (so a receive loop may batch its TUN writes).
+	InputInPlace bool
 	// Rand supplies challenges and magic numbers (crypto/rand when nil).
 	Rand io.Reader
 }
@@ -220,8 +235,15 @@ func New(cfg Config) *Link {
 			cfg.Auth = []AuthProto{AuthMSCHAPv2, AuthMSCHAPv1, AuthCHAPMD5}
 		}
 	}
-	if cfg.Send == nil {
-		cfg.Send = func([]byte) {}
+	if cfg.Headroom < 0 {
+		cfg.Headroom = 0
+	}
+	if cfg.SendAt == nil {
+		send := cfg.Send
+		if send == nil {
+			send = func([]byte) {}
+		}
+		cfg.SendAt = func(buf []byte, off int) { send(buf[off:]) }
 	}
 	if cfg.Name == "" {
 		cfg.Name = "pptpbox"
@@ -245,7 +267,7 @@ func New(cfg Config) *Link {
 	l.ccpL = newCCP(l)
 	l.ccp = newFSM(l, ProtoCCP, l.ccpL)
 	l.rx.buf = make([]byte, 0, 2048)
-	l.tx.frame = make([]byte, 0, 2048)
+	l.tx.frame = make([]byte, cfg.Headroom+DataHeadroom+2048)
 	return l
 }
 
@@ -286,7 +308,8 @@ func (l *Link) Hangup(reason string) {
 }
 
 // Input handles one received PPP frame. It must not be called concurrently
-// with itself; frame is not retained.
+// with itself; frame is not retained, and is modified only with
+// Config.InputInPlace.
 func (l *Link) Input(frame []byte) {
 	proto, info, err := DecodeFrame(frame)
 	if err != nil {
@@ -365,10 +388,11 @@ func (l *Link) sendPacket(proto Proto, p Packet) {
 	l.tx.mu.Lock()
 	acfc, pfc := l.tx.acfc, l.tx.pfc
 	l.tx.mu.Unlock()
-	frame := p.Append(frameHeader(make([]byte, 0, 8+len(p.Data)), proto, acfc, pfc))
+	hr := l.cfg.Headroom
+	frame := p.Append(frameHeader(make([]byte, hr, hr+8+len(p.Data)), proto, acfc, pfc))
 	l.stat.ctlOut.Add(1)
-	send := l.cfg.Send
-	l.later(func() { send(frame) })
+	send := l.cfg.SendAt
+	l.later(func() { send(frame, hr) })
 }
 
 func (l *Link) inputControl(proto Proto, info []byte) {

@@ -6,14 +6,24 @@ import (
 	"net/netip"
 
 	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
 
 // batch is how many packets one read moves.
 const batch = 32
 
+// tunHeadroom is the room readTUN leaves in front of each packet, so that
+// the PPP and MPPE headers (ppp.DataHeadroom) and the GRE header
+// (gre.MaxHeaderLen) are written in place: the packet is encrypted where
+// the TUN read put it and the GRE write sends from that same buffer.
+const tunHeadroom = gre.MaxHeaderLen + ppp.DataHeadroom
+
 // receiveGRE is stage 1 of the packet path: every call's GRE packets arrive
-// on the one raw socket and are demultiplexed by the key's call ID.
+// on the one raw socket and are demultiplexed by the key's call ID. Links
+// decrypt in place (ppp.Config.InputInPlace), so the IP packets their OnIP
+// collects in tunOut lie in msgs' buffers; they go to TUN in one write per
+// GRE batch, before the next read reuses the buffers.
 func (s *Server) receiveGRE() error {
 	msgs := make([]gre.Message, batch)
 	for i := range msgs {
@@ -30,6 +40,7 @@ func (s *Server) receiveGRE() error {
 		for i := range msgs[:n] {
 			s.handleGRE(msgs[i].Buf[:msgs[i].N], msgs[i].Addr)
 		}
+		s.flushTUN()
 	}
 }
 
@@ -51,6 +62,21 @@ func (s *Server) handleGRE(b []byte, from netip.Addr) {
 	ss.received(h, payload)
 }
 
+// flushTUN is the last stage of the receive path: it writes the IP packets
+// the links delivered during one GRE batch to TUN.
+func (s *Server) flushTUN() {
+	if len(s.tunOut) == 0 {
+		return
+	}
+	n, err := s.tun.Write(s.tunOut, 0)
+	if err != nil {
+		s.stats.TUNWriteErrors.Add(uint64(len(s.tunOut) - max(n, 0)))
+		s.log.Debug("tun write", "err", err)
+	}
+	clear(s.tunOut) // do not keep the receive buffers reachable
+	s.tunOut = s.tunOut[:0]
+}
+
 // readTUN is stage 1 of the send path: packets the kernel routed to the pool
 // go to the session that holds their destination address.
 func (s *Server) readTUN() error {
@@ -61,10 +87,10 @@ func (s *Server) readTUN() error {
 	bufs := make([][]byte, n)
 	sizes := make([]int, n)
 	for i := range bufs {
-		bufs[i] = make([]byte, 65536)
+		bufs[i] = make([]byte, tunHeadroom+65536)
 	}
 	for {
-		got, err := s.tun.Read(bufs, sizes, 0)
+		got, err := s.tun.Read(bufs, sizes, tunHeadroom)
 		if err != nil {
 			if errors.Is(err, tun.ErrClosed) {
 				return nil
@@ -72,12 +98,16 @@ func (s *Server) readTUN() error {
 			return err
 		}
 		for i := range got {
-			s.routeToSession(bufs[i][:sizes[i]])
+			s.routeToSession(bufs[i][:tunHeadroom+sizes[i]], tunHeadroom)
 		}
 	}
 }
 
-func (s *Server) routeToSession(pkt []byte) {
+// routeToSession is stage 2 of the send path: the IP packet buf[off:] goes
+// to the link of the session that holds its destination, which encrypts it
+// in place and hands the frame to sendFrame with the headroom in front.
+func (s *Server) routeToSession(buf []byte, off int) {
+	pkt := buf[off:]
 	if len(pkt) < 20 || pkt[0]>>4 != 4 {
 		s.stats.TUNMalformed.Add(1)
 		return
@@ -87,11 +117,12 @@ func (s *Server) routeToSession(pkt []byte) {
 		s.stats.TUNNoSession.Add(1)
 		return
 	}
-	if err := ss.link.WriteIP(pkt); err != nil {
+	n := len(pkt) // WriteIPAt overwrites the packet
+	if err := ss.link.WriteIPAt(buf, off); err != nil {
 		// Not up yet (address assigned, IPCP/CCP still negotiating) or gone.
 		s.stats.TUNNoSession.Add(1)
 		return
 	}
 	ss.pktsOut.Add(1)
-	ss.bytesOut.Add(uint64(len(pkt)))
+	ss.bytesOut.Add(uint64(n))
 }

@@ -6,10 +6,15 @@
 // The packet path (see docs/internals.md):
 //
 //  1. receiveGRE: raw socket -> gre.Parse -> session by call ID -> sequence
-//     window -> ppp.Link.Input (MPPE decrypt) -> OnIP -> TUN write.
-//  2. readTUN: TUN read -> session by destination address -> ppp.Link.WriteIP
-//     (MPPE encrypt) -> sendFrame: GRE header with sequence and piggy-backed
-//     ack -> raw socket.
+//     window -> ppp.Link.Input (MPPE decrypt in place) -> OnIP -> one TUN
+//     write per GRE batch (flushTUN).
+//  2. readTUN: TUN read (with headroom) -> session by destination address ->
+//     ppp.Link.WriteIPAt (MPPE encrypt in place) -> sendFrame: GRE header
+//     with sequence and piggy-backed ack written in front -> raw socket.
+//
+// No stage copies a packet or allocates: TUN and GRE buffers are owned by
+// the two loops and reused, headers go into headroom, and decryption is in
+// place in the GRE receive buffer.
 package session
 
 import (
@@ -103,6 +108,9 @@ type Server struct {
 	gre   gre.Conn
 	tun   tun.Device
 	stats Stats
+	// tunOut collects the IP packets of one GRE batch for one TUN write;
+	// owned by the receiveGRE goroutine.
+	tunOut [][]byte
 	// ctrlCounters are shared by every control connection.
 	ctrlCounters pptp.Counters
 
@@ -133,6 +141,7 @@ func New(cfg Config, g gre.Conn, t tun.Device) *Server {
 		log:    cfg.Logger,
 		gre:    g,
 		tun:    t,
+		tunOut: make([][]byte, 0, batch),
 		calls:  map[uint16]*Session{},
 		byIP:   map[netip.Addr]*Session{},
 		byUser: map[string][]*Session{},

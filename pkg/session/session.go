@@ -46,7 +46,8 @@ type Session struct {
 	tunMu    sync.Mutex
 	tunnel   *gre.Tunnel
 	ackTimer *time.Timer
-	sendBuf  []byte
+	sendBuf  []byte         // standalone acks, and frames without headroom
+	sendMsg  [1]gre.Message // the one-packet batch of a send, reused
 
 	bytesIn, bytesOut, pktsIn, pktsOut atomic.Uint64
 }
@@ -108,10 +109,12 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 		Network: func(ctx context.Context, user string, res *ppp.AuthResult) (ppp.NetworkParams, error) {
 			return s.assign(ss, user, res)
 		},
-		Send:   ss.sendFrame,
-		OnUp:   ss.onUp,
-		OnDown: ss.onDown,
-		OnIP:   ss.onIP,
+		SendAt:       ss.sendFrame,
+		Headroom:     gre.MaxHeaderLen,
+		OnUp:         ss.onUp,
+		OnDown:       ss.onDown,
+		OnIP:         ss.onIP,
+		InputInPlace: true,
 	})
 	return ss
 }
@@ -186,40 +189,54 @@ func (ss *Session) onDown(reason string) {
 		"packets_in", ss.pktsIn.Load(), "packets_out", ss.pktsOut.Load())
 }
 
-// onIP delivers one decrypted inbound IP packet to the TUN device.
+// onIP queues one decrypted inbound IP packet for the TUN device. It runs
+// on the GRE receive goroutine (the links' Input), which owns tunOut and
+// flushes it after each batch; pkt lies in that goroutine's receive buffer.
 func (ss *Session) onIP(pkt []byte) {
+	s := ss.srv
 	// The peer may only send from its own address (no spoofing into the LAN).
 	if len(pkt) < 20 || pkt[0]>>4 != 4 || netip.AddrFrom4([4]byte(pkt[12:16])) != ss.ip {
-		ss.srv.stats.TUNMalformed.Add(1)
+		s.stats.TUNMalformed.Add(1)
 		return
 	}
 	ss.pktsIn.Add(1)
 	ss.bytesIn.Add(uint64(len(pkt)))
-	if _, err := ss.srv.tun.Write([][]byte{pkt}, 0); err != nil {
-		ss.srv.stats.TUNWriteErrors.Add(1)
-		ss.srv.log.Debug("tun write", "err", err)
-	}
+	s.tunOut = append(s.tunOut, pkt)
 }
 
-// sendFrame puts one PPP frame into GRE with the next sequence number and any
-// pending acknowledgement, and sends it to the peer.
-func (ss *Session) sendFrame(frame []byte) {
-	if len(frame) > maxFrame {
+// sendFrame puts one PPP frame, buf[off:], into GRE with the next sequence
+// number and any pending acknowledgement, and sends it to the peer. The link
+// leaves gre.MaxHeaderLen bytes in front of the frame, so the header goes in
+// place; a frame without that room is copied.
+func (ss *Session) sendFrame(buf []byte, off int) {
+	n := len(buf) - off
+	if n > maxFrame {
 		ss.srv.stats.SendErrors.Add(1)
 		return
 	}
 	ss.tunMu.Lock()
-	off := gre.MaxHeaderLen
-	copy(ss.sendBuf[off:], frame)
-	h := ss.tunnel.NextHeader(len(frame))
-	pkt, err := gre.Encapsulate(ss.sendBuf, off, h)
+	if off < gre.MaxHeaderLen {
+		copy(ss.sendBuf[gre.MaxHeaderLen:], buf[off:])
+		buf, off = ss.sendBuf[:gre.MaxHeaderLen+n], gre.MaxHeaderLen
+	}
+	h := ss.tunnel.NextHeader(n)
+	pkt, err := gre.Encapsulate(buf, off, h)
 	if err == nil {
-		_, err = ss.srv.gre.WriteBatch([]gre.Message{{Buf: pkt, N: len(pkt), Addr: ss.peer}})
+		err = ss.write(pkt)
 	}
 	ss.tunMu.Unlock()
 	if err != nil {
 		ss.srv.stats.SendErrors.Add(1)
 	}
+}
+
+// write sends one GRE packet to the peer. Called with tunMu held, which
+// keeps the packets in sequence-number order on the wire.
+func (ss *Session) write(pkt []byte) error {
+	ss.sendMsg[0] = gre.Message{Buf: pkt, N: len(pkt), Addr: ss.peer}
+	_, err := ss.srv.gre.WriteBatch(ss.sendMsg[:])
+	ss.sendMsg[0].Buf = nil
+	return err
 }
 
 // received runs the sequence window on a GRE packet of this session and
@@ -254,7 +271,7 @@ func (ss *Session) sendAck() {
 		return // a data packet carried it meanwhile
 	}
 	pkt := gre.AppendHeader(ss.sendBuf[:0], ss.tunnel.AckHeader(ack))
-	if _, err := ss.srv.gre.WriteBatch([]gre.Message{{Buf: pkt, N: len(pkt), Addr: ss.peer}}); err != nil {
+	if err := ss.write(pkt); err != nil {
 		ss.srv.stats.SendErrors.Add(1)
 	}
 }
