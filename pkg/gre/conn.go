@@ -41,8 +41,13 @@ func checkWrite(m *Message) error {
 // pipeQueue is how many packets a pipe end buffers before writers block.
 const pipeQueue = 1024
 
+// pipeBufSize is the size of the pipe's pooled packet buffers; a bigger
+// packet gets a buffer of its own.
+const pipeBufSize = 2048
+
 type pipePacket struct {
-	data []byte
+	buf  *[]byte // from the pipe's pool; the packet is (*buf)[:n]
+	n    int
 	from netip.Addr
 }
 
@@ -53,6 +58,10 @@ type pipeEnd struct {
 	done chan struct{}   // closed by Close
 	once sync.Once
 	peer *pipeEnd
+	// bufs is shared by both ends: a writer takes a buffer for each packet
+	// in flight, the reader puts it back once copied out, so a pipe moves
+	// packets without allocating (wireguard-go's pools).
+	bufs *sync.Pool
 }
 
 // NewPipe returns two connected in-memory Conns with addresses a and b, for
@@ -62,8 +71,9 @@ type pipeEnd struct {
 // network would. Writers block while the reader's queue is full, so tests see
 // no loss they did not make themselves.
 func NewPipe(a, b netip.Addr) (Conn, Conn) {
-	ea := &pipeEnd{addr: a, in: make(chan pipePacket, pipeQueue), done: make(chan struct{})}
-	eb := &pipeEnd{addr: b, in: make(chan pipePacket, pipeQueue), done: make(chan struct{})}
+	bufs := &sync.Pool{New: func() any { b := make([]byte, pipeBufSize); return &b }}
+	ea := &pipeEnd{addr: a, in: make(chan pipePacket, pipeQueue), done: make(chan struct{}), bufs: bufs}
+	eb := &pipeEnd{addr: b, in: make(chan pipePacket, pipeQueue), done: make(chan struct{}), bufs: bufs}
 	ea.peer, eb.peer = eb, ea
 	return ea, eb
 }
@@ -80,8 +90,9 @@ func (e *pipeEnd) ReadBatch(msgs []Message) (int, error) {
 	}
 	n := 0
 	for {
-		msgs[n].N = copy(msgs[n].Buf, p.data)
+		msgs[n].N = copy(msgs[n].Buf, (*p.buf)[:p.n])
 		msgs[n].Addr = p.from
+		e.bufs.Put(p.buf)
 		n++
 		if n == len(msgs) {
 			return n, nil
@@ -107,11 +118,18 @@ func (e *pipeEnd) WriteBatch(msgs []Message) (int, error) {
 		if msgs[i].Addr != e.peer.addr {
 			continue
 		}
-		p := pipePacket{data: append([]byte(nil), msgs[i].Buf[:msgs[i].N]...), from: e.addr}
+		buf := e.bufs.Get().(*[]byte)
+		if len(*buf) < msgs[i].N {
+			b := make([]byte, msgs[i].N)
+			buf = &b
+		}
+		p := pipePacket{buf: buf, n: copy(*buf, msgs[i].Buf[:msgs[i].N]), from: e.addr}
 		select {
 		case e.peer.in <- p:
 		case <-e.peer.done: // the network drops packets to a closed socket
+			e.bufs.Put(buf)
 		case <-e.done:
+			e.bufs.Put(buf)
 			return i, net.ErrClosed
 		}
 	}

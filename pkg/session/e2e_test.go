@@ -19,6 +19,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
+	"github.com/pptpbox/pptpbox/pkg/tun"
 	"github.com/pptpbox/pptpbox/pkg/tun/tuntest"
 )
 
@@ -70,10 +71,25 @@ func newRig(t testing.TB, mutate func(*Config)) *rig {
 // newRigGRE is newRig with the clients' GRE connection wrapped by wrap.
 func newRigGRE(t testing.TB, mutate func(*Config), wrap func(gre.Conn) gre.Conn) *rig {
 	t.Helper()
+	return newRigWrapped(t, mutate, rigWrap{client: wrap})
+}
+
+// rigWrap wraps the OS boundaries of a rig: the clients' and the server's
+// GRE connections and the server's TUN device (nil: as they are).
+type rigWrap struct {
+	client, server func(gre.Conn) gre.Conn
+	tun            func(tun.Device) tun.Device
+}
+
+func newRigWrapped(t testing.TB, mutate func(*Config), w rigWrap) *rig {
+	t.Helper()
 	lo := netip.MustParseAddr("127.0.0.1")
 	sg, cg := gre.NewPipe(lo, lo)
-	if wrap != nil {
-		cg = wrap(cg)
+	if w.client != nil {
+		cg = w.client(cg)
+	}
+	if w.server != nil {
+		sg = w.server(sg)
 	}
 	ranges, _ := ippool.ParseRanges("10.79.97.10-200")
 	cfg := Config{
@@ -98,7 +114,11 @@ func newRigGRE(t testing.TB, mutate func(*Config), wrap func(gre.Conn) gre.Conn)
 		mutate(&cfg)
 	}
 	dev := tuntest.New("pptp0")
-	srv := New(cfg, sg, dev)
+	var sdev tun.Device = dev
+	if w.tun != nil {
+		sdev = w.tun(dev)
+	}
+	srv := New(cfg, sg, sdev)
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
