@@ -255,6 +255,11 @@ func newEnd(t testing.TB, cfg Config, seed uint64) *end {
 		default: // a full wire loses frames, as a real one does
 		}
 	}
+	if at := cfg.SendAt; at != nil {
+		// A test's SendAt sees the frame with its headroom first.
+		send := cfg.Send
+		cfg.SendAt = func(buf []byte, off int) { at(buf, off); send(buf[off:]) }
+	}
 	e.link = New(cfg)
 	return e
 }
