@@ -115,7 +115,7 @@ func TestPipeClose(t *testing.T) {
 	}
 }
 
-func TestStripIPv4(t *testing.T) {
+func TestSplitIPv4(t *testing.T) {
 	gre := AppendHeader(nil, Header{CallID: 5})
 	ip := func(ihl byte, extra int) []byte {
 		h := make([]byte, int(ihl)*4)
@@ -137,8 +137,12 @@ func TestStripIPv4(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := Message{Buf: append([]byte(nil), tt.pkt...)}
-			stripIPv4(&m, len(tt.pkt))
+			// As the kernel scatters it: 20 header bytes, the rest in Buf.
+			var hdr [ipv4HeaderLen]byte
+			k := copy(hdr[:], tt.pkt)
+			m := Message{Buf: append(make([]byte, 0, 64), tt.pkt[k:]...)}
+			m.Buf = m.Buf[:cap(m.Buf)]
+			splitIPv4(&m, &hdr, len(tt.pkt))
 			if m.N != tt.wantN {
 				t.Fatalf("N = %d, want %d", m.N, tt.wantN)
 			}

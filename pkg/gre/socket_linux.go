@@ -37,7 +37,8 @@ type rawConn struct {
 
 	rmu   sync.Mutex // one reader at a time owns the read scratch space
 	rhdrs [maxBatch]mmsghdr
-	riov  [maxBatch]unix.Iovec
+	riov  [2 * maxBatch]unix.Iovec // per message: IP header, then Buf
+	rip   [maxBatch][ipv4HeaderLen]byte
 
 	wmu   sync.Mutex
 	whdrs [maxBatch]mmsghdr
@@ -88,12 +89,16 @@ func (c *rawConn) ReadBatch(msgs []Message) (int, error) {
 	if len(msgs) > maxBatch {
 		msgs = msgs[:maxBatch]
 	}
+	// The kernel scatters each packet: its (option-less) IPv4 header into
+	// rip, the GRE packet straight into Buf, so nothing is moved afterwards.
 	for i := range msgs {
-		c.riov[i].Base = unsafe.SliceData(msgs[i].Buf)
-		c.riov[i].SetLen(len(msgs[i].Buf))
+		c.riov[2*i].Base = &c.rip[i][0]
+		c.riov[2*i].SetLen(ipv4HeaderLen)
+		c.riov[2*i+1].Base = unsafe.SliceData(msgs[i].Buf)
+		c.riov[2*i+1].SetLen(len(msgs[i].Buf))
 		c.rhdrs[i] = mmsghdr{}
-		c.rhdrs[i].hdr.Iov = &c.riov[i]
-		c.rhdrs[i].hdr.SetIovlen(1)
+		c.rhdrs[i].hdr.Iov = &c.riov[2*i]
+		c.rhdrs[i].hdr.SetIovlen(2)
 	}
 	var n int
 	var errno unix.Errno
@@ -110,27 +115,31 @@ func (c *rawConn) ReadBatch(msgs []Message) (int, error) {
 		return 0, fmt.Errorf("gre: recvmmsg: %w", errno)
 	}
 	for i := 0; i < n; i++ {
-		stripIPv4(&msgs[i], int(c.rhdrs[i].n))
+		splitIPv4(&msgs[i], &c.rip[i], int(c.rhdrs[i].n))
 	}
 	return n, nil
 }
 
-// stripIPv4 moves the GRE packet that follows the IPv4 header in m.Buf[:n]
-// to the front of m.Buf and takes the sender from the header. A raw IPv4
-// socket always delivers the IP header (raw(7)); its length is IHL words.
-func stripIPv4(m *Message, n int) {
+// ipv4HeaderLen is the IPv4 header without options (RFC 791 §3.1).
+const ipv4HeaderLen = 20
+
+// splitIPv4 checks the IPv4 header of a packet of n bytes received as hdr
+// followed by m.Buf, sets m.Addr to its source and m.N to the length of
+// the GRE packet left at the front of m.Buf. A raw IPv4 socket always
+// delivers the IP header (raw(7)); its length is IHL words, and options
+// (rare) spill into m.Buf, which is then moved down over them.
+func splitIPv4(m *Message, hdr *[ipv4HeaderLen]byte, n int) {
 	m.N, m.Addr = 0, netip.Addr{}
-	n = min(n, len(m.Buf))
-	b := m.Buf[:n]
-	if n < 20 || b[0]>>4 != 4 {
+	if n < ipv4HeaderLen || hdr[0]>>4 != 4 {
 		return
 	}
-	ihl := int(b[0]&0x0f) * 4
-	if ihl < 20 || ihl > n {
+	body := min(n-ipv4HeaderLen, len(m.Buf))
+	ihl := int(hdr[0]&0x0f) * 4
+	if ihl < ipv4HeaderLen || ihl-ipv4HeaderLen > body {
 		return
 	}
-	m.Addr = netip.AddrFrom4([4]byte(b[12:16]))
-	m.N = copy(m.Buf, b[ihl:])
+	m.Addr = netip.AddrFrom4([4]byte(hdr[12:16]))
+	m.N = copy(m.Buf, m.Buf[ihl-ipv4HeaderLen:body])
 }
 
 func (c *rawConn) WriteBatch(msgs []Message) (int, error) {
