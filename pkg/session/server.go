@@ -336,7 +336,7 @@ func (s *Server) OutgoingCall(c *pptp.Conn, peerCallID uint16, req *pptp.Outgoin
 	// Configure-Request, sent once our Outgoing-Call-Reply is in), or after
 	// startDelay: an LCP request sent before the reply reaches the client
 	// would be dropped and cost a 3 s restart timer.
-	ss.startTimer = time.AfterFunc(startDelay, ss.start)
+	ss.startTimer.Store(time.AfterFunc(startDelay, ss.start))
 	return id, nil
 }
 

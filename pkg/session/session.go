@@ -29,8 +29,10 @@ type Session struct {
 	fromPool bool
 	mppe     atomic.Value // string, set when up
 
-	startOnce  sync.Once
-	startTimer *time.Timer
+	startOnce sync.Once
+	// startTimer is set by OutgoingCall after the timer exists, and read by
+	// the timer's own function: atomic, so that read sees the write.
+	startTimer atomic.Pointer[time.Timer]
 	// limitTimer ends the session at AuthResult.SessionTimeout (RADIUS
 	// Session-Timeout, RFC 2865 §5.27). Set by onUp, stopped by onDown;
 	// the link runs those two in order, never at once.
@@ -125,9 +127,15 @@ const maxFrame = 2048
 
 func (ss *Session) start() {
 	ss.startOnce.Do(func() {
-		ss.startTimer.Stop()
+		ss.stopStartTimer()
 		ss.link.Start()
 	})
+}
+
+func (ss *Session) stopStartTimer() {
+	if t := ss.startTimer.Load(); t != nil {
+		t.Stop()
+	}
 }
 
 func (ss *Session) onUp(info ppp.UpInfo) {
@@ -151,7 +159,7 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 func (ss *Session) onDown(reason string) {
 	// A call that ends before its link started must not start it later.
 	ss.startOnce.Do(func() {})
-	ss.startTimer.Stop()
+	ss.stopStartTimer()
 	if ss.limitTimer != nil {
 		ss.limitTimer.Stop()
 	}
