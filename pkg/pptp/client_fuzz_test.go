@@ -87,7 +87,7 @@ func fuzzClientConn(t *testing.T, in []byte) {
 	a, b := net.Pipe()
 	h := newRecorder()
 	h.cleared = make(chan uint16, 1<<16)
-	cli := NewClientConn(a, Config{StopTimeout: 50 * time.Millisecond, WriteTimeout: time.Second},
+	cli := NewClientConn(a, Config{StopTimeout: 10 * time.Millisecond, WriteTimeout: time.Second},
 		h, slog.New(slog.DiscardHandler))
 	errc := served(cli)
 
@@ -131,7 +131,9 @@ func fuzzClientConn(t *testing.T, in []byte) {
 	go func() {
 		defer close(ops)
 		op := func() (context.Context, context.CancelFunc) {
-			return context.WithTimeout(context.Background(), 100*time.Millisecond)
+			// A turn without the awaited reply costs the whole timeout:
+			// keep it short, or four of them bound the exec rate.
+			return context.WithTimeout(context.Background(), 10*time.Millisecond)
 		}
 		ctx, cancel := op()
 		defer cancel()
