@@ -6,10 +6,10 @@ package deps
 import (
 	_ "github.com/BurntSushi/toml"
 	_ "github.com/google/nftables"
+	_ "github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	_ "github.com/mdlayher/netlink"
 	_ "github.com/songgao/water"
 	_ "golang.org/x/sys/unix"
 	_ "layeh.com/radius"
 	_ "layeh.com/radius/rfc2759"
-	_ "github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 )
