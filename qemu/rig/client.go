@@ -22,6 +22,9 @@ type Client struct {
 	Password string
 	NoMPPE   bool // "nomppe" instead of "require-mppe-128"
 	Dump     bool // "dump": pppd prints every option in effect
+	// Extra are more pppd options for the peers file, one per entry
+	// ("mppe-stateful", "mru 1200"), written after the others.
+	Extra []string
 }
 
 func (c Client) peer() string {
@@ -65,6 +68,9 @@ func (c Client) PeersFile() string {
 	fmt.Fprintf(&b, "usepeerdns\nmaxfail 1\ndebug\nlogfile %s\n", c.LogPath())
 	if c.Dump {
 		b.WriteString("dump\n")
+	}
+	for _, o := range c.Extra {
+		b.WriteString(o + "\n")
 	}
 	return b.String()
 }

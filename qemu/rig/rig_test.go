@@ -69,6 +69,9 @@ func TestClientFiles(t *testing.T) {
 		{"nomppe with dump", Client{Peer: "plain", Server: netip.MustParseAddr("192.0.2.3"), User: "u", NoMPPE: true, Dump: true},
 			[]string{"pty \"pptp 192.0.2.3 --nolaunchpppd\"\n", "nomppe\n", "dump\n", "linkname plain\n", "logfile /tmp/ppp-plain.log\n"},
 			[]string{"require-mppe"}},
+		{"extra options", Client{User: "u", Extra: []string{"mppe-stateful", "mru 1200"}},
+			[]string{"require-mppe-128\n", "mppe-stateful\n", "mru 1200\n"},
+			[]string{"nomppe"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
