@@ -362,8 +362,28 @@ func (b *box) printReady() {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	wan := b.addr("wan")
 	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s uptime=%.1fs\n",
-		b.version, b.addr("wan"), b.addr("lan"), b.boardName(), b.decision.Use.Source, uptime())
+		b.version, wan, b.addr("lan"), b.boardName(), b.decision.Use.Source, uptime())
+	if b.roles["wan"] != "" {
+		go b.followWAN(wan)
+	}
+}
+
+// followWAN prints a console line whenever the WAN address changes after the
+// ready line: a DHCP lease slower than the ready line's wait, a new lease
+// after the cable was replugged, or a lost one. The operator at the console
+// learns the address the VPN clients must dial without asking.
+func (b *box) followWAN(last string) {
+	for {
+		time.Sleep(2 * time.Second)
+		cur := b.addr("wan")
+		if line, ok := wanChange(last, cur, uptime()); ok {
+			fmt.Fprint(b.console, line)
+			b.lg.Info("wan address", "was", last, "now", cur)
+			last = cur
+		}
+	}
 }
 
 func (b *box) addr(role string) string {

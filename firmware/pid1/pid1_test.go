@@ -261,3 +261,23 @@ func TestDebugShellRequested(t *testing.T) {
 		}
 	}
 }
+
+func TestWANChange(t *testing.T) {
+	tests := []struct {
+		last, cur string
+		want      string
+		ok        bool
+	}{
+		{"eth0:none", "eth0:none", "", false},
+		{"eth0:203.0.113.2/24", "eth0:203.0.113.2/24", "", false},
+		{"eth0:none", "eth0:203.0.113.2/24", "pptpbox wan=eth0:203.0.113.2/24 was=eth0:none uptime=12.5s\n", true},
+		{"eth0:203.0.113.2/24", "eth0:none", "pptpbox wan=eth0:none was=eth0:203.0.113.2/24 uptime=12.5s\n", true},
+		{"eth0:203.0.113.2/24", "eth0:203.0.113.9/24", "pptpbox wan=eth0:203.0.113.9/24 was=eth0:203.0.113.2/24 uptime=12.5s\n", true},
+	}
+	for _, tc := range tests {
+		got, ok := wanChange(tc.last, tc.cur, 12.5)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("wanChange(%q, %q) = %q, %v; want %q, %v", tc.last, tc.cur, got, ok, tc.want, tc.ok)
+		}
+	}
+}
