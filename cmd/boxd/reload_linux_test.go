@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,5 +50,61 @@ func TestReloadRoutesFixedAddresses(t *testing.T) {
 		if r := route(); strings.Contains(r, "dev pptp0") != step.want {
 			t.Fatalf("reload %d: route to 10.80.0.5 %q, want present=%v\n%s", i, r, step.want, boxLog.String())
 		}
+	}
+}
+
+// TestReloadKeepsRulesWithThePorts: a reload applies a new MSS clamp at
+// once, but a new [lan] address waits for a restart, and so do the rules
+// built from it: the masquerade keeps naming the subnet the LAN port is
+// really on, and the log says which sections wait.
+func TestReloadKeepsRulesWithThePorts(t *testing.T) {
+	bin, box := routerNS(t, "rld")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pptpbox.toml")
+	conf := func(lan string, mss int) []byte {
+		return []byte(fmt.Sprintf(`
+[pptp]
+listen = "127.0.0.1:1723"
+[wan]
+interface = "wan0"
+mode = "static"
+address = "192.0.2.1/24"
+[lan]
+interface = "lan0"
+address = "%s"
+[lan.dhcp]
+enabled = false
+[nat]
+tcp_mss = %d
+`, lan, mss))
+	}
+	os.WriteFile(cfg, conf("192.168.1.1/24", 1356), 0o644)
+	boxd := startBoxd(t, box, bin, cfg, "", "pptp server ready")
+	ruleset := func() string {
+		out, err := box.Run("nft", "list", "table", "inet", "pptpbox")
+		if err != nil {
+			t.Fatalf("nft: %v\n%s", err, out)
+		}
+		return out
+	}
+	if r := ruleset(); !strings.Contains(r, "192.168.1.0/24") || !strings.Contains(r, "1356") {
+		t.Fatalf("the first ruleset lacks the LAN subnet or the MSS:\n%s", r)
+	}
+
+	os.WriteFile(cfg, conf("192.168.50.1/24", 1300), 0o644)
+	boxd.cmd.Process.Signal(syscall.SIGHUP)
+	boxd.log.waitFor(t, "reload done", 10*time.Second)
+	r := ruleset()
+	if !strings.Contains(r, "1300") || strings.Contains(r, "1356") {
+		t.Errorf("the MSS clamp did not change to 1300 at once:\n%s", r)
+	}
+	if !strings.Contains(r, "192.168.1.0/24") || strings.Contains(r, "192.168.50.0/24") {
+		t.Errorf("the rules follow the new [lan] address while the port keeps the old one:\n%s", r)
+	}
+	if out, _ := box.Run("ip", "-4", "addr", "show", "dev", "lan0"); !strings.Contains(out, "192.168.1.1/24") {
+		t.Errorf("lan0 lost its running address:\n%s", out)
+	}
+	if !strings.Contains(boxd.log.String(), `sections=lan`) {
+		t.Errorf("the log does not name [lan] as waiting for a restart:\n%s", boxd.log.String())
 	}
 }

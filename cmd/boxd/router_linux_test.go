@@ -159,12 +159,7 @@ func nftCounter(t *testing.T, ns *netnstest.NS, name string) int {
 // port is taken), boxd in router mode says why and exits instead of hanging
 // on the router it already started.
 func TestRouterModeStartFailureExits(t *testing.T) {
-	netnstest.Require(t, "ip", "nft")
-	bin := buildBinaries(t)
-	box := netnstest.NewNS(t, "fail")
-	other := netnstest.NewNS(t, "failpeer")
-	netnstest.NewWire(t, box, "wan0", other, "eth0")
-	netnstest.NewWire(t, box, "lan0", other, "eth1")
+	bin, box := routerNS(t, "fail")
 	lnc := make(chan net.Listener, 1)
 	if err := box.Do(func() error {
 		ln, err := net.Listen("tcp4", ":1723")
@@ -199,4 +194,17 @@ lease_file = "`+filepath.Join(dir, "leases.json")+`"
 		cmd.Process.Kill()
 		t.Fatalf("boxd hung after failing to start: %s", <-done)
 	}
+}
+
+// routerNS builds the binaries and a namespace for a router-mode boxd whose
+// wan0 and lan0 exist (boxd checks them) and lead to a peer namespace.
+func routerNS(t *testing.T, name string) (bin string, box *netnstest.NS) {
+	t.Helper()
+	netnstest.Require(t, "ip", "nft")
+	bin = buildBinaries(t)
+	box = netnstest.NewNS(t, name)
+	other := netnstest.NewNS(t, name+"peer")
+	netnstest.NewWire(t, box, "wan0", other, "eth0")
+	netnstest.NewWire(t, box, "lan0", other, "eth1")
+	return bin, box
 }

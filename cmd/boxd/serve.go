@@ -10,7 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -137,8 +137,11 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 	return err
 }
 
-// reload re-reads the config file. The user table and the router's rules
-// change at once; other [pptp] changes need a restart, and the log says so.
+// reload re-reads the config file. Users, NAT, firewall and port forwards
+// change at once; [pptp], [wan], [lan], [log] and [console] keep their
+// running values until the next restart (config.ForReload), and the log
+// names those sections, so the rules never describe ports that are not
+// configured that way.
 func (b *box) reload(ctx context.Context) {
 	nc, err := config.Load(b.path)
 	if err != nil {
@@ -148,26 +151,27 @@ func (b *box) reload(ctx context.Context) {
 	b.mu.Lock()
 	old := b.cfg
 	b.mu.Unlock()
-	if b.router != nil && nc.RouterEnabled() {
-		if err := b.router.Reload(ctx, nc.NATParams()); err != nil {
+	eff, pending := nc.ForReload(old)
+	if b.router != nil && eff.RouterEnabled() {
+		if err := b.router.Reload(ctx, eff.NATParams()); err != nil {
 			b.log.Error("reload refused: keeping the last good config", "err", err)
 			return
 		}
 	}
-	b.users.set(nc.Users)
+	b.users.set(eff.Users)
 	b.mu.Lock()
 	fixed := b.fixed
 	b.mu.Unlock()
 	if fixed != nil {
-		fixed.update(nc.Users)
+		fixed.update(eff.Users)
 	}
-	if !reflect.DeepEqual(old.PPTP, nc.PPTP) {
-		b.log.Warn("reload: [pptp] changes take effect at the next restart", "config", b.path)
+	if len(pending) > 0 {
+		b.log.Warn("reload: these sections changed and take effect at the next restart", "sections", strings.Join(pending, ","), "config", b.path)
 	}
 	b.mu.Lock()
-	b.cfg = nc
+	b.cfg = eff
 	b.mu.Unlock()
-	b.log.Info("reload done", "config", b.path, "users", len(nc.Users))
+	b.log.Info("reload done", "config", b.path, "users", len(eff.Users))
 }
 
 // localUsers is the [[user]] table, swapped whole on reload.
@@ -213,6 +217,12 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, 
 		func() error { return netcfg.AddAddr(p.Tun, netip.PrefixFrom(local, 32), netip.Addr{}) },
 		func() error { return netcfg.LinkUp(p.Tun) },
 		func() error { return netcfg.SetSysctl("net/ipv4/ip_forward", "1") },
+		// The session server answers packets too big for a client's MRU
+		// with ICMP "fragmentation needed" from local_ip, written into
+		// the TUN: without accept_local the kernel drops them as martians
+		// (a source address of its own). Clients cannot use it to spoof:
+		// the dataplane only passes a client's packets from its own address.
+		func() error { return netcfg.SetSysctl("net/ipv4/conf/"+p.Tun+"/accept_local", "1") },
 	}
 	for _, r := range routes {
 		setup = append(setup, func() error { return netcfg.AddRoute(r, p.Tun) })

@@ -1,0 +1,34 @@
+package config
+
+import "reflect"
+
+// ForReload is what a running boxd applies when it reloads c while old is
+// in force. Users, NAT, firewall and port forwards change at once; the
+// sections that shape the running server and ports ([pptp], [wan], [lan]
+// with [lan.dhcp], [log], [console], and whether the router runs at all)
+// keep old's values until the next restart, and pending names the changed
+// ones so that the reload can say so. Keeping them is what keeps the box
+// consistent: a ruleset built from a new [lan] address while the LAN port
+// still has the old one would masquerade a subnet nobody is on.
+func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
+	e := *c
+	keep := []struct {
+		name    string
+		changed bool
+		restore func()
+	}{
+		{"pptp", !reflect.DeepEqual(c.PPTP, old.PPTP), func() { e.PPTP = old.PPTP }},
+		{"wan", !reflect.DeepEqual(c.WAN, old.WAN), func() { e.WAN = old.WAN }},
+		{"lan", !reflect.DeepEqual(c.LAN, old.LAN), func() { e.LAN = old.LAN }},
+		{"log", !reflect.DeepEqual(c.Log, old.Log), func() { e.Log = old.Log }},
+		{"console", !reflect.DeepEqual(c.Console, old.Console), func() { e.Console = old.Console }},
+		{"router", c.router != old.router, func() { e.router = old.router }},
+	}
+	for _, k := range keep {
+		if k.changed {
+			k.restore()
+			pending = append(pending, k.name)
+		}
+	}
+	return &e, pending
+}

@@ -1,0 +1,109 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestForReload(t *testing.T) {
+	const base = `
+[pptp]
+local_ip = "10.79.97.1"
+remote_ip = "10.79.97.10-200"
+
+[wan]
+interface = "wan"
+mode = "dhcp"
+
+[lan]
+interface = "lan"
+address = "192.168.1.1/24"
+
+[nat]
+tcp_mss = 1356
+
+[[user]]
+name = "alice"
+password = "alice-pw"
+`
+	old, err := Parse("old.toml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		edit    func(string) string
+		pending []string
+		check   func(t *testing.T, eff *Config)
+	}{
+		{"nothing changed", func(s string) string { return s }, nil, nil},
+		{"users and nat apply at once",
+			func(s string) string {
+				return replace(t, replace(t, s, "tcp_mss = 1356", "tcp_mss = 1300"), `name = "alice"`, `name = "bob"`)
+			},
+			nil,
+			func(t *testing.T, eff *Config) {
+				if eff.NAT.TCPMSS.Value != 1300 || eff.Users[0].Name != "bob" {
+					t.Errorf("mss %d user %q: want 1300, bob", eff.NAT.TCPMSS.Value, eff.Users[0].Name)
+				}
+			}},
+		{"a new lan address waits, and the rules keep the running subnet",
+			func(s string) string {
+				return replace(t, replace(t, s, "192.168.1.1/24", "192.168.50.1/24"), "tcp_mss = 1356", "tcp_mss = 1300")
+			},
+			[]string{"lan"},
+			func(t *testing.T, eff *Config) {
+				p := eff.NATParams()
+				if p.LANPrefix.String() != "192.168.1.0/24" || p.ClampMSS != 1300 {
+					t.Errorf("nat params lan %v mss %d: want the running 192.168.1.0/24 and the new 1300", p.LANPrefix, p.ClampMSS)
+				}
+			}},
+		{"pptp and wan wait",
+			func(s string) string {
+				return replace(t, replace(t, s, "10.79.97.10-200", "10.79.98.10-200"), `mode = "dhcp"`, "mode = \"static\"\naddress = \"203.0.113.2/24\"")
+			},
+			[]string{"pptp", "wan"},
+			func(t *testing.T, eff *Config) {
+				if eff.PPTP.RemoteIP != old.PPTP.RemoteIP || eff.WAN.Mode != "dhcp" {
+					t.Errorf("remote_ip %q wan mode %q: want the running ones", eff.PPTP.RemoteIP, eff.WAN.Mode)
+				}
+			}},
+		{"the router switched off waits",
+			func(s string) string { return "[pptp]\nlocal_ip = \"10.79.97.1\"\nremote_ip = \"10.79.97.10-200\"\n" },
+			[]string{"router"}, // the [wan] and [lan] defaults equal the base file's
+			func(t *testing.T, eff *Config) {
+				if !eff.RouterEnabled() {
+					t.Error("the router is off in the effective config; it runs until a restart")
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			nc, err := Parse("new.toml", []byte(tc.edit(base)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			eff, pending := nc.ForReload(old)
+			if !slices.Equal(pending, tc.pending) {
+				t.Errorf("pending %v, want %v", pending, tc.pending)
+			}
+			if tc.check != nil {
+				tc.check(t, eff)
+			}
+			if eff == nc {
+				t.Error("ForReload returned the new config itself, not a copy")
+			}
+		})
+	}
+}
+
+// replace is strings.Replace that fails the test when old is absent, so an
+// edited fixture cannot silently stop testing anything.
+func replace(t *testing.T, s, old, new string) string {
+	t.Helper()
+	if !strings.Contains(s, old) {
+		t.Fatalf("fixture lacks %q", old)
+	}
+	return strings.Replace(s, old, new, 1)
+}
