@@ -116,21 +116,20 @@ func NewEncrypter(masterKey []byte, bits int, stateless bool) (*Encrypter, error
 // then it is encrypted in place behind the header.
 func (e *Encrypter) Encrypt(dst, payload []byte) []byte {
 	e.count = (e.count + 1) & countMask
+	if e.flush && !e.stateless {
+		// The answer to a Reset-Request is the next flag packet: see Flush.
+		e.count |= 0xFF
+	}
+	e.flush = false
 	hdr := byte(FlagEncrypted)
-	switch {
-	case e.stateless || e.count&0xFF == 0xFF:
+	if e.stateless || e.count&0xFF == 0xFF {
 		// Stateless: new key for every packet (RFC 3078 §7.3). Stateful: new
 		// key on each "flag" packet, whose count's low octet is 0xFF
 		// (RFC 3078 §7.2). The RC4 state starts over, so A is set.
 		e.s.nextKey()
 		e.s.resetRC4()
 		hdr |= FlagFlushed
-	case e.flush:
-		// After a Reset-Request: same key, RC4 from its start (RFC 3078 §8.2).
-		e.s.resetRC4()
-		hdr |= FlagFlushed
 	}
-	e.flush = false
 
 	n := len(dst)
 	dst = slices.Grow(dst, HeaderLen+len(payload))[:n+HeaderLen+len(payload)]
@@ -141,15 +140,18 @@ func (e *Encrypter) Encrypt(dst, payload []byte) []byte {
 	return dst
 }
 
-// Flush makes the next packet start a fresh RC4 stream from the current
-// session key and carry the A bit: the answer to a CCP Reset-Request in
-// stateful mode (RFC 3078 §8.2). Several Flush calls before the next packet
-// count as one, so a repeated Reset-Request cannot desynchronise the peer.
+// Flush makes the next packet a flushed one (A bit, RC4 restarted), the
+// answer to a CCP Reset-Request in stateful mode (RFC 3078 §8.2). Several
+// Flush calls before the next packet count as one, so a repeated
+// Reset-Request cannot desynchronise the peer.
 //
-// The session key itself is not changed, as OpenBSD's npppd does with
-// Windows peers. Linux's ppp_mppe instead changes the key on every flushed
-// packet; a Linux peer in stateful mode therefore loses sync after a reset
-// (stateless mode, pppd's default, is not affected).
+// RFC 3078 leaves open whether the session key changes on such a packet,
+// and peers disagree: Linux's ppp_mppe changes it on every flushed packet,
+// FreeBSD's ng_mppc and OpenBSD's npppd (interoperating with Windows) only
+// restart RC4 with the current key. Both change it exactly once on a flag
+// packet (count low octet 0xFF), so the flushed packet skips ahead to the
+// next flag count: a receiver waiting for a flushed packet accepts any
+// count ahead (§8.2) and, under either rule, keys it like we do.
 func (e *Encrypter) Flush() { e.flush = true }
 
 // Count returns the coherency count of the last packet encrypted.
@@ -172,6 +174,9 @@ type Decrypter struct {
 	// stateful: a packet was lost and nothing is decrypted until a
 	// packet with the A bit arrives.
 	discard bool
+	// stateful: the peer changes the session key on every flushed packet
+	// (Linux), as learnt from its flushed packets; see Encrypter.Flush.
+	rekeyOnFlush bool
 }
 
 // NewDecrypter returns the receiving half of an MPPE session. masterKey is
@@ -209,7 +214,7 @@ func (d *Decrypter) Decrypt(dst, packet []byte) ([]byte, error) {
 	if d.stateless {
 		err = d.syncStateless(count)
 	} else {
-		err = d.syncStateful(count, flags&FlagFlushed != 0)
+		err = d.syncStateful(count, flags&FlagFlushed != 0, packet[HeaderLen:])
 	}
 	if err != nil {
 		return dst, err
@@ -259,8 +264,8 @@ func (d *Decrypter) syncStateless(count uint16) error {
 // syncStateful follows the stateful rules of RFC 3078 §8.2: the count must
 // advance by one; otherwise packets are discarded until a flushed one, which
 // resynchronises after one key change for every flag packet (count
-// xxFF) skipped.
-func (d *Decrypter) syncStateful(count uint16, flushed bool) error {
+// xxFF) skipped. ct is the packet's ciphertext, for flushedKey.
+func (d *Decrypter) syncStateful(count uint16, flushed bool, ct []byte) error {
 	ahead := (count - d.last) & countMask
 	if ahead == 0 || ahead >= countHalf {
 		// Behind or repeated: the RC4 stream has moved past it. Dropping it
@@ -273,6 +278,9 @@ func (d *Decrypter) syncStateful(count uint16, flushed bool) error {
 			d.s.nextKey()
 		}
 		d.s.resetRC4()
+		if flag := count&0xFF == 0xFF; !flag || d.discard {
+			d.flushedKey(ct, flag)
+		}
 		d.discard = false
 	case d.discard:
 		return ErrAwaitingFlush
@@ -286,6 +294,81 @@ func (d *Decrypter) syncStateful(count uint16, flushed bool) error {
 	}
 	d.last = count
 	return nil
+}
+
+// flushTries bounds the key changes flushedKey looks ahead: one per
+// flushed packet of a rekey-on-flush peer that was lost too.
+const flushTries = 8
+
+// flushedKey settles the key of a flushed packet that resynchronises
+// after a loss, or answers a Reset-Request without being a flag packet.
+// FreeBSD, npppd and Windows keep the current key (after the flag-packet
+// changes the caller made); Linux changes it once more for every flushed
+// packet, including lost ones (see Encrypter.Flush). The RC4 state is
+// keyed with the current key on entry. The choice is the key under which
+// the packet starts like a PPP data frame; on a tie, the convention the
+// peer showed before. A flag packet already changed the key under both
+// conventions, so it teaches nothing about the peer.
+func (d *Decrypter) flushedKey(ct []byte, flag bool) {
+	var keys [flushTries][16]byte
+	var score [flushTries]int
+	for k := range flushTries {
+		if k > 0 {
+			d.s.nextKey()
+			d.s.resetRC4()
+		}
+		keys[k] = d.s.key
+		score[k] = plausible(&d.s.rc4, ct)
+	}
+	first := 0
+	if d.rekeyOnFlush && !flag {
+		first = 1
+	}
+	best := first
+	for k := range flushTries {
+		if score[k] > score[best] {
+			best = k
+		}
+	}
+	if !flag && score[0] != score[best] {
+		d.rekeyOnFlush = best > 0
+	} else if !flag && best == 0 && score[0] > score[1] {
+		d.rekeyOnFlush = false
+	}
+	d.s.key = keys[best]
+	d.s.resetRC4()
+}
+
+// plausible rates the first octets of ct decrypted with a copy of c: 2 for
+// an IPv4 or IPv6 frame (the PPP protocol field, with or without
+// protocol-field compression, then the IP version), 1 for another
+// protocol MPPE may carry (0x0021-0x00FA, RFC 3078 §3), 0 for anything
+// else. A wrong key gives 2 about once in 10^6 packets.
+func plausible(c *rc4, ct []byte) int {
+	probe := *c
+	var p [3]byte
+	n := min(len(ct), len(p))
+	probe.xorKeyStream(p[:n], ct[:n])
+	ip := func(proto byte, next []byte) bool {
+		if len(next) == 0 {
+			return false
+		}
+		v := next[0] >> 4
+		return (proto == 0x21 && v == 4 && next[0]&0x0F >= 5) || (proto == 0x57 && v == 6)
+	}
+	switch {
+	case n >= 2 && p[0] == 0 && p[1]&1 == 1 && p[1] >= 0x21 && p[1] <= 0xFA:
+		if ip(p[1], p[2:n]) {
+			return 2
+		}
+		return 1
+	case n >= 1 && p[0]&1 == 1 && p[0] >= 0x21 && p[0] <= 0xFA:
+		if ip(p[0], p[1:n]) {
+			return 2
+		}
+		return 1
+	}
+	return 0
 }
 
 // flagPackets counts the flag packets (low octet 0xFF) among the ahead
