@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/client"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
@@ -82,13 +83,7 @@ func BenchmarkTUNToClient(b *testing.B) {
 // BenchmarkServerSend: TUN buffer with headroom -> session lookup -> MPPE
 // encrypt in place -> GRE header in place -> GRE write (counted, dropped).
 func BenchmarkServerSend(b *testing.B) {
-	sink := &switchGRE{}
-	r := newRigWrapped(b, func(c *Config) { c.Logger = slog.New(slog.DiscardHandler) },
-		rigWrap{server: func(g gre.Conn) gre.Conn { sink.Conn = g; return sink }})
-	c, err := r.dial(b, "alice", "alice-pw", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	r, c, sink := sendRig(b)
 	pkt := udpPacket(netip.MustParseAddr("192.0.2.1"), c.Addr(), make([]byte, 1400-28))
 	buf := make([]byte, tunHeadroom+len(pkt))
 	sink.setMode(modeSink)
@@ -104,6 +99,19 @@ func BenchmarkServerSend(b *testing.B) {
 	if got := sink.dataSent.Load(); got != uint64(b.N) {
 		b.Fatalf("%d of %d packets sent (stats before %+v after %+v)", got, b.N, before, r.srv.Stats())
 	}
+}
+
+// sendRig is a rig whose server's GRE writes a send benchmark can sink,
+// with alice dialled in.
+func sendRig(b *testing.B) (*rig, *client.Client, *switchGRE) {
+	sink := &switchGRE{}
+	r := newRigWrapped(b, func(c *Config) { c.Logger = slog.New(slog.DiscardHandler) },
+		rigWrap{server: func(g gre.Conn) gre.Conn { sink.Conn = g; return sink }})
+	c, err := r.dial(b, "alice", "alice-pw", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r, c, sink
 }
 
 // BenchmarkServerReceive: GRE packet -> session by call ID -> sequence

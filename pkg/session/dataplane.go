@@ -105,7 +105,9 @@ func (s *Server) readTUN() error {
 
 // routeToSession is stage 2 of the send path: the IP packet buf[off:] goes
 // to the link of the session that holds its destination, which encrypts it
-// in place and hands the frame to sendFrame with the headroom in front.
+// in place and hands the frame to sendFrame with the headroom in front. A
+// packet larger than the peer's MRU is fragmented or answered with ICMP
+// "fragmentation needed" instead (tooBig).
 func (s *Server) routeToSession(buf []byte, off int) {
 	pkt := buf[off:]
 	if len(pkt) < 20 || pkt[0]>>4 != 4 {
@@ -118,7 +120,17 @@ func (s *Server) routeToSession(buf []byte, off int) {
 		return
 	}
 	n := len(pkt) // WriteIPAt overwrites the packet
+	if mru := int(ss.peerMRU.Load()); mru > 0 && n > mru {
+		// Larger than this client takes, though within the TUN MTU.
+		s.tooBig(ss, pkt, mru)
+		return
+	}
 	if err := ss.link.WriteIPAt(buf, off); err != nil {
+		if errors.Is(err, ppp.ErrTooBig) {
+			// Up, but onUp has not published the peer's MRU yet.
+			s.stats.TUNTooBigDropped.Add(1)
+			return
+		}
 		// Not up yet (address assigned, IPCP/CCP still negotiating) or gone.
 		s.stats.TUNNoSession.Add(1)
 		return

@@ -11,6 +11,8 @@
 //  2. readTUN: TUN read (with headroom) -> session by destination address ->
 //     ppp.Link.WriteIPAt (MPPE encrypt in place) -> sendFrame: GRE header
 //     with sequence and piggy-backed ack written in front -> raw socket.
+//     A packet larger than the peer's MRU is fragmented (DF clear) or
+//     answered with ICMP "fragmentation needed" into TUN (DF set): tooBig.
 //
 // No stage copies a packet or allocates: TUN and GRE buffers are owned by
 // the two loops and reused, headers go into headroom, and decryption is in
@@ -99,6 +101,10 @@ type Config struct {
 	// AckDelay is how long a received data packet may wait for a
 	// piggy-backed acknowledgement before a standalone ack is sent.
 	AckDelay time.Duration
+	// ICMPRate and ICMPBurst limit the ICMP "fragmentation needed"
+	// replies to packets larger than a client's MRU: ICMPRate per second
+	// on average, ICMPBurst at once (0: 1000 and 50, Linux's defaults).
+	ICMPRate, ICMPBurst int
 }
 
 // Server is the PPTP server. Create it with New, run it with Serve.
@@ -111,6 +117,9 @@ type Server struct {
 	// tunOut collects the IP packets of one GRE batch for one TUN write;
 	// owned by the receiveGRE goroutine.
 	tunOut [][]byte
+	// tx is the send path's scratch (fragments, ICMP replies); owned by
+	// the readTUN goroutine.
+	tx sendScratch
 	// ctrlCounters are shared by every control connection.
 	ctrlCounters pptp.Counters
 
@@ -142,6 +151,7 @@ func New(cfg Config, g gre.Conn, t tun.Device) *Server {
 		gre:    g,
 		tun:    t,
 		tunOut: make([][]byte, 0, batch),
+		tx:     newSendScratch(cfg.ICMPRate, cfg.ICMPBurst),
 		calls:  map[uint16]*Session{},
 		byIP:   map[netip.Addr]*Session{},
 		byUser: map[string][]*Session{},

@@ -28,6 +28,9 @@ type Session struct {
 	ip       netip.Addr
 	fromPool bool
 	mppe     atomic.Value // string, set when up
+	// peerMRU is the largest IP packet the peer takes (LCP MRU, RFC 1661
+	// §6.1), set when up; 0 before. Read by the send path (tooBig).
+	peerMRU atomic.Int32
 
 	startOnce sync.Once
 	// startTimer is set by OutgoingCall after the timer exists, and read by
@@ -140,6 +143,7 @@ func (ss *Session) stopStartTimer() {
 
 func (ss *Session) onUp(info ppp.UpInfo) {
 	ss.mppe.Store(info.MPPE)
+	ss.peerMRU.Store(int32(info.PeerMRU))
 	ss.wasUp.Store(true)
 	if res := info.Result; res != nil && res.SessionTimeout > 0 {
 		// Counted from the network phase, as pppd's maxconnect: the time

@@ -11,10 +11,16 @@ type Stats struct {
 	GREDropped     atomic.Uint64 // dropped by the sequence window (old/duplicate)
 	TUNNoSession   atomic.Uint64 // packet from TUN to an address with no session
 	TUNMalformed   atomic.Uint64 // not an IPv4 packet
-	SendErrors     atomic.Uint64 // GRE socket write failures
-	TUNWriteErrors atomic.Uint64 // TUN device write failures
-	CallsRefused   atomic.Uint64 // Outgoing-Call-Requests refused (limits, shutdown)
-	AuthFailures   atomic.Uint64 // sessions that ended in the authentication phase
+	// Packets from TUN larger than the session's peer MRU (toobig.go).
+	TUNFragmented        atomic.Uint64 // DF clear: sent as fragments
+	TUNFragmentsOut      atomic.Uint64 // the fragments they became
+	TUNFragNeededSent    atomic.Uint64 // DF set: ICMP frag-needed written back to TUN
+	TUNFragNeededLimited atomic.Uint64 // DF set: dropped, the ICMP rate limit held the reply
+	TUNTooBigDropped     atomic.Uint64 // dropped: no reply allowed (RFC 1122 §3.2.2) or malformed
+	SendErrors           atomic.Uint64 // GRE socket write failures
+	TUNWriteErrors       atomic.Uint64 // TUN device write failures
+	CallsRefused         atomic.Uint64 // Outgoing-Call-Requests refused (limits, shutdown)
+	AuthFailures         atomic.Uint64 // sessions that ended in the authentication phase
 }
 
 // StatsSnapshot is a copy of Stats for reports (control socket, logs).
@@ -29,6 +35,13 @@ type StatsSnapshot struct {
 	GREDropped     uint64 `json:"gre_dropped"`
 	TUNNoSession   uint64 `json:"tun_no_session"`
 	TUNMalformed   uint64 `json:"tun_malformed"`
+
+	TUNFragmented        uint64 `json:"tun_fragmented"`
+	TUNFragmentsOut      uint64 `json:"tun_fragments_out"`
+	TUNFragNeededSent    uint64 `json:"tun_frag_needed_sent"`
+	TUNFragNeededLimited uint64 `json:"tun_frag_needed_limited"`
+	TUNTooBigDropped     uint64 `json:"tun_too_big_dropped"`
+
 	SendErrors     uint64 `json:"send_errors"`
 	TUNWriteErrors uint64 `json:"tun_write_errors"`
 	CallsRefused   uint64 `json:"calls_refused"`
@@ -59,6 +72,13 @@ func (s *Stats) snapshot() StatsSnapshot {
 		GREDropped:     s.GREDropped.Load(),
 		TUNNoSession:   s.TUNNoSession.Load(),
 		TUNMalformed:   s.TUNMalformed.Load(),
+
+		TUNFragmented:        s.TUNFragmented.Load(),
+		TUNFragmentsOut:      s.TUNFragmentsOut.Load(),
+		TUNFragNeededSent:    s.TUNFragNeededSent.Load(),
+		TUNFragNeededLimited: s.TUNFragNeededLimited.Load(),
+		TUNTooBigDropped:     s.TUNTooBigDropped.Load(),
+
 		SendErrors:     s.SendErrors.Load(),
 		TUNWriteErrors: s.TUNWriteErrors.Load(),
 		CallsRefused:   s.CallsRefused.Load(),
