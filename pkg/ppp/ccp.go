@@ -20,6 +20,10 @@ type ccpLayer struct {
 	peerBits mppe.Bits // the peer's last acceptable request: us -> peer
 	peerMPPE bool
 
+	// nakedStateless: PreferStateful has Nak'ed the peer's stateless
+	// request once in this negotiation; a peer asking again gets it.
+	nakedStateless bool
+
 	resetID   uint8
 	resetSent time.Time
 }
@@ -35,6 +39,7 @@ func (c *ccpLayer) reset() {
 	}
 	c.sendMPPE = true
 	c.peerMPPE = false
+	c.nakedStateless = false
 }
 
 func lengthBits(p MPPEPolicy) mppe.Bits {
@@ -74,6 +79,13 @@ func (c *ccpLayer) wantFor(v mppe.Bits) (want mppe.Bits, ok bool) {
 	want = length
 	if v&mppe.BitH != 0 || !pol.AllowStateful {
 		want |= mppe.BitH
+	}
+	if pol.PreferStateful && want&mppe.BitH != 0 && !c.nakedStateless {
+		// pppd asks for stateless first even with mppe-stateful, and takes
+		// a Nak to stateful (ccp.c ccp_nakci); once is enough, a peer that
+		// asks again for stateless gets it.
+		c.nakedStateless = true
+		return length, false
 	}
 	return want, v == want
 }
@@ -220,11 +232,20 @@ func mppeOption(b mppe.Bits) Option {
 	return Option{Type: mppe.OptionType, Value: b.Append(nil)}
 }
 
-// describe gives pppd's wording, e.g. "MPPE 128-bit stateless".
+// describe gives pppd's wording, e.g. "MPPE 128-bit stateless", with the
+// mode of each direction when they differ (CCP negotiates each direction
+// on its own, RFC 1962 §1.2): "MPPE 128-bit stateless send, stateful
+// receive".
 func (c *ccpLayer) describe() string {
-	mode := "stateful"
-	if c.peerBits&mppe.BitH != 0 {
-		mode = "stateless"
+	mode := func(b mppe.Bits) string {
+		if b&mppe.BitH != 0 {
+			return "stateless"
+		}
+		return "stateful"
 	}
-	return fmt.Sprintf("MPPE %d-bit %s", c.peerBits.Strongest(), mode)
+	send, recv := mode(c.peerBits), mode(c.ourBits)
+	if send == recv {
+		return fmt.Sprintf("MPPE %d-bit %s", c.peerBits.Strongest(), send)
+	}
+	return fmt.Sprintf("MPPE %d-bit %s send, %s receive", c.peerBits.Strongest(), send, recv)
 }
