@@ -177,7 +177,14 @@ type Decrypter struct {
 	// stateful: the peer changes the session key on every flushed packet
 	// (Linux), as learnt from its flushed packets; see Encrypter.Flush.
 	rekeyOnFlush bool
+	// gaps counts the stateful losses detected (ErrResetNeeded).
+	gaps uint64
 }
+
+// Gaps returns how many times a stateful Decrypter lost sync (returned
+// ErrResetNeeded). A Reset-Request for the current gap is repeated only on
+// a timer; a new gap asks again at once.
+func (d *Decrypter) Gaps() uint64 { return d.gaps }
 
 // NewDecrypter returns the receiving half of an MPPE session. masterKey is
 // the 16-octet start key of this direction (MasterKeys' receive key, or
@@ -286,6 +293,7 @@ func (d *Decrypter) syncStateful(count uint16, flushed bool, ct []byte) error {
 		return ErrAwaitingFlush
 	case ahead != 1:
 		d.discard = true
+		d.gaps++
 		return ErrResetNeeded
 	case count&0xFF == 0xFF:
 		// A flag packet without the A bit: change key all the same.

@@ -26,6 +26,7 @@ type ccpLayer struct {
 
 	resetID   uint8
 	resetSent time.Time
+	resetGap  uint64 // the decrypter's gap the last Reset-Request was for
 }
 
 func newCCP(l *Link) *ccpLayer { return &ccpLayer{l: l} }
@@ -195,18 +196,27 @@ func (c *ccpLayer) finished() {
 func (c *ccpLayer) other(p Packet) bool {
 	switch p.Code {
 	case CodeResetReq:
-		// RFC 1962 §2.2, RFC 3078 §3.3: flush our history (the next
-		// packet carries the flushed bit) and acknowledge.
+		// RFC 1962 §2.2, RFC 3078 §8.2: acknowledge, and flush our history
+		// (the next packet carries the flushed bit). The flush waits until
+		// the Reset-Ack has been handed to the wire: a Linux peer passes
+		// everything to pppd undecrypted from its first error until a
+		// Reset-Ack comes in (ppp_generic's SC_DC_ERROR), so a flushed
+		// packet overtaking the Ack would be lost on it. Our data path
+		// encrypts and sends under tx.mu, so once it is taken no earlier
+		// packet is still on its way out.
 		if c.l.ccp.state == StateOpened {
-			c.l.tx.mu.Lock()
-			if c.l.tx.enc != nil {
-				c.l.tx.enc.Flush()
-			}
-			c.l.tx.mu.Unlock()
 			c.l.sendPacket(ProtoCCP, Packet{Code: CodeResetAck, ID: p.ID})
+			c.l.later(func() {
+				c.l.tx.mu.Lock()
+				if c.l.tx.enc != nil {
+					c.l.tx.enc.Flush()
+				}
+				c.l.tx.mu.Unlock()
+			})
 		}
 	case CodeResetAck:
-		c.resetSent = time.Time{}
+		// Nothing to do: the decrypter resynchronises on the flushed
+		// packet, and the repeat timer stays (see resetReqDue).
 	default:
 		return false
 	}
@@ -214,17 +224,32 @@ func (c *ccpLayer) other(p Packet) bool {
 }
 
 // sendResetReq asks the peer to flush its encrypter after a lost stateful
-// packet; at most one per restart period while unanswered.
+// packet (RFC 1962 §2.2, RFC 3078 §8.2): at once for a new gap, again for
+// the same one every restart period until the flushed packet comes.
 func (c *ccpLayer) sendResetReq() {
 	if c.l.ccp.state != StateOpened {
 		return
 	}
-	if !c.resetSent.IsZero() && time.Since(c.resetSent) < c.l.cfg.RestartTimeout {
+	var gap uint64
+	if d, ok := c.l.rx.dec.(interface{ Gaps() uint64 }); ok {
+		gap = d.Gaps()
+	}
+	now := time.Now()
+	if !resetReqDue(gap, c.resetGap, c.resetSent, now, c.l.cfg.RestartTimeout) {
 		return
 	}
-	c.resetSent = time.Now()
+	c.resetGap, c.resetSent = gap, now
 	c.resetID++
 	c.l.sendPacket(ProtoCCP, Packet{Code: CodeResetReq, ID: c.resetID})
+}
+
+// resetReqDue says whether a Reset-Request is due for the decrypter's gap
+// number gap, the last one having gone out at sent for lastGap. A Reset-Ack
+// does not end the wait: it may arrive ahead of the flushed packet, and the
+// packets still in flight behind it would otherwise each ask again, making
+// the peer flush (and, for Linux, change its key) once per packet.
+func resetReqDue(gap, lastGap uint64, sent, now time.Time, interval time.Duration) bool {
+	return sent.IsZero() || gap != lastGap || now.Sub(sent) >= interval
 }
 
 // mppeOption is the CCP MPPE option carrying b.

@@ -2,6 +2,7 @@ package ppp
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/mppe"
 )
@@ -75,6 +76,77 @@ func TestCCPDescribe(t *testing.T) {
 		c := &ccpLayer{ourBits: tc.ours, peerBits: tc.peers}
 		if got := c.describe(); got != tc.want {
 			t.Errorf("describe(ours %v, peer's %v) = %q, want %q", tc.ours, tc.peers, got, tc.want)
+		}
+	}
+}
+
+// TestResetAckBeforeFlushedPacket: the answer to a CCP Reset-Request puts
+// the Reset-Ack on the wire before the first flushed packet. Linux stops
+// decrypting at its first error and starts again only when a Reset-Ack
+// comes in (ppp_generic's SC_DC_ERROR): a flushed packet ahead of the Ack
+// goes to pppd undecrypted and the resync is lost.
+func TestResetAckBeforeFlushedPacket(t *testing.T) {
+	scfg, ccfg := serverConfig(), clientConfig()
+	scfg.MPPE.AllowStateful, scfg.MPPE.PreferStateful = true, true
+	ccfg.MPPE.AllowStateful = true
+	srv, _ := upPair(t, scfg, ccfg)
+	mark := len(srv.frames())
+
+	// A data packet goes out between the Reset-Request's handling and the
+	// moment the link lock is released (when queued control frames leave).
+	l := srv.link
+	l.lock()
+	l.ccpL.other(Packet{Code: CodeResetReq, ID: 7})
+	if err := l.WriteIP(ipPacket(60, 1)); err != nil {
+		l.unlock()
+		t.Fatal(err)
+	}
+	l.unlock()
+	if err := l.WriteIP(ipPacket(60, 2)); err != nil {
+		t.Fatal(err)
+	}
+
+	ack := -1
+	for i, f := range srv.frames()[mark:] {
+		proto, info, err := DecodeFrame(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case proto == ProtoCCP && len(info) > 0 && Code(info[0]) == CodeResetAck:
+			ack = i
+		case proto == ProtoCompDG && info[0]&mppe.FlagFlushed != 0 && ack < 0:
+			t.Fatalf("frame %d: a flushed packet (count %#x) left before the Reset-Ack", i, uint16(info[0]&0x0F)<<8|uint16(info[1]))
+		case proto == ProtoCompDG && ack >= 0:
+			if info[0]&mppe.FlagFlushed == 0 {
+				t.Fatalf("frame %d: the first packet after the Reset-Ack is not flushed", i)
+			}
+			return
+		}
+	}
+	t.Fatalf("no Reset-Ack followed by a data packet among %d frames", len(srv.frames())-mark)
+}
+
+// TestResetReqDue: a Reset-Request goes out at once for a new gap, and is
+// repeated for the same gap only after the interval, answered or not (the
+// Reset-Ack may overtake the flushed packet still in flight).
+func TestResetReqDue(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	const iv = time.Second
+	tests := []struct {
+		name         string
+		gap, lastGap uint64
+		sent, now    time.Time
+		want         bool
+	}{
+		{"first ever", 1, 0, time.Time{}, t0, true},
+		{"new gap at once", 2, 1, t0, t0.Add(time.Millisecond), true},
+		{"same gap too soon", 2, 2, t0, t0.Add(iv / 2), false},
+		{"same gap repeated", 2, 2, t0, t0.Add(iv), true},
+	}
+	for _, tc := range tests {
+		if got := resetReqDue(tc.gap, tc.lastGap, tc.sent, tc.now, iv); got != tc.want {
+			t.Errorf("%s: resetReqDue = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
