@@ -376,9 +376,17 @@ func waitAddr(ctx context.Context, log *slog.Logger, addr string, open func() er
 // addrWait bounds waitAddr: long enough for a DHCP lease on a slow WAN.
 const addrWait = 2 * time.Minute
 
-// mppePolicy maps pptp.mppe / mppe_stateful to the PPP layer's policy.
+// mppePolicy maps pptp.mppe / mppe_stateful / mppe_prefer_stateful to the
+// PPP layer's policy. mppe_stateful is pppd's mppe-stateful: stateful is
+// accepted when the peer asks for it, stateless is still what we ask for.
+// Asking for stateful is a separate choice because a pppd peer without
+// mppe-stateful answers it by closing the link ("Refusing MPPE stateful
+// mode offered by peer"), as qemu/e2e/stateful_test.go shows.
 func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
-	pol := ppp.MPPEPolicy{AllowStateful: p.MPPEStateful, PreferStateful: p.MPPEStateful}
+	pol := ppp.MPPEPolicy{
+		AllowStateful:  p.MPPEStateful || p.MPPEPreferStateful,
+		PreferStateful: p.MPPEPreferStateful,
+	}
 	switch p.MPPE {
 	case "require-128":
 		pol.Required, pol.Bits128 = true, true

@@ -73,6 +73,11 @@ type PPTP struct {
 	// CtrlEchoInterval is the PPTP control-connection keepalive (RFC 2637 §2.4).
 	CtrlEchoInterval Duration `toml:"ctrl_echo_interval"`
 	AuthRetries      int      `toml:"auth_retries"` // MS-CHAPv2 retries after a failure
+
+	// MPPEPreferStateful asks peers for stateful MPPE first (no pppd
+	// equivalent; pppd's mppe-stateful is MPPEStateful). It implies
+	// MPPEStateful.
+	MPPEPreferStateful bool `toml:"mppe_prefer_stateful"`
 }
 
 // User is one line of the seed's chap-secrets: name, secret and address.
