@@ -211,3 +211,39 @@ func TestDecryptPeerConventions(t *testing.T) {
 		})
 	}
 }
+
+// TestPlausible: how flushedKey rates a candidate key's first octets.
+func TestPlausible(t *testing.T) {
+	tests := []struct {
+		plain []byte
+		want  int
+	}{
+		{[]byte{0x00, 0x21, 0x45}, 2},    // IPv4, full protocol field
+		{[]byte{0x00, 0x57, 0x60}, 2},    // IPv6
+		{[]byte{0x00, 0x21, 0x35}, 1},    // IPv4 protocol, not an IPv4 header
+		{[]byte{0x21, 0x45, 0x00}, 1},    // compressed protocol field
+		{[]byte{0x00, 0x2b, 0x00}, 1},    // IPX
+		{[]byte{0x00, 0x20, 0x45}, 0},    // even: not a protocol
+		{[]byte{0x80, 0x21, 0x01}, 0},    // IPCP is never encrypted
+		{[]byte{0xc0, 0x21, 0x01}, 0},    // nor LCP
+		{[]byte{0x00, 0xfd, 0x45}, 0},    // nor MPPE inside MPPE
+		{[]byte{0x00}, 0}, {[]byte{}, 0}, // short
+	}
+	key := []byte("sixteen byte key")
+	for _, tc := range tests {
+		var enc, dec rc4
+		enc.reset(key)
+		dec.reset(key)
+		ct := make([]byte, len(tc.plain))
+		enc.xorKeyStream(ct, tc.plain)
+		if got := plausible(&dec, ct); got != tc.want {
+			t.Errorf("plausible(% x) = %d, want %d", tc.plain, got, tc.want)
+		}
+		// The probe must not move the real state.
+		var fresh rc4
+		fresh.reset(key)
+		if dec != fresh {
+			t.Errorf("plausible(% x) advanced the RC4 state", tc.plain)
+		}
+	}
+}
