@@ -215,6 +215,10 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, 
 	setup := []func() error{
 		func() error { return netcfg.SetMTU(p.Tun, p.MTU) },
 		func() error { return netcfg.AddAddr(p.Tun, netip.PrefixFrom(local, 32), netip.Addr{}) },
+		// The pool is IPv4 (IPCP only): no IPv6 router solicitations or
+		// MLD reports into the TUN, which the dataplane would count as
+		// malformed.
+		func() error { return netcfg.DisableIPv6(p.Tun) },
 		func() error { return netcfg.LinkUp(p.Tun) },
 		func() error { return netcfg.SetSysctl("net/ipv4/ip_forward", "1") },
 		// The session server answers packets too big for a client's MRU

@@ -125,6 +125,9 @@ func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, 
 	for _, f := range []func() error{
 		func() error { return netcfg.AddAddr(o.tunName, netip.PrefixFrom(info.Local, 32), info.Peer) },
 		func() error { return netcfg.SetMTU(o.tunName, info.PeerMRU) },
+		// IPCP gave an IPv4 link: the kernel must not send IPv6 router
+		// solicitations through it (the server would count them as malformed).
+		func() error { return netcfg.DisableIPv6(o.tunName) },
 		func() error { return netcfg.LinkUp(o.tunName) },
 	} {
 		if err := f(); err != nil {

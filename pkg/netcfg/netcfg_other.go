@@ -28,6 +28,7 @@ func AddProxyARP(addr netip.Addr, dev string) error                   { return e
 func DelProxyARP(addr netip.Addr, dev string) error                   { return errOS }
 func SetSysctl(path, value string) error                              { return errOS }
 func Sysctl(path string) (string, error)                              { return "", errOS }
+func DisableIPv6(name string) error                                   { return errOS }
 
 // Route is one main-table route as the kernel reports it.
 type Route struct {

@@ -36,3 +36,17 @@ func Sysctl(path string) (string, error) {
 	}
 	return strings.TrimSpace(string(b)), nil
 }
+
+// DisableIPv6 turns IPv6 off on interface name, if the kernel has IPv6 at
+// all. A PPTP link carries IPv4 only (IPCP): with IPv6 on, the kernel sends
+// router solicitations and MLD reports into a TUN as soon as it is up.
+func DisableIPv6(name string) error {
+	path := "net/ipv6/conf/" + name + "/disable_ipv6"
+	if _, err := Sysctl(path); err != nil {
+		if _, err := os.Stat("/proc/sys/net/ipv6"); os.IsNotExist(err) {
+			return nil // a kernel without IPv6
+		}
+		return err
+	}
+	return SetSysctl(path, "1")
+}

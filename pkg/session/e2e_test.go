@@ -374,3 +374,41 @@ func (nopHandler) OutgoingCall(*pptp.Conn, uint16, *pptp.OutgoingCallRequest) (u
 }
 func (nopHandler) SetLinkInfo(*pptp.Conn, uint16, uint32, uint32) {}
 func (nopHandler) CallCleared(*pptp.Conn, uint16)                 {}
+
+// TestPeerInputFiltered: what a peer sends must be an IPv4 packet from the
+// address IPCP gave it. A spoofed source and an IPv6 packet framed as IPv4
+// (a client whose TUN leaks router solicitations) are dropped, each under
+// its own counter, and the next good packet still arrives.
+func TestPeerInputFiltered(t *testing.T) {
+	r := newRig(t, nil)
+	gotB := make(chan []byte, 10)
+	a, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.dial(t, "bob", "bob-pw", func(p []byte) { gotB <- append([]byte(nil), p...) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	spoofed := udpPacket(netip.MustParseAddr("192.168.1.50"), b.Addr(), []byte("spoof"))
+	ipv6 := make([]byte, 48)
+	ipv6[0] = 0x60
+	good := udpPacket(a.Addr(), b.Addr(), []byte("good"))
+	for _, p := range [][]byte{spoofed, ipv6, good} {
+		if err := a.WriteIP(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case p := <-gotB:
+		if !bytes.Equal(p, good) {
+			t.Fatalf("bob received %x, want the good packet", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the good packet did not arrive")
+	}
+	st := r.srv.Stats()
+	if st.PeerWrongSource != 1 || st.TUNMalformed != 1 {
+		t.Errorf("peer_wrong_source %d tun_malformed %d, want 1 and 1", st.PeerWrongSource, st.TUNMalformed)
+	}
+}

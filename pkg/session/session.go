@@ -207,8 +207,12 @@ func (ss *Session) onDown(reason string) {
 func (ss *Session) onIP(pkt []byte) {
 	s := ss.srv
 	// The peer may only send from its own address (no spoofing into the LAN).
-	if len(pkt) < 20 || pkt[0]>>4 != 4 || netip.AddrFrom4([4]byte(pkt[12:16])) != ss.ip {
+	if len(pkt) < 20 || pkt[0]>>4 != 4 {
 		s.stats.TUNMalformed.Add(1)
+		return
+	}
+	if netip.AddrFrom4([4]byte(pkt[12:16])) != ss.ip {
+		s.stats.PeerWrongSource.Add(1)
 		return
 	}
 	ss.pktsIn.Add(1)

@@ -10,7 +10,10 @@ type Stats struct {
 	GREWrongPeer   atomic.Uint64 // call ID known, but from another source address
 	GREDropped     atomic.Uint64 // dropped by the sequence window (old/duplicate)
 	TUNNoSession   atomic.Uint64 // packet from TUN to an address with no session
-	TUNMalformed   atomic.Uint64 // not an IPv4 packet
+	TUNMalformed   atomic.Uint64 // not an IPv4 packet (either direction)
+	// PeerWrongSource counts IPv4 packets a peer sent from an address other
+	// than the one IPCP gave it: dropped, so no client spoofs into the LAN.
+	PeerWrongSource atomic.Uint64
 	// Packets from TUN larger than the session's peer MRU (toobig.go).
 	TUNFragmented        atomic.Uint64 // DF clear: sent as fragments
 	TUNFragmentsOut      atomic.Uint64 // the fragments they became
@@ -35,6 +38,8 @@ type StatsSnapshot struct {
 	GREDropped     uint64 `json:"gre_dropped"`
 	TUNNoSession   uint64 `json:"tun_no_session"`
 	TUNMalformed   uint64 `json:"tun_malformed"`
+
+	PeerWrongSource uint64 `json:"peer_wrong_source"`
 
 	TUNFragmented        uint64 `json:"tun_fragmented"`
 	TUNFragmentsOut      uint64 `json:"tun_fragments_out"`
@@ -72,6 +77,8 @@ func (s *Stats) snapshot() StatsSnapshot {
 		GREDropped:     s.GREDropped.Load(),
 		TUNNoSession:   s.TUNNoSession.Load(),
 		TUNMalformed:   s.TUNMalformed.Load(),
+
+		PeerWrongSource: s.PeerWrongSource.Load(),
 
 		TUNFragmented:        s.TUNFragmented.Load(),
 		TUNFragmentsOut:      s.TUNFragmentsOut.Load(),
