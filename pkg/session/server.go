@@ -98,6 +98,9 @@ type Config struct {
 	// OnAddr, when set, is told when a session's address comes up and goes
 	// down (boxd adds proxy-ARP entries on the LAN for it, pppd's proxyarp).
 	OnAddr func(a netip.Addr, up bool)
+	// Accounting, when set, hears of each session's start and end
+	// (RADIUS accounting).
+	Accounting Accounting
 	// AckDelay is how long a received data packet may wait for a
 	// piggy-backed acknowledgement before a standalone ack is sent.
 	AckDelay time.Duration
@@ -254,7 +257,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	empty := len(s.calls) == 0
 	s.mu.Unlock()
 	for _, ss := range sessions {
-		ss.link.Close("server shutting down")
+		ss.closeFor(CauseAdminReboot, "server shutting down")
 	}
 	if !empty {
 		select {
@@ -315,7 +318,7 @@ func (s *Server) Disconnect(user, reason string) int {
 	list := append([]*Session(nil), s.byUser[user]...)
 	s.mu.RUnlock()
 	for _, ss := range list {
-		ss.link.Close(reason)
+		ss.closeFor(CauseAdminReset, reason)
 	}
 	return len(list)
 }
@@ -399,7 +402,7 @@ func (s *Server) assign(ss *Session, user string, res *ppp.AuthResult) (ppp.Netw
 		case SingleReplace:
 			for _, o := range old {
 				s.log.Info("single session: replacing the older session", "user", user, "old_peer", o.peer.String(), "new_peer", ss.peer.String())
-				o.link.Close("replaced by a new login of the same user")
+				o.closeFor(CausePortPreempted, "replaced by a new login of the same user")
 			}
 			// The old session's address must be free before the new one
 			// takes it (a fixed address, or the client asking for its last

@@ -55,6 +55,13 @@ type Session struct {
 	sendMsg  [1]gre.Message // the one-packet batch of a send, reused
 
 	bytesIn, bytesOut, pktsIn, pktsOut atomic.Uint64
+
+	// Accounting (accounting.go): set by onUp, before Config.Accounting
+	// hears of the session; cause is set by whoever closes the link.
+	result *ppp.AuthResult
+	upAt   time.Time
+	downAt atomic.Pointer[time.Time]
+	cause  atomic.Uint32
 }
 
 // Info describes a session for the CLI and logs.
@@ -144,23 +151,29 @@ func (ss *Session) stopStartTimer() {
 func (ss *Session) onUp(info ppp.UpInfo) {
 	ss.mppe.Store(info.MPPE)
 	ss.peerMRU.Store(int32(info.PeerMRU))
+	ss.result, ss.upAt = info.Result, time.Now()
 	ss.wasUp.Store(true)
 	if res := info.Result; res != nil && res.SessionTimeout > 0 {
 		// Counted from the network phase, as pppd's maxconnect: the time
 		// of service the limit grants starts when service does.
-		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.link.Close("session timeout") })
+		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.closeFor(CauseSessionTimeout, "session timeout") })
 	}
 	if res := info.Result; res != nil && res.IdleTimeout > 0 {
-		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.link.Close("idle timeout") })
+		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.closeFor(CauseIdleTimeout, "idle timeout") })
 	}
 	if f := ss.srv.cfg.OnAddr; f != nil {
 		f(info.Peer, true)
+	}
+	if a := ss.srv.cfg.Accounting; a != nil {
+		a.Start(ss.record(), ss.record)
 	}
 	ss.srv.log.Info("session up", "user", info.User, "peer", ss.peer.String(), "call", ss.callID,
 		"ip", info.Peer.String(), "auth", info.Auth.String(), "mppe", info.MPPE)
 }
 
 func (ss *Session) onDown(reason string) {
+	now := time.Now()
+	ss.downAt.Store(&now)
 	// A call that ends before its link started must not start it later.
 	ss.startOnce.Do(func() {})
 	ss.stopStartTimer()
@@ -189,6 +202,11 @@ func (ss *Session) onDown(reason string) {
 		if err := ss.ctrl.DisconnectCall(ss.callID, pptp.DisconnectAdminDown, 0); err != nil {
 			s.log.Debug("call-disconnect-notify not sent", "call", ss.callID, "err", err)
 		}
+	}
+	if a := s.cfg.Accounting; a != nil && ss.wasUp.Load() {
+		r := ss.record()
+		r.Cause, r.Reason = ss.causeOf(reason), reason
+		a.Stop(r)
 	}
 	ip := ""
 	if ss.ip.IsValid() {

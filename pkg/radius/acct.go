@@ -1,0 +1,219 @@
+package radius
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
+
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/session"
+)
+
+// loginTTL bounds how long an accepted login waits for its session to
+// start before its accounting state is dropped (the link went down
+// between the Accept and IPCP).
+const loginTTL = 10 * time.Minute
+
+// running is a started session's accounting.
+type running struct {
+	l    *login
+	stop chan struct{} // closed by Stop: ends the interim updates
+}
+
+// remember keeps l until res's session starts or loginTTL passes.
+func (c *Client) remember(res *ppp.AuthResult, l *login) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for r, o := range c.logins {
+		if o.started == nil && now.Sub(o.at) > loginTTL {
+			delete(c.logins, r)
+		}
+	}
+	c.logins[res] = l
+}
+
+// SessionID is the Acct-Session-Id of the login that returned res, "" when
+// unknown (or already stopped).
+func (c *Client) SessionID(res *ppp.AuthResult) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.logins[res]; l != nil {
+		return l.sessionID
+	}
+	return ""
+}
+
+// Start implements session.Accounting: Accounting-Request Start now, then
+// Interim-Update every Acct-Interim-Interval of the Accept (at least
+// MinInterim) or InterimInterval.
+func (c *Client) Start(r session.Record, snap func() session.Record) {
+	c.mu.Lock()
+	l := c.logins[r.Result]
+	if l == nil || r.Result == nil {
+		// Authenticated by something else (the local fallback): still
+		// accounted, under a new session id.
+		l = &login{sessionID: c.newSessionID(), user: r.User, at: time.Now(), local: true}
+		if r.Result != nil {
+			c.logins[r.Result] = l
+		}
+	}
+	run := &running{l: l, stop: make(chan struct{})}
+	l.started = run
+	c.mu.Unlock()
+
+	c.queue(func() { c.account(rfc2866.AcctStatusType_Value_Start, l, r) })
+	every := c.cfg.InterimInterval
+	if l.interim > 0 {
+		every = max(l.interim, c.cfg.MinInterim)
+	}
+	if every <= 0 {
+		return
+	}
+	c.acctWG.Add(1)
+	go func() {
+		defer c.acctWG.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-run.stop:
+				return
+			case <-t.C:
+				c.account(rfc2866.AcctStatusType_Value_InterimUpdate, l, snap())
+			}
+		}
+	}()
+}
+
+// Stop implements session.Accounting: Accounting-Request Stop with the
+// final counters and the terminate cause.
+func (c *Client) Stop(r session.Record) {
+	c.mu.Lock()
+	l := c.logins[r.Result]
+	delete(c.logins, r.Result)
+	c.mu.Unlock()
+	if l == nil || l.started == nil {
+		c.log.Warn("radius accounting: stop for a session never started", "user", r.User)
+		return
+	}
+	close(l.started.stop)
+	c.queue(func() { c.account(rfc2866.AcctStatusType_Value_Stop, l, r) })
+}
+
+// queue runs f in its own goroutine; Close waits for it.
+func (c *Client) queue(f func()) {
+	c.acctWG.Add(1)
+	go func() { defer c.acctWG.Done(); f() }()
+}
+
+// Close waits until queued accounting is answered or given up, or ctx
+// ends. Call it after the sessions have stopped.
+func (c *Client) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { c.acctWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("radius: accounting still pending: %w", ctx.Err())
+	}
+}
+
+// AccountingOn sends Accounting-On (at start, RFC 2866 §5.1: the NAS has
+// no sessions, so the server may close any it thinks are open) or
+// Accounting-Off (at a clean stop).
+func (c *Client) AccountingOn(ctx context.Context, on bool) error {
+	st := rfc2866.AcctStatusType_Value_AccountingOff
+	if on {
+		st = rfc2866.AcctStatusType_Value_AccountingOn
+	}
+	_, _, err := c.exchange(ctx, true, func(s *Server) (*radius.Packet, error) {
+		p := radius.New(radius.CodeAccountingRequest, s.Secret)
+		rfc2866.AcctStatusType_Set(p, st)
+		rfc2866.AcctSessionID_SetString(p, c.prefix+"00000000")
+		if err := c.addNAS(p, netip.Addr{}); err != nil {
+			return nil, err
+		}
+		return p, nil
+	})
+	if err != nil {
+		c.acctLost.Add(1)
+		return err
+	}
+	c.acctSent.Add(1)
+	return nil
+}
+
+// account sends one Accounting-Request for a session (RFC 2866 §4.1).
+func (c *Client) account(st rfc2866.AcctStatusType, l *login, r session.Record) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.acctBudget())
+	defer cancel()
+	_, _, err := c.exchange(ctx, true, func(s *Server) (*radius.Packet, error) {
+		return c.acctRequest(s.Secret, st, l, r)
+	})
+	if err != nil {
+		c.acctLost.Add(1)
+		c.log.Error("radius accounting lost", "status", st.String(), "user", r.User, "session_id", l.sessionID, "err", err)
+		return
+	}
+	c.acctSent.Add(1)
+	c.log.Debug("radius accounting sent", "status", st.String(), "user", r.User, "session_id", l.sessionID)
+}
+
+// acctBudget is the longest one accounting exchange may take: every
+// server with all its resends.
+func (c *Client) acctBudget() time.Duration {
+	return time.Duration(len(c.cfg.Servers)*(c.cfg.Retries+1))*c.cfg.Timeout + time.Second
+}
+
+func (c *Client) acctRequest(secret []byte, st rfc2866.AcctStatusType, l *login, r session.Record) (*radius.Packet, error) {
+	p := radius.New(radius.CodeAccountingRequest, secret)
+	rfc2866.AcctStatusType_Set(p, st)
+	rfc2866.AcctSessionID_SetString(p, l.sessionID)
+	if err := rfc2865.UserName_SetString(p, r.User); err != nil {
+		return nil, fmt.Errorf("radius: user-name: %w", err)
+	}
+	if err := c.addNAS(p, r.Peer); err != nil {
+		return nil, err
+	}
+	rfc2865.NASPort_Set(p, rfc2865.NASPort(r.CallID))
+	if r.IP.Is4() {
+		rfc2865.FramedIPAddress_Set(p, net.IP(r.IP.AsSlice()))
+	}
+	auth := rfc2866.AcctAuthentic_Value_RADIUS
+	if l.local {
+		auth = rfc2866.AcctAuthentic_Value_Local
+	}
+	rfc2866.AcctAuthentic_Set(p, auth)
+	if r.Result != nil {
+		// RFC 2865 §5.25: Class is sent back unmodified.
+		for _, cl := range r.Result.Class {
+			if err := rfc2865.Class_Add(p, cl); err != nil {
+				return nil, fmt.Errorf("radius: class: %w", err)
+			}
+		}
+	}
+	if st != rfc2866.AcctStatusType_Value_Start {
+		// RFC 2866 §5.3-5.8, RFC 2869 §5.1/5.2: octets in 32 bits plus
+		// the number of times they wrapped.
+		rfc2866.AcctInputOctets_Set(p, rfc2866.AcctInputOctets(uint32(r.BytesIn)))
+		rfc2869.AcctInputGigawords_Set(p, rfc2869.AcctInputGigawords(uint32(r.BytesIn>>32)))
+		rfc2866.AcctOutputOctets_Set(p, rfc2866.AcctOutputOctets(uint32(r.BytesOut)))
+		rfc2869.AcctOutputGigawords_Set(p, rfc2869.AcctOutputGigawords(uint32(r.BytesOut>>32)))
+		rfc2866.AcctInputPackets_Set(p, rfc2866.AcctInputPackets(uint32(r.PktsIn)))
+		rfc2866.AcctOutputPackets_Set(p, rfc2866.AcctOutputPackets(uint32(r.PktsOut)))
+		rfc2866.AcctSessionTime_Set(p, rfc2866.AcctSessionTime(r.Time/time.Second))
+	}
+	if st == rfc2866.AcctStatusType_Value_Stop {
+		rfc2866.AcctTerminateCause_Set(p, rfc2866.AcctTerminateCause(r.Cause))
+	}
+	return p, nil
+}

@@ -1,0 +1,378 @@
+// Package radius is a RADIUS client (RFC 2865, RFC 2866) that implements
+// ppp.Authenticator and session.Accounting, on layeh.com/radius packets.
+//
+// Authentication (auth.go): one Access-Request per login with the
+// protocol's attributes (PAP User-Password, CHAP-Password + CHAP-Challenge,
+// RFC 2548 MS-CHAP-Challenge with MS-CHAP-Response or MS-CHAP2-Response),
+// the NAS attributes and a Message-Authenticator (RFC 3579 §3.2). The
+// Access-Accept's MS-CHAP2-Success, MS-MPPE-Send-Key/Recv-Key (RFC 2548
+// §2.4.2, mppekey.go), Framed-IP-Address, Session-Timeout, Idle-Timeout,
+// Class and Acct-Interim-Interval become the ppp.AuthResult.
+//
+// Accounting (acct.go): Start, Interim-Update and Stop per session,
+// Accounting-On/Off for the NAS.
+//
+// Transport (this file): servers are asked in order; each gets Retries+1
+// sends of the same packet (same Identifier) Timeout apart; a server that
+// did not answer is skipped for DeadTime while another one might. Replies
+// that fail any check (Identifier, Response Authenticator, Message-
+// Authenticator, code) are dropped and counted, never believed.
+package radius
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2869"
+
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+)
+
+// Server is one RADIUS server.
+type Server struct {
+	// Auth is the authentication address, host:port (port 1812).
+	Auth string
+	// Acct is the accounting address, host:port (port 1813); empty means
+	// this server takes no accounting.
+	Acct   string
+	Secret []byte
+}
+
+// Config configures a Client.
+type Config struct {
+	Servers []Server
+	// NASIdentifier (RFC 2865 §5.32) and NASIP (§5.4) name this NAS; at
+	// least one is sent. With neither set, NAS-Identifier is "pptpbox".
+	NASIdentifier string
+	NASIP         netip.Addr
+	// Timeout is the wait for a reply to one send (default 3s); Retries
+	// is the number of resends to the same server (default 2).
+	Timeout time.Duration
+	Retries int
+	// DeadTime is how long a server that did not answer is tried only
+	// after the others (default 30s).
+	DeadTime time.Duration
+	// InterimInterval is the Interim-Update period when the Access-Accept
+	// carries no Acct-Interim-Interval; 0 sends none.
+	InterimInterval time.Duration
+	// MinInterim is the floor on a server's Acct-Interim-Interval (RFC
+	// 2869 §5.16 says it should not be below 600 s; default 60s).
+	MinInterim time.Duration
+	Logger     *slog.Logger
+}
+
+// Stats counts what the client saw.
+type Stats struct {
+	Requests    uint64 `json:"requests"`      // packets sent, resends included
+	Timeouts    uint64 `json:"timeouts"`      // sends that got no valid reply in time
+	BadReplies  uint64 `json:"bad_replies"`   // replies dropped by a check
+	Accepts     uint64 `json:"accepts"`       // Access-Accept
+	Rejects     uint64 `json:"rejects"`       // Access-Reject (and Access-Challenge)
+	Unreachable uint64 `json:"unreachable"`   // requests no server answered
+	AcctSent    uint64 `json:"acct_answered"` // Accounting-Requests answered
+	AcctLost    uint64 `json:"acct_lost"`     // Accounting-Requests no server answered
+}
+
+// Client talks to the configured servers. Safe for concurrent use.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	mu   sync.Mutex
+	dead []time.Time // per server: skipped until then
+	// logins maps the results of accepted logins to their accounting
+	// state until the session stops (acct.go).
+	logins map[*ppp.AuthResult]*login
+	// acctWG tracks queued accounting sends (Close waits for them).
+	acctWG sync.WaitGroup
+	// sessionSeq numbers Acct-Session-Ids after the start-time prefix.
+	sessionSeq atomic.Uint64
+	prefix     string
+
+	requests, timeouts, badReplies, accepts, rejects, unreachable, acctSent, acctLost atomic.Uint64
+}
+
+// ErrNoServer is wrapped by the error of a request no server answered.
+var ErrNoServer = errors.New("no RADIUS server answered")
+
+// New checks cfg and makes a client.
+func New(cfg Config) (*Client, error) {
+	if len(cfg.Servers) == 0 {
+		return nil, errors.New("radius: no servers")
+	}
+	for i, s := range cfg.Servers {
+		if len(s.Secret) == 0 {
+			return nil, fmt.Errorf("radius: server %d (%s): empty secret", i+1, s.Auth)
+		}
+		if s.Auth == "" && s.Acct == "" {
+			return nil, fmt.Errorf("radius: server %d: no address", i+1)
+		}
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	if cfg.Retries < 0 {
+		cfg.Retries = 0
+	} else if cfg.Retries == 0 {
+		cfg.Retries = 2
+	}
+	if cfg.DeadTime <= 0 {
+		cfg.DeadTime = 30 * time.Second
+	}
+	if cfg.MinInterim <= 0 {
+		cfg.MinInterim = 60 * time.Second
+	}
+	if cfg.NASIdentifier == "" && !cfg.NASIP.IsValid() {
+		cfg.NASIdentifier = "pptpbox"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Client{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		dead:   make([]time.Time, len(cfg.Servers)),
+		logins: map[*ppp.AuthResult]*login{},
+		prefix: fmt.Sprintf("%08X", uint32(time.Now().Unix())),
+	}, nil
+}
+
+// Stats returns the counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests: c.requests.Load(), Timeouts: c.timeouts.Load(), BadReplies: c.badReplies.Load(),
+		Accepts: c.accepts.Load(), Rejects: c.rejects.Load(), Unreachable: c.unreachable.Load(),
+		AcctSent: c.acctSent.Load(), AcctLost: c.acctLost.Load(),
+	}
+}
+
+// order is the servers to try: those not marked dead in configured order,
+// then the dead ones (a dead server is still better than none).
+func (c *Client) order(acct bool) []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	var live, dead []int
+	for i, s := range c.cfg.Servers {
+		if (acct && s.Acct == "") || (!acct && s.Auth == "") {
+			continue
+		}
+		if now.Before(c.dead[i]) {
+			dead = append(dead, i)
+		} else {
+			live = append(live, i)
+		}
+	}
+	return append(live, dead...)
+}
+
+func (c *Client) markDead(i int, dead bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if dead {
+		c.dead[i] = time.Now().Add(c.cfg.DeadTime)
+	} else {
+		c.dead[i] = time.Time{}
+	}
+}
+
+// exchange sends the request build makes for each server in turn until one
+// answers with a reply that passes every check. build is called once per
+// server (the secret, and so the packet, differ).
+func (c *Client) exchange(ctx context.Context, acct bool, build func(s *Server) (*radius.Packet, error)) (*radius.Packet, *radius.Packet, error) {
+	order := c.order(acct)
+	if len(order) == 0 {
+		return nil, nil, fmt.Errorf("radius: %w: none configured for this", ErrNoServer)
+	}
+	var errs []error
+	for _, i := range order {
+		s := &c.cfg.Servers[i]
+		addr := s.Auth
+		if acct {
+			addr = s.Acct
+		}
+		req, err := build(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		wire, err := encodeRequest(req)
+		if err != nil {
+			return nil, nil, fmt.Errorf("radius: encode %v: %w", req.Code, err)
+		}
+		reply, err := c.roundTrip(ctx, addr, s.Secret, wire)
+		if err == nil {
+			c.markDead(i, false)
+			return reply, req, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("radius: %v to %s: %w", req.Code, addr, ctx.Err())
+		}
+		c.markDead(i, true)
+		c.log.Warn("radius server not answering", "server", addr, "code", req.Code.String(), "err", err)
+		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+	}
+	c.unreachable.Add(1)
+	return nil, nil, fmt.Errorf("radius: %w: %w", ErrNoServer, errors.Join(errs...))
+}
+
+// roundTrip sends wire to addr up to Retries+1 times, Timeout apart, and
+// returns the first valid reply. The same bytes are resent: same
+// Identifier and authenticator, so the server can spot the duplicate
+// (RFC 2865 §3, RFC 2866 §4.1 "Identifier").
+func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte) (*radius.Packet, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	buf := make([]byte, radius.MaxPacketLength)
+	for try := 0; try <= c.cfg.Retries; try++ {
+		c.requests.Add(1)
+		if _, err := conn.Write(wire); err != nil {
+			// ICMP port unreachable from an earlier send shows here:
+			// the server is down, no use waiting.
+			return nil, err
+		}
+		deadline := time.Now().Add(c.cfg.Timeout)
+		conn.SetReadDeadline(deadline)
+		for {
+			n, err := conn.Read(buf)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					c.timeouts.Add(1)
+					break
+				}
+				return nil, err
+			}
+			reply, err := checkReply(buf[:n], wire, secret)
+			if err != nil {
+				c.badReplies.Add(1)
+				c.log.Warn("radius reply dropped", "server", addr, "err", err)
+				continue
+			}
+			return reply, nil
+		}
+	}
+	return nil, fmt.Errorf("no reply after %d sends, %v apart", c.cfg.Retries+1, c.cfg.Timeout)
+}
+
+// replyCodes are the codes that answer each request code.
+var replyCodes = map[radius.Code][]radius.Code{
+	radius.CodeAccessRequest:     {radius.CodeAccessAccept, radius.CodeAccessReject, radius.CodeAccessChallenge},
+	radius.CodeAccountingRequest: {radius.CodeAccountingResponse},
+}
+
+// checkReply parses a reply to the request req (wire bytes) and checks its
+// Identifier, code, Response Authenticator (RFC 2865 §3) and, when
+// present, Message-Authenticator (RFC 3579 §3.2).
+func checkReply(b, req, secret []byte) (*radius.Packet, error) {
+	p, err := radius.Parse(b, secret)
+	if err != nil {
+		return nil, err
+	}
+	if p.Identifier != req[1] {
+		return nil, fmt.Errorf("identifier %d, want %d", p.Identifier, req[1])
+	}
+	okCode := false
+	for _, c := range replyCodes[radius.Code(req[0])] {
+		okCode = okCode || p.Code == c
+	}
+	if !okCode {
+		return nil, fmt.Errorf("%v does not answer %v", p.Code, radius.Code(req[0]))
+	}
+	n := int(b[2])<<8 | int(b[3])
+	if !radius.IsAuthenticResponse(b[:n], req, secret) {
+		return nil, errors.New("bad response authenticator (wrong secret?)")
+	}
+	if err := checkMessageAuthenticator(b[:n], req[4:20], secret); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// encodeRequest puts a Message-Authenticator into p (RFC 3579 §3.2: on
+// every request, so a server that requires it, as FreeRADIUS can and RFC
+// 3579 does for EAP, never drops ours) and encodes it. For an Access-
+// Request the HMAC covers the random Request Authenticator; for
+// Accounting- and Disconnect-Requests it covers 16 zero octets, and the
+// Request Authenticator (RFC 2866 §3) is computed afterwards over the
+// packet with the Message-Authenticator in place (RFC 5080 §2.2.2).
+func encodeRequest(p *radius.Packet) ([]byte, error) {
+	p.Set(rfc2869.MessageAuthenticator_Type, make(radius.Attribute, md5.Size))
+	zeroAuth := p.Code != radius.CodeAccessRequest && p.Code != radius.CodeStatusServer
+	if zeroAuth {
+		p.Authenticator = [16]byte{}
+	}
+	b, err := p.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	off := findAttr(b, byte(rfc2869.MessageAuthenticator_Type))
+	mac := hmac.New(md5.New, p.Secret)
+	mac.Write(b)
+	mac.Sum(b[off+2 : off+2])
+	if zeroAuth {
+		h := md5.New()
+		h.Write(b)
+		h.Write(p.Secret)
+		h.Sum(b[4:4])
+		copy(p.Authenticator[:], b[4:20])
+	}
+	return b, nil
+}
+
+// checkMessageAuthenticator verifies a reply's Message-Authenticator when
+// it has one: HMAC-MD5 over the reply with the Request Authenticator in
+// place of its own and the attribute's value zeroed (RFC 3579 §3.2).
+func checkMessageAuthenticator(b, reqAuth, secret []byte) error {
+	off := findAttr(b, byte(rfc2869.MessageAuthenticator_Type))
+	if off < 0 {
+		return nil
+	}
+	if b[off+1] != 2+md5.Size {
+		return fmt.Errorf("message-authenticator of %d octets", int(b[off+1])-2)
+	}
+	c := append([]byte(nil), b...)
+	copy(c[4:20], reqAuth)
+	clear(c[off+2 : off+2+md5.Size])
+	mac := hmac.New(md5.New, secret)
+	mac.Write(c)
+	if !hmac.Equal(mac.Sum(nil), b[off+2:off+2+md5.Size]) {
+		return errors.New("bad message-authenticator")
+	}
+	return nil
+}
+
+// findAttr returns the offset of the first attribute of type t in the
+// encoded packet b, or -1. b has passed radius.Parse or was encoded here.
+func findAttr(b []byte, t byte) int {
+	n := int(b[2])<<8 | int(b[3])
+	for i := 20; i+2 <= n; {
+		l := int(b[i+1])
+		if l < 2 || i+l > n {
+			return -1
+		}
+		if b[i] == t {
+			return i
+		}
+		i += l
+	}
+	return -1
+}

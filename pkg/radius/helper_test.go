@@ -1,0 +1,164 @@
+package radius
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2869"
+)
+
+// fakeServer is a RADIUS server on loopback UDP for the tests: it checks
+// every request's authenticators and Message-Authenticator, and answers
+// with what handle returns (nil: stay silent).
+type fakeServer struct {
+	t      testing.TB
+	conn   *net.UDPConn
+	secret []byte
+	handle func(req *radius.Packet) *radius.Packet
+	// addMA puts a Message-Authenticator into replies.
+	addMA bool
+	// corrupt, when set, rewrites each encoded reply before it is sent.
+	corrupt func([]byte) []byte
+
+	mu       sync.Mutex
+	requests []*radius.Packet
+	got      atomic.Int32
+	badReqs  atomic.Int32
+}
+
+func newFakeServer(t testing.TB, secret string, handle func(req *radius.Packet) *radius.Packet) *fakeServer {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fakeServer{t: t, conn: c, secret: []byte(secret), handle: handle, addMA: true}
+	done := make(chan struct{})
+	t.Cleanup(func() { c.Close(); <-done })
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := c.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			s.serve(append([]byte(nil), buf[:n]...), from)
+		}
+	}()
+	return s
+}
+
+func (s *fakeServer) addr() string { return s.conn.LocalAddr().String() }
+
+func (s *fakeServer) serve(b []byte, from *net.UDPAddr) {
+	req, err := radius.Parse(b, s.secret)
+	if err != nil || !requestAuthentic(b, s.secret) {
+		s.badReqs.Add(1)
+		return
+	}
+	s.got.Add(1)
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	s.mu.Unlock()
+	resp := s.handle(req)
+	if resp == nil {
+		return
+	}
+	out, err := encodeReply(resp, s.addMA)
+	if err != nil {
+		s.t.Errorf("fake server: encode: %v", err)
+		return
+	}
+	if s.corrupt != nil {
+		out = s.corrupt(out)
+	}
+	s.conn.WriteToUDP(out, from)
+}
+
+func (s *fakeServer) reqs() []*radius.Packet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*radius.Packet(nil), s.requests...)
+}
+
+// requestAuthentic checks a request's Message-Authenticator (RFC 3579
+// §3.2, required here) and, for accounting, its Request Authenticator
+// (RFC 2866 §3), independently of the client's code.
+func requestAuthentic(b, secret []byte) bool {
+	off := findAttr(b, byte(rfc2869.MessageAuthenticator_Type))
+	if off < 0 {
+		return false
+	}
+	c := append([]byte(nil), b...)
+	if radius.Code(b[0]) == radius.CodeAccountingRequest {
+		clear(c[4:20])
+		h := md5.New()
+		h.Write(c[:20])
+		h.Write(c[20:])
+		h.Write(secret)
+		if !bytes.Equal(h.Sum(nil), b[4:20]) {
+			return false
+		}
+	}
+	clear(c[off+2 : off+18])
+	m := hmac.New(md5.New, secret)
+	m.Write(c)
+	return hmac.Equal(m.Sum(nil), b[off+2:off+18])
+}
+
+// encodeReply encodes a reply, with a Message-Authenticator when ma.
+func encodeReply(p *radius.Packet, ma bool) ([]byte, error) {
+	if !ma {
+		return p.Encode()
+	}
+	p.Set(rfc2869.MessageAuthenticator_Type, make(radius.Attribute, 16))
+	b, err := p.MarshalBinary() // authenticator = the request's
+	if err != nil {
+		return nil, err
+	}
+	off := findAttr(b, byte(rfc2869.MessageAuthenticator_Type))
+	m := hmac.New(md5.New, p.Secret)
+	m.Write(b)
+	m.Sum(b[off+2 : off+2])
+	h := md5.New()
+	h.Write(b)
+	h.Write(p.Secret)
+	h.Sum(b[4:4])
+	return b, nil
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("PPTPBOX_TEST_DEBUG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func newTestClient(t testing.TB, mutate func(*Config), servers ...Server) *Client {
+	t.Helper()
+	cfg := Config{Servers: servers, NASIdentifier: "pptpbox-test", Timeout: 200 * time.Millisecond, Retries: 1, Logger: testLogger(t)}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c.Close(ctx)
+	})
+	return c
+}
