@@ -103,11 +103,16 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 		<-ctx.Done()
 		return nil
 	}
-	srv, ln, fixed, cleanup, err := startPPTP(ctx, cfg, b.users, log)
+	acct, err := newAAA(cfg, b.users, log)
+	if err != nil {
+		return err
+	}
+	srv, ln, fixed, cleanup, err := startPPTP(ctx, cfg, acct, log)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	acct.start(ctx)
 	b.srv = srv
 	b.mu.Lock() // a SIGHUP reload may run already
 	b.fixed = fixed
@@ -126,10 +131,11 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 	}
 	log.Info("pptp server ready", "listen", ln.Addr().String(), "local_ip", cfg.PPTP.LocalIP,
 		"remote_ip", cfg.PPTP.RemoteIP, "tun", cfg.PPTP.Tun, "auth", cfg.PPTP.Auth, "mppe", cfg.PPTP.MPPE,
-		"users", len(cfg.Users))
+		"users", len(cfg.Users), "radius", len(cfg.Radius.Servers))
 	err = srv.Serve(ctx, ln)
 	stopCtl()
 	cancel()
+	acct.stop()
 	st := srv.Stats()
 	log.Info("boxd stopped", "gre_malformed", st.GREMalformed, "gre_unknown_call", st.GREUnknownCall,
 		"gre_wrong_peer", st.GREWrongPeer, "gre_dropped", st.GREDropped, "tun_no_session", st.TUNNoSession,
@@ -197,7 +203,7 @@ func (l *localUsers) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*p
 
 // startPPTP opens the TUN device, routes the pool to it, opens the GRE socket
 // and the TCP listener, and builds the server.
-func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, log *slog.Logger) (*session.Server, net.Listener, *fixedRoutes, func(), error) {
+func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, log *slog.Logger) (*session.Server, net.Listener, *fixedRoutes, func(), error) {
 	p := &cfg.PPTP
 	ranges, err := ippool.ParseRanges(p.RemoteIP)
 	if err != nil {
@@ -281,7 +287,8 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth ppp.Authenticator, 
 		DNS:              dns,
 		Auth:             protos,
 		AuthRetries:      p.AuthRetries,
-		Authenticator:    auth,
+		Authenticator:    auth.auth,
+		Accounting:       auth.acct,
 		MPPE:             mppePolicy(p),
 		MRU:              uint16(p.MTU),
 		EchoInterval:     p.EchoInterval.Duration,

@@ -28,6 +28,8 @@ type Config struct {
 	Users []User `toml:"user"`
 	// Console is [console] (console.go): what the serial console offers.
 	Console Console `toml:"console"`
+	// Radius is [radius] (radius.go): RADIUS authentication and accounting.
+	Radius Radius `toml:"radius"`
 
 	// Router sections (WAN, LAN, NAT, firewall) live in router.go.
 	Router
@@ -128,6 +130,7 @@ func Default() *Config {
 	}
 	c.Router = defaultRouter()
 	c.router = true
+	c.Radius = defaultRadius()
 	return c
 }
 
@@ -196,6 +199,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, &Error{File: file, Msg: err.Error()}
 	}
 	c.router = md.IsDefined("wan") || md.IsDefined("lan") || md.IsDefined("nat")
+	c.fillRadius(md.IsDefined("radius"))
 	var errs []error
 	for _, k := range md.Undecoded() {
 		key := k.String()

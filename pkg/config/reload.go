@@ -22,6 +22,7 @@ func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
 		{"lan", !reflect.DeepEqual(c.LAN, old.LAN), func() { e.LAN = old.LAN }},
 		{"log", !reflect.DeepEqual(c.Log, old.Log), func() { e.Log = old.Log }},
 		{"console", !reflect.DeepEqual(c.Console, old.Console), func() { e.Console = old.Console }},
+		{"radius", !reflect.DeepEqual(c.Radius, old.Radius), func() { e.Radius = old.Radius }},
 		{"router", c.router != old.router, func() { e.router = old.router }},
 	}
 	for _, k := range keep {

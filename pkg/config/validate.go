@@ -29,6 +29,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validatePPTP()...)
 	errs = append(errs, c.validateUsers()...)
 	errs = append(errs, c.validateRouter()...)
+	errs = append(errs, c.validateRadius()...)
 	return errors.Join(errs...)
 }
 

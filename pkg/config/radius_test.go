@@ -1,0 +1,70 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const radiusTOML = `
+[radius]
+nas_identifier = "office-box"
+nas_ip = "192.0.2.1"
+timeout = "2s"
+retries = 3
+interim_interval = "10m"
+fallback_local = true
+
+[[radius.server]]
+address = "192.0.2.10"
+secret = "testing123"
+
+[[radius.server]]
+address = "192.0.2.11:11812"
+secret = "other"
+acct_port = 0
+`
+
+func TestRadiusSetup(t *testing.T) {
+	c, err := parseRouter(t, radiusTOML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Radius
+	if !c.RadiusEnabled() || r.NASIdentifier != "office-box" || r.NASAddr().String() != "192.0.2.1" ||
+		r.Timeout.Duration != 2*time.Second || r.Retries != 3 || r.InterimInterval.Duration != 10*time.Minute ||
+		!r.FallbackLocal || !r.Accounting || r.DeadTime.Duration != 30*time.Second {
+		t.Errorf("radius %+v", r)
+	}
+	for i, want := range [][2]string{{"192.0.2.10:1812", "192.0.2.10:1813"}, {"192.0.2.11:11812", ""}} {
+		s := r.Servers[i]
+		if s.AuthAddr() != want[0] || s.AcctAddr() != want[1] {
+			t.Errorf("server %d: %s %s, want %v", i, s.AuthAddr(), s.AcctAddr(), want)
+		}
+	}
+	// No section: RADIUS off.
+	c, err = parseRouter(t, "[pptp]\nlocal_ip = \"10.0.0.1\"\n")
+	if err != nil || c.RadiusEnabled() {
+		t.Errorf("no [radius]: enabled=%v err=%v", c != nil && c.RadiusEnabled(), err)
+	}
+}
+
+func TestRadiusErrors(t *testing.T) {
+	for _, tc := range []struct{ toml, want string }{
+		{"[radius]\n", "x.toml:1: radius.server: at least one [[radius.server]] is needed"},
+		{"[radius]\n[[radius.server]]\naddress = \"192.0.2.1\"\n", "x.toml:2: radius.server.0.secret: must not be empty"},
+		{"[radius]\n[[radius.server]]\naddress = \"192.0.2.1:99999\"\nsecret = \"s\"\n", "x.toml:3: radius.server.0.address: bad port \"99999\""},
+		{"[radius]\n[[radius.server]]\naddress = \":1812\"\nsecret = \"s\"\n", "x.toml:3: radius.server.0.address: must be host or host:port"},
+		{"[radius]\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\nacct_port = 70000\n", "x.toml:5: radius.server.0.acct_port: must be 0"},
+		{"[radius]\ntimeout = \"1ms\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.timeout: must be 100ms to 1m"},
+		{"[radius]\nretries = 11\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.retries: must be 0 to 10"},
+		{"[radius]\nnas_ip = \"::1\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.nas_ip: must be an IPv4 address"},
+		{"[radius]\ninterim_interval = \"10ms\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.interim_interval: must be 0 (none) or at least 1s"},
+		{"[radius]\nauthserver = \"h\"\n", "x.toml:2: radius.authserver: unknown key"},
+	} {
+		_, err := parseRouter(t, tc.toml)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q:\n got %v\nwant %s", tc.toml, err, tc.want)
+		}
+	}
+}
