@@ -227,8 +227,8 @@ func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, 
 		// hidden like User-Password; the NT key is the NT password hash's
 		// hash, from which RFC 3079 §2.4 derives the MPPE key.
 		if v := first(ms[msCHAPMPPEKeys]); v != nil {
-			k, err := radius.UserPassword(v, p.Secret, sent.Authenticator[:])
-			if err == nil && len(k) >= 24 && len(req.Challenge) == 8 {
+			k, err := decryptMPPEKeys(v, p.Secret, sent.Authenticator)
+			if err == nil && len(req.Challenge) == 8 {
 				var hh [16]byte
 				var ch [8]byte
 				copy(hh[:], k[8:24])

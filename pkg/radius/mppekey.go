@@ -73,3 +73,21 @@ func keyPad(secret []byte, reqAuth [16]byte, salt, c []byte, i int) [md5.Size]by
 	h.Sum(b[:0])
 	return b
 }
+
+// decryptMPPEKeys recovers MS-CHAP-MPPE-Keys (RFC 2548 §2.4.1): 32 octets
+// hidden as User-Password is (RFC 2865 §5.2, no salt), holding the LM key
+// (8), the NT key (16) and padding. Not radius.UserPassword: that cuts at
+// the first zero octet, and an unused LM key is all zeros.
+func decryptMPPEKeys(v, secret []byte, reqAuth [16]byte) ([]byte, error) {
+	if len(v) != 32 {
+		return nil, fmt.Errorf("ms-chap-mppe-keys: %d octets, want 32", len(v))
+	}
+	p := make([]byte, len(v))
+	for i := 0; i < len(v); i += 16 {
+		b := keyPad(secret, reqAuth, nil, v, i)
+		for j := range 16 {
+			p[i+j] = v[i+j] ^ b[j]
+		}
+	}
+	return p[:24], nil
+}
