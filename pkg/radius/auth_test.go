@@ -297,7 +297,9 @@ func TestBadRepliesDropped(t *testing.T) {
 			t.Parallel()
 			srv := newFakeServer(t, "k", mschapv2Server(nil))
 			// Put the Message-Authenticator last, where the corruption hits.
+			srv.mu.Lock()
 			srv.corrupt = corrupt
+			srv.mu.Unlock()
 			c := newTestClient(t, nil, Server{Auth: srv.addr(), Secret: []byte("k")})
 			_, err := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw"))
 			if !errors.Is(err, ErrNoServer) {

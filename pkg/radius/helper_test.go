@@ -27,10 +27,9 @@ type fakeServer struct {
 	handle func(req *radius.Packet) *radius.Packet
 	// addMA puts a Message-Authenticator into replies.
 	addMA bool
+	mu    sync.Mutex
 	// corrupt, when set, rewrites each encoded reply before it is sent.
-	corrupt func([]byte) []byte
-
-	mu       sync.Mutex
+	corrupt  func([]byte) []byte
 	requests []*radius.Packet
 	got      atomic.Int32
 	badReqs  atomic.Int32
@@ -80,8 +79,11 @@ func (s *fakeServer) serve(b []byte, from *net.UDPAddr) {
 		s.t.Errorf("fake server: encode: %v", err)
 		return
 	}
-	if s.corrupt != nil {
-		out = s.corrupt(out)
+	s.mu.Lock()
+	corrupt := s.corrupt
+	s.mu.Unlock()
+	if corrupt != nil {
+		out = corrupt(out)
 	}
 	s.conn.WriteToUDP(out, from)
 }

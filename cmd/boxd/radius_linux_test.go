@@ -1,0 +1,186 @@
+package main
+
+import (
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
+	"github.com/pptpbox/pptpbox/pkg/radius/radiustest"
+)
+
+// radiusUsers: alice from the pool, fixed with Framed-IP-Address and
+// Session-Timeout, both with a Class to be echoed in accounting.
+const radiusUsers = `
+alice	Cleartext-Password := "alice-pw"
+	Class = "alice-class"
+
+fixed	Cleartext-Password := "fixed-pw"
+	Framed-IP-Address = 10.79.97.150,
+	Session-Timeout = 3600
+`
+
+// TestBoxdFreeRADIUS: boxd in a namespace authenticates through a real
+// FreeRADIUS in the same namespace (loopback), the first configured
+// server being dead: MS-CHAPv2 + MPPE-128 with the keys from the Access-
+// Accept passes traffic both ways, a wrong password gets E=691, the
+// Framed-IP-Address user gets that address, and FreeRADIUS's detail file
+// shows Accounting-On, Start, Interim-Update and Stop with the octets.
+func TestBoxdFreeRADIUS(t *testing.T) {
+	netnstest.Require(t, "ip", "ping")
+	radiustest.Require(t)
+	start := time.Now()
+	bin := buildBinaries(t)
+	srv := netnstest.NewNS(t, "rsrv")
+	cli := netnstest.NewNS(t, "rcli")
+	linkPair(t, srv, "192.0.2.1/24", cli, "192.0.2.2/24")
+	// The namespace is the test's own: fixed ports are free.
+	fr := radiustest.Start(t, radiustest.Options{AuthPort: 18120, AcctPort: 18130, Users: radiusUsers, Command: srv.Cmd})
+	cfg, dir := writeConfig(t, `
+[log]
+level = "debug"
+[pptp]
+listen = "192.0.2.1:1723"
+[radius]
+nas_identifier = "pptpbox-e2e"
+timeout = "1s"
+retries = 1
+interim_interval = "1s"
+# The first server is dead (nothing listens: port unreachable): every
+# request fails over to FreeRADIUS.
+[[radius.server]]
+address = "127.0.0.1:18199"
+secret = "dead"
+acct_port = 18199
+[[radius.server]]
+address = "`+fr.AuthAddr()+`"
+secret = "`+fr.Secret+`"
+acct_port = 18130
+# A local user that RADIUS does not know: not used without fallback_local.
+[[user]]
+name = "local"
+password = "local-pw"
+`)
+	sock := filepath.Join(dir, "boxd.sock")
+	boxd := startBoxd(t, srv, bin, cfg, sock, "pptp server ready")
+	t.Logf("setup %v", time.Since(start).Round(time.Millisecond))
+
+	pptpc := func(user, pw string, debug bool) *proc {
+		args := []string{"-server", "192.0.2.1", "-user", user, "-password", pw}
+		if debug {
+			args = append(args, "-debug")
+		}
+		return startProc(t, cli.Cmd(filepath.Join(bin, "pptpc"), args...))
+	}
+
+	// MS-CHAPv2 through FreeRADIUS, MPPE-128 with its keys: traffic.
+	alice := pptpc("alice", "alice-pw", false)
+	line := alice.log.waitFor(t, "connected:", 30*time.Second)
+	if !strings.Contains(line, "local 10.79.97.10 ") || !strings.Contains(line, "MPPE 128-bit stateless") {
+		t.Fatalf("client: %s", line)
+	}
+	boxd.log.waitFor(t, `msg="session up" user=alice`, 10*time.Second)
+	if out, err := cli.Run("ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", "1000", "10.79.97.1"); err != nil {
+		t.Fatalf("client -> box ping: %v\n%s", err, out)
+	}
+	if out, err := srv.Run("ping", "-c", "3", "-i", "0.2", "-W", "2", "10.79.97.10"); err != nil {
+		t.Fatalf("box -> client ping: %v\n%s", err, out)
+	}
+	t.Logf("alice up and pinged at %v", time.Since(start).Round(time.Millisecond))
+
+	// Interim-Update (interim_interval 1s), then a clean hang-up: Stop.
+	radiustest.WaitFor(t, 10*time.Second, "Interim-Update", func() bool {
+		return strings.Contains(fr.Detail(), "Acct-Status-Type = Interim-Update")
+	})
+	alice.cmd.Process.Signal(syscall.SIGINT)
+	if err := alice.wait(t, 15*time.Second); err != nil {
+		t.Logf("pptpc alice exit: %v", err)
+	}
+	radiustest.WaitFor(t, 10*time.Second, "Stop", func() bool {
+		return strings.Contains(fr.Detail(), "Acct-Status-Type = Stop")
+	})
+
+	// A wrong password: MS-CHAPv2 Failure E=691 with FreeRADIUS's text.
+	bad := pptpc("alice", "wrong", true)
+	bad.wait(t, 30*time.Second)
+	if out := bad.log.String(); !strings.Contains(out, "E=691") {
+		t.Errorf("wrong password: no E=691 in the client's log:\n%s", out)
+	}
+	boxd.log.waitFor(t, "radius auth refused", 5*time.Second)
+
+	// A user unknown to RADIUS but in [[user]]: refused (no fallback).
+	local := pptpc("local", "local-pw", false)
+	local.wait(t, 30*time.Second)
+	if strings.Contains(local.log.String(), "connected:") {
+		t.Error("a local user logged in with [radius] and no fallback_local")
+	}
+
+	// Framed-IP-Address from the reply.
+	fixed := pptpc("fixed", "fixed-pw", false)
+	line = fixed.log.waitFor(t, "connected:", 30*time.Second)
+	if !strings.Contains(line, "local 10.79.97.150 ") {
+		t.Fatalf("fixed: %s", line)
+	}
+	if out, err := srv.Run("ping", "-c", "2", "-i", "0.2", "-W", "2", "10.79.97.150"); err != nil {
+		t.Fatalf("box -> fixed ping: %v\n%s", err, out)
+	}
+
+	// boxd's clean stop: the fixed session's Stop (Admin-Reboot), then
+	// Accounting-Off.
+	boxd.cmd.Process.Signal(syscall.SIGTERM)
+	if err := boxd.wait(t, 20*time.Second); err != nil {
+		t.Errorf("boxd exit: %v\n%s", err, boxd.log.String())
+	}
+	radiustest.WaitFor(t, 5*time.Second, "Accounting-Off", func() bool {
+		return strings.Contains(fr.Detail(), "Acct-Status-Type = Accounting-Off")
+	})
+
+	recs := fr.Records()
+	var kinds []string
+	for _, r := range recs {
+		if m := regexp.MustCompile(`Acct-Status-Type = (\S+)`).FindStringSubmatch(r); m != nil {
+			kinds = append(kinds, m[1])
+		}
+	}
+	t.Logf("accounting records: %v", kinds)
+	if len(kinds) < 6 || kinds[0] != "Accounting-On" || kinds[len(kinds)-1] != "Accounting-Off" {
+		t.Errorf("records %v", kinds)
+	}
+	aliceStop, fixedStop := "", ""
+	for _, r := range recs {
+		if strings.Contains(r, "Acct-Status-Type = Stop") {
+			switch {
+			case strings.Contains(r, `User-Name = "alice"`):
+				aliceStop = r
+			case strings.Contains(r, `User-Name = "fixed"`):
+				fixedStop = r
+			}
+		}
+	}
+	if !strings.Contains(aliceStop, "Acct-Terminate-Cause = User-Request") ||
+		!strings.Contains(aliceStop, `Class = 0x616c6963652d636c617373`) ||
+		!strings.Contains(aliceStop, "Framed-IP-Address = 10.79.97.10") ||
+		!strings.Contains(aliceStop, `Calling-Station-Id = "192.0.2.2"`) ||
+		!strings.Contains(aliceStop, `NAS-Identifier = "pptpbox-e2e"`) {
+		t.Errorf("alice's Stop:\n%s", aliceStop)
+	}
+	// Three 1000-byte pings each way at least (1028-octet IP packets).
+	for _, k := range []string{"Acct-Input-Octets", "Acct-Output-Octets"} {
+		n := -1
+		if m := regexp.MustCompile(k + ` = (\d+)`).FindStringSubmatch(aliceStop); m != nil {
+			n, _ = strconv.Atoi(m[1])
+		}
+		if n < 3*1028 || n > 100000 {
+			t.Errorf("alice %s = %d, want about 3-6 x 1028", k, n)
+		}
+	}
+	if !strings.Contains(fixedStop, "Acct-Terminate-Cause = Admin-Reboot") || !strings.Contains(fixedStop, "Framed-IP-Address = 10.79.97.150") {
+		t.Errorf("fixed's Stop:\n%s", fixedStop)
+	}
+	t.Logf("alice's Stop record:\n%s", aliceStop)
+	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
