@@ -68,3 +68,18 @@ func TestRadiusErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRadiusSeedExample: docs/examples/seed.toml's [radius] is the seed's
+// radiusclient.conf.
+func TestRadiusSeedExample(t *testing.T) {
+	c, err := Load("../../docs/examples/seed.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Radius
+	if !c.RadiusEnabled() || len(r.Servers) != 1 || r.Servers[0].AuthAddr() != "radius.toughstruct.net:1812" ||
+		r.Servers[0].AcctAddr() != "radius.toughstruct.net:1813" || r.Servers[0].Secret != "testing123" ||
+		r.Timeout.Duration != 10*time.Second || r.Retries != 3 || !r.FallbackLocal {
+		t.Errorf("radius %+v", r)
+	}
+}
