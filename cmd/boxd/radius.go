@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/aaa"
@@ -19,6 +22,7 @@ type aaaSetup struct {
 	auth ppp.Authenticator
 	acct session.Accounting // nil: no accounting
 	rc   *radius.Client     // nil without [radius]
+	cfg  *config.Radius
 	log  *slog.Logger
 }
 
@@ -44,7 +48,7 @@ func newAAA(cfg *config.Config, users ppp.Authenticator, log *slog.Logger) (*aaa
 	if err != nil {
 		return nil, err
 	}
-	a := &aaaSetup{auth: rc, rc: rc, log: log}
+	a := &aaaSetup{auth: rc, rc: rc, cfg: r, log: log}
 	if r.FallbackLocal {
 		a.auth = aaa.Fallback{Primary: rc, Secondary: users, Logger: log}
 	}
@@ -81,4 +85,45 @@ func (a *aaaSetup) stop() {
 	if err := a.rc.AccountingOn(ctx, false); err != nil {
 		a.log.Warn("radius accounting-off not answered", "err", err)
 	}
+}
+
+// serveDAE takes RFC 5176 Disconnect-Requests on [radius] dae_listen from
+// the configured servers' addresses (each with its own secret) until ctx
+// ends. Without dae_listen it does nothing.
+func (a *aaaSetup) serveDAE(ctx context.Context, srv *session.Server) error {
+	if a.rc == nil || a.cfg.DAEListen == "" {
+		return nil
+	}
+	clients := map[netip.Addr][]byte{}
+	for _, s := range a.cfg.Servers {
+		host, _, _ := net.SplitHostPort(s.AuthAddr())
+		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
+		if err != nil {
+			a.log.Warn("dae: cannot resolve a radius server; its requests will be dropped", "server", host, "err", err)
+			continue
+		}
+		for _, ip := range addrs {
+			if _, dup := clients[ip.Unmap()]; !dup {
+				clients[ip.Unmap()] = []byte(s.Secret)
+			}
+		}
+	}
+	pc, err := net.ListenPacket("udp4", a.cfg.DAEListen)
+	if err != nil {
+		return fmt.Errorf("radius: dae_listen: %w", err)
+	}
+	const reason = "disconnected by RADIUS Disconnect-Request"
+	d := a.rc.NewDAE(radius.DAEConfig{
+		Clients:    clients,
+		HangupCall: func(id uint16) bool { return srv.DisconnectCall(id, reason) },
+		HangupUser: func(user string) int { return srv.Disconnect(user, reason) },
+		Logger:     a.log,
+	})
+	go func() {
+		if err := d.Serve(ctx, pc); err != nil {
+			a.log.Error("dae listener stopped", "err", err)
+		}
+	}()
+	a.log.Info("radius dynamic authorization listening", "listen", pc.LocalAddr().String(), "clients", len(clients))
+	return nil
 }

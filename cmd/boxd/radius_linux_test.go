@@ -28,10 +28,12 @@ fixed	Cleartext-Password := "fixed-pw"
 // FreeRADIUS in the same namespace (loopback), the first configured
 // server being dead: MS-CHAPv2 + MPPE-128 with the keys from the Access-
 // Accept passes traffic both ways, a wrong password gets E=691, the
-// Framed-IP-Address user gets that address, and FreeRADIUS's detail file
-// shows Accounting-On, Start, Interim-Update and Stop with the octets.
+// Framed-IP-Address user gets that address, a Disconnect-Request from
+// radclient ends a session by its Acct-Session-Id, and FreeRADIUS's detail
+// file shows Accounting-On, Start, Interim-Update, Stop (User-Request,
+// Admin-Reset, Admin-Reboot) with the octets, and Accounting-Off.
 func TestBoxdFreeRADIUS(t *testing.T) {
-	netnstest.Require(t, "ip", "ping")
+	netnstest.Require(t, "ip", "ping", "radclient")
 	radiustest.Require(t)
 	start := time.Now()
 	bin := buildBinaries(t)
@@ -50,10 +52,12 @@ nas_identifier = "pptpbox-e2e"
 timeout = "1s"
 retries = 1
 interim_interval = "1s"
+dae_listen = "127.0.0.1:3799"
 # The first server is dead (nothing listens: port unreachable): every
-# request fails over to FreeRADIUS.
+# request fails over to FreeRADIUS. Disconnect-Requests are taken from
+# each server's address with its secret.
 [[radius.server]]
-address = "127.0.0.1:18199"
+address = "127.0.0.2:18199"
 secret = "dead"
 acct_port = 18199
 [[radius.server]]
@@ -129,8 +133,39 @@ password = "local-pw"
 		t.Fatalf("box -> fixed ping: %v\n%s", err, out)
 	}
 
-	// boxd's clean stop: the fixed session's Stop (Admin-Reboot), then
-	// Accounting-Off.
+	// RFC 5176 Disconnect-Request from FreeRADIUS's radclient, by the
+	// Acct-Session-Id of fixed's Start: ACK, and the session ends.
+	var fixedID string
+	radiustest.WaitFor(t, 5*time.Second, "fixed's Start", func() bool {
+		for _, r := range fr.Records() {
+			if strings.Contains(r, "Acct-Status-Type = Start") && strings.Contains(r, `User-Name = "fixed"`) {
+				fixedID = regexp.MustCompile(`Acct-Session-Id = "([^"]+)"`).FindStringSubmatch(r)[1]
+				return true
+			}
+		}
+		return false
+	})
+	radclient := func(attrs string) string {
+		cmd := srv.Cmd("radclient", "-x", "-r", "1", "-t", "3", "127.0.0.1:3799", "disconnect", fr.Secret)
+		cmd.Stdin = strings.NewReader(attrs)
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	if out := radclient(`Acct-Session-Id = "` + fixedID + `"` + "\n"); !strings.Contains(out, "Disconnect-ACK") {
+		t.Errorf("disconnect fixed: %s", out)
+	}
+	fixed.wait(t, 15*time.Second)
+	if out := radclient("User-Name = \"nobody\"\n"); !strings.Contains(out, "Disconnect-NAK") || !strings.Contains(out, "Session-Context-Not-Found") {
+		t.Errorf("disconnect nobody: %s", out)
+	}
+	radiustest.WaitFor(t, 5*time.Second, "fixed's Stop", func() bool {
+		return strings.Contains(fr.Detail(), "Acct-Terminate-Cause = Admin-Reset")
+	})
+
+	// boxd's clean stop with alice logged in again: her Stop
+	// (Admin-Reboot), then Accounting-Off.
+	again := pptpc("alice", "alice-pw", false)
+	again.log.waitFor(t, "connected:", 30*time.Second)
 	boxd.cmd.Process.Signal(syscall.SIGTERM)
 	if err := boxd.wait(t, 20*time.Second); err != nil {
 		t.Errorf("boxd exit: %v\n%s", err, boxd.log.String())
@@ -150,10 +185,12 @@ password = "local-pw"
 	if len(kinds) < 6 || kinds[0] != "Accounting-On" || kinds[len(kinds)-1] != "Accounting-Off" {
 		t.Errorf("records %v", kinds)
 	}
-	aliceStop, fixedStop := "", ""
+	var aliceStop, fixedStop, rebootStop string
 	for _, r := range recs {
 		if strings.Contains(r, "Acct-Status-Type = Stop") {
 			switch {
+			case strings.Contains(r, "Admin-Reboot"):
+				rebootStop = r
 			case strings.Contains(r, `User-Name = "alice"`):
 				aliceStop = r
 			case strings.Contains(r, `User-Name = "fixed"`):
@@ -178,8 +215,12 @@ password = "local-pw"
 			t.Errorf("alice %s = %d, want about 3-6 x 1028", k, n)
 		}
 	}
-	if !strings.Contains(fixedStop, "Acct-Terminate-Cause = Admin-Reboot") || !strings.Contains(fixedStop, "Framed-IP-Address = 10.79.97.150") {
+	if !strings.Contains(fixedStop, "Acct-Terminate-Cause = Admin-Reset") || !strings.Contains(fixedStop, "Framed-IP-Address = 10.79.97.150") ||
+		!strings.Contains(fixedStop, `Acct-Session-Id = "`+fixedID+`"`) {
 		t.Errorf("fixed's Stop:\n%s", fixedStop)
+	}
+	if !strings.Contains(rebootStop, `User-Name = "alice"`) {
+		t.Errorf("no Admin-Reboot Stop for alice at boxd's stop:\n%s", rebootStop)
 	}
 	t.Logf("alice's Stop record:\n%s", aliceStop)
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))

@@ -113,6 +113,9 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 	}
 	defer cleanup()
 	acct.start(ctx)
+	if err := acct.serveDAE(ctx, srv); err != nil {
+		return err
+	}
 	b.srv = srv
 	b.mu.Lock() // a SIGHUP reload may run already
 	b.fixed = fixed

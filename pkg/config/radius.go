@@ -37,6 +37,9 @@ type Radius struct {
 	// (never after a server's reject). radiusclient.conf's
 	// "auth_order radius,local" is the nearest.
 	FallbackLocal bool `toml:"fallback_local"`
+	// DAEListen is where Disconnect-Requests (RFC 5176) from the servers
+	// are taken, "host:port" (port 3799); empty: not at all.
+	DAEListen string `toml:"dae_listen"`
 
 	// enabled: the file has a [radius] section.
 	enabled bool
@@ -145,6 +148,13 @@ func (c *Config) validateRadius() []error {
 	}
 	if t := r.DeadTime.Duration; t < 0 || t > time.Hour {
 		bad("dead_time", "must be 0 to 1h, not %v", t)
+	}
+	if r.DAEListen != "" {
+		if _, port, err := net.SplitHostPort(r.DAEListen); err != nil {
+			bad("dae_listen", "must be [host]:port, not %q", r.DAEListen)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			bad("dae_listen", "bad port %q", port)
+		}
 	}
 	if t := r.InterimInterval.Duration; t != 0 && t < time.Second {
 		bad("interim_interval", "must be 0 (none) or at least 1s, not %v", t)

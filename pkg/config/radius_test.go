@@ -14,6 +14,7 @@ timeout = "2s"
 retries = 3
 interim_interval = "10m"
 fallback_local = true
+dae_listen = ":3799"
 
 [[radius.server]]
 address = "192.0.2.10"
@@ -33,7 +34,7 @@ func TestRadiusSetup(t *testing.T) {
 	r := c.Radius
 	if !c.RadiusEnabled() || r.NASIdentifier != "office-box" || r.NASAddr().String() != "192.0.2.1" ||
 		r.Timeout.Duration != 2*time.Second || r.Retries != 3 || r.InterimInterval.Duration != 10*time.Minute ||
-		!r.FallbackLocal || !r.Accounting || r.DeadTime.Duration != 30*time.Second {
+		!r.FallbackLocal || !r.Accounting || r.DeadTime.Duration != 30*time.Second || r.DAEListen != ":3799" {
 		t.Errorf("radius %+v", r)
 	}
 	for i, want := range [][2]string{{"192.0.2.10:1812", "192.0.2.10:1813"}, {"192.0.2.11:11812", ""}} {
@@ -61,6 +62,7 @@ func TestRadiusErrors(t *testing.T) {
 		{"[radius]\nnas_ip = \"::1\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.nas_ip: must be an IPv4 address"},
 		{"[radius]\ninterim_interval = \"10ms\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.interim_interval: must be 0 (none) or at least 1s"},
 		{"[radius]\nauthserver = \"h\"\n", "x.toml:2: radius.authserver: unknown key"},
+		{"[radius]\ndae_listen = \"3799\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.dae_listen: must be [host]:port"},
 	} {
 		_, err := parseRouter(t, tc.toml)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

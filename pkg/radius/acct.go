@@ -24,7 +24,8 @@ const loginTTL = 10 * time.Minute
 // running is a started session's accounting.
 type running struct {
 	l    *login
-	stop chan struct{} // closed by Stop: ends the interim updates
+	rec  session.Record // as at Start: user and call, for Disconnect-Request
+	stop chan struct{}  // closed by Stop: ends the interim updates
 }
 
 // remember keeps l until res's session starts or loginTTL passes.
@@ -51,6 +52,16 @@ func (c *Client) SessionID(res *ppp.AuthResult) string {
 	return ""
 }
 
+// running returns the started session with Acct-Session-Id id.
+func (c *Client) runningSession(id string) (session.Record, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.running[id]; r != nil {
+		return r.rec, true
+	}
+	return session.Record{}, false
+}
+
 // Start implements session.Accounting: Accounting-Request Start now, then
 // Interim-Update every Acct-Interim-Interval of the Accept (at least
 // MinInterim) or InterimInterval.
@@ -65,8 +76,9 @@ func (c *Client) Start(r session.Record, snap func() session.Record) {
 			c.logins[r.Result] = l
 		}
 	}
-	run := &running{l: l, stop: make(chan struct{})}
+	run := &running{l: l, rec: r, stop: make(chan struct{})}
 	l.started = run
+	c.running[l.sessionID] = run
 	c.mu.Unlock()
 
 	c.queue(func() { c.account(rfc2866.AcctStatusType_Value_Start, l, r) })
@@ -99,6 +111,9 @@ func (c *Client) Stop(r session.Record) {
 	c.mu.Lock()
 	l := c.logins[r.Result]
 	delete(c.logins, r.Result)
+	if l != nil {
+		delete(c.running, l.sessionID)
+	}
 	c.mu.Unlock()
 	if l == nil || l.started == nil {
 		c.log.Warn("radius accounting: stop for a session never started", "user", r.User)

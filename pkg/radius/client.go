@@ -93,6 +93,8 @@ type Client struct {
 	// logins maps the results of accepted logins to their accounting
 	// state until the session stops (acct.go).
 	logins map[*ppp.AuthResult]*login
+	// running maps the Acct-Session-Id of each started session to it.
+	running map[string]*running
 	// acctWG tracks queued accounting sends (Close waits for them).
 	acctWG sync.WaitGroup
 	// sessionSeq numbers Acct-Session-Ids after the start-time prefix.
@@ -139,11 +141,12 @@ func New(cfg Config) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Client{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		dead:   make([]time.Time, len(cfg.Servers)),
-		logins: map[*ppp.AuthResult]*login{},
-		prefix: fmt.Sprintf("%08X", uint32(time.Now().Unix())),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		dead:    make([]time.Time, len(cfg.Servers)),
+		logins:  map[*ppp.AuthResult]*login{},
+		running: map[string]*running{},
+		prefix:  fmt.Sprintf("%08X", uint32(time.Now().Unix())),
 	}, nil
 }
 
@@ -315,11 +318,39 @@ func checkReply(b, req, secret []byte) (*radius.Packet, error) {
 // Request Authenticator (RFC 2866 §3) is computed afterwards over the
 // packet with the Message-Authenticator in place (RFC 5080 §2.2.2).
 func encodeRequest(p *radius.Packet) ([]byte, error) {
-	p.Set(rfc2869.MessageAuthenticator_Type, make(radius.Attribute, md5.Size))
 	zeroAuth := p.Code != radius.CodeAccessRequest && p.Code != radius.CodeStatusServer
 	if zeroAuth {
 		p.Authenticator = [16]byte{}
 	}
+	b, err := signedPacket(p)
+	if err != nil {
+		return nil, err
+	}
+	if zeroAuth {
+		authenticate(b, p.Secret)
+		copy(p.Authenticator[:], b[4:20])
+	}
+	return b, nil
+}
+
+// encodeResponse encodes a reply (p.Authenticator holds the request's)
+// with a Message-Authenticator (RFC 3579 §3.2: HMAC-MD5 over the packet
+// with the Request Authenticator) and the Response Authenticator
+// (RFC 2865 §3, RFC 5176 §3.5).
+func encodeResponse(p *radius.Packet) ([]byte, error) {
+	b, err := signedPacket(p)
+	if err != nil {
+		return nil, err
+	}
+	authenticate(b, p.Secret)
+	return b, nil
+}
+
+// signedPacket encodes p with a Message-Authenticator: HMAC-MD5 keyed
+// with the secret over the packet as it stands (p.Authenticator in its
+// field) with the attribute's value zero (RFC 3579 §3.2).
+func signedPacket(p *radius.Packet) ([]byte, error) {
+	p.Set(rfc2869.MessageAuthenticator_Type, make(radius.Attribute, md5.Size))
 	b, err := p.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -328,14 +359,17 @@ func encodeRequest(p *radius.Packet) ([]byte, error) {
 	mac := hmac.New(md5.New, p.Secret)
 	mac.Write(b)
 	mac.Sum(b[off+2 : off+2])
-	if zeroAuth {
-		h := md5.New()
-		h.Write(b)
-		h.Write(p.Secret)
-		h.Sum(b[4:4])
-		copy(p.Authenticator[:], b[4:20])
-	}
 	return b, nil
+}
+
+// authenticate replaces b's authenticator field with MD5(packet + secret),
+// the packet holding 16 zero octets (a request, RFC 2866 §3) or the
+// Request Authenticator (a response, RFC 2865 §3) there.
+func authenticate(b, secret []byte) {
+	h := md5.New()
+	h.Write(b)
+	h.Write(secret)
+	h.Sum(b[4:4])
 }
 
 // checkMessageAuthenticator verifies a reply's Message-Authenticator when

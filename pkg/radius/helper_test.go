@@ -124,20 +124,7 @@ func encodeReply(p *radius.Packet, ma bool) ([]byte, error) {
 	if !ma {
 		return p.Encode()
 	}
-	p.Set(rfc2869.MessageAuthenticator_Type, make(radius.Attribute, 16))
-	b, err := p.MarshalBinary() // authenticator = the request's
-	if err != nil {
-		return nil, err
-	}
-	off := findAttr(b, byte(rfc2869.MessageAuthenticator_Type))
-	m := hmac.New(md5.New, p.Secret)
-	m.Write(b)
-	m.Sum(b[off+2 : off+2])
-	h := md5.New()
-	h.Write(b)
-	h.Write(p.Secret)
-	h.Sum(b[4:4])
-	return b, nil
+	return encodeResponse(p)
 }
 
 func testLogger(t testing.TB) *slog.Logger {

@@ -125,3 +125,15 @@ func (ss *Session) record() Record {
 	r.Time = end.Sub(ss.upAt)
 	return r
 }
+
+// DisconnectCall ends the session whose call ID (ours) is callID, as
+// Disconnect does for a user: for a RADIUS Disconnect-Request naming one
+// session by its Acct-Session-Id. It reports whether such a session was up.
+func (s *Server) DisconnectCall(callID uint16, reason string) bool {
+	ss := s.callByID(callID)
+	if ss == nil || !ss.wasUp.Load() {
+		return false
+	}
+	ss.closeFor(CauseAdminReset, reason)
+	return true
+}

@@ -1,0 +1,228 @@
+package radius
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync/atomic"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc3576"
+)
+
+// DAEConfig configures the Dynamic Authorization Extensions listener
+// (RFC 5176): Disconnect-Requests from the RADIUS servers end sessions.
+type DAEConfig struct {
+	// Clients are the addresses allowed to send requests (the configured
+	// servers), each with its secret. Anything else is dropped.
+	Clients map[netip.Addr][]byte
+	// HangupCall ends the session with our call ID and reports whether
+	// there was one; HangupUser ends every session of user and reports
+	// how many. Both end them with Acct-Terminate-Cause Admin-Reset.
+	HangupCall func(callID uint16) bool
+	HangupUser func(user string) int
+	Logger     *slog.Logger
+}
+
+// DAEStats counts what the listener did.
+type DAEStats struct {
+	ACKs, NAKs, Dropped uint64
+}
+
+// DAE answers Disconnect-Requests for a Client's sessions.
+type DAE struct {
+	c                  *Client
+	cfg                DAEConfig
+	log                *slog.Logger
+	acks, naks, droppd atomic.Uint64
+}
+
+// NewDAE makes the listener's logic for c's sessions.
+func (c *Client) NewDAE(cfg DAEConfig) *DAE {
+	if cfg.Logger == nil {
+		cfg.Logger = c.log
+	}
+	return &DAE{c: c, cfg: cfg, log: cfg.Logger}
+}
+
+// Stats returns the counters.
+func (d *DAE) Stats() DAEStats {
+	return DAEStats{ACKs: d.acks.Load(), NAKs: d.naks.Load(), Dropped: d.droppd.Load()}
+}
+
+// Serve answers requests on conn until ctx ends (then it closes conn).
+func (d *DAE) Serve(ctx context.Context, conn net.PacketConn) error {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	buf := make([]byte, radius.MaxPacketLength)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			continue
+		}
+		ua, _ := from.(*net.UDPAddr)
+		var src netip.Addr
+		if ua != nil {
+			src = ua.AddrPort().Addr().Unmap()
+		}
+		if out := d.Handle(buf[:n], src); out != nil {
+			conn.WriteTo(out, from)
+		}
+	}
+}
+
+// daeAttrs are the attributes a Disconnect-Request may carry here;
+// anything else is NAKed with Unsupported-Attribute (RFC 5176 §3.5).
+var daeAttrs = map[radius.Type]bool{
+	rfc2865.UserName_Type: true, rfc2866.AcctSessionID_Type: true,
+	rfc2865.NASIPAddress_Type: true, rfc2865.NASIdentifier_Type: true,
+	rfc2865.NASPort_Type: true, rfc2865.CallingStationID_Type: true, rfc2865.FramedIPAddress_Type: true,
+	rfc2869.EventTimestamp_Type: true, rfc2869.MessageAuthenticator_Type: true,
+	rfc2865.ReplyMessage_Type: true, rfc2865.ProxyState_Type: true,
+}
+
+// Handle answers one request datagram from src: the response to send, or
+// nil to drop it (unknown source, bad authenticators, not a request).
+func (d *DAE) Handle(b []byte, src netip.Addr) []byte {
+	secret, ok := d.cfg.Clients[src]
+	if !ok {
+		d.drop("request from an address that is not a configured server", src)
+		return nil
+	}
+	p, err := radius.Parse(b, secret)
+	if err != nil {
+		d.drop(err.Error(), src)
+		return nil
+	}
+	b = b[:int(b[2])<<8|int(b[3])]
+	if err := checkRequestAuth(b, secret); err != nil {
+		d.drop(err.Error(), src)
+		return nil
+	}
+	var code radius.Code
+	var cause rfc3576.ErrorCause
+	switch p.Code {
+	case radius.CodeDisconnectRequest:
+		code, cause = d.disconnect(p)
+	case radius.CodeCoARequest:
+		// RFC 5176 §3.2: a NAS that does not support CoA NAKs it.
+		code, cause = radius.CodeCoANAK, rfc3576.ErrorCause_Value_UnsupportedService
+	default:
+		d.drop(fmt.Sprintf("%v is not a dynamic authorization request", p.Code), src)
+		return nil
+	}
+	resp := p.Response(code)
+	if cause != 0 {
+		rfc3576.ErrorCause_Set(resp, cause)
+		d.naks.Add(1)
+	} else {
+		d.acks.Add(1)
+	}
+	// RFC 5176 §3.2: Proxy-State is copied into the response.
+	for _, a := range p.Attributes {
+		if a.Type == rfc2865.ProxyState_Type {
+			resp.Add(rfc2865.ProxyState_Type, a.Attribute)
+		}
+	}
+	out, err := encodeResponse(resp)
+	if err != nil {
+		d.log.Error("dae: encode response", "err", err)
+		return nil
+	}
+	d.log.Info("radius dynamic authorization", "from", src.String(), "request", p.Code.String(), "answer", code.String(),
+		"user", rfc2865.UserName_GetString(p), "session_id", rfc2866.AcctSessionID_GetString(p), "error_cause", errorCauseString(cause))
+	return out
+}
+
+func errorCauseString(c rfc3576.ErrorCause) string {
+	if c == 0 {
+		return ""
+	}
+	return c.String()
+}
+
+func (d *DAE) drop(why string, src netip.Addr) {
+	d.droppd.Add(1)
+	d.log.Warn("dae: request dropped", "from", src.String(), "reason", why)
+}
+
+// disconnect acts on a Disconnect-Request (RFC 5176 §3): the session is
+// named by Acct-Session-Id, User-Name or both (then they must agree).
+func (d *DAE) disconnect(p *radius.Packet) (radius.Code, rfc3576.ErrorCause) {
+	nak := radius.CodeDisconnectNAK
+	for _, a := range p.Attributes {
+		if !daeAttrs[a.Type] {
+			return nak, rfc3576.ErrorCause_Value_UnsupportedAttribute
+		}
+	}
+	cfg := &d.c.cfg
+	if v, err := rfc2865.NASIdentifier_LookupString(p); err == nil && v != cfg.NASIdentifier {
+		return nak, rfc3576.ErrorCause_Value_NASIdentificationMismatch
+	}
+	if v, err := rfc2865.NASIPAddress_Lookup(p); err == nil {
+		if a, _ := netip.AddrFromSlice(v.To4()); a != cfg.NASIP {
+			return nak, rfc3576.ErrorCause_Value_NASIdentificationMismatch
+		}
+	}
+	id, idErr := rfc2866.AcctSessionID_LookupString(p)
+	user, userErr := rfc2865.UserName_LookupString(p)
+	switch {
+	case idErr == nil:
+		rec, ok := d.c.runningSession(id)
+		if !ok || (userErr == nil && user != rec.User) || !d.cfg.HangupCall(rec.CallID) {
+			return nak, rfc3576.ErrorCause_Value_SessionContextNotFound
+		}
+	case userErr == nil:
+		if d.cfg.HangupUser(user) == 0 {
+			return nak, rfc3576.ErrorCause_Value_SessionContextNotFound
+		}
+	default:
+		return nak, rfc3576.ErrorCause_Value_MissingAttribute
+	}
+	return radius.CodeDisconnectACK, 0
+}
+
+// checkRequestAuth checks a Disconnect- or CoA-Request's authenticators:
+// the Request Authenticator is MD5 over the packet with 16 zero octets in
+// its place, and the secret (RFC 5176 §3.5, as RFC 2866 §3); a
+// Message-Authenticator, when present, is HMAC-MD5 over the packet with
+// that field zeroed too.
+func checkRequestAuth(b, secret []byte) error {
+	c := append([]byte(nil), b...)
+	clear(c[4:20])
+	h := md5.New()
+	h.Write(c)
+	h.Write(secret)
+	if !bytes.Equal(h.Sum(nil), b[4:20]) {
+		return errors.New("bad request authenticator (wrong secret?)")
+	}
+	off := findAttr(c, byte(rfc2869.MessageAuthenticator_Type))
+	if off < 0 {
+		return nil
+	}
+	if c[off+1] != 2+md5.Size {
+		return errors.New("malformed message-authenticator")
+	}
+	clear(c[off+2 : off+2+md5.Size])
+	m := hmac.New(md5.New, secret)
+	m.Write(c)
+	if !hmac.Equal(m.Sum(nil), b[off+2:off+2+md5.Size]) {
+		return errors.New("bad message-authenticator")
+	}
+	return nil
+}
