@@ -22,6 +22,9 @@ alice	Cleartext-Password := "alice-pw"
 fixed	Cleartext-Password := "fixed-pw"
 	Framed-IP-Address = 10.79.97.150,
 	Session-Timeout = 3600
+
+outside	Cleartext-Password := "outside-pw"
+	Framed-IP-Address = 10.79.98.5
 `
 
 // TestBoxdFreeRADIUS: boxd in a namespace authenticates through a real
@@ -74,7 +77,8 @@ password = "local-pw"
 	t.Logf("setup %v", time.Since(start).Round(time.Millisecond))
 
 	pptpc := func(user, pw string, debug bool) *proc {
-		args := []string{"-server", "192.0.2.1", "-user", user, "-password", pw}
+		// One TUN per user: fixed's client is still up when the next one dials.
+		args := []string{"-server", "192.0.2.1", "-user", user, "-password", pw, "-tun", "c-" + user}
 		if debug {
 			args = append(args, "-debug")
 		}
@@ -122,6 +126,25 @@ password = "local-pw"
 	if strings.Contains(local.log.String(), "connected:") {
 		t.Error("a local user logged in with [radius] and no fallback_local")
 	}
+
+	// A Framed-IP-Address outside the pool is routed to the TUN while the
+	// session is up. (One client at a time here: the client namespace
+	// routes 10.79.97.1 through its first tunnel only.)
+	outside := pptpc("outside", "outside-pw", false)
+	line = outside.log.waitFor(t, "connected:", 30*time.Second)
+	if !strings.Contains(line, "local 10.79.98.5 ") {
+		t.Fatalf("outside: %s", line)
+	}
+	if out, err := srv.Run("ping", "-c", "2", "-i", "0.2", "-W", "2", "10.79.98.5"); err != nil {
+		routes, _ := srv.Run("ip", "route")
+		t.Fatalf("box -> outside ping: %v\n%s\nbox routes:\n%s", err, out, routes)
+	}
+	outside.cmd.Process.Signal(syscall.SIGINT)
+	outside.wait(t, 15*time.Second)
+	radiustest.WaitFor(t, 5*time.Second, "the outside route removed", func() bool {
+		out, _ := srv.Run("ip", "route", "show", "10.79.98.5")
+		return strings.TrimSpace(out) == ""
+	})
 
 	// Framed-IP-Address from the reply.
 	fixed := pptpc("fixed", "fixed-pw", false)

@@ -299,7 +299,7 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, log *slo
 		CtrlEchoInterval: p.CtrlEchoInterval.Duration,
 		SingleSession:    single,
 		MaxSessions:      p.MaxSessions,
-		OnAddr:           proxyARP(cfg, log),
+		OnAddr:           framedRoutes(fixed, proxyARP(cfg, log)),
 	}, g, dev)
 	for _, r := range fixed.want(cfg.Users) {
 		fixed.have[r] = true
