@@ -75,6 +75,15 @@ func (a *aaaSetup) start(ctx context.Context) {
 // stop waits (bounded) for the sessions' Stop records, then sends
 // Accounting-Off: the clean-stop counterpart of start.
 func (a *aaaSetup) stop() {
+	if a.rc == nil {
+		return
+	}
+	defer func() {
+		st := a.rc.Stats()
+		a.log.Info("radius stopped", "requests", st.Requests, "timeouts", st.Timeouts, "bad_replies", st.BadReplies,
+			"accepts", st.Accepts, "rejects", st.Rejects, "unreachable", st.Unreachable,
+			"acct_answered", st.AcctSent, "acct_lost", st.AcctLost)
+	}()
 	if a.acct == nil {
 		return
 	}

@@ -193,6 +193,12 @@ password = "local-pw"
 	if err := boxd.wait(t, 20*time.Second); err != nil {
 		t.Errorf("boxd exit: %v\n%s", err, boxd.log.String())
 	}
+	if line := regexp.MustCompile(`msg="radius stopped".*`).FindString(boxd.log.String()); !strings.Contains(line, "bad_replies=0") ||
+		!strings.Contains(line, "unreachable=0") || !strings.Contains(line, "acct_lost=0") || !strings.Contains(line, "rejects=2") {
+		t.Errorf("boxd's radius counters: %q", line)
+	} else {
+		t.Logf("boxd: %s", line)
+	}
 	radiustest.WaitFor(t, 5*time.Second, "Accounting-Off", func() bool {
 		return strings.Contains(fr.Detail(), "Acct-Status-Type = Accounting-Off")
 	})
