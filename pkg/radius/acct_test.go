@@ -114,7 +114,7 @@ func TestAccountingReplyInterval(t *testing.T) {
 // Close does not hang past the budget.
 func TestAccountingLost(t *testing.T) {
 	silent := newFakeServer(t, "k", func(*radius.Packet) *radius.Packet { return nil })
-	c := newTestClient(t, nil, Server{Auth: silent.addr(), Acct: silent.addr(), Secret: []byte("k")})
+	c := newTestClient(t, short, Server{Auth: silent.addr(), Acct: silent.addr(), Secret: []byte("k")})
 	rec := session.Record{User: "x"}
 	c.Start(rec, func() session.Record { return rec })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -300,7 +300,7 @@ func TestBadRepliesDropped(t *testing.T) {
 			srv.mu.Lock()
 			srv.corrupt = corrupt
 			srv.mu.Unlock()
-			c := newTestClient(t, nil, Server{Auth: srv.addr(), Secret: []byte("k")})
+			c := newTestClient(t, short, Server{Auth: srv.addr(), Secret: []byte("k")})
 			_, err := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw"))
 			if !errors.Is(err, ErrNoServer) {
 				t.Fatalf("err = %v, want ErrNoServer", err)
@@ -313,7 +313,7 @@ func TestBadRepliesDropped(t *testing.T) {
 	}
 	// The wrong secret at the server: our request fails its check there.
 	srv := newFakeServer(t, "other", mschapv2Server(nil))
-	c := newTestClient(t, nil, Server{Auth: srv.addr(), Secret: []byte("k")})
+	c := newTestClient(t, short, Server{Auth: srv.addr(), Secret: []byte("k")})
 	if _, err := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw")); !errors.Is(err, ErrNoServer) {
 		t.Fatalf("err = %v", err)
 	}
@@ -328,7 +328,7 @@ func TestBadRepliesDropped(t *testing.T) {
 func TestFailover(t *testing.T) {
 	silent := newFakeServer(t, "k", func(*radius.Packet) *radius.Packet { return nil })
 	good := newFakeServer(t, "k2", mschapv2Server(nil))
-	c := newTestClient(t, nil, Server{Auth: silent.addr(), Secret: []byte("k")}, Server{Auth: good.addr(), Secret: []byte("k2")})
+	c := newTestClient(t, short, Server{Auth: silent.addr(), Secret: []byte("k")}, Server{Auth: good.addr(), Secret: []byte("k2")})
 	res, err := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw"))
 	if err != nil || !res.OK {
 		t.Fatalf("Authenticate = %+v, %v", res, err)
@@ -348,7 +348,7 @@ func TestFailover(t *testing.T) {
 		t.Errorf("a dead server was asked again (took %v)", time.Since(start))
 	}
 	// Everything dead: still tried, and the error says so.
-	c2 := newTestClient(t, nil, Server{Auth: silent.addr(), Secret: []byte("k")})
+	c2 := newTestClient(t, short, Server{Auth: silent.addr(), Secret: []byte("k")})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := c2.Authenticate(ctx, mschapv2Request("alice", "alice-pw")); !errors.Is(err, context.DeadlineExceeded) {
