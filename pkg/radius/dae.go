@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
@@ -44,7 +46,28 @@ type DAE struct {
 	cfg                DAEConfig
 	log                *slog.Logger
 	acks, naks, droppd atomic.Uint64
+
+	// recent holds the last answers, so a retransmitted request (same
+	// source, Identifier and authenticator: RFC 5176 §2.3, RFC 5080 §2.2.2)
+	// gets the same answer instead of acting twice.
+	mu     sync.Mutex
+	recent [daeRecent]daeAnswer
+	next   int
 }
+
+// daeRecent is how many answers are kept for retransmissions.
+const daeRecent = 32
+
+type daeAnswer struct {
+	src  netip.Addr
+	id   byte
+	auth [16]byte
+	at   time.Time
+	out  []byte
+}
+
+// daeDupWindow is how long a kept answer is resent for a duplicate.
+const daeDupWindow = 30 * time.Second
 
 // NewDAE makes the listener's logic for c's sessions.
 func (c *Client) NewDAE(cfg DAEConfig) *DAE {
@@ -114,6 +137,9 @@ func (d *DAE) Handle(b []byte, src netip.Addr) []byte {
 		d.drop(err.Error(), src)
 		return nil
 	}
+	if out := d.duplicate(src, p); out != nil {
+		return out
+	}
 	var code radius.Code
 	var cause rfc3576.ErrorCause
 	switch p.Code {
@@ -144,6 +170,7 @@ func (d *DAE) Handle(b []byte, src netip.Addr) []byte {
 		d.log.Error("dae: encode response", "err", err)
 		return nil
 	}
+	d.remember(src, p, out)
 	d.log.Info("radius dynamic authorization", "from", src.String(), "request", p.Code.String(), "answer", code.String(),
 		"user", rfc2865.UserName_GetString(p), "session_id", rfc2866.AcctSessionID_GetString(p), "error_cause", errorCauseString(cause))
 	return out
@@ -225,4 +252,23 @@ func checkRequestAuth(b, secret []byte) error {
 		return errors.New("bad message-authenticator")
 	}
 	return nil
+}
+
+// duplicate returns the kept answer to a retransmission of p, or nil.
+func (d *DAE) duplicate(src netip.Addr, p *radius.Packet) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, a := range d.recent {
+		if a.out != nil && a.src == src && a.id == p.Identifier && a.auth == p.Authenticator && time.Since(a.at) < daeDupWindow {
+			return a.out
+		}
+	}
+	return nil
+}
+
+func (d *DAE) remember(src netip.Addr, p *radius.Packet, out []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.recent[d.next] = daeAnswer{src: src, id: p.Identifier, auth: p.Authenticator, at: time.Now(), out: out}
+	d.next = (d.next + 1) % daeRecent
 }

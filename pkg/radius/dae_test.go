@@ -27,6 +27,7 @@ type daeRig struct {
 	users   []string
 	secret  []byte
 	running bool
+	nextID  byte // Identifiers of the requests: distinct, so none is a duplicate
 }
 
 func newDAERig(t *testing.T) *daeRig {
@@ -59,6 +60,8 @@ func newDAERig(t *testing.T) *daeRig {
 
 func (r *daeRig) request(t *testing.T, code radius.Code, secret []byte, attrs func(p *radius.Packet)) []byte {
 	p := radius.New(code, secret)
+	r.nextID++
+	p.Identifier = r.nextID
 	if attrs != nil {
 		attrs(p)
 	}
@@ -120,6 +123,13 @@ func TestDAE(t *testing.T) {
 	if len(r.calls) < 2 || r.calls[0] != 7 {
 		t.Errorf("hangups by call %v", r.calls)
 	}
+	// A retransmission gets the same answer without a second hang-up.
+	once := r.request(t, radius.CodeDisconnectRequest, r.secret, func(p *radius.Packet) { rfc2865.UserName_SetString(p, "alice") })
+	first := r.d.Handle(once, daeSrc)
+	n := len(r.users)
+	if again := r.d.Handle(once, daeSrc); string(again) != string(first) || len(r.users) != n {
+		t.Errorf("retransmission: answer differs or acted again (%d hang-ups, was %d)", len(r.users), n)
+	}
 	// Dropped: unknown source, wrong secret, a reply code.
 	good := r.request(t, radius.CodeDisconnectRequest, r.secret, func(p *radius.Packet) { rfc2865.UserName_SetString(p, "alice") })
 	if r.d.Handle(good, netip.MustParseAddr("192.0.2.99")) != nil {
@@ -133,7 +143,7 @@ func TestDAE(t *testing.T) {
 	if r.d.Handle(bad, daeSrc) != nil {
 		t.Error("request with a bad Message-Authenticator answered")
 	}
-	if s := r.d.Stats(); s.Dropped != 3 || s.ACKs != 3 || s.NAKs != 7 {
+	if s := r.d.Stats(); s.Dropped != 3 || s.ACKs != 4 || s.NAKs != 7 {
 		t.Errorf("stats %+v", s)
 	}
 }
