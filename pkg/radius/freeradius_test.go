@@ -18,24 +18,6 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/session"
 )
 
-// freePorts returns n UDP ports free on loopback right now.
-func freePorts(t *testing.T, n int) []int {
-	var out []int
-	var conns []net.PacketConn
-	for range n {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-		out = append(out, c.LocalAddr().(*net.UDPAddr).Port)
-	}
-	for _, c := range conns {
-		c.Close()
-	}
-	return out
-}
-
 const testUsers = `
 alice	Cleartext-Password := "alice-pw"
 	Class = "alice-class"
@@ -52,8 +34,7 @@ fixed	Cleartext-Password := "fixed-pw"
 // the MS-CHAP2-Success authenticator response and the MPPE keys after
 // RFC 2548 §2.4.2 decryption.
 func TestFreeRADIUS(t *testing.T) {
-	ports := freePorts(t, 3)
-	fr := radiustest.Start(t, radiustest.Options{AuthPort: ports[0], AcctPort: ports[1], Users: testUsers})
+	fr := radiustest.Start(t, radiustest.Options{Users: testUsers})
 	c := newTestClient(t, func(cfg *Config) { cfg.Timeout = 2 * time.Second; cfg.MinInterim = time.Second },
 		Server{Auth: fr.AuthAddr(), Acct: fr.AcctAddr(), Secret: []byte(fr.Secret)})
 	ctx := context.Background()
@@ -159,9 +140,8 @@ func TestFreeRADIUS(t *testing.T) {
 // TestFreeRADIUSFailover: the first server is dead (nothing on its port:
 // ICMP port unreachable), the second is FreeRADIUS.
 func TestFreeRADIUSFailover(t *testing.T) {
-	ports := freePorts(t, 3)
-	fr := radiustest.Start(t, radiustest.Options{AuthPort: ports[0], AcctPort: ports[1], Users: testUsers})
-	dead := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2]))
+	fr := radiustest.Start(t, radiustest.Options{Users: testUsers})
+	dead := net.JoinHostPort("127.0.0.1", strconv.Itoa(radiustest.FreePorts(t, 1)[0]))
 	c := newTestClient(t, func(cfg *Config) { cfg.Timeout = 2 * time.Second },
 		Server{Auth: dead, Acct: dead, Secret: []byte("x")},
 		Server{Auth: fr.AuthAddr(), Acct: fr.AcctAddr(), Secret: []byte(fr.Secret)})

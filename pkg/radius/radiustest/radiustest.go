@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +57,10 @@ func Require(t testing.TB) {
 	}
 }
 
-// Start writes the config and starts `freeradius -X` on it.
+// Start writes the config and starts `freeradius -X` on it. With AuthPort
+// and AcctPort both 0 it picks free loopback ports, and picks again (up to
+// three times) when another process took one between the pick and
+// FreeRADIUS's bind.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	Require(t)
@@ -66,6 +70,26 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Command == nil {
 		o.Command = exec.Command
 	}
+	pick := o.AuthPort == 0 && o.AcctPort == 0
+	for try := 1; ; try++ {
+		if pick {
+			ports := FreePorts(t, 2)
+			o.AuthPort, o.AcctPort = ports[0], ports[1]
+		}
+		s, err := start(t, o)
+		if err == nil {
+			return s
+		}
+		if !pick || try == 3 || !strings.Contains(err.Error(), "already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("radiustest: port taken, picking others: %v", firstLine(err.Error()))
+	}
+}
+
+// start runs one FreeRADIUS on o's ports and waits for it to be ready.
+func start(t testing.TB, o Options) (*Server, error) {
+	t.Helper()
 	dir := t.TempDir()
 	for _, d := range []string{"run", "log"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
@@ -104,10 +128,40 @@ func Start(t testing.TB, o Options) *Server {
 	})
 	select {
 	case <-s.ready:
+		return s, nil
 	case <-s.done:
-		t.Fatalf("freeradius exited before it was ready:\n%s", s.Output())
+		return nil, fmt.Errorf("freeradius exited before it was ready:\n%s", s.Output())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("freeradius not ready within 30s:\n%s", s.Output())
+		return nil, nil
+	}
+}
+
+// FreePorts returns n UDP ports free on loopback right now (another
+// process may take one before the caller binds it).
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var out []int
+	var conns []net.PacketConn
+	for range n {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		out = append(out, c.LocalAddr().(*net.UDPAddr).Port)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "already in use") {
+			return strings.TrimSpace(l)
+		}
 	}
 	return s
 }
