@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/mschap"
 )
 
 // Authentication phase (RFC 1661 §3.5), shared by both roles. The
@@ -194,9 +196,12 @@ func (l *Link) authResult(req *AuthRequest, replyID uint8, res *AuthResult, err 
 		err = fmt.Errorf("authenticator gave no MS-CHAPv2 authenticator response")
 		ok = false
 	}
-	msg := ""
+	msg, code := "", 0
 	if res != nil {
-		msg = res.Message
+		msg, code = res.Message, res.FailureCode
+	}
+	if code == 0 {
+		code = mschap.ErrorAuthenticationFailure
 	}
 	if !ok {
 		if err != nil {
@@ -206,11 +211,13 @@ func (l *Link) authResult(req *AuthRequest, replyID uint8, res *AuthResult, err 
 		if msg == "" {
 			msg = "Authentication failed"
 		}
-		retry := a.retries > 0 && a.proto != AuthMSCHAPv1
+		// Another password may help after 691; not after an expired or
+		// disabled account (the peer would only ask again).
+		retry := a.retries > 0 && a.proto != AuthMSCHAPv1 && code == mschap.ErrorAuthenticationFailure
 		if retry {
 			a.retries--
 		}
-		l.authReplyFailure(replyID, msg, retry)
+		l.authReplyFailure(replyID, code, msg, retry)
 		if !retry {
 			a.done = true
 			l.close(fmt.Sprintf("%s peer authentication failed for %q", authLabel(a.proto), req.User))
@@ -255,7 +262,7 @@ func (l *Link) authReplySuccess(id uint8, res *AuthResult) {
 // authReplyFailure sends the failure packet; with retry, it also sets up
 // the next round (RFC 2759 §6: the Failure carries the new challenge and
 // the retried Response the next identifier).
-func (l *Link) authReplyFailure(id uint8, msg string, retry bool) {
+func (l *Link) authReplyFailure(id uint8, code int, msg string, retry bool) {
 	a := &l.auth
 	var p Packet
 	proto := ProtoCHAP
@@ -267,9 +274,9 @@ func (l *Link) authReplyFailure(id uint8, msg string, retry bool) {
 		if retry {
 			l.chapNewChallenge()
 		}
-		p = Packet{Code: chapFailure, ID: id, Data: []byte(mschapFailure(a.challenge, retry, msg))}
+		p = Packet{Code: chapFailure, ID: id, Data: []byte(mschapFailure(code, a.challenge, retry, msg))}
 	case AuthMSCHAPv1:
-		p = Packet{Code: chapFailure, ID: id, Data: []byte("E=691 R=0")}
+		p = Packet{Code: chapFailure, ID: id, Data: fmt.Appendf(nil, "E=%d R=0", code)}
 	default:
 		p = Packet{Code: chapFailure, ID: id, Data: []byte(msg)}
 	}

@@ -76,6 +76,11 @@ type AuthResult struct {
 	OK bool
 	// Message is the human text for the Failure/Success message (M=... for MS-CHAPv2).
 	Message string
+	// FailureCode is the E= of an MS-CHAP Failure (RFC 2759 §6: 646
+	// restricted hours, 647 account disabled, 648 password expired, 649 no
+	// dial-in permission, 691 authentication failure); 0 means 691. Only
+	// 691 lets the peer retry on the same link.
+	FailureCode int
 	// AuthenticatorResponse is the MS-CHAPv2 "S=<40 hex>" string (RFC 2759 §8.7).
 	AuthenticatorResponse string
 	// MPPESendKey and MPPERecvKey are the MPPE master keys from the server's

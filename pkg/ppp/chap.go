@@ -118,10 +118,10 @@ func (l *Link) chapServerInput(p Packet) {
 
 // mschapFailure is the MS-CHAPv2 Failure text (RFC 2759 §6). With retry
 // the C= challenge is the one the retried Response must answer.
-func mschapFailure(challenge []byte, retry bool, msg string) string {
+func mschapFailure(code int, challenge []byte, retry bool, msg string) string {
 	var c [16]byte
 	copy(c[:], challenge)
-	return mschap.FailureMessage(mschap.ErrorAuthenticationFailure, c, retry, msg)
+	return mschap.FailureMessage(code, c, retry, msg)
 }
 
 // Client side.

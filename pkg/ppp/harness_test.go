@@ -33,6 +33,8 @@ type fakeAuth struct {
 	delay time.Duration
 	// cancelled is set when a delayed Authenticate saw its context end.
 	cancelled atomic.Bool
+	// failCode is the FailureCode of every refusal (0: the default, 691).
+	failCode int
 }
 
 func (f *fakeAuth) Authenticate(ctx context.Context, req *AuthRequest) (*AuthResult, error) {
@@ -48,7 +50,7 @@ func (f *fakeAuth) Authenticate(ctx context.Context, req *AuthRequest) (*AuthRes
 		}
 	}
 	pw, known := f.users[req.User]
-	deny := &AuthResult{Message: "Authentication failed"}
+	deny := &AuthResult{Message: "Authentication failed", FailureCode: f.failCode}
 	if !known {
 		return deny, nil
 	}

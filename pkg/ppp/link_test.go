@@ -119,6 +119,29 @@ func TestLinkAuthRetry(t *testing.T) {
 	}
 }
 
+// TestLinkFailureCode: the authenticator's MS-CHAP error code reaches the
+// peer's Failure, and a code other than 691 (here 648, password expired)
+// ends the link without the retry another password could use.
+func TestLinkFailureCode(t *testing.T) {
+	scfg, ccfg := serverConfig(), clientConfig()
+	scfg.AuthRetries, ccfg.AuthRetries = 1, 1
+	ccfg.Password = "wrong"
+	auth := scfg.Authenticator.(*fakeAuth)
+	auth.failCode = 648
+	srv, cli := pair(t, scfg, ccfg)
+	waitDown(t, srv, "server")
+	cr := waitDown(t, cli, "client")
+	if !strings.Contains(cr, "E=648 R=0 C=") {
+		t.Errorf("client reason %q, want E=648 R=0", cr)
+	}
+	auth.mu.Lock()
+	n := len(auth.reqs)
+	auth.mu.Unlock()
+	if n != 1 {
+		t.Errorf("authenticator asked %d times, want 1 (no retry after 648)", n)
+	}
+}
+
 func TestLinkMPPERefused(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -202,7 +202,8 @@ func vsas(p *radius.Packet) map[byte][][]byte {
 func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, *login, string) {
 	ms := vsas(p)
 	if p.Code != radius.CodeAccessAccept {
-		res := &ppp.AuthResult{Message: rejectMessage(p, ms)}
+		msg, code := rejectMessage(p, ms)
+		res := &ppp.AuthResult{Message: msg, FailureCode: code}
 		why := p.Code.String()
 		if p.Code == radius.CodeAccessChallenge {
 			why += " (not supported for PPP)"
@@ -282,19 +283,23 @@ func refuse(why string) (*ppp.AuthResult, *login, string) {
 	return &ppp.AuthResult{Message: msgFailed}, nil, why
 }
 
-// rejectMessage is the text for the peer: the M= of an MS-CHAP-Error
-// (RFC 2548 §2.1.5: Ident, then "E=691 R=0 ... M=..."), else the
-// Reply-Message (RFC 2865 §5.18), else a generic one.
-func rejectMessage(p *radius.Packet, ms map[byte][][]byte) string {
+// rejectMessage is the text for the peer and the MS-CHAP error code: the
+// M= and E= of an MS-CHAP-Error (RFC 2548 §2.1.5: Ident, then "E=648 R=0
+// ... M=..."), else the Reply-Message (RFC 2865 §5.18), else a generic
+// text; code 0 leaves the link's default (691).
+func rejectMessage(p *radius.Packet, ms map[byte][][]byte) (msg string, code int) {
 	if v := first(ms[msCHAPError]); len(v) > 1 {
-		if f, err := mschap.ParseFailure(string(v[1:])); err == nil && f.Message != "" {
-			return f.Message
+		if f, err := mschap.ParseFailure(string(v[1:])); err == nil {
+			code = f.Code
+			if f.Message != "" {
+				return f.Message, code
+			}
 		}
 	}
 	if m := rfc2865.ReplyMessage_GetString(p); m != "" {
-		return strings.TrimRight(m, "\r\n")
+		return strings.TrimRight(m, "\r\n"), code
 	}
-	return msgFailed
+	return msgFailed, code
 }
 
 func first(v [][]byte) []byte {

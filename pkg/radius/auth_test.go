@@ -187,7 +187,18 @@ func TestReject(t *testing.T) {
 	srv := newFakeServer(t, "sekrit", mschapv2Server(nil))
 	c := newTestClient(t, nil, Server{Auth: srv.addr(), Secret: []byte("sekrit")})
 	res, err := c.Authenticate(context.Background(), mschapv2Request("alice", "wrong"))
-	if err != nil || res.OK || res.Message != "Bad password for alice" {
+	if err != nil || res.OK || res.Message != "Bad password for alice" || res.FailureCode != 691 {
+		t.Fatalf("Authenticate = %+v, %v", res, err)
+	}
+	// The server's E= reaches the link: an expired password is 648.
+	srv3 := newFakeServer(t, "s3", func(req *radius.Packet) *radius.Packet {
+		resp := req.Response(radius.CodeAccessReject)
+		microsoft.MSCHAPError_Add(resp, []byte("\x42E=648 R=0 C=00000000000000000000000000000000 V=3 M=Password expired"))
+		return resp
+	})
+	c3 := newTestClient(t, nil, Server{Auth: srv3.addr(), Secret: []byte("s3")})
+	res, err = c3.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw"))
+	if err != nil || res.OK || res.Message != "Password expired" || res.FailureCode != 648 {
 		t.Fatalf("Authenticate = %+v, %v", res, err)
 	}
 	// Reply-Message when there is no MS-CHAP-Error.
@@ -198,7 +209,7 @@ func TestReject(t *testing.T) {
 	})
 	c2 := newTestClient(t, nil, Server{Auth: srv2.addr(), Secret: []byte("s2")})
 	res, err = c2.Authenticate(context.Background(), mschapv2Request("bob", "bob pw"))
-	if err != nil || res.OK || res.Message != "Your account has expired" {
+	if err != nil || res.OK || res.Message != "Your account has expired" || res.FailureCode != 0 {
 		t.Fatalf("Authenticate = %+v, %v", res, err)
 	}
 	if s := c2.Stats(); s.Rejects != 1 || s.Accepts != 0 {
