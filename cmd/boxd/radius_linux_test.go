@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -189,6 +190,11 @@ password = "local-pw"
 	// (Admin-Reboot), then Accounting-Off.
 	again := pptpc("alice", "alice-pw", false)
 	again.log.waitFor(t, "connected:", 30*time.Second)
+	// The operator sees the RADIUS counters next to the session server's.
+	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "stats").CombinedOutput()
+	if err != nil || !regexp.MustCompile(`"radius": \{[^}]*"rejects": 2,`).Match(out) || !strings.Contains(string(out), `"tun_malformed"`) {
+		t.Errorf("boxctl stats: %v\n%s", err, out)
+	}
 	boxd.cmd.Process.Signal(syscall.SIGTERM)
 	if err := boxd.wait(t, 20*time.Second); err != nil {
 		t.Errorf("boxd exit: %v\n%s", err, boxd.log.String())

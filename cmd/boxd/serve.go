@@ -24,6 +24,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/nat"
 	"github.com/pptpbox/pptpbox/pkg/netcfg"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/radius"
 	"github.com/pptpbox/pptpbox/pkg/session"
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
@@ -41,6 +42,7 @@ type box struct {
 	users  *localUsers
 	router *nat.Router // nil when the config has no router sections
 	srv    *session.Server
+	rc     *radius.Client // nil without [radius]
 
 	mu  sync.Mutex
 	cfg *config.Config // the last good config
@@ -116,7 +118,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 	if err := acct.serveDAE(ctx, srv); err != nil {
 		return err
 	}
-	b.srv = srv
+	b.srv, b.rc = srv, acct.rc
 	b.mu.Lock() // a SIGHUP reload may run already
 	b.fixed = fixed
 	b.mu.Unlock()
@@ -412,6 +414,22 @@ func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
 	return pol
 }
 
+// boxStats is what `boxctl stats` prints: the session server's counters,
+// and the RADIUS client's when [radius] is on.
+type boxStats struct {
+	session.StatsSnapshot
+	Radius *radius.Stats `json:"radius,omitempty"`
+}
+
+func (b *box) stats() boxStats {
+	st := boxStats{StatsSnapshot: b.srv.Stats()}
+	if b.rc != nil {
+		rs := b.rc.Stats()
+		st.Radius = &rs
+	}
+	return st
+}
+
 func (b *box) controlHandler() control.Handler {
 	srv := b.srv
 	return func(ctx context.Context, req control.Request) (any, error) {
@@ -427,7 +445,7 @@ func (b *box) controlHandler() control.Handler {
 		case "sessions":
 			return srv.Sessions(), nil
 		case "stats":
-			return srv.Stats(), nil
+			return b.stats(), nil
 		case "disconnect":
 			if len(req.Args) != 1 {
 				return nil, errors.New("usage: disconnect USER")
