@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -420,9 +421,10 @@ func (c *Conn) shutdown(readErr error) error {
 		c.closeErr = readErr
 	}
 	// A peer that hangs up instead of answering our Stop-Control-
-	// Connection-Request (pptp-linux may, once its last call is gone)
-	// still ends the connection the way we asked.
-	stopping := c.state == StateWaitStopReply && errors.Is(reason, io.EOF)
+	// Connection-Request (pptp-linux may, once its last call is gone,
+	// even before that request is written) still ends the connection the
+	// way we asked.
+	stopping := c.state == StateWaitStopReply && transportEnded(reason)
 	orderly := errors.Is(reason, errStopped) || errors.Is(reason, ErrClosed) || stopping
 	c.state = StateClosed
 	calls := c.calls
@@ -441,6 +443,14 @@ func (c *Conn) shutdown(readErr error) error {
 	}
 	c.log.Info("control connection lost", "err", reason)
 	return reason
+}
+
+// transportEnded says whether err is the TCP connection going away under
+// a read or write (the peer closed or reset it, or our side closed it on
+// seeing that), as opposed to a protocol error or a timeout.
+func transportEnded(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func (c *Conn) callCleared(id uint16) {

@@ -736,6 +736,32 @@ func TestStopAnsweredByHangup(t *testing.T) {
 	p.h.waitCleared(t, 0x101)
 }
 
+// TestStopAnsweredByHangupAfterCDN: pptp-linux may hang up as soon as its
+// call is disconnected, before our Stop-Control-Connection-Request is
+// written; the write then fails, and that is still the orderly end we asked
+// for (seen against the real pptp program in TestInteropPPTPLinux).
+func TestStopAnsweredByHangupAfterCDN(t *testing.T) {
+	p := newRawPeer(t, Config{StopTimeout: 5 * time.Second})
+	p.start()
+	p.write((&OutgoingCallRequest{CallID: 1}).Append(nil))
+	p.read() // OCRP
+	closed := make(chan struct{})
+	go func() { p.srv.Close(); close(closed) }()
+	if m, ok := p.read().(*CallDisconnectNotify); !ok || m.CallID != 0x101 {
+		t.Fatalf("got %+v, want CDN", m)
+	}
+	p.nc.Close()
+	select {
+	case <-closed:
+	case <-time.After(4 * time.Second):
+		t.Fatal("Close waited for a reply that cannot come")
+	}
+	if err := waitErr(t, p.errc); err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	p.h.waitCleared(t, 0x101)
+}
+
 // closingHandler closes the connection from inside its callbacks.
 type closingHandler struct{ *recorder }
 
