@@ -1,6 +1,6 @@
 #!/bin/bash
-# fuzz-all.sh TIME: runs every Fuzz* target in pkg/, cmd/, firmware/ and qemu/
-# for TIME each.
+# fuzz-all.sh TIME [PACKAGES...]: runs every Fuzz* target in PACKAGES (default
+# pkg/, cmd/, firmware/ and qemu/) for TIME each.
 #
 # Go 1.26's fuzz coordinator can report "context deadline exceeded" as a
 # failure when -fuzztime runs out while a worker is still finishing an input
@@ -10,6 +10,9 @@
 # run that wrote a failing input, fails at once.
 set -euo pipefail
 t=${1:-10s}
+shift || true
+pkgs=("$@")
+[ ${#pkgs[@]} -gt 0 ] || pkgs=(./pkg/... ./cmd/... ./firmware/... ./qemu/...)
 n=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -30,7 +33,7 @@ corpus_count() {
 	if [ -d "$d" ]; then find "$d" -type f | wc -l; else echo 0; fi
 }
 
-for dir in $(go list -f "{{.Dir}}" ./pkg/... ./cmd/... ./firmware/... ./qemu/...); do
+for dir in $(go list -f "{{.Dir}}" "${pkgs[@]}"); do
 	for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
 		for try in 1 2 3; do
 			echo "fuzz: ${dir#$PWD/} $f ($t)"
