@@ -2,6 +2,7 @@ package session
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,20 +73,7 @@ func (c Cause) String() string {
 	case CausePortPreempted:
 		return "Port-Preempted"
 	}
-	return "Cause(" + itoa(uint32(c)) + ")"
-}
-
-func itoa(v uint32) string {
-	var b [10]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
+	return "Cause(" + strconv.FormatUint(uint64(c), 10) + ")"
 }
 
 // closeFor ends the session's link for a known cause, remembered for the
