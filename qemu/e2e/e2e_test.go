@@ -52,15 +52,18 @@ func (w logWriter) Write(p []byte) (int, error) {
 // by PID, namespace and tap removed) even when the test fails.
 func startRig(t *testing.T, ctx context.Context, router bool) *rig.Rig {
 	t.Helper()
+	return startRigWith(t, ctx, rig.Options{Router: router})
+}
+
+// startRigWith is startRig with o's Config and Router; the test fills in
+// the binary, directory and logs.
+func startRigWith(t *testing.T, ctx context.Context, o rig.Options) *rig.Rig {
+	t.Helper()
 	vmtest.Require(t, "go")
 	dir := t.TempDir()
-	r, err := rig.Start(ctx, rig.Options{
-		Boxd:     boxdBinary(t, dir),
-		Dir:      dir,
-		Log:      slog.New(slog.NewTextHandler(logWriter{t}, nil)),
-		BuildLog: logWriter{t},
-		Router:   router,
-	})
+	o.Boxd, o.Dir = boxdBinary(t, dir), dir
+	o.Log, o.BuildLog = slog.New(slog.NewTextHandler(logWriter{t}, nil)), logWriter{t}
+	r, err := rig.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +77,20 @@ func startRig(t *testing.T, ctx context.Context, router bool) *rig.Rig {
 	})
 	t.Logf("boxd pid %d in netns %s; guest booted in %v", r.Boxd.PID(), r.NS.Name, r.Guest.BootTime().Round(time.Millisecond))
 	return r
+}
+
+// dialUp writes c's files into the guest and runs pppd for it. A link
+// that does not come up is a Result (see its Status), not a failure here.
+func dialUp(t *testing.T, ctx context.Context, g *vmtest.Guest, c rig.Client) *rig.Result {
+	t.Helper()
+	if err := rig.Configure(ctx, g, c); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rig.Dial(ctx, g, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 func mustContain(t *testing.T, what, text string, wants ...string) {
@@ -313,13 +330,7 @@ func TestRealClient(t *testing.T) {
 	// that end one.
 	reconnect := func(t *testing.T) {
 		t.Helper()
-		if err := rig.Configure(ctx, g, good); err != nil {
-			t.Fatal(err)
-		}
-		res, err := rig.Dial(ctx, g, good)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := dialUp(t, ctx, g, good)
 		if res.Status != 0 {
 			t.Fatalf("reconnect failed (pppd %d):\n%s", res.Status, res.Log)
 		}

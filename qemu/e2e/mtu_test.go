@@ -32,13 +32,7 @@ func TestSmallMRUClient(t *testing.T) {
 	r := startRig(t, ctx, false)
 	g := r.Guest
 	cl := rig.Client{User: rig.User, Password: rig.Password, Extra: []string{fmt.Sprintf("mru %d", smallMRU)}}
-	if err := rig.Configure(ctx, g, cl); err != nil {
-		t.Fatal(err)
-	}
-	res, err := rig.Dial(ctx, g, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := dialUp(t, ctx, g, cl)
 	if res.Status != 0 {
 		t.Fatalf("pppd exited %d before the link came up:\n%s", res.Status, res.Log)
 	}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -40,25 +39,7 @@ address = "127.0.0.1:18120"
 secret = "testing123"
 acct_port = 18130
 `
-	dir := t.TempDir()
-	r, err := rig.Start(ctx, rig.Options{
-		Boxd:     boxdBinary(t, dir),
-		Config:   cfg,
-		Dir:      dir,
-		Log:      slog.New(slog.NewTextHandler(logWriter{t}, nil)),
-		BuildLog: logWriter{t},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log(r.Diagnostics())
-		}
-		if err := r.Close(); err != nil {
-			t.Errorf("rig close: %v", err)
-		}
-	})
+	r := startRigWith(t, ctx, rig.Options{Config: cfg})
 	fr := radiustest.Start(t, radiustest.Options{
 		AuthPort: 18120, AcctPort: 18130,
 		Users: fmt.Sprintf("%s\tCleartext-Password := %q\n\tClass = \"qemu-class\"\n", rig.User, rig.Password),
@@ -70,13 +51,7 @@ acct_port = 18130
 	g := r.Guest
 
 	good := rig.Client{User: rig.User, Password: rig.Password}
-	if err := rig.Configure(ctx, g, good); err != nil {
-		t.Fatal(err)
-	}
-	res, err := rig.Dial(ctx, g, good)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := dialUp(t, ctx, g, good)
 	t.Logf("pppd log:\n%s", res.Log)
 	if res.Status != 0 || !res.LocalIP.IsValid() {
 		t.Fatalf("pppd exited %d, local IP %v: no link", res.Status, res.LocalIP)
@@ -100,13 +75,7 @@ acct_port = 18130
 	})
 
 	bad := rig.Client{Peer: "badpw", User: rig.User, Password: "local-only"}
-	if err := rig.Configure(ctx, g, bad); err != nil {
-		t.Fatal(err)
-	}
-	res, err = rig.Dial(ctx, g, bad)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = dialUp(t, ctx, g, bad)
 	rig.WaitPPPDExit(ctx, g, 30*time.Second)
 	if res.Status == 0 {
 		t.Error("pppd brought the link up with the local-only password")

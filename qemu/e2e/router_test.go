@@ -30,13 +30,7 @@ func TestRealClientRouter(t *testing.T) {
 	if out, err := r.NS.Run(ctx, "nft", "list", "tables"); err != nil || !strings.Contains(out, "pptpbox") {
 		t.Fatalf("boxd's nftables table is not in the namespace: %v\n%s", err, out)
 	}
-	if err := rig.Configure(ctx, g, c); err != nil {
-		t.Fatal(err)
-	}
-	res, err := rig.Dial(ctx, g, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := dialUp(t, ctx, g, c)
 	if res.Status != 0 {
 		t.Fatalf("pppd exited %d through the WAN filter:\n%s", res.Status, res.Log)
 	}
