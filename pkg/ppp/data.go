@@ -39,6 +39,9 @@ type txState struct {
 	enc        encrypter
 	peerMRU    int
 	frame      []byte
+	// mru is peerMRU published for PeerMRU without the lock: set before
+	// up, cleared when the network phase closes.
+	mru atomic.Int32
 }
 
 // DropReason classifies discarded packets in Stats.
@@ -220,6 +223,12 @@ func (l *Link) WriteIPAt(buf []byte, off int) error {
 	l.sendIP(buf, off)
 	return nil
 }
+
+// PeerMRU is the largest IP packet WriteIP and WriteIPAt accept while the
+// network phase is open, 0 otherwise: a caller that must fragment or
+// answer "fragmentation needed" learns the size without a failed write.
+// It is set before the link reports up.
+func (l *Link) PeerMRU() int { return int(l.tx.mru.Load()) }
 
 // checkTx says whether an IP packet of n bytes may be sent now. Called with
 // the transmit lock held.

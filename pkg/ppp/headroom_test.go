@@ -97,8 +97,14 @@ func TestWriteIPAtErrors(t *testing.T) {
 	if err := srv.link.WriteIPAt(buf, DataHeadroom); !errors.Is(err, ErrNotUp) {
 		t.Fatalf("before up: %v, want ErrNotUp", err)
 	}
+	if m := srv.link.PeerMRU(); m != 0 {
+		t.Errorf("PeerMRU before up = %d, want 0", m)
+	}
 	u := waitUp(t, srv, "server")
 	waitUp(t, cli, "client")
+	if m := srv.link.PeerMRU(); m != u.PeerMRU || m == 0 {
+		t.Errorf("PeerMRU when up = %d, want the UpInfo's %d", m, u.PeerMRU)
+	}
 	big := make([]byte, DataHeadroom+u.PeerMRU+1)
 	if err := srv.link.WriteIPAt(big, DataHeadroom); !errors.Is(err, ErrTooBig) {
 		t.Fatalf("above the peer's MRU: %v, want ErrTooBig", err)
@@ -107,5 +113,8 @@ func TestWriteIPAtErrors(t *testing.T) {
 	<-srv.down
 	if err := srv.link.WriteIPAt(buf, DataHeadroom); !errors.Is(err, ErrLinkDown) {
 		t.Fatalf("after close: %v, want ErrLinkDown", err)
+	}
+	if m := srv.link.PeerMRU(); m != 0 {
+		t.Errorf("PeerMRU after close = %d, want 0", m)
 	}
 }

@@ -606,8 +606,9 @@ func (l *Link) checkNetUp() {
 	}
 	l.netUp = true
 	l.tx.mu.Lock()
-	l.tx.up = true
 	l.tx.peerMRU = l.lcpL.peerMRU()
+	l.tx.mru.Store(int32(l.tx.peerMRU))
+	l.tx.up = true
 	l.tx.mu.Unlock()
 	info := UpInfo{
 		User:    l.auth.user,
@@ -639,6 +640,7 @@ func (l *Link) checkNetUp() {
 func (l *Link) netDown() {
 	l.tx.mu.Lock()
 	l.tx.up = false
+	l.tx.mru.Store(0)
 	l.tx.enc = nil
 	l.tx.mu.Unlock()
 	l.rx.dec = nil

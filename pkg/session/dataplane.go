@@ -120,15 +120,16 @@ func (s *Server) routeToSession(buf []byte, off int) {
 		return
 	}
 	n := len(pkt) // WriteIPAt overwrites the packet
-	if mru := int(ss.peerMRU.Load()); mru > 0 && n > mru {
+	if mru := ss.link.PeerMRU(); mru > 0 && n > mru {
 		// Larger than this client takes, though within the TUN MTU.
 		s.tooBig(ss, pkt, mru)
 		return
 	}
 	if err := ss.link.WriteIPAt(buf, off); err != nil {
-		if errors.Is(err, ppp.ErrTooBig) {
-			// Up, but onUp has not published the peer's MRU yet.
-			s.stats.TUNTooBigDropped.Add(1)
+		if mru := ss.link.PeerMRU(); errors.Is(err, ppp.ErrTooBig) && mru > 0 {
+			// The link came up between PeerMRU and WriteIPAt; the
+			// packet is untouched (the size is checked first).
+			s.tooBig(ss, pkt, mru)
 			return
 		}
 		// Not up yet (address assigned, IPCP/CCP still negotiating) or gone.

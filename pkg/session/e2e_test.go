@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -161,12 +162,38 @@ func (r *rig) stop() {
 	r.mux.Close()
 }
 
+// dial places a call as user and returns once both ends are up: the
+// client's link can be up a moment before the server's (the server may
+// still be taking the client's last Configure-Ack), and a test that writes
+// into the server's TUN at once would see its packet dropped.
 func (r *rig) dial(t testing.TB, user, pw string, onIP func([]byte)) (*client.Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cfg := clientConfig(r, user, pw)
 	cfg.OnIP = onIP
-	return r.mux.Dial(ctx, cfg)
+	c, err := r.mux.Dial(ctx, cfg)
+	if err != nil {
+		return c, err
+	}
+	for !r.serverUp(c.Addr()) {
+		if ctx.Err() != nil {
+			return c, fmt.Errorf("the server's side of %v did not come up: %w", c.Addr(), ctx.Err())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return c, nil
+}
+
+// serverUp says whether the server's session for address a is up: the
+// rig's calls require MPPE, so the session has its MPPE mode exactly from
+// the moment its link reports up.
+func (r *rig) serverUp(a netip.Addr) bool {
+	for _, in := range r.srv.Sessions() {
+		if in.IP == a.String() && in.MPPE != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // clientConfig is a call to the rig's server as user, MPPE-128 required.

@@ -28,9 +28,6 @@ type Session struct {
 	ip       netip.Addr
 	fromPool bool
 	mppe     atomic.Value // string, set when up
-	// peerMRU is the largest IP packet the peer takes (LCP MRU, RFC 1661
-	// §6.1), set when up; 0 before. Read by the send path (tooBig).
-	peerMRU atomic.Int32
 
 	startOnce sync.Once
 	// startTimer is set by OutgoingCall after the timer exists, and read by
@@ -150,7 +147,6 @@ func (ss *Session) stopStartTimer() {
 
 func (ss *Session) onUp(info ppp.UpInfo) {
 	ss.mppe.Store(info.MPPE)
-	ss.peerMRU.Store(int32(info.PeerMRU))
 	ss.result, ss.upAt = info.Result, time.Now()
 	ss.wasUp.Store(true)
 	if res := info.Result; res != nil && res.SessionTimeout > 0 {
