@@ -23,6 +23,10 @@ const (
 	chapFailure   = 4
 )
 
+// ReasonReauthOtherUser begins the OnDown reason of a link that ended
+// because a second login on it named another user.
+const ReasonReauthOtherUser = "re-authentication as another user"
+
 // authState is the authentication phase of a link, either role.
 type authState struct {
 	proto  AuthProto
@@ -39,6 +43,15 @@ type authState struct {
 	sends     int // transmissions of the current Challenge / Authenticate-Request
 	timer     *time.Timer
 	arms      uint64 // numbers authArm calls
+
+	// Server: identity is the user the link's first successful login
+	// named and params the addresses Config.Network gave it. LCP may be
+	// renegotiated at any time (RFC 1661 §3.5 then runs this phase again):
+	// a later login must name the same user, and keeps the addresses
+	// without asking Network again, so that one call never holds two
+	// identities or two addresses.
+	identity string
+	params   NetworkParams
 
 	// Client: what the MS-CHAPv2 Success check and MPPE keys need.
 	peerChallenge [16]byte
@@ -150,16 +163,27 @@ func (l *Link) authInput(proto Proto, p Packet) {
 // the input path; the verdict comes back through authResult under the lock.
 func (l *Link) startAuthenticate(req *AuthRequest, replyID uint8) {
 	a := &l.auth
-	a.pending = true
-	a.user = req.User
 	if a.timer != nil {
 		a.timer.Stop()
 		a.timer = nil
 	}
+	if a.identity != "" && req.User != a.identity {
+		// A second login on an authenticated link naming someone else:
+		// refused without asking the authenticator, and the link ends
+		// (no retry: the name, not the password, is wrong).
+		l.log.Warn("re-authentication as another user refused", "user", a.identity, "new_user", req.User)
+		a.done = true
+		l.authReplyFailure(replyID, mschap.ErrorNoDialinPermission, "Re-authentication must name the same user", false)
+		l.close(fmt.Sprintf("%s: %q on a link authenticated as %q", ReasonReauthOtherUser, req.User, a.identity))
+		return
+	}
+	a.pending = true
+	a.user = req.User
 	req.Peer = l.cfg.Peer
 	gen := a.gen
 	ctx := l.ctx
 	authn, network := l.cfg.Authenticator, l.cfg.Network
+	reauth, params := a.identity != "", a.params
 	go func() {
 		var res *AuthResult
 		var err error
@@ -171,7 +195,9 @@ func (l *Link) startAuthenticate(req *AuthRequest, replyID uint8) {
 		var np NetworkParams
 		var nerr error
 		if err == nil && res != nil && res.OK {
-			if network == nil {
+			if reauth {
+				np = params // the same user again: the same addresses
+			} else if network == nil {
 				nerr = fmt.Errorf("no address source configured")
 			} else {
 				np, nerr = network(ctx, req.User, res)
@@ -224,6 +250,12 @@ func (l *Link) authResult(req *AuthRequest, replyID uint8, res *AuthResult, err 
 		}
 		return
 	}
+	if prev := a.result; prev != nil && prev.MPPERequired && !res.MPPERequired {
+		// A re-authentication never loosens what the first one required.
+		r := *res
+		r.MPPERequired = true
+		res = &r
+	}
 	a.result = res
 	l.log.Debug(fmt.Sprintf("%s peer authentication succeeded for %q", authLabel(a.proto), req.User))
 	l.authReplySuccess(replyID, res)
@@ -234,6 +266,9 @@ func (l *Link) authResult(req *AuthRequest, replyID uint8, res *AuthResult, err 
 		a.done = true
 		l.close(fmt.Sprintf("no network parameters for %q: %v", req.User, nerr))
 		return
+	}
+	if a.identity == "" {
+		a.identity, a.params = req.User, np
 	}
 	l.ipcpL.setParams(np)
 	l.authSucceeded()

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,6 +193,9 @@ func (ss *Session) onDown(reason string) {
 	close(ss.down)
 	if ss.user == "" {
 		s.stats.AuthFailures.Add(1)
+	}
+	if strings.HasPrefix(reason, ppp.ReasonReauthOtherUser) {
+		s.stats.Auth.ReauthRefused.Add(1)
 	}
 	if !ss.cleared.Load() {
 		// RFC 2637 §2.9: the server that ends a call tells the client.

@@ -24,6 +24,7 @@ type Stats struct {
 	TUNWriteErrors       atomic.Uint64 // TUN device write failures
 	CallsRefused         atomic.Uint64 // Outgoing-Call-Requests refused (limits, shutdown)
 	AuthFailures         atomic.Uint64 // sessions that ended in the authentication phase
+	Auth                 authStats     // logins refused or slowed (authstats.go)
 }
 
 // StatsSnapshot is a copy of Stats for reports (control socket, logs).
@@ -53,6 +54,7 @@ type StatsSnapshot struct {
 	AuthFailures   uint64 `json:"auth_failures"`
 
 	Control ControlCounters `json:"control"`
+	Auth    AuthCounters    `json:"auth"`
 }
 
 // ControlCounters are the PPTP control connections' counters (pptp.Counters).
@@ -90,5 +92,6 @@ func (s *Stats) snapshot() StatsSnapshot {
 		TUNWriteErrors: s.TUNWriteErrors.Load(),
 		CallsRefused:   s.CallsRefused.Load(),
 		AuthFailures:   s.AuthFailures.Load(),
+		Auth:           s.Auth.snapshot(),
 	}
 }
