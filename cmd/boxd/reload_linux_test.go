@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -106,5 +107,66 @@ tcp_mss = %d
 	}
 	if !strings.Contains(boxd.log.String(), `sections=lan`) {
 		t.Errorf("the log does not name [lan] as waiting for a restart:\n%s", boxd.log.String())
+	}
+}
+
+// TestReloadEndsSessionsOfChangedUsers: a reload that removes bob and
+// changes alice's password ends their sessions (Admin-Reset, logged with
+// the reason), while carol, unchanged, stays connected; the clients see the
+// call end. Before, both sessions stayed up on credentials that no longer
+// held.
+func TestReloadEndsSessionsOfChangedUsers(t *testing.T) {
+	netnstest.Require(t, "ip")
+	bin := buildBinaries(t)
+	srv := netnstest.NewNS(t, "rsrv")
+	cli := netnstest.NewNS(t, "rcli")
+	linkPair(t, srv, "192.0.2.1/24", cli, "192.0.2.2/24")
+	users := func(alicePW string, bob bool) string {
+		c := "[pptp]\nlisten = \"192.0.2.1:1723\"\n" +
+			"[[user]]\nname = \"alice\"\npassword = \"" + alicePW + "\"\n" +
+			"[[user]]\nname = \"carol\"\npassword = \"carol-pw\"\n"
+		if bob {
+			c += "[[user]]\nname = \"bob\"\npassword = \"bob-pw\"\n"
+		}
+		return c
+	}
+	cfg, dir := writeConfig(t, users("alice-pw", true))
+	sock := filepath.Join(dir, "boxd.sock")
+	boxd := startBoxd(t, srv, bin, cfg, sock, "pptp server ready")
+	clients := map[string]*proc{}
+	for _, u := range []string{"alice", "bob", "carol"} {
+		clients[u] = startProc(t, cli.Cmd(filepath.Join(bin, "pptpc"), "-server", "192.0.2.1", "-user", u, "-password", u+"-pw", "-tun", "c-"+u))
+		clients[u].log.waitFor(t, "connected:", 30*time.Second)
+		boxd.log.waitFor(t, `msg="session up" user=`+u, 10*time.Second)
+	}
+
+	os.WriteFile(cfg, []byte(users("alice-new-pw", false)), 0o644)
+	boxd.cmd.Process.Signal(syscall.SIGHUP)
+	boxd.log.waitFor(t, "reload done", 10*time.Second)
+	for _, u := range []string{"alice", "bob"} {
+		clients[u].log.waitFor(t, "link down", 15*time.Second)
+		clients[u].wait(t, 15*time.Second)
+	}
+	out := boxd.log.String()
+	for _, want := range []string{
+		`msg="reload: session ended" user=bob why="user removed"`,
+		`msg="reload: session ended" user=alice why="password changed"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("boxd log lacks %q", want)
+		}
+	}
+	for _, u := range []string{"alice", "bob"} {
+		line := boxd.log.waitFor(t, `msg="session down" user=`+u, 10*time.Second)
+		if !strings.Contains(line, "cause=Admin-Reset") {
+			t.Errorf("%s's session did not end as Admin-Reset: %s", u, line)
+		}
+	}
+	if strings.Contains(out, `msg="session down" user=carol`) || strings.Contains(out, "user=carol why=") {
+		t.Errorf("carol's session ended:\n%s", out)
+	}
+	sessions, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "sessions").CombinedOutput()
+	if err != nil || !strings.Contains(string(sessions), "carol") || strings.Contains(string(sessions), "alice") {
+		t.Fatalf("boxctl sessions after the reload: %v\n%s\n%s", err, sessions, out)
 	}
 }

@@ -118,8 +118,8 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 	if err := acct.serveDAE(ctx, srv); err != nil {
 		return err
 	}
-	b.srv, b.rc = srv, acct.rc
 	b.mu.Lock() // a SIGHUP reload may run already
+	b.srv, b.rc = srv, acct.rc
 	b.fixed = fixed
 	b.mu.Unlock()
 
@@ -171,8 +171,9 @@ func (b *box) reload(ctx context.Context) {
 	}
 	b.users.set(eff.Users)
 	b.mu.Lock()
-	fixed := b.fixed
+	fixed, srv := b.fixed, b.srv
 	b.mu.Unlock()
+	endStaleSessions(b.log, srv, eff, old.Users, eff.Users)
 	if fixed != nil {
 		fixed.update(eff.Users)
 	}

@@ -214,7 +214,7 @@ func (ss *Session) onDown(reason string) {
 	}
 	mppe, _ := ss.mppe.Load().(string)
 	s.log.Info("session down", "user", ss.user, "peer", ss.peer.String(), "call", ss.callID, "ip", ip,
-		"mppe", mppe, "reason", reason, "duration", time.Since(ss.started).Round(time.Millisecond).String(),
+		"mppe", mppe, "reason", reason, "cause", ss.causeOf(reason).String(), "duration", time.Since(ss.started).Round(time.Millisecond).String(),
 		"bytes_in", ss.bytesIn.Load(), "bytes_out", ss.bytesOut.Load(),
 		"packets_in", ss.pktsIn.Load(), "packets_out", ss.pktsOut.Load())
 }
