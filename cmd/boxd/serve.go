@@ -302,6 +302,7 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, log *slo
 		CtrlEchoInterval: p.CtrlEchoInterval.Duration,
 		SingleSession:    single,
 		MaxSessions:      p.MaxSessions,
+		Guard:            authGuard(p),
 		OnAddr:           framedRoutes(fixed, proxyARP(cfg, log)),
 	}, g, dev)
 	for _, r := range fixed.want(cfg.Users) {

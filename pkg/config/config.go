@@ -80,6 +80,8 @@ type PPTP struct {
 	// equivalent; pppd's mppe-stateful is MPPEStateful). It implies
 	// MPPEStateful.
 	MPPEPreferStateful bool `toml:"mppe_prefer_stateful"`
+
+	AuthGuard // auth_fail_* keys: password-guessing backoff (authguard.go)
 }
 
 // User is one line of the seed's chap-secrets: name, secret and address.
@@ -131,6 +133,7 @@ func Default() *Config {
 	c.Router = defaultRouter()
 	c.router = true
 	c.Radius = defaultRadius()
+	c.PPTP.AuthGuard = defaultAuthGuard()
 	return c
 }
 

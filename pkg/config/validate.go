@@ -30,6 +30,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateUsers()...)
 	errs = append(errs, c.validateRouter()...)
 	errs = append(errs, c.validateRadius()...)
+	errs = append(errs, c.validateAuthGuard()...)
 	return errors.Join(errs...)
 }
 

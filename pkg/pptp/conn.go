@@ -90,7 +90,8 @@ type Handler interface {
 	// will send to us. peerCallID is the peer's call ID, our GRE key to it.
 	// A non-nil error refuses the call: the reply carries result
 	// general-error with error code no-resource if errors.Is(err,
-	// ErrNoResource), pac-error otherwise.
+	// ErrNoResource), pac-error otherwise; result do-not-accept if
+	// errors.Is(err, ErrDoNotAccept).
 	OutgoingCall(c *Conn, peerCallID uint16, req *OutgoingCallRequest) (callID uint16, err error)
 	// SetLinkInfo passes on the peer's PPP ACCMs for our call callID
 	// (RFC 2637 §2.15).
@@ -105,6 +106,11 @@ type Handler interface {
 // ErrNoResource is what a Handler returns (wrapped or not) to refuse a call
 // for lack of resources, such as an exhausted address pool.
 var ErrNoResource = errors.New("pptp: no resources for the call")
+
+// ErrDoNotAccept is what a Handler returns (wrapped or not) to refuse a
+// call by policy: the reply carries result do-not-accept (RFC 2637 §2.8,
+// result 7: the call was administratively prohibited).
+var ErrDoNotAccept = errors.New("pptp: call not accepted")
 
 // ErrClosed is returned by the methods of a Conn that has ended.
 var ErrClosed = errors.New("pptp: control connection closed")

@@ -175,6 +175,11 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 	id, err := c.h.OutgoingCall(c, m.CallID, m)
 	c.inHandler.Store(false)
 	if err != nil {
+		if errors.Is(err, ErrDoNotAccept) {
+			c.ctr.CallsRefused.Add(1)
+			c.log.Warn("outgoing call refused", "peer_call", m.CallID, "err", err)
+			return c.send(&OutgoingCallReply{PeerCallID: m.CallID, Result: OutgoingDoNotAccept})
+		}
 		code := ErrorPACError
 		if errors.Is(err, ErrNoResource) {
 			code = ErrorNoResource

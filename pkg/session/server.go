@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/authguard"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
@@ -104,6 +105,8 @@ type Config struct {
 	// AckDelay is how long a received data packet may wait for a
 	// piggy-backed acknowledgement before a standalone ack is sent.
 	AckDelay time.Duration
+	// Guard, when set, slows password guessing (authguard.go).
+	Guard *authguard.Guard
 	// ICMPRate and ICMPBurst limit the ICMP "fragmentation needed"
 	// replies to packets larger than a client's MRU: ICMPRate per second
 	// on average, ICMPBurst at once (0: 1000 and 50, Linux's defaults).
@@ -291,6 +294,7 @@ func (s *Server) Stats() StatsSnapshot {
 		StartTimeouts: c.StartTimeouts.Load(), EchoTimeouts: c.EchoTimeouts.Load(),
 		CallsOpened: c.CallsOpened.Load(), CallsRefused: c.CallsRefused.Load(),
 	}
+	s.guardLen(&snap.Auth)
 	snap.Sessions = len(s.calls)
 	snap.Conns = len(s.conns)
 	s.mu.RUnlock()
@@ -330,6 +334,10 @@ func (s *Server) OutgoingCall(c *pptp.Conn, peerCallID uint16, req *pptp.Outgoin
 	if s.closing {
 		s.stats.CallsRefused.Add(1)
 		return 0, errors.New("server shutting down")
+	}
+	if err := s.refuseGuarded(c); err != nil {
+		s.stats.CallsRefused.Add(1)
+		return 0, err
 	}
 	if s.cfg.MaxSessions > 0 && len(s.calls) >= s.cfg.MaxSessions {
 		s.stats.CallsRefused.Add(1)

@@ -110,7 +110,7 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 		Name:          s.cfg.Name,
 		MRU:           s.cfg.MRU,
 		Auth:          s.cfg.Auth,
-		Authenticator: s.cfg.Authenticator,
+		Authenticator: s.authenticator(),
 		AuthRetries:   s.cfg.AuthRetries,
 		MPPE:          s.cfg.MPPE,
 		EchoInterval:  s.cfg.EchoInterval,
