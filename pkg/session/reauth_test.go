@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -253,5 +254,55 @@ func TestRenegotiationAsOtherUserEnds(t *testing.T) {
 	// alice is not locked out (deny): a fresh call logs in.
 	if _, err := r.dial(t, "alice", "alice-pw", nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRenegotiationDuringSlowAuth: the peer renegotiates while its first
+// login is still with a slow authenticator, and logs in again at once. The
+// link drops the first verdict, but its address assignment still runs when
+// the authenticator finally answers: it must find the session's address
+// and keep it. Before the fix the late assignment, under "off", took a
+// second pool address and left the first in byIP (pool_in_use 2), and
+// under "replace" ended the session it belonged to.
+func TestRenegotiationDuringSlowAuth(t *testing.T) {
+	for _, policy := range []SingleSession{SingleDeny, SingleReplace, SingleOff} {
+		t.Run(policy.String(), func(t *testing.T) {
+			var calls atomic.Int32
+			entered, release := make(chan struct{}), make(chan struct{})
+			d := &divertGRE{peers: map[uint16]func(gre.Header, []byte){}}
+			r := newRigWrapped(t, func(c *Config) {
+				c.SingleSession = policy
+				next := c.Authenticator
+				c.Authenticator = authFunc(func(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
+					if calls.Add(1) == 1 {
+						close(entered)
+						<-release // a stuck RADIUS round trip: the link's context is still live
+					}
+					return next.Authenticate(context.Background(), req)
+				})
+			}, rigWrap{client: func(c gre.Conn) gre.Conn { d.Conn = c; return d }})
+			p := dialReneg(t, r, d, 0x5eed)
+			base := runtime.NumGoroutine()
+			go p.login("alice", "alice-pw") // blocks in the authenticator
+			<-entered
+			if up, why := p.login("alice", "alice-pw"); !up {
+				t.Fatalf("second login: %s", why)
+			}
+			close(release)
+			// The late verdict's assignment runs now, on the link's
+			// authentication goroutine: once that (and the first login's
+			// wait) has ended, it ran.
+			waitGoroutines(t, base)
+			st := r.srv.Stats()
+			if st.PoolInUse != 1 || st.Sessions != 1 {
+				t.Fatalf("pool_in_use %d sessions %d after a late verdict, want 1 and 1", st.PoolInUse, st.Sessions)
+			}
+			if ips, users, calls := r.srv.addrState(); ips != 1 || users != 1 || calls != 1 {
+				t.Fatalf("byIP %d byUser %d calls %d, want 1 each", ips, users, calls)
+			}
+			if in := r.srv.Sessions(); in[0].MPPE == "" {
+				t.Fatalf("the session is not up: %+v", in[0])
+			}
+		})
 	}
 }

@@ -24,7 +24,9 @@ type Session struct {
 	started    time.Time
 	link       *ppp.Link
 
-	// Set by assign under srv.mu, read-only afterwards.
+	// The identity: written only by assign (claimUser, unclaimUser,
+	// takeAddr) under srv.mu while the session is in srv.calls, never
+	// again once ip is set; read under srv.mu, after onUp, or after remove.
 	user     string
 	ip       netip.Addr
 	fromPool bool
