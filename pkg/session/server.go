@@ -460,6 +460,11 @@ func (s *Server) assign(ss *Session, user string, res *ppp.AuthResult) (ppp.Netw
 		s.unclaimUser(ss)
 		return ppp.NetworkParams{}, errors.New("session ended during authentication")
 	}
+	if ss.ip.IsValid() {
+		// An earlier login of this session (the same user: claimUser) got
+		// the address while this one waited.
+		return ppp.NetworkParams{LocalIP: s.cfg.LocalIP, PeerIP: ss.ip, DNS: s.cfg.DNS}, nil
+	}
 	ip, err := s.takeAddr(ss, res, old)
 	if err != nil {
 		s.unclaimUser(ss)
@@ -475,17 +480,31 @@ func (s *Server) assign(ss *Session, user string, res *ppp.AuthResult) (ppp.Netw
 // concurrent login sees it. Under "replace" it returns the older sessions
 // to end. Called with s.mu held.
 func (s *Server) claimUser(ss *Session, user string) (old []*Session, err error) {
-	if list := s.byUser[user]; len(list) > 0 {
+	if ss.user != "" && ss.user != user {
+		// An earlier login of this session is still being assigned (the
+		// peer renegotiated meanwhile) under another name.
+		s.stats.Auth.ReauthRefused.Add(1)
+		return nil, fmt.Errorf("re-authentication as %q during the login of %q", user, ss.user)
+	}
+	var others []*Session
+	for _, o := range s.byUser[user] {
+		if o != ss {
+			others = append(others, o)
+		}
+	}
+	if len(others) > 0 {
 		switch s.cfg.SingleSession {
 		case SingleDeny:
 			s.stats.Auth.SingleSessionDenied.Add(1)
 			return nil, fmt.Errorf("user %q already has a session (single_session = deny)", user)
 		case SingleReplace:
-			old = append([]*Session(nil), list...)
+			old = others
 		}
 	}
-	ss.user = user
-	s.byUser[user] = append(s.byUser[user], ss)
+	if ss.user == "" {
+		ss.user = user
+		s.byUser[user] = append(s.byUser[user], ss)
+	}
 	return old, nil
 }
 
