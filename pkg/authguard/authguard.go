@@ -8,15 +8,19 @@
 // user's name on purpose must not lock that user out from everywhere, so:
 //
 //   - (source, user) past Limit: that user's logins from that source fail
-//     unchecked for the backoff time (the guesser's own pair).
+//     unchecked while in backoff (the guesser's own pair).
 //   - source past SourceLimit: every login from it fails unchecked and its
-//     new calls are refused for the backoff time (one host spraying names).
+//     new calls are refused while in backoff (one host spraying names).
 //   - user past Limit: only the Failure is delayed. Logins with the right
 //     password from elsewhere still succeed at once, and a success resets
 //     the user's count (and its pair's).
 //
-// The backoff time is Delay for the first failure past the limit, doubling
-// with each further one up to MaxDelay. Memory is bounded: each of the three
+// The backoff time d is Delay for the first failure past the limit,
+// doubling with each further one up to MaxDelay. The Failure is held back
+// for d, and the blocking lasts 2d from the failure: d while the Failure
+// is held, then d more, so that a guesser who waits for each answer (one
+// connection at a time) also meets a refusal, and gets one checked try per
+// 2d at most. Memory is bounded: each of the three
 // tables holds at most MaxEntries keys and drops the least recently failed
 // one when full (an attacker spraying names or addresses pushes out old
 // entries rather than growing the tables). A Guard has no global state and
@@ -167,7 +171,7 @@ func (g *Guard) Failure(src netip.Addr, user string) Verdict {
 	v.Source, d = g.fail(g.sources.touch(src, now, g.cfg.Window), now, g.cfg.SourceLimit, true)
 	v.Delay = max(v.Delay, d)
 	if d > 0 {
-		v.SourceRefused = d
+		v.SourceRefused = 2 * d
 	}
 	v.Pair, d = g.fail(g.pairs.touch(pairKey{src, u}, now, g.cfg.Window), now, g.cfg.Limit, true)
 	v.Delay = max(v.Delay, d)
@@ -176,8 +180,8 @@ func (g *Guard) Failure(src netip.Addr, user string) Verdict {
 	return v
 }
 
-// fail counts one failure on e and returns its count and backoff; with
-// block the key is in backoff (Blocked, Refused) for that long.
+// fail counts one failure on e and returns its count and backoff d; with
+// block the key is in backoff (Blocked, Refused) for 2d.
 func (g *Guard) fail(e *entry, now time.Time, limit int, block bool) (int, time.Duration) {
 	if now.Sub(e.last) >= g.cfg.Window {
 		e.failures = 0
@@ -193,7 +197,7 @@ func (g *Guard) fail(e *entry, now time.Time, limit int, block bool) (int, time.
 		d = min(g.cfg.Delay<<(over-1), g.cfg.MaxDelay)
 	}
 	if block {
-		e.until = now.Add(d)
+		e.until = now.Add(2 * d)
 	}
 	return e.failures, d
 }

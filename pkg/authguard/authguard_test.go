@@ -67,8 +67,12 @@ func TestBackoffPerPair(t *testing.T) {
 	if _, b := g.Blocked(home, "alice"); b {
 		t.Error("alice from home blocked after one failure")
 	}
-	// The backoff ends.
-	c.add(31 * time.Second)
+	// The backoff ends 2d after the last failure: d held, d refused.
+	c.add(59 * time.Second)
+	if _, b := g.Blocked(attacker, "alice"); !b {
+		t.Error("not blocked any more right after the held-back Failure")
+	}
+	c.add(time.Second)
 	if _, b := g.Blocked(attacker, "alice"); b {
 		t.Error("still blocked after the backoff")
 	}
@@ -83,10 +87,10 @@ func TestSourceLimit(t *testing.T) {
 		}
 	}
 	v := g.Failure(attacker, "user20")
-	if v.Delay != time.Second || v.SourceRefused != time.Second || v.Source != 21 {
+	if v.Delay != time.Second || v.SourceRefused != 2*time.Second || v.Source != 21 {
 		t.Fatalf("21st failure: %+v", v)
 	}
-	if d, r := g.Refused(attacker); !r || d != time.Second {
+	if d, r := g.Refused(attacker); !r || d != 2*time.Second {
 		t.Fatalf("refused %v for %v", r, d)
 	}
 	if why, b := g.Blocked(attacker, "nobody-yet"); !b || why != "source" {
@@ -94,6 +98,10 @@ func TestSourceLimit(t *testing.T) {
 	}
 	if _, r := g.Refused(home); r {
 		t.Fatal("another source refused")
+	}
+	c.add(time.Second) // the Failure has just been sent: still refused
+	if _, r := g.Refused(attacker); !r {
+		t.Fatal("not refused after the held-back Failure")
 	}
 	c.add(time.Second)
 	if _, r := g.Refused(attacker); r {
