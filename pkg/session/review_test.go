@@ -146,11 +146,13 @@ func TestSessionTimeout(t *testing.T) {
 			return res, err
 		})
 	})
+	// Taken before the dial: the server starts the timer in onUp, which
+	// can be a moment before dial returns (it polls for the server's side).
+	up := time.Now()
 	a, err := r.dial(t, "alice", "alice-pw", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := time.Now()
 	carol, err := r.dial(t, "carol", "carol-pw", nil)
 	if err != nil {
 		t.Fatal(err)
