@@ -45,9 +45,14 @@ func newAAA(cfg *config.Config, users ppp.Authenticator, log *slog.Logger) (*aaa
 		DeadTime:        r.DeadTime.Duration,
 		InterimInterval: r.InterimInterval.Duration,
 		Logger:          log,
+		// Issue 14: Access replies must carry a Message-Authenticator.
+		AllowUnsignedReplies: !r.RequireMessageAuthenticator,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !r.RequireMessageAuthenticator {
+		log.Warn("radius: require_message_authenticator is off: Access replies without a Message-Authenticator are believed (Blast-RADIUS, CVE-2024-3596)")
 	}
 	a := &aaaSetup{auth: rc, rc: rc, cfg: r, log: log}
 	if r.FallbackLocal {

@@ -157,11 +157,8 @@ func checkReplyDAE(b, req, secret []byte) (*radius.Packet, error) {
 	if !radius.IsAuthenticResponse(b, req, secret) {
 		return nil, errString("bad response authenticator")
 	}
-	if err := checkMessageAuthenticator(b, req[4:20], secret); err != nil {
+	if err := checkMessageAuthenticator(b, req[4:20], secret, true); err != nil {
 		return nil, err
-	}
-	if findAttr(b, 80) < 0 {
-		return nil, errString("no message-authenticator")
 	}
 	return p, nil
 }
