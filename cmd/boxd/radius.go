@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -133,6 +134,9 @@ func (a *aaaSetup) serveDAE(ctx context.Context, srv *session.Server) error {
 		HangupCall: func(id uint16) bool { return srv.DisconnectCall(id, reason) },
 		HangupUser: func(user string) int { return srv.Disconnect(user, reason) },
 		Logger:     a.log,
+		// Issue 14: replayed requests (RFC 5176 §6.3); "0s" checks none.
+		EventWindow:           cmp.Or(a.cfg.DAEEventWindow.Duration, -1),
+		RequireEventTimestamp: a.cfg.DAERequireEventTimestamp,
 	})
 	go func() {
 		if err := d.Serve(ctx, pc); err != nil {

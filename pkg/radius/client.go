@@ -91,6 +91,14 @@ type Stats struct {
 	// wrong one (both are in BadReplies too).
 	UnsignedReplies uint64 `json:"unsigned_replies"`
 	BadMsgAuth      uint64 `json:"bad_message_authenticator"`
+	// The Disconnect-Request listener's (dae.go): answers, and requests
+	// dropped (any reason; stale: an Event-Timestamp outside the window;
+	// no_event_timestamp: none while required).
+	DAEACKs        uint64 `json:"dae_acks"`
+	DAENAKs        uint64 `json:"dae_naks"`
+	DAEDropped     uint64 `json:"dae_dropped"`
+	DAEStale       uint64 `json:"dae_stale"`
+	DAENoTimestamp uint64 `json:"dae_no_event_timestamp"`
 }
 
 // Client talks to the configured servers. Safe for concurrent use.
@@ -113,6 +121,7 @@ type Client struct {
 
 	requests, timeouts, badReplies, accepts, rejects, unreachable, acctSent, acctLost atomic.Uint64
 	unsignedReplies, badMsgAuth                                                       atomic.Uint64
+	dae                                                                               daeCounters
 }
 
 // ErrNoServer is wrapped by the error of a request no server answered.
@@ -163,12 +172,15 @@ func New(cfg Config) (*Client, error) {
 
 // Stats returns the counters.
 func (c *Client) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Requests: c.requests.Load(), Timeouts: c.timeouts.Load(), BadReplies: c.badReplies.Load(),
 		Accepts: c.accepts.Load(), Rejects: c.rejects.Load(), Unreachable: c.unreachable.Load(),
 		AcctSent: c.acctSent.Load(), AcctLost: c.acctLost.Load(),
 		UnsignedReplies: c.unsignedReplies.Load(), BadMsgAuth: c.badMsgAuth.Load(),
 	}
+	d := c.dae.stats()
+	st.DAEACKs, st.DAENAKs, st.DAEDropped, st.DAEStale, st.DAENoTimestamp = d.ACKs, d.NAKs, d.Dropped, d.Stale, d.NoTimestamp
+	return st
 }
 
 // order is the servers to try: those not marked dead in configured order,
