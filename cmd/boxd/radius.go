@@ -88,7 +88,9 @@ func (a *aaaSetup) stop() {
 		st := a.rc.Stats()
 		a.log.Info("radius stopped", "requests", st.Requests, "timeouts", st.Timeouts, "bad_replies", st.BadReplies,
 			"accepts", st.Accepts, "rejects", st.Rejects, "unreachable", st.Unreachable,
-			"acct_answered", st.AcctSent, "acct_lost", st.AcctLost)
+			"acct_answered", st.AcctSent, "acct_lost", st.AcctLost,
+			"unsigned_replies", st.UnsignedReplies, "bad_message_authenticator", st.BadMsgAuth,
+			"dae_acks", st.DAEACKs, "dae_naks", st.DAENAKs, "dae_dropped", st.DAEDropped, "dae_stale", st.DAEStale)
 	}()
 	if a.acct == nil {
 		return
