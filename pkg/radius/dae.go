@@ -207,9 +207,6 @@ func (d *DAE) Handle(b []byte, src netip.Addr) []byte {
 	case radius.CodeCoARequest:
 		// RFC 5176 §3.2: a NAS that does not support CoA NAKs it.
 		code, cause = radius.CodeCoANAK, rfc3576.ErrorCause_Value_UnsupportedService
-	default:
-		d.drop(fmt.Sprintf("%v is not a dynamic authorization request", p.Code), src)
-		return nil
 	}
 	resp := p.Response(code)
 	if cause != 0 {
