@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -45,9 +46,14 @@ func newAAA(cfg *config.Config, users ppp.Authenticator, log *slog.Logger) (*aaa
 		DeadTime:        r.DeadTime.Duration,
 		InterimInterval: r.InterimInterval.Duration,
 		Logger:          log,
+		// Issue 14: Access replies must carry a Message-Authenticator.
+		AllowUnsignedReplies: !r.RequireMessageAuthenticator,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !r.RequireMessageAuthenticator {
+		log.Warn("radius: require_message_authenticator is off: Access replies without a Message-Authenticator are believed (Blast-RADIUS, CVE-2024-3596)")
 	}
 	a := &aaaSetup{auth: rc, rc: rc, cfg: r, log: log}
 	if r.FallbackLocal {
@@ -82,7 +88,9 @@ func (a *aaaSetup) stop() {
 		st := a.rc.Stats()
 		a.log.Info("radius stopped", "requests", st.Requests, "timeouts", st.Timeouts, "bad_replies", st.BadReplies,
 			"accepts", st.Accepts, "rejects", st.Rejects, "unreachable", st.Unreachable,
-			"acct_answered", st.AcctSent, "acct_lost", st.AcctLost)
+			"acct_answered", st.AcctSent, "acct_lost", st.AcctLost,
+			"unsigned_replies", st.UnsignedReplies, "bad_message_authenticator", st.BadMsgAuth,
+			"dae_acks", st.DAEACKs, "dae_naks", st.DAENAKs, "dae_dropped", st.DAEDropped, "dae_stale", st.DAEStale)
 	}()
 	if a.acct == nil {
 		return
@@ -128,6 +136,9 @@ func (a *aaaSetup) serveDAE(ctx context.Context, srv *session.Server) error {
 		HangupCall: func(id uint16) bool { return srv.DisconnectCall(id, reason) },
 		HangupUser: func(user string) int { return srv.Disconnect(user, reason) },
 		Logger:     a.log,
+		// Issue 14: replayed requests (RFC 5176 §6.3); "0s" checks none.
+		EventWindow:           cmp.Or(a.cfg.DAEEventWindow.Duration, -1),
+		RequireEventTimestamp: a.cfg.DAERequireEventTimestamp,
 	})
 	go func() {
 		if err := d.Serve(ctx, pc); err != nil {

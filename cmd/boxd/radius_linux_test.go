@@ -179,8 +179,15 @@ password = "local-pw"
 		t.Errorf("disconnect fixed: %s", out)
 	}
 	fixed.wait(t, 15*time.Second)
-	if out := radclient("User-Name = \"nobody\"\n"); !strings.Contains(out, "Disconnect-NAK") || !strings.Contains(out, "Session-Context-Not-Found") {
+	// With a current Event-Timestamp the request is taken; with one an
+	// hour old (a replay, RFC 5176 §6.3) it is silently discarded: no
+	// answer, and dae_stale in boxctl stats below.
+	ts := func(at time.Time) string { return "Event-Timestamp = " + strconv.FormatInt(at.Unix(), 10) + "\n" }
+	if out := radclient("User-Name = \"nobody\"\n" + ts(time.Now())); !strings.Contains(out, "Disconnect-NAK") || !strings.Contains(out, "Session-Context-Not-Found") {
 		t.Errorf("disconnect nobody: %s", out)
+	}
+	if out := radclient("User-Name = \"alice\"\n" + ts(time.Now().Add(-time.Hour))); !strings.Contains(out, "No reply") {
+		t.Errorf("stale disconnect answered: %s", out)
 	}
 	radiustest.WaitFor(t, 5*time.Second, "fixed's Stop", func() bool {
 		return strings.Contains(fr.Detail(), "Acct-Terminate-Cause = Admin-Reset")
@@ -192,7 +199,7 @@ password = "local-pw"
 	again.log.waitFor(t, "connected:", 30*time.Second)
 	// The operator sees the RADIUS counters next to the session server's.
 	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "stats").CombinedOutput()
-	if err != nil || !regexp.MustCompile(`"radius": \{[^}]*"rejects": 2,`).Match(out) || !strings.Contains(string(out), `"tun_malformed"`) {
+	if err != nil || !regexp.MustCompile(`"radius": \{[^}]*"rejects": 2,`).Match(out) || !strings.Contains(string(out), `"dae_stale": 1,`) || !strings.Contains(string(out), `"tun_malformed"`) {
 		t.Errorf("boxctl stats: %v\n%s", err, out)
 	}
 	boxd.cmd.Process.Signal(syscall.SIGTERM)

@@ -40,6 +40,16 @@ type Radius struct {
 	// DAEListen is where Disconnect-Requests (RFC 5176) from the servers
 	// are taken, "host:port" (port 3799); empty: not at all.
 	DAEListen string `toml:"dae_listen"`
+	// RequireMessageAuthenticator drops Access-Accept/Reject/Challenges
+	// without a valid Message-Authenticator (Blast-RADIUS, CVE-2024-3596;
+	// FreeRADIUS 3.2.5+ client require_message_authenticator).
+	RequireMessageAuthenticator bool `toml:"require_message_authenticator"`
+	// DAEEventWindow is how far a Disconnect-Request's Event-Timestamp
+	// may be from the box's clock (RFC 5176 §6.3, RFC 3576 §5.4: 300 s);
+	// "0s" checks none. DAERequireEventTimestamp drops requests without
+	// one.
+	DAEEventWindow           Duration `toml:"dae_event_window"`
+	DAERequireEventTimestamp bool     `toml:"dae_require_event_timestamp"`
 
 	// enabled: the file has a [radius] section.
 	enabled bool
@@ -62,6 +72,9 @@ func defaultRadius() Radius {
 		DeadTime:        Duration{30 * time.Second},
 		Accounting:      true,
 		InterimInterval: Duration{5 * time.Minute},
+
+		RequireMessageAuthenticator: true,
+		DAEEventWindow:              Duration{300 * time.Second},
 	}
 }
 
@@ -155,6 +168,9 @@ func (c *Config) validateRadius() []error {
 		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			bad("dae_listen", "bad port %q", port)
 		}
+	}
+	if t := r.DAEEventWindow.Duration; t != 0 && (t < time.Second || t > 24*time.Hour) {
+		bad("dae_event_window", "must be 0 (no check) or 1s to 24h, not %v", t)
 	}
 	if t := r.InterimInterval.Duration; t != 0 && t < time.Second {
 		bad("interim_interval", "must be 0 (none) or at least 1s, not %v", t)

@@ -37,6 +37,11 @@ func TestRadiusSetup(t *testing.T) {
 		!r.FallbackLocal || !r.Accounting || r.DeadTime.Duration != 30*time.Second || r.DAEListen != ":3799" {
 		t.Errorf("radius %+v", r)
 	}
+	// Hardening defaults (issue 14): Access replies must be signed,
+	// Event-Timestamps within 300 s, none required.
+	if !r.RequireMessageAuthenticator || r.DAEEventWindow.Duration != 300*time.Second || r.DAERequireEventTimestamp {
+		t.Errorf("radius hardening defaults %+v", r)
+	}
 	for i, want := range [][2]string{{"192.0.2.10:1812", "192.0.2.10:1813"}, {"192.0.2.11:11812", ""}} {
 		s := r.Servers[i]
 		if s.AuthAddr() != want[0] || s.AcctAddr() != want[1] {
@@ -62,6 +67,8 @@ func TestRadiusErrors(t *testing.T) {
 		{"[radius]\nnas_ip = \"::1\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.nas_ip: must be an IPv4 address"},
 		{"[radius]\ninterim_interval = \"10ms\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.interim_interval: must be 0 (none) or at least 1s"},
 		{"[radius]\nauthserver = \"h\"\n", "x.toml:2: radius.authserver: unknown key"},
+		{"[radius]\ndae_event_window = \"500ms\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.dae_event_window: must be 0 (no check) or 1s to 24h"},
+		{"[radius]\nrequire_message_authenticator = \"yes\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.require_message_authenticator"},
 		{"[radius]\ndae_listen = \"3799\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.dae_listen: must be [host]:port"},
 	} {
 		_, err := parseRouter(t, tc.toml)
@@ -82,6 +89,18 @@ func TestRadiusSeedExample(t *testing.T) {
 	if !c.RadiusEnabled() || len(r.Servers) != 1 || r.Servers[0].AuthAddr() != "radius.toughstruct.net:1812" ||
 		r.Servers[0].AcctAddr() != "radius.toughstruct.net:1813" || r.Servers[0].Secret != "testing123" ||
 		r.Timeout.Duration != 10*time.Second || r.Retries != 3 || !r.FallbackLocal {
+		t.Errorf("radius %+v", r)
+	}
+}
+
+// TestRadiusHardeningKeys: the issue 14 switches read as written.
+func TestRadiusHardeningKeys(t *testing.T) {
+	c, err := parseRouter(t, "[radius]\nrequire_message_authenticator = false\ndae_event_window = \"0s\"\n"+
+		"dae_require_event_timestamp = true\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Radius; r.RequireMessageAuthenticator || r.DAEEventWindow.Duration != 0 || !r.DAERequireEventTimestamp {
 		t.Errorf("radius %+v", r)
 	}
 }

@@ -298,16 +298,17 @@ func TestPAPAndCHAP(t *testing.T) {
 // counted; with nothing valid the request fails as "no server answered".
 func TestBadRepliesDropped(t *testing.T) {
 	for name, corrupt := range map[string]func([]byte) []byte{
-		"identifier":            func(b []byte) []byte { b[1]++; return b },
-		"response auth":         func(b []byte) []byte { b[5] ^= 1; return b },
-		"message-authenticator": func(b []byte) []byte { b[len(b)-1] ^= 1; return b },
-		"code":                  func(b []byte) []byte { b[0] = byte(radius.CodeAccountingResponse); return b },
-		"truncated":             func(b []byte) []byte { return b[:19] },
+		"identifier":    func(b []byte) []byte { b[1]++; return b },
+		"response auth": func(b []byte) []byte { b[5] ^= 1; return b },
+		"attribute":     func(b []byte) []byte { b[len(b)-1] ^= 1; return b },
+		"code":          func(b []byte) []byte { b[0] = byte(radius.CodeAccountingResponse); return b },
+		"truncated":     func(b []byte) []byte { return b[:19] },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := newFakeServer(t, "k", mschapv2Server(nil))
-			// Put the Message-Authenticator last, where the corruption hits.
+			// (A wrong or missing Message-Authenticator with a valid
+			// Response Authenticator: msgauth_test.go.)
 			srv.mu.Lock()
 			srv.corrupt = corrupt
 			srv.mu.Unlock()

@@ -33,7 +33,7 @@ func BenchmarkLogin(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		got, err := checkReply(reply, w, []byte("k"))
+		got, err := checkReply(reply, w, []byte("k"), false)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -68,7 +68,12 @@ type Config struct {
 	// MinInterim is the floor on a server's Acct-Interim-Interval (RFC
 	// 2869 §5.16 says it should not be below 600 s; default 60s).
 	MinInterim time.Duration
-	Logger     *slog.Logger
+	// AllowUnsignedReplies believes an Access-Accept, -Reject or
+	// -Challenge without a Message-Authenticator ([radius]
+	// require_message_authenticator = false). Off by default: such a
+	// reply is what a Blast-RADIUS (CVE-2024-3596) forger produces.
+	AllowUnsignedReplies bool
+	Logger               *slog.Logger
 }
 
 // Stats counts what the client saw.
@@ -81,6 +86,19 @@ type Stats struct {
 	Unreachable uint64 `json:"unreachable"`   // requests no server answered
 	AcctSent    uint64 `json:"acct_answered"` // Accounting-Requests answered
 	AcctLost    uint64 `json:"acct_lost"`     // Accounting-Requests no server answered
+	// UnsignedReplies are Access-Accept/Reject/Challenges dropped for
+	// having no Message-Authenticator, BadMsgAuth replies dropped for a
+	// wrong one (both are in BadReplies too).
+	UnsignedReplies uint64 `json:"unsigned_replies"`
+	BadMsgAuth      uint64 `json:"bad_message_authenticator"`
+	// The Disconnect-Request listener's (dae.go): answers, and requests
+	// dropped (any reason; stale: an Event-Timestamp outside the window;
+	// no_event_timestamp: none while required).
+	DAEACKs        uint64 `json:"dae_acks"`
+	DAENAKs        uint64 `json:"dae_naks"`
+	DAEDropped     uint64 `json:"dae_dropped"`
+	DAEStale       uint64 `json:"dae_stale"`
+	DAENoTimestamp uint64 `json:"dae_no_event_timestamp"`
 }
 
 // Client talks to the configured servers. Safe for concurrent use.
@@ -102,6 +120,8 @@ type Client struct {
 	prefix     string
 
 	requests, timeouts, badReplies, accepts, rejects, unreachable, acctSent, acctLost atomic.Uint64
+	unsignedReplies, badMsgAuth                                                       atomic.Uint64
+	dae                                                                               daeCounters
 }
 
 // ErrNoServer is wrapped by the error of a request no server answered.
@@ -152,11 +172,15 @@ func New(cfg Config) (*Client, error) {
 
 // Stats returns the counters.
 func (c *Client) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Requests: c.requests.Load(), Timeouts: c.timeouts.Load(), BadReplies: c.badReplies.Load(),
 		Accepts: c.accepts.Load(), Rejects: c.rejects.Load(), Unreachable: c.unreachable.Load(),
 		AcctSent: c.acctSent.Load(), AcctLost: c.acctLost.Load(),
+		UnsignedReplies: c.unsignedReplies.Load(), BadMsgAuth: c.badMsgAuth.Load(),
 	}
+	d := c.dae.stats()
+	st.DAEACKs, st.DAENAKs, st.DAEDropped, st.DAEStale, st.DAENoTimestamp = d.ACKs, d.NAKs, d.Dropped, d.Stale, d.NoTimestamp
+	return st
 }
 
 // order is the servers to try: those not marked dead in configured order,
@@ -264,10 +288,22 @@ func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte
 				}
 				return nil, err
 			}
-			reply, err := checkReply(buf[:n], wire, secret)
+			reply, err := checkReply(buf[:n], wire, secret, c.cfg.AllowUnsignedReplies)
 			if err != nil {
+				// Dropped as if it had not come: the wait goes on, then
+				// the resend, then the next server (RFC 2865 §3: an
+				// invalid response is silently discarded).
 				c.badReplies.Add(1)
-				c.log.Warn("radius reply dropped", "server", addr, "err", err)
+				reason := "check-failed"
+				switch {
+				case errors.Is(err, errNoMsgAuth):
+					c.unsignedReplies.Add(1)
+					reason = "no-message-authenticator"
+				case errors.Is(err, errBadMsgAuth):
+					c.badMsgAuth.Add(1)
+					reason = "bad-message-authenticator"
+				}
+				c.log.Warn("radius reply dropped", "server", addr, "code", radius.Code(buf[0]).String(), "reason", reason, "err", err)
 				continue
 			}
 			return reply, nil
@@ -282,10 +318,23 @@ var replyCodes = map[radius.Code][]radius.Code{
 	radius.CodeAccountingRequest: {radius.CodeAccountingResponse},
 }
 
+// Errors of the Message-Authenticator check, counted apart.
+var (
+	errNoMsgAuth  = errors.New("no message-authenticator")
+	errBadMsgAuth = errors.New("bad message-authenticator")
+)
+
 // checkReply parses a reply to the request req (wire bytes) and checks its
-// Identifier, code, Response Authenticator (RFC 2865 §3) and, when
-// present, Message-Authenticator (RFC 3579 §3.2).
-func checkReply(b, req, secret []byte) (*radius.Packet, error) {
+// Identifier, code, Response Authenticator (RFC 2865 §3) and Message-
+// Authenticator (RFC 3579 §3.2). An Access-Accept, -Reject or -Challenge
+// must carry one unless allowUnsigned: the Response Authenticator is MD5
+// over the reply, which Blast-RADIUS (CVE-2024-3596) defeats with a
+// chosen-prefix collision, and only the HMAC-MD5 Message-Authenticator
+// binds an Access reply to the secret (RFC 9765-era advice; FreeRADIUS
+// 3.2.5+ requires it of servers by default). An Accounting-Response's is
+// optional (RFC 2866 has none, and ToughRADIUS never signs one), checked
+// when present.
+func checkReply(b, req, secret []byte, allowUnsigned bool) (*radius.Packet, error) {
 	p, err := radius.Parse(b, secret)
 	if err != nil {
 		return nil, err
@@ -304,8 +353,9 @@ func checkReply(b, req, secret []byte) (*radius.Packet, error) {
 	if !radius.IsAuthenticResponse(b[:n], req, secret) {
 		return nil, errors.New("bad response authenticator (wrong secret?)")
 	}
-	if err := checkMessageAuthenticator(b[:n], req[4:20], secret); err != nil {
-		return nil, err
+	required := !allowUnsigned && radius.Code(req[0]) == radius.CodeAccessRequest
+	if err := checkMessageAuthenticator(b[:n], req[4:20], secret, required); err != nil {
+		return nil, fmt.Errorf("%v: %w", p.Code, err)
 	}
 	return p, nil
 }
@@ -348,9 +398,14 @@ func encodeResponse(p *radius.Packet) ([]byte, error) {
 
 // signedPacket encodes p with a Message-Authenticator: HMAC-MD5 keyed
 // with the secret over the packet as it stands (p.Authenticator in its
-// field) with the attribute's value zero (RFC 3579 §3.2).
+// field) with the attribute's value zero (RFC 3579 §3.2). It is the first
+// attribute, as the Blast-RADIUS advisories (and FreeRADIUS 3.2.5+ in
+// its replies) have it: a peer can check it before any attribute an
+// attacker might have shaped, and the collision blocks of the attack
+// cannot precede it.
 func signedPacket(p *radius.Packet) ([]byte, error) {
-	p.Set(rfc2869.MessageAuthenticator_Type, make(radius.Attribute, md5.Size))
+	p.Del(rfc2869.MessageAuthenticator_Type)
+	p.Attributes = append(radius.Attributes{{Type: rfc2869.MessageAuthenticator_Type, Attribute: make(radius.Attribute, md5.Size)}}, p.Attributes...)
 	b, err := p.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -372,16 +427,20 @@ func authenticate(b, secret []byte) {
 	h.Sum(b[4:4])
 }
 
-// checkMessageAuthenticator verifies a reply's Message-Authenticator when
-// it has one: HMAC-MD5 over the reply with the Request Authenticator in
-// place of its own and the attribute's value zeroed (RFC 3579 §3.2).
-func checkMessageAuthenticator(b, reqAuth, secret []byte) error {
+// checkMessageAuthenticator verifies a reply's Message-Authenticator:
+// HMAC-MD5 over the reply with the Request Authenticator in place of its
+// own and the attribute's value zeroed (RFC 3579 §3.2). Without one it is
+// errNoMsgAuth when required, else fine.
+func checkMessageAuthenticator(b, reqAuth, secret []byte, required bool) error {
 	off := findAttr(b, byte(rfc2869.MessageAuthenticator_Type))
 	if off < 0 {
+		if required {
+			return errNoMsgAuth
+		}
 		return nil
 	}
 	if b[off+1] != 2+md5.Size {
-		return fmt.Errorf("message-authenticator of %d octets", int(b[off+1])-2)
+		return fmt.Errorf("%w: %d octets", errBadMsgAuth, int(b[off+1])-2)
 	}
 	c := append([]byte(nil), b...)
 	copy(c[4:20], reqAuth)
@@ -389,7 +448,7 @@ func checkMessageAuthenticator(b, reqAuth, secret []byte) error {
 	mac := hmac.New(md5.New, secret)
 	mac.Write(c)
 	if !hmac.Equal(mac.Sum(nil), b[off+2:off+2+md5.Size]) {
-		return errors.New("bad message-authenticator")
+		return errBadMsgAuth
 	}
 	return nil
 }

@@ -32,31 +32,63 @@ type DAEConfig struct {
 	// how many. Both end them with Acct-Terminate-Cause Admin-Reset.
 	HangupCall func(callID uint16) bool
 	HangupUser func(user string) int
+	// EventWindow is how far a request's Event-Timestamp may be from the
+	// clock, either way, before the request is discarded as stale or
+	// replayed (RFC 5176 §6.3); 0 means DefaultEventWindow, negative
+	// checks none. It is also how long answers are kept for duplicates.
+	EventWindow time.Duration
+	// RequireEventTimestamp discards requests without an Event-Timestamp
+	// (RFC 5176 §6.3: "SHOULD be configurable").
+	RequireEventTimestamp bool
+	// Now is the clock (nil: time.Now) and ClockFloor the earliest time
+	// it can show once set (zero: ClockFloor()); before it, Event-
+	// Timestamps are not checked.
+	Now        func() time.Time
+	ClockFloor time.Time
 	Logger     *slog.Logger
 }
 
-// DAEStats counts what the listener did.
+// DefaultEventWindow is RFC 3576 §5.4's recommended window (RFC 5176 §6.3
+// keeps the check, the "acceptable time window" left to configuration).
+const DefaultEventWindow = 300 * time.Second
+
+// DAEStats counts what the listener did. Dropped includes Stale (an
+// Event-Timestamp outside the window) and NoTimestamp (none, when
+// required).
 type DAEStats struct {
-	ACKs, NAKs, Dropped uint64
+	ACKs, NAKs, Dropped, Stale, NoTimestamp uint64
+}
+
+// daeCounters are the DAE counters; a Client's DAEs share them, and the
+// Client's Stats show them (boxctl stats "radius").
+type daeCounters struct {
+	acks, naks, dropped, stale, noTimestamp atomic.Uint64
 }
 
 // DAE answers Disconnect-Requests for a Client's sessions.
 type DAE struct {
-	c                  *Client
-	cfg                DAEConfig
-	log                *slog.Logger
-	acks, naks, droppd atomic.Uint64
+	c   *Client
+	cfg DAEConfig
+	log *slog.Logger
+	n   *daeCounters
+	// window is the Event-Timestamp window (0: not checked) and dup how
+	// long an answer is resent for a duplicate.
+	window, dup time.Duration
+	floor       time.Time
 
 	// recent holds the last answers, so a retransmitted request (same
 	// source, Identifier and authenticator: RFC 5176 §2.3, RFC 5080 §2.2.2)
-	// gets the same answer instead of acting twice.
+	// gets the same answer instead of acting twice, and a replay within
+	// the Event-Timestamp window acts on nothing either.
 	mu     sync.Mutex
 	recent [daeRecent]daeAnswer
 	next   int
 }
 
-// daeRecent is how many answers are kept for retransmissions.
-const daeRecent = 32
+// daeRecent is how many answers are kept for retransmissions and replays:
+// more than a server sends in a window (a replay of an answer pushed out
+// acts again, if its Event-Timestamp is still in the window).
+const daeRecent = 256
 
 type daeAnswer struct {
 	src  netip.Addr
@@ -66,7 +98,8 @@ type daeAnswer struct {
 	out  []byte
 }
 
-// daeDupWindow is how long a kept answer is resent for a duplicate.
+// daeDupWindow is how long a kept answer is resent for a duplicate when
+// Event-Timestamps are not checked.
 const daeDupWindow = 30 * time.Second
 
 // NewDAE makes the listener's logic for c's sessions.
@@ -74,12 +107,31 @@ func (c *Client) NewDAE(cfg DAEConfig) *DAE {
 	if cfg.Logger == nil {
 		cfg.Logger = c.log
 	}
-	return &DAE{c: c, cfg: cfg, log: cfg.Logger}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := &DAE{c: c, cfg: cfg, log: cfg.Logger, n: &c.dae, window: cfg.EventWindow, dup: daeDupWindow, floor: cfg.ClockFloor}
+	if d.window == 0 {
+		d.window = DefaultEventWindow
+	}
+	if d.window < 0 {
+		d.window = 0
+	} else {
+		// RFC 5176 §6.3: the window for duplicate detection is the
+		// one for stale Event-Timestamps.
+		d.dup = max(d.window, daeDupWindow)
+	}
+	if d.floor.IsZero() {
+		d.floor = ClockFloor()
+	}
+	return d
 }
 
-// Stats returns the counters.
-func (d *DAE) Stats() DAEStats {
-	return DAEStats{ACKs: d.acks.Load(), NAKs: d.naks.Load(), Dropped: d.droppd.Load()}
+// Stats returns the counters (shared by the client's DAEs).
+func (d *DAE) Stats() DAEStats { return d.n.stats() }
+
+func (n *daeCounters) stats() DAEStats {
+	return DAEStats{ACKs: n.acks.Load(), NAKs: n.naks.Load(), Dropped: n.dropped.Load(), Stale: n.stale.Load(), NoTimestamp: n.noTimestamp.Load()}
 }
 
 // Serve answers requests on conn until ctx ends (then it closes conn).
@@ -137,6 +189,13 @@ func (d *DAE) Handle(b []byte, src netip.Addr) []byte {
 		d.drop(err.Error(), src)
 		return nil
 	}
+	if p.Code != radius.CodeDisconnectRequest && p.Code != radius.CodeCoARequest {
+		d.drop(fmt.Sprintf("%v is not a dynamic authorization request", p.Code), src)
+		return nil
+	}
+	if !d.fresh(p, src) {
+		return nil
+	}
 	if out := d.duplicate(src, p); out != nil {
 		return out
 	}
@@ -148,16 +207,13 @@ func (d *DAE) Handle(b []byte, src netip.Addr) []byte {
 	case radius.CodeCoARequest:
 		// RFC 5176 §3.2: a NAS that does not support CoA NAKs it.
 		code, cause = radius.CodeCoANAK, rfc3576.ErrorCause_Value_UnsupportedService
-	default:
-		d.drop(fmt.Sprintf("%v is not a dynamic authorization request", p.Code), src)
-		return nil
 	}
 	resp := p.Response(code)
 	if cause != 0 {
 		rfc3576.ErrorCause_Set(resp, cause)
-		d.naks.Add(1)
+		d.n.naks.Add(1)
 	} else {
-		d.acks.Add(1)
+		d.n.acks.Add(1)
 	}
 	// RFC 5176 §3.2: Proxy-State is copied into the response.
 	for _, a := range p.Attributes {
@@ -183,9 +239,9 @@ func errorCauseString(c rfc3576.ErrorCause) string {
 	return c.String()
 }
 
-func (d *DAE) drop(why string, src netip.Addr) {
-	d.droppd.Add(1)
-	d.log.Warn("dae: request dropped", "from", src.String(), "reason", why)
+func (d *DAE) drop(why string, src netip.Addr, args ...any) {
+	d.n.dropped.Add(1)
+	d.log.Warn("dae: request dropped", append([]any{"from", src.String(), "reason", why}, args...)...)
 }
 
 // disconnect acts on a Disconnect-Request (RFC 5176 §3): the session is
@@ -258,8 +314,9 @@ func checkRequestAuth(b, secret []byte) error {
 func (d *DAE) duplicate(src netip.Addr, p *radius.Packet) []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	now := d.cfg.Now()
 	for _, a := range d.recent {
-		if a.out != nil && a.src == src && a.id == p.Identifier && a.auth == p.Authenticator && time.Since(a.at) < daeDupWindow {
+		if a.out != nil && a.src == src && a.id == p.Identifier && a.auth == p.Authenticator && now.Sub(a.at) < d.dup {
 			return a.out
 		}
 	}
@@ -269,6 +326,6 @@ func (d *DAE) duplicate(src netip.Addr, p *radius.Packet) []byte {
 func (d *DAE) remember(src netip.Addr, p *radius.Packet, out []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.recent[d.next] = daeAnswer{src: src, id: p.Identifier, auth: p.Authenticator, at: time.Now(), out: out}
+	d.recent[d.next] = daeAnswer{src: src, id: p.Identifier, auth: p.Authenticator, at: d.cfg.Now(), out: out}
 	d.next = (d.next + 1) % daeRecent
 }

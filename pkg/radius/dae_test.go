@@ -10,6 +10,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/rfc3576"
 
 	"github.com/pptpbox/pptpbox/pkg/session"
@@ -157,11 +158,8 @@ func checkReplyDAE(b, req, secret []byte) (*radius.Packet, error) {
 	if !radius.IsAuthenticResponse(b, req, secret) {
 		return nil, errString("bad response authenticator")
 	}
-	if err := checkMessageAuthenticator(b, req[4:20], secret); err != nil {
+	if err := checkMessageAuthenticator(b, req[4:20], secret, true); err != nil {
 		return nil, err
-	}
-	if findAttr(b, 80) < 0 {
-		return nil, errString("no message-authenticator")
 	}
 	return p, nil
 }
@@ -213,10 +211,17 @@ func FuzzDAE(f *testing.F) {
 		f.Add(b)
 	}
 	c, _ := New(Config{Servers: []Server{{Auth: "127.0.0.1:1", Secret: []byte("k")}}})
+	// With an Event-Timestamp (RFC 5176 §6.3) at the fuzz clock's time.
+	p := radius.New(radius.CodeDisconnectRequest, secret)
+	rfc2865.UserName_SetString(p, "alice")
+	rfc2869.EventTimestamp_Set(p, clockNow)
+	b, _ := encodeRequest(p)
+	f.Add(b)
 	d := c.NewDAE(DAEConfig{
 		Clients:    map[netip.Addr][]byte{daeSrc: secret},
 		HangupCall: func(uint16) bool { return true },
 		HangupUser: func(string) int { return 1 },
+		Now:        func() time.Time { return clockNow },
 	})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out := d.Handle(b, daeSrc)
@@ -225,6 +230,13 @@ func FuzzDAE(f *testing.F) {
 		}
 		if checkRequestAuth(b[:int(b[2])<<8|int(b[3])], secret) != nil {
 			t.Fatal("answered a request that fails its checks")
+		}
+		req, _ := radius.Parse(b, secret)
+		if _, present := req.Lookup(rfc2869.EventTimestamp_Type); present {
+			at, err := rfc2869.EventTimestamp_Lookup(req)
+			if err != nil || at.Sub(clockNow).Abs() > DefaultEventWindow {
+				t.Fatalf("answered a request with Event-Timestamp %v (%v)", at, err)
+			}
 		}
 		if _, err := checkReplyDAE(out, b, secret); err != nil {
 			t.Fatalf("our response fails its checks: %v", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
@@ -151,4 +152,43 @@ func TestFreeRADIUSFailover(t *testing.T) {
 		t.Fatalf("%+v, %v", res, err)
 	}
 	t.Logf("failover login took %v", time.Since(start))
+}
+
+// TestFreeRADIUSUnsigned: a FreeRADIUS that does not sign its Access
+// replies (Debian 12's 3.2.1 without radiustest's post-auth policy) is,
+// with require_message_authenticator on, a server that never answers: its
+// Accept and Reject are dropped and counted. With the switch off both are
+// believed. A FreeRADIUS that signs by itself (3.2.5+) is reported.
+func TestFreeRADIUSUnsigned(t *testing.T) {
+	fr := radiustest.Start(t, radiustest.Options{Users: testUsers, Unsigned: true})
+	srv := Server{Auth: fr.AuthAddr(), Acct: fr.AcctAddr(), Secret: []byte(fr.Secret)}
+	strict := newTestClient(t, func(cfg *Config) { cfg.Timeout = 500 * time.Millisecond }, srv)
+	ctx := context.Background()
+	res, err := strict.Authenticate(ctx, mschapv2Request("alice", "alice-pw"))
+	if err == nil {
+		if !res.OK {
+			t.Fatalf("%+v", res)
+		}
+		t.Skip("this FreeRADIUS signs its Access-Accepts without being told to (3.2.5+)")
+	}
+	if !errors.Is(err, ErrNoServer) {
+		t.Fatal(err)
+	}
+	if _, err := strict.Authenticate(ctx, mschapv2Request("alice", "wrong")); !errors.Is(err, ErrNoServer) {
+		t.Fatalf("unsigned Access-Reject: %v", err)
+	}
+	if st := strict.Stats(); st.UnsignedReplies != 4 || st.Accepts != 0 || st.Rejects != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	// Accounting-Responses need no signature (FreeRADIUS 3.2.1 signs none).
+	if err := strict.AccountingOn(ctx, true); err != nil {
+		t.Errorf("accounting-on: %v", err)
+	}
+	lenient := newTestClient(t, func(cfg *Config) { cfg.AllowUnsignedReplies = true }, srv)
+	if res, err := lenient.Authenticate(ctx, mschapv2Request("alice", "alice-pw")); err != nil || !res.OK {
+		t.Fatalf("switch off, accept: %+v, %v", res, err)
+	}
+	if res, err := lenient.Authenticate(ctx, mschapv2Request("alice", "wrong")); err != nil || res.OK {
+		t.Fatalf("switch off, reject: %+v, %v", res, err)
+	}
 }

@@ -2,6 +2,7 @@ package radius
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"layeh.com/radius"
@@ -32,13 +33,31 @@ func FuzzReply(f *testing.F) {
 	req, wire := fuzzRequest()
 	for _, proto := range []ppp.AuthProto{ppp.AuthMSCHAPv2, ppp.AuthMSCHAPv1} {
 		for _, code := range []radius.Code{radius.CodeAccessAccept, radius.CodeAccessReject} {
-			resp := req.Response(code)
-			b, _ := encodeReply(resp, true)
-			f.Add(b, uint8(proto))
+			for _, signed := range []bool{true, false} {
+				resp := req.Response(code)
+				b, _ := encodeReply(resp, signed)
+				f.Add(b, uint8(proto))
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte, proto uint8) {
-		_, _ = checkReply(b, wire, fuzzSecret)
+		// Strict (the default) and lenient (require_message_authenticator
+		// off) checks: what strict takes, lenient takes too, and it is
+		// signed: the one HMAC-MD5 over it matches under the secret.
+		strict, serr := checkReply(b, wire, fuzzSecret, false)
+		lenient, lerr := checkReply(b, wire, fuzzSecret, true)
+		if serr == nil {
+			if lerr != nil || lenient.Code != strict.Code {
+				t.Fatalf("strict took it, lenient: %v", lerr)
+			}
+			n := int(b[2])<<8 | int(b[3])
+			off := findAttr(b[:n], 80)
+			if off < 0 || b[off+1] != 18 {
+				t.Fatalf("strict took an unsigned %v", strict.Code)
+			}
+		} else if lerr == nil && !errors.Is(serr, errNoMsgAuth) {
+			t.Fatalf("lenient took what strict refused for %v", serr)
+		}
 		p, err := radius.Parse(b, fuzzSecret)
 		if err != nil {
 			return

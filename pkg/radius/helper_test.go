@@ -27,7 +27,9 @@ type fakeServer struct {
 	handle func(req *radius.Packet) *radius.Packet
 	// addMA puts a Message-Authenticator into replies.
 	addMA bool
-	mu    sync.Mutex
+	// encode, when set, encodes replies instead (forged signatures).
+	encode func(*radius.Packet) ([]byte, error)
+	mu     sync.Mutex
 	// corrupt, when set, rewrites each encoded reply before it is sent.
 	corrupt  func([]byte) []byte
 	requests []*radius.Packet
@@ -74,7 +76,13 @@ func (s *fakeServer) serve(b []byte, from *net.UDPAddr) {
 	if resp == nil {
 		return
 	}
-	out, err := encodeReply(resp, s.addMA)
+	s.mu.Lock()
+	encode, addMA := s.encode, s.addMA
+	s.mu.Unlock()
+	out, err := encodeReply(resp, addMA)
+	if encode != nil {
+		out, err = encode(resp)
+	}
 	if err != nil {
 		s.t.Errorf("fake server: encode: %v", err)
 		return

@@ -31,6 +31,11 @@ type Options struct {
 	// Command makes the process (e.g. netnstest NS.Cmd to run inside a
 	// namespace); nil runs it here.
 	Command func(name string, args ...string) *exec.Cmd
+	// Unsigned leaves out the post-auth policy that makes FreeRADIUS
+	// sign its Access-Accepts and -Rejects: Debian 12's 3.2.1 (before
+	// the Blast-RADIUS fixes of 3.2.5) sends them without a
+	// Message-Authenticator unless told to.
+	Unsigned bool
 }
 
 // Server is a running FreeRADIUS.
@@ -96,8 +101,12 @@ func start(t testing.TB, o Options) (*Server, error) {
 			t.Fatal(err)
 		}
 	}
+	sign := signReplies
+	if o.Unsigned {
+		sign = ""
+	}
 	files := map[string]string{
-		"radiusd.conf": fmt.Sprintf(radiusdConf, dir, o.Secret, o.AuthPort, o.AcctPort),
+		"radiusd.conf": fmt.Sprintf(radiusdConf, dir, o.Secret, o.AuthPort, o.AcctPort, sign),
 		"users":        o.Users,
 		// The packaged dictionaries (/usr/share/freeradius) are loaded
 		// first, dictionary.microsoft among them; nothing to add.
@@ -220,7 +229,8 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// radiusdConf: %[1]s dir, %[2]s secret, %[3]d auth port, %[4]d acct port.
+// radiusdConf: %[1]s dir, %[2]s secret, %[3]d auth port, %[4]d acct port,
+// %[5]s the post-auth policy.
 // mschap with use_mppe returns MS-CHAP2-Success, MS-MPPE-Send/Recv-Key and
 // the encryption policy; require_message_authenticator makes FreeRADIUS
 // drop Access-Requests without one.
@@ -319,6 +329,21 @@ server default {
 		detail
 	}
 	post-auth {
+%[5]s
 	}
 }
 `
+
+// signReplies is the post-auth policy that has FreeRADIUS before 3.2.5
+// sign every Access-Accept and Access-Reject: a Message-Authenticator in
+// the reply list is computed when the reply is encoded (3.2.5+ adds one
+// by itself). pptpbox requires it (require_message_authenticator).
+const signReplies = `
+		update reply {
+			Message-Authenticator := 0x00
+		}
+		Post-Auth-Type REJECT {
+			update reply {
+				Message-Authenticator := 0x00
+			}
+		}`
