@@ -1,26 +1,17 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/pptpbox/pptpbox/internal/flood"
 	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
-	"github.com/pptpbox/pptpbox/pkg/pptp"
 	"github.com/pptpbox/pptpbox/pkg/session"
 )
 
@@ -105,14 +96,14 @@ password = "bob-pw"
 		}
 	}
 
-	flood := 12 * time.Second
+	floodFor := 12 * time.Second
 	floods := map[string]*proc{}
-	for _, f := range []floodSpec{
+	for _, f := range []flood.Spec{
 		{Mode: "idle", Src: []string{"192.0.2.3"}, Workers: 16, Pause: 5 * time.Millisecond},
 		{Mode: "halfopen", Src: []string{"192.0.2.4"}, Workers: 2000},
 		{Mode: "calls", Src: []string{"192.0.2.5"}, Workers: 8},
 	} {
-		f.Target, f.For = "192.0.2.1:1723", flood
+		f.Target, f.For = "192.0.2.1:1723", floodFor
 		floods[f.Mode] = startFlood(t, cli, f)
 	}
 	time.Sleep(2 * time.Second) // let the floods fill what they can
@@ -133,16 +124,16 @@ password = "bob-pw"
 	}
 	alive("during the flood")
 
-	results := map[string]floodResult{}
+	results := map[string]flood.Result{}
 	for mode, p := range floods {
-		results[mode] = p.floodResult(t, flood+30*time.Second)
+		results[mode] = p.floodResult(t, floodFor+30*time.Second)
 		t.Logf("flood %s: %+v", mode, results[mode])
 	}
 	alive("after the flood")
 
 	// Fill max_connections from twelve more addresses: refused once it is
 	// full, and the users' sessions keep passing traffic.
-	fillP := startFlood(t, cli, floodSpec{Mode: "idle", Src: fill, Workers: 64, Pause: 20 * time.Millisecond, Target: "192.0.2.1:1723", For: 4 * time.Second})
+	fillP := startFlood(t, cli, flood.Spec{Mode: "idle", Src: fill, Workers: 64, Pause: 20 * time.Millisecond, Target: "192.0.2.1:1723", For: 4 * time.Second})
 	time.Sleep(2 * time.Second)
 	for i := range users {
 		if out, err := cli.Run("ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", fmt.Sprintf("pptpc%d", i), "10.79.97.1"); err != nil {
@@ -213,205 +204,21 @@ func boxctlStats(t *testing.T, bin, sock string) session.StatsSnapshot {
 	return st
 }
 
-// floodSpec is one flood, run by TestAbuseFloodHelper in its own process
-// inside the attacker's namespace (sockets belong to the namespace of the
-// thread that opens them; a process in the namespace has no such catch).
-type floodSpec struct {
-	Mode    string // idle, halfopen, calls
-	Src     []string
-	Workers int
-	Target  string
-	For     time.Duration
-	Pause   time.Duration // idle: between connections of one worker
-}
-
-// floodResult is what a flood did.
-type floodResult struct {
-	Conns            int64 // TCP connections made (halfopen: SYNs sent)
-	DialErrors       int64
-	Refused          int64 // closed by the server at once
-	Held             int64 // closed by the server after a while (start_timeout)
-	CallsConnected   int64
-	CallsDoNotAccept int64 // result 7: max_calls_per_connection
-	CallsNoResource  int64 // result 2, error 4: the pre-auth budget, max_sessions
-	CallsOther       int64
-}
-
-const floodEnv = "PPTPBOX_ABUSE_FLOOD"
-
-func startFlood(t *testing.T, ns *netnstest.NS, f floodSpec) *proc {
+func startFlood(t *testing.T, ns *netnstest.NS, f flood.Spec) *proc {
 	t.Helper()
-	spec, _ := json.Marshal(f)
-	cmd := ns.Cmd("env", floodEnv+"="+string(spec), os.Args[0], "-test.run=^TestAbuseFloodHelper$", "-test.v")
-	return startProc(t, cmd)
+	args := flood.Args(f, "TestAbuseFloodHelper")
+	return startProc(t, ns.Cmd(args[0], args[1:]...))
 }
 
-func (p *proc) floodResult(t *testing.T, d time.Duration) floodResult {
+func (p *proc) floodResult(t *testing.T, d time.Duration) flood.Result {
 	t.Helper()
-	line := p.log.waitFor(t, "FLOOD ", d)
-	var r floodResult
-	if err := json.Unmarshal([]byte(line[strings.Index(line, "FLOOD ")+6:]), &r); err != nil {
-		t.Fatalf("flood result %q: %v", line, err)
+	r, err := flood.ParseResult(p.log.waitFor(t, "FLOOD ", d))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return r
 }
 
 // TestAbuseFloodHelper is not a test: TestBoxdAbuse runs the test binary
-// with PPTPBOX_ABUSE_FLOOD set to run one flood in a namespace.
-func TestAbuseFloodHelper(t *testing.T) {
-	spec := os.Getenv(floodEnv)
-	if spec == "" {
-		t.Skip("helper process of TestBoxdAbuse")
-	}
-	var f floodSpec
-	if err := json.Unmarshal([]byte(spec), &f); err != nil {
-		t.Fatal(err)
-	}
-	var r floodResult
-	var mu sync.Mutex
-	add := func(fn func(*floodResult)) { mu.Lock(); fn(&r); mu.Unlock() }
-	end := time.Now().Add(f.For)
-	var wg sync.WaitGroup
-	switch f.Mode {
-	case "idle":
-		for i := range f.Workers {
-			wg.Add(1)
-			go func() { defer wg.Done(); floodIdle(f, f.Src[i%len(f.Src)], i%2 == 1, end, add) }()
-		}
-	case "halfopen":
-		fds, err := floodHalfOpen(f, end)
-		add(func(r *floodResult) { r.Conns = int64(len(fds)) })
-		if err != nil {
-			t.Logf("half-open: %v", err)
-		}
-		time.Sleep(time.Until(end))
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	case "calls":
-		for i := range f.Workers {
-			wg.Add(1)
-			go func() { defer wg.Done(); floodCalls(f, f.Src[i%len(f.Src)], end, add) }()
-		}
-	default:
-		t.Fatalf("mode %q", f.Mode)
-	}
-	wg.Wait()
-	out, _ := json.Marshal(r)
-	fmt.Printf("FLOOD %s\n", out)
-}
-
-// floodIdle connects from src again and again and sends nothing (or, with
-// partial, the first 6 bytes of a Start-Control-Connection-Request), then
-// waits for the server to close the connection: at once when a cap
-// refuses it, after start_timeout when it was admitted.
-func floodIdle(f floodSpec, src string, partial bool, end time.Time, add func(func(*floodResult))) {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 2 * time.Second}
-	buf := make([]byte, 64)
-	for time.Now().Before(end) {
-		nc, err := d.Dial("tcp4", f.Target)
-		if err != nil {
-			add(func(r *floodResult) { r.Conns++; r.DialErrors++ })
-			time.Sleep(5 * time.Millisecond)
-			continue
-		}
-		if partial {
-			nc.Write([]byte{0x00, 0x9c, 0x00, 0x01, 0x1a, 0x2b})
-		}
-		nc.SetReadDeadline(end)
-		t0 := time.Now()
-		_, err = nc.Read(buf)
-		held := time.Since(t0) > 500*time.Millisecond
-		nc.Close()
-		var ne net.Error
-		timedOut := errors.As(err, &ne) && ne.Timeout()
-		add(func(r *floodResult) {
-			r.Conns++
-			switch {
-			case timedOut:
-			case held:
-				r.Held++
-			default:
-				r.Refused++
-			}
-		})
-		time.Sleep(f.Pause)
-	}
-}
-
-// floodHalfOpen sends f.Workers SYNs from src (non-blocking connects whose
-// SYN-ACKs the namespace's nft rule drops) and returns their sockets.
-func floodHalfOpen(f floodSpec, end time.Time) ([]int, error) {
-	dst, err := net.ResolveTCPAddr("tcp4", f.Target)
-	if err != nil {
-		return nil, err
-	}
-	var sa unix.SockaddrInet4
-	copy(sa.Addr[:], dst.IP.To4())
-	sa.Port = dst.Port
-	var src unix.SockaddrInet4
-	copy(src.Addr[:], net.ParseIP(f.Src[0]).To4())
-	var fds []int
-	for range f.Workers {
-		if time.Now().After(end) {
-			break
-		}
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return fds, err
-		}
-		if err := unix.Bind(fd, &src); err != nil {
-			unix.Close(fd)
-			return fds, err
-		}
-		if err := unix.Connect(fd, &sa); err != nil && err != unix.EINPROGRESS {
-			unix.Close(fd)
-			return fds, err
-		}
-		fds = append(fds, fd)
-	}
-	return fds, nil
-}
-
-// floodCalls opens control connections from src and places Outgoing-Call-
-// Requests on them, 20 a second each, and never sends GRE: the calls that
-// connect sit in LCP until login_timeout ends them, then the flood places
-// new ones (re-armed).
-func floodCalls(f floodSpec, src string, end time.Time, add func(func(*floodResult))) {
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 2 * time.Second}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var id atomic.Uint32
-	for time.Now().Before(end) {
-		nc, err := d.Dial("tcp4", f.Target)
-		if err != nil {
-			add(func(r *floodResult) { r.DialErrors++ })
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		add(func(r *floodResult) { r.Conns++ })
-		c := pptp.NewClientConn(nc, pptp.Config{}, nil, log)
-		go c.Serve(context.Background())
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err = c.Start(ctx)
-		cancel()
-		for err == nil && time.Now().Before(end) && c.State() == pptp.StateEstablished {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			rep, cerr := c.OutgoingCall(ctx, uint16(id.Add(1)))
-			cancel()
-			add(func(r *floodResult) {
-				switch {
-				case cerr == nil:
-					r.CallsConnected++
-				case rep != nil && rep.Result == pptp.OutgoingDoNotAccept:
-					r.CallsDoNotAccept++
-				case rep != nil && rep.Result == pptp.OutgoingGeneralError && rep.Error == pptp.ErrorNoResource:
-					r.CallsNoResource++
-				default:
-					r.CallsOther++
-				}
-			})
-			time.Sleep(50 * time.Millisecond)
-		}
-		c.Close()
-	}
-}
+// with flood.Env set to run one flood in the attacker's namespace.
+func TestAbuseFloodHelper(t *testing.T) { flood.Helper(t) }
