@@ -62,14 +62,19 @@ func Args(spec Spec, helperTest string) []string {
 	return []string{"env", Env + "=" + string(b), os.Args[0], "-test.run=^" + helperTest + "$", "-test.v"}
 }
 
-// ParseResult reads the result line the helper prints ("FLOOD {...}").
+// ParseResult reads the result line the helper prints ("FLOOD {...}"),
+// from that line or from the helper's whole output.
 func ParseResult(line string) (Result, error) {
 	var r Result
 	i := strings.Index(line, "FLOOD ")
 	if i < 0 {
 		return r, fmt.Errorf("flood: no result in %q", line)
 	}
-	return r, json.Unmarshal([]byte(line[i+6:]), &r)
+	line = line[i+6:]
+	if j := strings.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	return r, json.Unmarshal([]byte(line), &r)
 }
 
 // Helper runs the flood of Env and prints its result; without Env it skips
