@@ -18,8 +18,6 @@ func (c *Config) validatePPTPLimits() []error {
 	}
 	if p.MaxConnectionsPerSource < 0 || p.MaxConnectionsPerSource > 65535 {
 		bad("max_connections_per_source", "must be between 0 (no cap) and 65535, got %d", p.MaxConnectionsPerSource)
-	} else if p.MaxConnectionsPerSource > p.MaxConnections {
-		bad("max_connections_per_source", "%d is more than max_connections (%d)", p.MaxConnectionsPerSource, p.MaxConnections)
 	}
 	if p.MaxCallsPerConnection < 0 || p.MaxCallsPerConnection > 65535 {
 		bad("max_calls_per_connection", "must be between 0 (no cap) and 65535, got %d", p.MaxCallsPerConnection)
