@@ -50,6 +50,10 @@ func TestBoxdAbuse(t *testing.T) {
 	mustRun(t, cli, "nft", "add table inet flood")
 	mustRun(t, cli, "nft", "add chain inet flood in { type filter hook input priority 0 ; }")
 	mustRun(t, cli, "nft", "add rule inet flood in ip daddr 192.0.2.4 tcp sport 1723 tcp flags & (syn|ack) == syn|ack drop")
+	// A small listen backlog (boxd's is net.core.somaxconn, read at listen
+	// time): with syncookies on, the SYN queue is bounded by it, and the
+	// half-open flood overflows it into syncookies.
+	mustRun(t, srv, "sysctl", "-qw", "net.core.somaxconn=128")
 	syncookies, _ := srv.Run("sysctl", "-n", "net.ipv4.tcp_syncookies")
 
 	// Small caps so that a CI-sized flood reaches each of them:
@@ -144,6 +148,16 @@ password = "bob-pw"
 	t.Logf("flood fill: %+v", results["fill"])
 	alive("after the fill")
 
+	// What the half-open flood did to the box's kernel (syncookies are
+	// on by default: the SYN queue overflows without refusing anyone).
+	if out, err := srv.Run("nstat", "-az", "TcpExtSyncookiesSent", "TcpExtListenOverflows", "TcpExtListenDrops"); err == nil {
+		t.Logf("box kernel: %s", strings.Join(strings.Fields(out), " "))
+		// The half-open flood must have filled the SYN queue, or it
+		// tested nothing.
+		if f := strings.Fields(out); len(f) > 2 && f[1] == "TcpExtSyncookiesSent" && f[2] == "0" {
+			t.Errorf("the half-open flood did not overflow the SYN queue: %s", out)
+		}
+	}
 	st := boxctlStats(t, bin, sock)
 	t.Logf("boxd limits %+v control %+v sessions %d conns %d calls_refused %d auth_failures %d syncookies %s",
 		st.Limits, st.Control, st.Sessions, st.Conns, st.CallsRefused, st.AuthFailures, strings.TrimSpace(syncookies))
