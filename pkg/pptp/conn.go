@@ -207,6 +207,7 @@ type Counters struct {
 	CallsCleared   atomic.Uint64
 
 	refuseLog lograte.Limiter // refused calls are logged once a second
+	startLog  lograte.Limiter // start timeouts too
 }
 
 // call is one call of the connection, keyed by our call ID.
@@ -501,7 +502,12 @@ func (c *Conn) checkTimers(now time.Time) error {
 		c.mu.Unlock()
 		if now.Sub(started) > c.cfg.StartTimeout {
 			c.ctr.StartTimeouts.Add(1)
-			c.log.Warn("no control connection set-up in time, closing", "timeout", c.cfg.StartTimeout)
+			// Every idle connection of a flood ends here: logged at most
+			// once a second for all connections sharing the Counters.
+			if ok, n := c.ctr.startLog.Allow(now); ok {
+				c.log.Warn("no control connection set-up in time, closing", "timeout", c.cfg.StartTimeout,
+					"start_timeouts", c.ctr.StartTimeouts.Load(), "suppressed", n)
+			}
 			return fmt.Errorf("pptp: start-control-connection: no exchange within %v", c.cfg.StartTimeout)
 		}
 		return nil
