@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/pptpbox/pptpbox/internal/lograte"
 )
 
 // Role says which end of the control connection a Conn is.
@@ -141,6 +143,11 @@ type Config struct {
 	// StartTimeout bounds the time from TCP connect to an established
 	// control connection (a peer that never sends SCCRQ). Default 60s.
 	StartTimeout time.Duration
+	// MaxCalls caps the calls one control connection holds at once (server
+	// side); 0 means no cap. A real client places one call per connection;
+	// an Outgoing-Call-Request beyond the cap is answered Do-Not-Accept
+	// (RFC 2637 §2.8 result 7) and counted in Counters.CallsOverLimit.
+	MaxCalls int
 	// StopTimeout is how long Close waits for Stop-Control-Connection-Reply.
 	// Default 5s.
 	StopTimeout time.Duration
@@ -200,7 +207,13 @@ type Counters struct {
 	WANErrors     atomic.Uint64 // WAN-Error-Notify received
 	CallsOpened   atomic.Uint64
 	CallsRefused  atomic.Uint64
-	CallsCleared  atomic.Uint64
+	// CallsOverLimit counts Outgoing-Call-Requests refused by MaxCalls
+	// (also counted in CallsRefused).
+	CallsOverLimit atomic.Uint64
+	CallsCleared   atomic.Uint64
+
+	refuseLog lograte.Limiter // refused calls are logged once a second
+	startLog  lograte.Limiter // start timeouts too
 }
 
 // call is one call of the connection, keyed by our call ID.
@@ -495,7 +508,12 @@ func (c *Conn) checkTimers(now time.Time) error {
 		c.mu.Unlock()
 		if now.Sub(started) > c.cfg.StartTimeout {
 			c.ctr.StartTimeouts.Add(1)
-			c.log.Warn("no control connection set-up in time, closing", "timeout", c.cfg.StartTimeout)
+			// Every idle connection of a flood ends here: logged at most
+			// once a second for all connections sharing the Counters.
+			if ok, n := c.ctr.startLog.Allow(now); ok {
+				c.log.Warn("no control connection set-up in time, closing", "timeout", c.cfg.StartTimeout,
+					"start_timeouts", c.ctr.StartTimeouts.Load(), "suppressed", n)
+			}
 			return fmt.Errorf("pptp: start-control-connection: no exchange within %v", c.cfg.StartTimeout)
 		}
 		return nil

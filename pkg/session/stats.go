@@ -55,6 +55,8 @@ type StatsSnapshot struct {
 
 	Control ControlCounters `json:"control"`
 	Auth    AuthCounters    `json:"auth"`
+	// Limits: what the limits against unauthenticated peers refused (limits.go).
+	Limits LimitCounters `json:"limits"`
 }
 
 // ControlCounters are the PPTP control connections' counters (pptp.Counters).
