@@ -409,7 +409,11 @@ func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
 	case "require":
 		pol.Required, pol.Bits40, pol.Bits56, pol.Bits128 = true, true, true, true
 	case "allow":
-		pol.Bits40, pol.Bits56, pol.Bits128 = true, true, true
+		// Allowed makes the link negotiate CCP and ask for MPPE, taking
+		// cleartext only when the peer refuses (docs/config.md); without
+		// it the key lengths alone left CCP rejected and every "allow"
+		// link unencrypted.
+		pol.Allowed, pol.Bits40, pol.Bits56, pol.Bits128 = true, true, true, true
 	}
 	return pol
 }
