@@ -80,6 +80,24 @@ type PPTP struct {
 	// equivalent; pppd's mppe-stateful is MPPEStateful). It implies
 	// MPPEStateful.
 	MPPEPreferStateful bool `toml:"mppe_prefer_stateful"`
+
+	// Limits against unauthenticated peers (issue 14; docs/config.md).
+	// MaxConnections caps control connections (TCP 1723) at once; boxd
+	// lowers it to what its descriptor limit leaves room for.
+	MaxConnections int `toml:"max_connections"`
+	// MaxConnectionsPerSource caps them per source address (0: no cap).
+	MaxConnectionsPerSource int `toml:"max_connections_per_source"`
+	// MaxCallsPerConnection caps calls on one control connection (0: no cap).
+	MaxCallsPerConnection int `toml:"max_calls_per_connection"`
+	// MaxUnauthenticatedPerSource caps calls per source address whose link
+	// has not come up yet (LCP + authentication; 0: no cap).
+	MaxUnauthenticatedPerSource int `toml:"max_unauthenticated_per_source"`
+	// StartTimeout: a control connection without Start-Control-Connection-
+	// Request by then is closed (pptpd stimeout).
+	StartTimeout Duration `toml:"start_timeout"`
+	// LoginTimeout: a call whose link is not up (LCP, authentication,
+	// IPCP) by then is ended.
+	LoginTimeout Duration `toml:"login_timeout"`
 }
 
 // User is one line of the seed's chap-secrets: name, secret and address.
@@ -125,6 +143,13 @@ func Default() *Config {
 			SingleSession:    "replace",
 			Tun:              "pptp0",
 			CtrlEchoInterval: Duration{60 * time.Second},
+
+			MaxConnections:              512,
+			MaxConnectionsPerSource:     8,
+			MaxCallsPerConnection:       1,
+			MaxUnauthenticatedPerSource: 4,
+			StartTimeout:                Duration{10 * time.Second},
+			LoginTimeout:                Duration{30 * time.Second},
 		},
 		file: "<default>",
 	}

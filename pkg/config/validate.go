@@ -109,6 +109,7 @@ func (c *Config) validatePPTP() []error {
 	if p.MaxSessions < 0 || p.MaxSessions > 65535 {
 		bad("max_sessions", "must be between 0 and 65535, got %d", p.MaxSessions)
 	}
+	errs = append(errs, c.validatePPTPLimits()...)
 	if p.Tun == "" || len(p.Tun) > 15 || strings.ContainsAny(p.Tun, "/ ") {
 		bad("tun", "not a valid interface name: %q", p.Tun)
 	}

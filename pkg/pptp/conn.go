@@ -135,6 +135,11 @@ type Config struct {
 	// StartTimeout bounds the time from TCP connect to an established
 	// control connection (a peer that never sends SCCRQ). Default 60s.
 	StartTimeout time.Duration
+	// MaxCalls caps the calls one control connection holds at once (server
+	// side); 0 means no cap. A real client places one call per connection;
+	// an Outgoing-Call-Request beyond the cap is answered Do-Not-Accept
+	// (RFC 2637 §2.8 result 7) and counted in Counters.CallsOverLimit.
+	MaxCalls int
 	// StopTimeout is how long Close waits for Stop-Control-Connection-Reply.
 	// Default 5s.
 	StopTimeout time.Duration
@@ -194,7 +199,10 @@ type Counters struct {
 	WANErrors     atomic.Uint64 // WAN-Error-Notify received
 	CallsOpened   atomic.Uint64
 	CallsRefused  atomic.Uint64
-	CallsCleared  atomic.Uint64
+	// CallsOverLimit counts Outgoing-Call-Requests refused by MaxCalls
+	// (also counted in CallsRefused).
+	CallsOverLimit atomic.Uint64
+	CallsCleared   atomic.Uint64
 }
 
 // call is one call of the connection, keyed by our call ID.

@@ -168,6 +168,14 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 		c.ctr.BadCallID.Add(1)
 		return refuse(ErrorBadCallID, fmt.Errorf("peer call ID %d already in use on this connection", m.CallID))
 	}
+	if n := c.callCount(); c.cfg.MaxCalls > 0 && n >= c.cfg.MaxCalls {
+		// Result 7, "administratively prohibited" (RFC 2637 §2.8): the
+		// cap is policy, and retrying on this connection will not help.
+		c.ctr.CallsRefused.Add(1)
+		c.ctr.CallsOverLimit.Add(1)
+		c.log.Warn("outgoing call refused", "peer_call", m.CallID, "reason", "per-connection-cap", "calls", n, "max_calls_per_connection", c.cfg.MaxCalls)
+		return c.send(&OutgoingCallReply{PeerCallID: m.CallID, Result: OutgoingDoNotAccept})
+	}
 	if c.h == nil {
 		return refuse(ErrorPACError, errors.New("no call handler"))
 	}
@@ -205,6 +213,13 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 		RecvWindow:      c.cfg.RecvWindow,
 		ProcessingDelay: c.cfg.ProcessingDelay,
 	})
+}
+
+// callCount is how many calls the connection holds.
+func (c *Conn) callCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.calls)
 }
 
 // peerCallInUse reports whether a call of ours has peer call ID peerID.
