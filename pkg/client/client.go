@@ -34,6 +34,10 @@ type Config struct {
 	Logger         *slog.Logger
 	// OnIP receives each IP packet from the server; it must not retain pkt.
 	OnIP func(pkt []byte)
+	// AbortAt makes Dial vanish at that point of the set-up, as a crashed
+	// client does (see Abort); Dial then returns an error wrapping
+	// ErrAborted. AbortNone (the zero value) dials normally.
+	AbortAt Abort
 }
 
 // Mux shares one GRE connection among clients.
@@ -125,6 +129,11 @@ type Client struct {
 	info   ppp.UpInfo
 	down   chan struct{}
 	reason atomic.Value // string
+
+	nc        net.Conn      // the control connection's socket, closed at once by abort
+	aborted   atomic.Bool   // Config.AbortAt was reached: nothing more is sent
+	abortCh   chan struct{} // closed by abort
+	abortOnce sync.Once
 }
 
 // ackDelay: how long a received packet waits for a data packet to carry its ack.
@@ -136,20 +145,41 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{m: m, cfg: cfg, up: make(chan ppp.UpInfo, 1), down: make(chan struct{}), sendBuf: make([]byte, gre.MaxHeaderLen+2048)}
+	c := &Client{m: m, cfg: cfg, up: make(chan ppp.UpInfo, 1), down: make(chan struct{}), sendBuf: make([]byte, gre.MaxHeaderLen+2048),
+		abortCh: make(chan struct{})}
 	c.callID = m.register(c)
 	fail := func(err error) (*Client, error) {
 		m.unregister(c.callID)
 		if c.ctrl != nil {
 			c.ctrl.Close()
+		} else if c.nc != nil {
+			c.nc.Close()
 		}
 		return nil, err
 	}
-	ctrl, err := pptp.Dial(ctx, cfg.Server, pptp.Config{}, handler{c}, cfg.Logger)
+	aborted := func() (*Client, error) {
+		if c.link != nil {
+			c.link.Hangup("aborted")
+		}
+		return fail(fmt.Errorf("%w at %v", ErrAborted, cfg.AbortAt))
+	}
+	// pptp.Dial's steps, keeping the socket for abort.
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", cfg.Server)
 	if err != nil {
+		return fail(fmt.Errorf("client: control connection: pptp: dial %s: %w", cfg.Server, err))
+	}
+	c.nc = nc
+	ctrl := pptp.NewClientConn(nc, pptp.Config{}, handler{c}, cfg.Logger)
+	c.ctrl = ctrl
+	go ctrl.Serve(context.Background())
+	if err := ctrl.Start(ctx); err != nil {
 		return fail(fmt.Errorf("client: control connection: %w", err))
 	}
-	c.ctrl = ctrl
+	if cfg.AbortAt == AbortAfterSCCRQ {
+		c.abort()
+		return aborted()
+	}
 	reply, err := ctrl.OutgoingCall(ctx, c.callID)
 	if err != nil {
 		return fail(fmt.Errorf("client: outgoing call: %w", err))
@@ -179,8 +209,17 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.link.Start()
 	select {
 	case c.info = <-c.up:
+		if cfg.AbortAt != AbortNone {
+			c.Close()
+			return nil, fmt.Errorf("client: the link came up before its abort point %v", cfg.AbortAt)
+		}
 		return c, nil
+	case <-c.abortCh:
+		return aborted()
 	case <-c.down:
+		if c.aborted.Load() {
+			return aborted()
+		}
 		return fail(fmt.Errorf("client: link down: %s", c.Reason()))
 	case <-ctx.Done():
 		// Say where it stuck: the phase the link was in.
@@ -234,6 +273,16 @@ func (c *Client) Close() error {
 	return err
 }
 
+// abort is the client vanishing (Config.AbortAt): the control socket is
+// closed at once, with nothing said on it, and no more GRE goes out.
+func (c *Client) abort() {
+	c.abortOnce.Do(func() {
+		c.aborted.Store(true)
+		c.nc.Close()
+		close(c.abortCh)
+	})
+}
+
 func (c *Client) onDown(reason string) {
 	c.reason.Store(reason)
 	c.tunMu.Lock()
@@ -250,6 +299,13 @@ func (c *Client) onDown(reason string) {
 func (c *Client) sendFrame(buf []byte, off int) {
 	c.tunMu.Lock()
 	defer c.tunMu.Unlock()
+	if c.aborted.Load() {
+		return
+	}
+	if c.cfg.AbortAt != AbortNone && abortOnSend(c.cfg.AbortAt, buf[off:]) {
+		// This frame goes out, then the client vanishes.
+		defer c.abort()
+	}
 	n := len(buf) - off
 	if n > len(c.sendBuf)-gre.MaxHeaderLen {
 		return
@@ -283,7 +339,11 @@ func (c *Client) received(h gre.Header, payload []byte) {
 		c.ackTimer = time.AfterFunc(ackDelay, c.sendAck)
 	}
 	c.tunMu.Unlock()
-	if deliver && len(payload) > 0 {
+	if deliver && len(payload) > 0 && !c.aborted.Load() {
+		if c.cfg.AbortAt != AbortNone && abortOnReceive(c.cfg.AbortAt, payload) {
+			c.abort()
+			return
+		}
 		c.link.Input(payload)
 	}
 }
@@ -292,6 +352,9 @@ func (c *Client) sendAck() {
 	c.tunMu.Lock()
 	defer c.tunMu.Unlock()
 	c.ackTimer = nil
+	if c.aborted.Load() {
+		return
+	}
 	if ack, ok := c.tunnel.AckDue(time.Now()); ok {
 		pkt := gre.AppendHeader(c.sendBuf[:0], c.tunnel.AckHeader(ack))
 		c.write(pkt)
