@@ -81,6 +81,7 @@ type Stats struct {
 	Unreachable uint64 `json:"unreachable"`   // requests no server answered
 	AcctSent    uint64 `json:"acct_answered"` // Accounting-Requests answered
 	AcctLost    uint64 `json:"acct_lost"`     // Accounting-Requests no server answered
+	InFlight    int64  `json:"in_flight"`     // requests waiting for a reply now (a gauge)
 }
 
 // Client talks to the configured servers. Safe for concurrent use.
@@ -102,6 +103,7 @@ type Client struct {
 	prefix     string
 
 	requests, timeouts, badReplies, accepts, rejects, unreachable, acctSent, acctLost atomic.Uint64
+	inFlight                                                                          atomic.Int64
 }
 
 // ErrNoServer is wrapped by the error of a request no server answered.
@@ -155,7 +157,7 @@ func (c *Client) Stats() Stats {
 	return Stats{
 		Requests: c.requests.Load(), Timeouts: c.timeouts.Load(), BadReplies: c.badReplies.Load(),
 		Accepts: c.accepts.Load(), Rejects: c.rejects.Load(), Unreachable: c.unreachable.Load(),
-		AcctSent: c.acctSent.Load(), AcctLost: c.acctLost.Load(),
+		AcctSent: c.acctSent.Load(), AcctLost: c.acctLost.Load(), InFlight: c.inFlight.Load(),
 	}
 }
 
@@ -233,6 +235,8 @@ func (c *Client) exchange(ctx context.Context, acct bool, build func(s *Server) 
 // Identifier and authenticator, so the server can spot the duplicate
 // (RFC 2865 §3, RFC 2866 §4.1 "Identifier").
 func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte) (*radius.Packet, error) {
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {
