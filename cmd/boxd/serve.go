@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -423,10 +424,13 @@ func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
 type boxStats struct {
 	session.StatsSnapshot
 	Radius *radius.Stats `json:"radius,omitempty"`
+	// Goroutines is boxd's goroutine count: with no session it returns to
+	// the same figure, so a growing one is a leak (TestBoxdChurn).
+	Goroutines int `json:"goroutines"`
 }
 
 func (b *box) stats() boxStats {
-	st := boxStats{StatsSnapshot: b.srv.Stats()}
+	st := boxStats{StatsSnapshot: b.srv.Stats(), Goroutines: runtime.NumGoroutine()}
 	if b.rc != nil {
 		rs := b.rc.Stats()
 		st.Radius = &rs
