@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
+	"github.com/pptpbox/pptpbox/pkg/radius/radiustest"
 )
 
 // churnSessions is the load of TestBoxdChurn: 1,000 concurrent logins,
@@ -124,6 +127,47 @@ func TestBoxdChurn(t *testing.T) {
 	if testing.Short() {
 		n = 200
 	}
+	netnstest.Require(t, "ip")
+	runChurn(t, n, "csrv", "ccli", nil)
+}
+
+// churnRadiusSessions is the load of TestBoxdChurnRADIUS: every login is
+// a FreeRADIUS round trip (and each session's accounting two more).
+const churnRadiusSessions = 300
+
+// TestBoxdChurnRADIUS is TestBoxdChurn with logins checked by FreeRADIUS
+// (in boxd's namespace) and accounting on: the mid-auth aborts vanish
+// while an Access-Request is out, and RADIUS requests in flight
+// (radius.Stats.InFlight) must be back to 0 with the rest.
+func TestBoxdChurnRADIUS(t *testing.T) {
+	n := churnRadiusSessions
+	if testing.Short() {
+		n = 100
+	}
+	netnstest.Require(t, "ip")
+	radiustest.Require(t)
+	runChurn(t, n, "crsrv", "crcli", func(srv *netnstest.NS) string {
+		fr := radiustest.Start(t, radiustest.Options{AuthPort: 18120, AcctPort: 18130, Command: srv.Cmd,
+			Users: "load\tCleartext-Password := \"load-pw\"\n"})
+		// Replies reach boxd 200 ms late through a relay in its namespace:
+		// the mid-auth aborts, which close their socket 50 ms after the
+		// response, leave Access-Requests in flight.
+		relay := slowRelay(t, srv, fr.AuthAddr(), 200*time.Millisecond)
+		return `
+[radius]
+timeout = "2s"
+[[radius.server]]
+address = "` + relay + `"
+secret = "` + fr.Secret + `"
+acct_port = 18130
+`
+	})
+}
+
+// runChurn is the churn test on namespaces named srvName and cliName;
+// extra, when set, starts what boxd needs in its namespace and returns
+// more config text.
+func runChurn(t *testing.T, n int, srvName, cliName string, extra func(srv *netnstest.NS) string) {
 	if v := os.Getenv("PPTPBOX_CHURN"); v != "" {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n <= 0 || n > 2000 {
@@ -138,9 +182,12 @@ func TestBoxdChurn(t *testing.T) {
 		}
 	}
 	t.Logf("%d logins, seed %d (PPTPBOX_CHURN_SEED repeats the aborts)", n, seed)
-	netnstest.Require(t, "ip")
-	r := &churnRig{t: t, bin: buildBinaries(t), srv: netnstest.NewNS(t, "csrv"), cli: netnstest.NewNS(t, "ccli")}
+	r := &churnRig{t: t, bin: buildBinaries(t), srv: netnstest.NewNS(t, srvName), cli: netnstest.NewNS(t, cliName)}
 	linkPair(t, r.srv, "192.0.2.1/24", r.cli, "192.0.2.2/24")
+	more := ""
+	if extra != nil {
+		more = extra(r.srv)
+	}
 	cfg, dir := writeConfig(t, `
 [log]
 level = "warn"
@@ -154,7 +201,7 @@ max_sessions = 2032
 [[user]]
 name = "load"
 password = "load-pw"
-`)
+`+more)
 	r.sock = filepath.Join(dir, "boxd.sock")
 	r.boxd = startBoxd(t, r.srv, r.bin, cfg, r.sock, "")
 	for deadline := time.Now().Add(20 * time.Second); ; {
@@ -185,6 +232,18 @@ password = "load-pw"
 	if a, _ := strconv.Atoi(ab[1]); a < n/3 {
 		t.Fatalf("only %d of %d logins aborted", a, n)
 	}
+	if extra != nil {
+		// The logins went through RADIUS: at least one Access-Accept each.
+		out, err := exec.Command(filepath.Join(r.bin, "boxctl"), "-socket", r.sock, "stats").Output()
+		var st boxStats
+		if err == nil {
+			err = json.Unmarshal(out, &st)
+		}
+		if wantUp, _ := strconv.Atoi(up[1]); err != nil || st.Radius == nil || st.Radius.Accepts < uint64(wantUp) {
+			t.Fatalf("radius stats %+v (%v), want %d accepts at least", st.Radius, err, wantUp)
+		}
+		t.Logf("radius: %+v", *st.Radius)
+	}
 
 	// Back to the baseline, exactly: whatever boxd kept for an aborted
 	// login (a goroutine, a socket, an address, a route) would show.
@@ -208,4 +267,59 @@ password = "load-pw"
 	if s := r.boxd.log.String(); strings.Contains(s, "level=ERROR") {
 		t.Errorf("boxd logged errors:\n%s", s)
 	}
+}
+
+// slowRelay relays RADIUS over UDP from an address it returns to upstream,
+// both in ns, holding each reply back for delay. Each client address gets
+// its own upstream socket, so the server sees the clients apart.
+func slowRelay(t *testing.T, ns *netnstest.NS, upstream string, delay time.Duration) string {
+	t.Helper()
+	up, err := net.ResolveUDPAddr("udp", upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ln *net.UDPConn
+	if err := ns.Do(func() (err error) {
+		ln, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	conns := map[string]*net.UDPConn{}
+	t.Cleanup(func() {
+		ln.Close()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := ln.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			c := conns[from.String()]
+			if c == nil {
+				// A socket opened on a thread in ns stays in ns.
+				if err := ns.Do(func() (err error) { c, err = net.DialUDP("udp", nil, up); return err }); err != nil {
+					continue
+				}
+				conns[from.String()] = c
+				go func() {
+					b := make([]byte, 4096)
+					for {
+						n, err := c.Read(b)
+						if err != nil {
+							return
+						}
+						reply := bytes.Clone(b[:n])
+						time.AfterFunc(delay, func() { ln.WriteToUDP(reply, from) })
+					}
+				}()
+			}
+			c.Write(buf[:n])
+		}
+	}()
+	return ln.LocalAddr().String()
 }

@@ -25,8 +25,9 @@ const (
 	// Configure-Request has arrived (RFC 1661 §5.1); LCP is not open.
 	AbortMidLCP
 	// AbortMidAuth: our authentication response (CHAP Response, RFC 1994
-	// §4.1, or PAP Authenticate-Request) has gone out; the server is
-	// checking it (a RADIUS round trip may be in flight) when we vanish.
+	// §4.1, or PAP Authenticate-Request) has gone out; we fall silent and
+	// close the socket 50 ms later, while the server is checking it (a
+	// RADIUS round trip may be in flight).
 	AbortMidAuth
 	// AbortMidCCP: authenticated; our CCP Configure-Request (RFC 1962)
 	// has gone out, CCP is not open.

@@ -131,10 +131,15 @@ type Client struct {
 	reason atomic.Value // string
 
 	nc        net.Conn      // the control connection's socket, closed at once by abort
-	aborted   atomic.Bool   // Config.AbortAt was reached: nothing more is sent
+	silent    atomic.Bool   // Config.AbortAt was reached: nothing more is sent or taken in
+	aborted   atomic.Bool   // and the socket is closed
 	abortCh   chan struct{} // closed by abort
 	abortOnce sync.Once
 }
+
+// midAuthLinger: how long an AbortMidAuth client stays silent between its
+// authentication response and closing its socket.
+const midAuthLinger = 50 * time.Millisecond
 
 // ackDelay: how long a received packet waits for a data packet to carry its ack.
 const ackDelay = 20 * time.Millisecond
@@ -217,7 +222,7 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 	case <-c.abortCh:
 		return aborted()
 	case <-c.down:
-		if c.aborted.Load() {
+		if c.silent.Load() {
 			return aborted()
 		}
 		return fail(fmt.Errorf("client: link down: %s", c.Reason()))
@@ -277,6 +282,7 @@ func (c *Client) Close() error {
 // closed at once, with nothing said on it, and no more GRE goes out.
 func (c *Client) abort() {
 	c.abortOnce.Do(func() {
+		c.silent.Store(true)
 		c.aborted.Store(true)
 		c.nc.Close()
 		close(c.abortCh)
@@ -299,12 +305,19 @@ func (c *Client) onDown(reason string) {
 func (c *Client) sendFrame(buf []byte, off int) {
 	c.tunMu.Lock()
 	defer c.tunMu.Unlock()
-	if c.aborted.Load() {
+	if c.silent.Load() {
 		return
 	}
 	if c.cfg.AbortAt != AbortNone && abortOnSend(c.cfg.AbortAt, buf[off:]) {
-		// This frame goes out, then the client vanishes.
-		defer c.abort()
+		// This frame goes out, then the client falls silent, and vanishes:
+		// at once, or mid-auth a moment later, so that the server has
+		// passed the response on (to RADIUS, say) when the call goes.
+		c.silent.Store(true)
+		if c.cfg.AbortAt == AbortMidAuth {
+			defer time.AfterFunc(midAuthLinger, c.abort)
+		} else {
+			defer c.abort()
+		}
 	}
 	n := len(buf) - off
 	if n > len(c.sendBuf)-gre.MaxHeaderLen {
@@ -339,7 +352,7 @@ func (c *Client) received(h gre.Header, payload []byte) {
 		c.ackTimer = time.AfterFunc(ackDelay, c.sendAck)
 	}
 	c.tunMu.Unlock()
-	if deliver && len(payload) > 0 && !c.aborted.Load() {
+	if deliver && len(payload) > 0 && !c.silent.Load() {
 		if c.cfg.AbortAt != AbortNone && abortOnReceive(c.cfg.AbortAt, payload) {
 			c.abort()
 			return
@@ -352,7 +365,7 @@ func (c *Client) sendAck() {
 	c.tunMu.Lock()
 	defer c.tunMu.Unlock()
 	c.ackTimer = nil
-	if c.aborted.Load() {
+	if c.silent.Load() {
 		return
 	}
 	if ack, ok := c.tunnel.AckDue(time.Now()); ok {
