@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/pptpbox/pptpbox/internal/lograte"
 )
 
 // Role says which end of the control connection a Conn is.
@@ -203,6 +205,8 @@ type Counters struct {
 	// (also counted in CallsRefused).
 	CallsOverLimit atomic.Uint64
 	CallsCleared   atomic.Uint64
+
+	refuseLog lograte.Limiter // refused calls are logged once a second
 }
 
 // call is one call of the connection, keyed by our call ID.

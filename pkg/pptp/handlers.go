@@ -3,6 +3,7 @@ package pptp
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // dispatch handles one received message: one handler per message type,
@@ -157,7 +158,7 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 	}
 	refuse := func(code ErrorCode, why error) error {
 		c.ctr.CallsRefused.Add(1)
-		c.log.Warn("outgoing call refused", "peer_call", m.CallID, "err", why)
+		c.logRefusal("peer_call", m.CallID, "err", why)
 		return c.send(&OutgoingCallReply{PeerCallID: m.CallID, Result: OutgoingGeneralError, Error: code})
 	}
 	if st := c.State(); st != StateEstablished {
@@ -173,7 +174,7 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 		// cap is policy, and retrying on this connection will not help.
 		c.ctr.CallsRefused.Add(1)
 		c.ctr.CallsOverLimit.Add(1)
-		c.log.Warn("outgoing call refused", "peer_call", m.CallID, "reason", "per-connection-cap", "calls", n, "max_calls_per_connection", c.cfg.MaxCalls)
+		c.logRefusal("peer_call", m.CallID, "reason", "per-connection-cap", "calls", n, "max_calls_per_connection", c.cfg.MaxCalls)
 		return c.send(&OutgoingCallReply{PeerCallID: m.CallID, Result: OutgoingDoNotAccept})
 	}
 	if c.h == nil {
@@ -213,6 +214,15 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 		RecvWindow:      c.cfg.RecvWindow,
 		ProcessingDelay: c.cfg.ProcessingDelay,
 	})
+}
+
+// logRefusal logs a refused call, at most once a second for all the
+// connections sharing c's Counters: a peer can send refused requests as
+// fast as it likes (issue 14 item 2), the counters count every one.
+func (c *Conn) logRefusal(args ...any) {
+	if ok, n := c.ctr.refuseLog.Allow(time.Now()); ok {
+		c.log.Warn("outgoing call refused", append(args, "suppressed", n)...)
+	}
 }
 
 // callCount is how many calls the connection holds.

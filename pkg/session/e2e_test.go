@@ -80,6 +80,7 @@ func newRigGRE(t testing.TB, mutate func(*Config), wrap func(gre.Conn) gre.Conn)
 type rigWrap struct {
 	client, server func(gre.Conn) gre.Conn
 	tun            func(tun.Device) tun.Device
+	ln             func(net.Listener) net.Listener // the control listener
 }
 
 func newRigWrapped(t testing.TB, mutate func(*Config), w rigWrap) *rig {
@@ -124,9 +125,13 @@ func newRigWrapped(t testing.TB, mutate func(*Config), w rigWrap) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var sln net.Listener = ln
+	if w.ln != nil {
+		sln = w.ln(ln)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rig{srv: srv, addr: ln.Addr().String(), mux: client.NewMux(cg), tun: dev, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- srv.Serve(ctx, ln) }()
+	go func() { r.done <- srv.Serve(ctx, sln) }()
 	// The fake kernel: what boxd writes to TUN is routed back into TUN when
 	// the destination is in the pool (client to client traffic).
 	go func() {

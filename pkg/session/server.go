@@ -108,6 +108,15 @@ type Config struct {
 	// replies to packets larger than a client's MRU: ICMPRate per second
 	// on average, ICMPBurst at once (0: 1000 and 50, Linux's defaults).
 	ICMPRate, ICMPBurst int
+	// Limits on what peers hold before they log in (limits.go); 0 is no
+	// cap. MaxConns and MaxConnsPerSource count control connections,
+	// MaxCallsPerConn the calls of one, MaxUnauthPerSource the calls per
+	// source address whose link is not up yet.
+	MaxConns, MaxConnsPerSource, MaxCallsPerConn, MaxUnauthPerSource int
+	// StartTimeout closes a control connection without Start-Control-
+	// Connection-Request (0: 10s); LoginTimeout ends a call whose link is
+	// not up (0: 30s).
+	StartTimeout, LoginTimeout time.Duration
 }
 
 // Server is the PPTP server. Create it with New, run it with Serve.
@@ -125,6 +134,8 @@ type Server struct {
 	tx sendScratch
 	// ctrlCounters are shared by every control connection.
 	ctrlCounters pptp.Counters
+	// lim admits control connections (limits.go).
+	lim limits
 
 	mu      sync.RWMutex
 	calls   map[uint16]*Session // by our call ID (the GRE key the peer sends)
@@ -145,6 +156,7 @@ func New(cfg Config, g gre.Conn, t tun.Device) *Server {
 	if cfg.AckDelay == 0 {
 		cfg.AckDelay = 20 * time.Millisecond
 	}
+	limitDefaults(&cfg)
 	if cfg.MaxSessions == 0 && cfg.Pool != nil {
 		cfg.MaxSessions = cfg.Pool.Size()
 	}
@@ -178,19 +190,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	acceptDone := make(chan struct{})
 	go func() {
 		defer close(acceptDone)
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-					errc <- fmt.Errorf("session: accept: %w", err)
-				}
-				return
-			}
+		err := s.acceptLoop(ctx, ln, func(nc net.Conn, release func()) {
 			connWG.Add(1)
 			go func() {
 				defer connWG.Done()
+				defer release()
 				s.serveConn(connCtx, nc)
 			}()
+		})
+		if err != nil {
+			errc <- err
 		}
 	}()
 
@@ -226,6 +235,8 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		HostName:     s.cfg.Name,
 		EchoInterval: s.cfg.CtrlEchoInterval,
 		Counters:     &s.ctrlCounters,
+		StartTimeout: s.cfg.StartTimeout,
+		MaxCalls:     s.cfg.MaxCallsPerConn,
 	}, s, s.log)
 	s.mu.Lock()
 	if s.closing {
@@ -291,6 +302,7 @@ func (s *Server) Stats() StatsSnapshot {
 		StartTimeouts: c.StartTimeouts.Load(), EchoTimeouts: c.EchoTimeouts.Load(),
 		CallsOpened: c.CallsOpened.Load(), CallsRefused: c.CallsRefused.Load(),
 	}
+	snap.Limits = s.limitCounters()
 	snap.Sessions = len(s.calls)
 	snap.Conns = len(s.conns)
 	s.mu.RUnlock()
@@ -331,6 +343,9 @@ func (s *Server) OutgoingCall(c *pptp.Conn, peerCallID uint16, req *pptp.Outgoin
 		s.stats.CallsRefused.Add(1)
 		return 0, errors.New("server shutting down")
 	}
+	if err := s.admitCallLocked(c); err != nil {
+		return 0, err
+	}
 	if s.cfg.MaxSessions > 0 && len(s.calls) >= s.cfg.MaxSessions {
 		s.stats.CallsRefused.Add(1)
 		return 0, fmt.Errorf("session limit %d reached: %w", s.cfg.MaxSessions, pptp.ErrNoResource)
@@ -350,6 +365,7 @@ func (s *Server) OutgoingCall(c *pptp.Conn, peerCallID uint16, req *pptp.Outgoin
 	// startDelay: an LCP request sent before the reply reaches the client
 	// would be dropped and cost a 3 s restart timer.
 	ss.startTimer.Store(time.AfterFunc(startDelay, ss.start))
+	s.armLoginTimeout(ss)
 	return id, nil
 }
 

@@ -53,6 +53,8 @@ type StatsSnapshot struct {
 	AuthFailures   uint64 `json:"auth_failures"`
 
 	Control ControlCounters `json:"control"`
+	// Limits: what the limits against unauthenticated peers refused (limits.go).
+	Limits LimitCounters `json:"limits"`
 }
 
 // ControlCounters are the PPTP control connections' counters (pptp.Counters).
