@@ -26,11 +26,14 @@ const churnSessions = 1000
 
 // churnLimits are the [pptp] caps against unauthenticated peers, raised
 // for a test whose 1,000 logins all come from one address at once (the
-// defaults allow 8 connections and 4 logins in progress per source).
+// defaults allow 8 connections and 4 logins in progress per source), and
+// the shortest login timeout, which ends the silent aborts' calls (boxd
+// before it passes login_timeout on uses the session default, 30s).
 const churnLimits = `max_connections = 4096
 max_connections_per_source = 4096
 max_calls_per_connection = 1
 max_unauthenticated_per_source = 4096
+login_timeout = "5s"
 `
 
 // churnSnapshot is what must come back to the baseline once the churn is
@@ -117,8 +120,10 @@ func (r *churnRig) pptpc(args ...string) (string, error) {
 // TestBoxdChurn is issue 14's churn proof: boxd as a process (in a
 // namespace, real TCP and raw GRE) takes 1,000 concurrent logins from
 // pptpc of which half vanish at a random point (client.Abort: after SCCRQ,
-// mid-LCP, mid-auth, mid-CCP, the socket closed with nothing said). Every
-// other login must come up; afterwards boxd's goroutines, descriptors,
+// mid-LCP, mid-auth, mid-CCP): half of those close their socket with
+// nothing said, the other half fall silent with the control connection
+// open, so that boxd's own timers (login timeout, LCP restarts) must end
+// their calls. Every other login must come up; afterwards boxd's goroutines, descriptors,
 // pool addresses, sessions, control connections and routes are back to
 // their baseline, and a fresh login works. The baseline is taken after
 // one login and hang-up, which starts what lives as long as boxd.
@@ -219,7 +224,7 @@ password = "load-pw"
 	t.Logf("baseline: %v", base)
 
 	start := time.Now()
-	out, err := r.pptpc("-sessions", strconv.Itoa(n), "-abort", "0.5", "-seed", strconv.FormatUint(seed, 10), "-hold", "2s")
+	out, err := r.pptpc("-sessions", strconv.Itoa(n), "-abort", "0.5", "-abort-silent", "0.5", "-seed", strconv.FormatUint(seed, 10), "-hold", "2s")
 	t.Logf("pptpc (%v):\n%s", time.Since(start).Round(time.Millisecond), out)
 	if err != nil {
 		t.Fatalf("pptpc: %v\n%s", err, netDrops(r.srv, r.cli))

@@ -48,7 +48,7 @@ type options struct {
 	sessions                              int
 	hold                                  time.Duration
 	debug                                 bool
-	abort                                 float64
+	abort, abortSilent                    float64
 	seed                                  uint64
 }
 
@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.hold, "hold", 5*time.Second, "load mode: how long to hold the sessions")
 	fs.BoolVar(&o.debug, "debug", false, "log the PPP negotiation")
 	fs.Float64Var(&o.abort, "abort", 0, "load mode: this fraction of the logins vanishes at a random point (after SCCRQ, mid-LCP, mid-auth, mid-CCP), as crashed clients do")
+	fs.Float64Var(&o.abortSilent, "abort-silent", 0, "load mode: this fraction of the -abort logins falls silent instead of closing, and waits for the server to end the call")
 	fs.Uint64Var(&o.seed, "seed", 0, "load mode: seed of the -abort choices (0: from the clock)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,8 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.server == "" || o.user == "" {
 		return errors.New("-server and -user are required")
 	}
-	if o.abort < 0 || o.abort > 1 {
-		return errors.New("-abort: want a fraction from 0 to 1")
+	if o.abort < 0 || o.abort > 1 || o.abortSilent < 0 || o.abortSilent > 1 {
+		return errors.New("-abort, -abort-silent: want a fraction from 0 to 1")
 	}
 	if _, _, err := net.SplitHostPort(o.server); err != nil {
 		o.server = net.JoinHostPort(o.server, "1723")
@@ -186,11 +187,16 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 	}
 	rnd := rand.New(rand.NewPCG(seed, 0))
 	aborts := make([]client.Abort, o.sessions)
-	wantUp, wantAborted := 0, 0
+	silent := make([]bool, o.sessions)
+	wantUp, wantAborted, wantSilent := 0, 0, 0
 	for i := range aborts {
 		if o.abort > 0 && rnd.Float64() < o.abort {
 			aborts[i] = client.Aborts[rnd.IntN(len(client.Aborts))]
 			wantAborted++
+			if aborts[i] != client.AbortAfterSCCRQ && rnd.Float64() < o.abortSilent {
+				silent[i] = true
+				wantSilent++
+			}
 		} else {
 			wantUp++
 		}
@@ -204,6 +210,7 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 			dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			cfg := cfg
 			cfg.AbortAt = aborts[i]
+			cfg.AbortSilent = silent[i]
 			c, err := mux.Dial(dctx, cfg)
 			cancel()
 			mu.Lock()
@@ -231,7 +238,7 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 			n += aborted[a]
 			each = append(each, fmt.Sprintf("%v %d", a, aborted[a]))
 		}
-		fmt.Fprintf(stdout, "aborted: %d of %d (%s) seed %d\n", n, wantAborted, strings.Join(each, ", "), seed)
+		fmt.Fprintf(stdout, "aborted: %d of %d (%s; %d of them silent) seed %d\n", n, wantAborted, strings.Join(each, ", "), wantSilent, seed)
 	}
 	if len(times) > 0 {
 		fmt.Fprintf(stdout, "set-up time: p50 %s p95 %s max %s\n", times[len(times)/2].Round(time.Millisecond),

@@ -57,6 +57,10 @@ func (a Abort) String() string {
 // Config.AbortAt point, as asked.
 var ErrAborted = errors.New("client: aborted as configured")
 
+// ErrSilentKept is wrapped by the error of an AbortSilent Dial whose call
+// the server had not ended when the Dial's context did.
+var ErrSilentKept = errors.New("client: the server kept a silent call")
+
 // abortOnSend says whether sending frame (a PPP frame) reaches point a.
 func abortOnSend(a Abort, frame []byte) bool {
 	proto, code, ok := controlCode(frame)

@@ -38,6 +38,14 @@ type Config struct {
 	// client does (see Abort); Dial then returns an error wrapping
 	// ErrAborted. AbortNone (the zero value) dials normally.
 	AbortAt Abort
+	// AbortSilent: at AbortAt (other than AbortAfterSCCRQ) the client falls
+	// silent instead of closing: no more GRE out or in, but the control
+	// connection stays open until the server clears the call (Call-
+	// Disconnect-Notify) or closes the connection, which it must do by its
+	// own timers (login timeout, LCP restarts). Dial then closes the
+	// connection and returns ErrAborted; a server that keeps the call
+	// until ctx ends makes Dial fail with ErrSilentKept.
+	AbortSilent bool
 }
 
 // Mux shares one GRE connection among clients.
@@ -135,6 +143,10 @@ type Client struct {
 	aborted   atomic.Bool   // and the socket is closed
 	abortCh   chan struct{} // closed by abort
 	abortOnce sync.Once
+	// silentCh is closed when an AbortSilent client falls silent, cleared
+	// when the server clears the call.
+	silentCh, cleared       chan struct{}
+	silentOnce, clearedOnce sync.Once
 }
 
 // midAuthLinger: how long an AbortMidAuth client stays silent between its
@@ -151,7 +163,7 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{m: m, cfg: cfg, up: make(chan ppp.UpInfo, 1), down: make(chan struct{}), sendBuf: make([]byte, gre.MaxHeaderLen+2048),
-		abortCh: make(chan struct{})}
+		abortCh: make(chan struct{}), silentCh: make(chan struct{}), cleared: make(chan struct{})}
 	c.callID = m.register(c)
 	fail := func(err error) (*Client, error) {
 		m.unregister(c.callID)
@@ -221,6 +233,16 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return c, nil
 	case <-c.abortCh:
 		return aborted()
+	case <-c.silentCh:
+		// Silent: the server must end the call by itself.
+		select {
+		case <-c.cleared:
+		case <-ctrl.Done():
+		case <-ctx.Done():
+			c.link.Hangup("silent call kept")
+			return fail(fmt.Errorf("%w (at %v): %w", ErrSilentKept, cfg.AbortAt, ctx.Err()))
+		}
+		return aborted()
 	case <-c.down:
 		if c.silent.Load() {
 			return aborted()
@@ -289,6 +311,12 @@ func (c *Client) abort() {
 	})
 }
 
+// goSilent is an AbortSilent client reaching its point: nothing more goes
+// out or comes in (silent is set), and Dial waits for the server.
+func (c *Client) goSilent() {
+	c.silentOnce.Do(func() { close(c.silentCh) })
+}
+
 func (c *Client) onDown(reason string) {
 	c.reason.Store(reason)
 	c.tunMu.Lock()
@@ -313,9 +341,12 @@ func (c *Client) sendFrame(buf []byte, off int) {
 		// at once, or mid-auth a moment later, so that the server has
 		// passed the response on (to RADIUS, say) when the call goes.
 		c.silent.Store(true)
-		if c.cfg.AbortAt == AbortMidAuth {
+		switch {
+		case c.cfg.AbortSilent:
+			defer c.goSilent()
+		case c.cfg.AbortAt == AbortMidAuth:
 			defer time.AfterFunc(midAuthLinger, c.abort)
-		} else {
+		default:
 			defer c.abort()
 		}
 	}
@@ -354,7 +385,12 @@ func (c *Client) received(h gre.Header, payload []byte) {
 	c.tunMu.Unlock()
 	if deliver && len(payload) > 0 && !c.silent.Load() {
 		if c.cfg.AbortAt != AbortNone && abortOnReceive(c.cfg.AbortAt, payload) {
-			c.abort()
+			c.silent.Store(true)
+			if c.cfg.AbortSilent {
+				c.goSilent()
+			} else {
+				c.abort()
+			}
 			return
 		}
 		c.link.Input(payload)
@@ -387,6 +423,7 @@ func (h handler) CallCleared(_ *pptp.Conn, id uint16) {
 	if id != h.c.callID {
 		return
 	}
+	h.c.clearedOnce.Do(func() { close(h.c.cleared) })
 	// Dial sets link under tunMu; a Call-Disconnect-Notify may race it.
 	h.c.tunMu.Lock()
 	link := h.c.link

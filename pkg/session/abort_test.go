@@ -19,7 +19,14 @@ import (
 // login works afterwards. The in-process counterpart of cmd/boxd's
 // TestBoxdChurn, run under -race.
 func TestAbortedLoginsLeaveNothing(t *testing.T) {
-	r := newRig(t, func(c *Config) { c.SingleSession = SingleOff })
+	t.Run("closing", func(t *testing.T) { testAbortedLogins(t, false) })
+	// Silent clients keep their control connection open: the server's
+	// login timeout must end their calls.
+	t.Run("silent", func(t *testing.T) { testAbortedLogins(t, true) })
+}
+
+func testAbortedLogins(t *testing.T, silent bool) {
+	r := newRig(t, func(c *Config) { c.SingleSession = SingleOff; c.LoginTimeout = time.Second })
 	// A first login and hang-up starts what lives as long as the server
 	// (its GRE and TUN loops): the baseline is taken after it.
 	c, err := r.dial(t, "alice", "alice-pw", nil)
@@ -42,6 +49,7 @@ func TestAbortedLoginsLeaveNothing(t *testing.T) {
 				defer cancel()
 				cfg := clientConfig(r, "alice", "alice-pw")
 				cfg.AbortAt = at
+				cfg.AbortSilent = silent
 				c, err := r.mux.Dial(ctx, cfg)
 				if err == nil {
 					c.Close()
