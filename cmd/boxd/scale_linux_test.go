@@ -39,7 +39,8 @@ func TestBoxdScale(t *testing.T) {
 	srv := netnstest.NewNS(t, "srv")
 	cli := netnstest.NewNS(t, "cli")
 	linkPair(t, srv, "192.0.2.1/24", cli, "192.0.2.2/24")
-	// One user, many sessions: single_session = "off". The pool
+	// One user, many sessions from one address: single_session = "off",
+	// no per-source limits. The pool
 	// 10.79.0.10-10.79.7.250 holds 2033 addresses.
 	cfg, dir := writeConfig(t, `
 [log]
@@ -50,6 +51,11 @@ local_ip = "10.79.8.1"
 remote_ip = "10.79.0.10-10.79.7.250"
 single_session = "off"
 max_sessions = 2032
+# One source opens every session at once: the per-source limits
+# against floods (issue 14) are off, and max_connections holds them all.
+max_connections = 2100
+max_connections_per_source = 0
+max_unauthenticated_per_source = 0
 [[user]]
 name = "load"
 password = "load-pw"

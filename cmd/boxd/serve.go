@@ -59,6 +59,7 @@ type box struct {
 func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.Log.Level)
 	log.Info("boxd starting", "version", version, "config", cfg.File())
+	raiseNoFile(log)
 	b := &box{log: log, path: path, cfg: cfg, users: newLocalUsers(cfg.Users)}
 	// Deferred calls run last-in first-out: cancel the router before waiting
 	// for it, so an early error return does not hang.
@@ -303,6 +304,14 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, log *slo
 		SingleSession:    single,
 		MaxSessions:      p.MaxSessions,
 		OnAddr:           framedRoutes(fixed, proxyARP(cfg, log)),
+
+		// Limits against unauthenticated peers (issue 14; rlimit.go).
+		MaxConns:           connCap(p.MaxConnections, noFileSoft(), log),
+		MaxConnsPerSource:  p.MaxConnectionsPerSource,
+		MaxCallsPerConn:    p.MaxCallsPerConnection,
+		MaxUnauthPerSource: p.MaxUnauthenticatedPerSource,
+		StartTimeout:       p.StartTimeout.Duration,
+		LoginTimeout:       p.LoginTimeout.Duration,
 	}, g, dev)
 	for _, r := range fixed.want(cfg.Users) {
 		fixed.have[r] = true
