@@ -37,18 +37,19 @@ login_timeout = "5s"
 `
 
 // churnSnapshot is what must come back to the baseline once the churn is
-// over: boxd's goroutines, descriptors, pool addresses, sessions and
-// control connections, its namespace's routes, and RADIUS requests in
-// flight (when RADIUS is on).
+// over: boxd's goroutines, descriptors, pool addresses, sessions, control
+// connections (and the max_connections slots they hold), its namespace's
+// routes, and RADIUS requests in flight (when RADIUS is on).
 type churnSnapshot struct {
 	goroutines, fds, sessions, conns, pool int
+	connSlots                              int // control connections holding a max_connections slot
 	radiusInFlight                         int64
 	routes                                 string
 }
 
 func (s churnSnapshot) String() string {
-	return fmt.Sprintf("goroutines %d, descriptors %d, sessions %d, control connections %d, pool in use %d, radius in flight %d, routes:\n%s",
-		s.goroutines, s.fds, s.sessions, s.conns, s.pool, s.radiusInFlight, s.routes)
+	return fmt.Sprintf("goroutines %d, descriptors %d, sessions %d, control connections %d (slots %d), pool in use %d, radius in flight %d, routes:\n%s",
+		s.goroutines, s.fds, s.sessions, s.conns, s.connSlots, s.pool, s.radiusInFlight, s.routes)
 }
 
 // churnRig is boxd in its namespace with pptpc's namespace beside it.
@@ -79,7 +80,7 @@ func (r *churnRig) snapshot() (churnSnapshot, error) {
 		return s, fmt.Errorf("ip route: %v %s", err, routes)
 	}
 	s = churnSnapshot{goroutines: st.Goroutines, fds: len(fds), sessions: st.Sessions, conns: st.Conns,
-		pool: st.PoolInUse, routes: routes}
+		pool: st.PoolInUse, connSlots: st.Limits.ConnsOpen, routes: routes}
 	if st.Radius != nil {
 		s.radiusInFlight = st.Radius.InFlight
 	}
