@@ -144,7 +144,7 @@ func negotiate(t *testing.T, cfg *config.Config, client ppp.MPPEPolicy) (srv, cl
 		protos = append(protos, a)
 	}
 	peer := netip.MustParseAddr("10.79.97.10")
-	const restart = 200 * time.Millisecond
+	const restart = time.Minute
 	s, c := newPipeEnd(), newPipeEnd()
 	s.link = ppp.New(ppp.Config{
 		Role:          ppp.Server,
@@ -154,9 +154,11 @@ func negotiate(t *testing.T, cfg *config.Config, client ppp.MPPEPolicy) (srv, cl
 		Network: func(context.Context, string, *ppp.AuthResult) (ppp.NetworkParams, error) {
 			return ppp.NetworkParams{LocalIP: p.LocalAddr(), PeerIP: peer}, nil
 		},
-		// A short restart timer: a row where one end Terminate-Acks an
-		// early IPCP request (a client requiring MPPE holds IPCP back until
-		// CCP is open, as pppd does) then costs 0.2s, not 3s.
+		// A restart timer longer than wait's bound: no row may need a
+		// retransmission to come up. An end requiring MPPE holds IPCP
+		// back until CCP is open (pppd does, and discards or Terminate-
+		// Acks an earlier request); the other end asks again as CCP opens
+		// (ppp.Link.retryIPCP) rather than after 3s.
 		RestartTimeout: restart,
 		Send:           c.sendTo,
 		OnUp:           func(i ppp.UpInfo) { s.up <- i },
