@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -420,7 +421,11 @@ func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
 	case "require":
 		pol.Required, pol.Bits40, pol.Bits56, pol.Bits128 = true, true, true, true
 	case "allow":
-		pol.Bits40, pol.Bits56, pol.Bits128 = true, true, true
+		// Allowed makes the link negotiate CCP and ask for MPPE, taking
+		// cleartext only when the peer refuses (docs/config.md); without
+		// it the key lengths alone left CCP rejected and every "allow"
+		// link unencrypted.
+		pol.Allowed, pol.Bits40, pol.Bits56, pol.Bits128 = true, true, true, true
 	}
 	return pol
 }
@@ -430,10 +435,13 @@ func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
 type boxStats struct {
 	session.StatsSnapshot
 	Radius *radius.Stats `json:"radius,omitempty"`
+	// Goroutines is boxd's goroutine count: with no session it returns to
+	// the same figure, so a growing one is a leak (TestBoxdChurn).
+	Goroutines int `json:"goroutines"`
 }
 
 func (b *box) stats() boxStats {
-	st := boxStats{StatsSnapshot: b.srv.Stats()}
+	st := boxStats{StatsSnapshot: b.srv.Stats(), Goroutines: runtime.NumGoroutine()}
 	if b.rc != nil {
 		rs := b.rc.Stats()
 		st.Radius = &rs

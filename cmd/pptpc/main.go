@@ -4,6 +4,7 @@
 //	pptpc -server 192.0.2.1 -user alice -password secret            dial, bring up a TUN with the address
 //	pptpc -server 192.0.2.1 -user alice -password secret -sessions 200 -hold 10s
 //	                                                                 load: N sessions at once, report, hang up
+//	pptpc ... -sessions 1000 -abort 0.5                              load where half the logins vanish at a random point
 //
 // It needs root (raw socket, TUN).
 package main
@@ -15,11 +16,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -45,6 +48,8 @@ type options struct {
 	sessions                              int
 	hold                                  time.Duration
 	debug                                 bool
+	abort, abortSilent                    float64
+	seed                                  uint64
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,11 +64,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.sessions, "sessions", 0, "load mode: open this many sessions at once")
 	fs.DurationVar(&o.hold, "hold", 5*time.Second, "load mode: how long to hold the sessions")
 	fs.BoolVar(&o.debug, "debug", false, "log the PPP negotiation")
+	fs.Float64Var(&o.abort, "abort", 0, "load mode: this fraction of the logins vanishes at a random point (after SCCRQ, mid-LCP, mid-auth, mid-CCP), as crashed clients do")
+	fs.Float64Var(&o.abortSilent, "abort-silent", 0, "load mode: this fraction of the -abort logins falls silent instead of closing, and waits for the server to end the call")
+	fs.Uint64Var(&o.seed, "seed", 0, "load mode: seed of the -abort choices (0: from the clock)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.server == "" || o.user == "" {
 		return errors.New("-server and -user are required")
+	}
+	if o.abort < 0 || o.abort > 1 || o.abortSilent < 0 || o.abortSilent > 1 {
+		return errors.New("-abort, -abort-silent: want a fraction from 0 to 1")
 	}
 	if _, _, err := net.SplitHostPort(o.server); err != nil {
 		o.server = net.JoinHostPort(o.server, "1723")
@@ -158,7 +169,8 @@ func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, 
 }
 
 // load opens o.sessions sessions concurrently, holds them, and reports how
-// many came up and how long set-up took.
+// many came up and how long set-up took. With -abort a fraction of them
+// gives up at a random point of the login instead (client.Abort).
 func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, stdout io.Writer) error {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	var (
@@ -166,8 +178,29 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 		clients []*client.Client
 		times   []time.Duration
 		errs    = map[string]int{}
+		aborted = map[client.Abort]int{}
 		wg      sync.WaitGroup
 	)
+	seed := o.seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	rnd := rand.New(rand.NewPCG(seed, 0))
+	aborts := make([]client.Abort, o.sessions)
+	silent := make([]bool, o.sessions)
+	wantUp, wantAborted, wantSilent := 0, 0, 0
+	for i := range aborts {
+		if o.abort > 0 && rnd.Float64() < o.abort {
+			aborts[i] = client.Aborts[rnd.IntN(len(client.Aborts))]
+			wantAborted++
+			if aborts[i] != client.AbortAfterSCCRQ && rnd.Float64() < o.abortSilent {
+				silent[i] = true
+				wantSilent++
+			}
+		} else {
+			wantUp++
+		}
+	}
 	start := time.Now()
 	for i := 0; i < o.sessions; i++ {
 		wg.Add(1)
@@ -175,10 +208,17 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 			defer wg.Done()
 			t0 := time.Now()
 			dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			cfg := cfg
+			cfg.AbortAt = aborts[i]
+			cfg.AbortSilent = silent[i]
 			c, err := mux.Dial(dctx, cfg)
 			cancel()
 			mu.Lock()
 			defer mu.Unlock()
+			if cfg.AbortAt != client.AbortNone && errors.Is(err, client.ErrAborted) {
+				aborted[cfg.AbortAt]++
+				return
+			}
 			if err != nil {
 				errs[err.Error()]++
 				return
@@ -190,7 +230,16 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 	wg.Wait()
 	total := time.Since(start)
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	fmt.Fprintf(stdout, "sessions up: %d of %d in %s\n", len(clients), o.sessions, total.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "sessions up: %d of %d in %s\n", len(clients), wantUp, total.Round(time.Millisecond))
+	if wantAborted > 0 {
+		n := 0
+		var each []string
+		for _, a := range client.Aborts {
+			n += aborted[a]
+			each = append(each, fmt.Sprintf("%v %d", a, aborted[a]))
+		}
+		fmt.Fprintf(stdout, "aborted: %d of %d (%s; %d of them silent) seed %d\n", n, wantAborted, strings.Join(each, ", "), wantSilent, seed)
+	}
 	if len(times) > 0 {
 		fmt.Fprintf(stdout, "set-up time: p50 %s p95 %s max %s\n", times[len(times)/2].Round(time.Millisecond),
 			times[len(times)*95/100].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
@@ -207,8 +256,12 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 		go func() { defer wg.Done(); c.Close() }()
 	}
 	wg.Wait()
-	if len(clients) < o.sessions {
-		return fmt.Errorf("%d sessions failed", o.sessions-len(clients))
+	n := 0
+	for _, v := range aborted {
+		n += v
+	}
+	if len(clients) < wantUp || n < wantAborted {
+		return fmt.Errorf("%d sessions failed", wantUp+wantAborted-len(clients)-n)
 	}
 	return nil
 }

@@ -34,6 +34,18 @@ type Config struct {
 	Logger         *slog.Logger
 	// OnIP receives each IP packet from the server; it must not retain pkt.
 	OnIP func(pkt []byte)
+	// AbortAt makes Dial vanish at that point of the set-up, as a crashed
+	// client does (see Abort); Dial then returns an error wrapping
+	// ErrAborted. AbortNone (the zero value) dials normally.
+	AbortAt Abort
+	// AbortSilent: at AbortAt (other than AbortAfterSCCRQ) the client falls
+	// silent instead of closing: no more GRE out or in, but the control
+	// connection stays open until the server clears the call (Call-
+	// Disconnect-Notify) or closes the connection, which it must do by its
+	// own timers (login timeout, LCP restarts). Dial then closes the
+	// connection and returns ErrAborted; a server that keeps the call
+	// until ctx ends makes Dial fail with ErrSilentKept.
+	AbortSilent bool
 }
 
 // Mux shares one GRE connection among clients.
@@ -125,7 +137,21 @@ type Client struct {
 	info   ppp.UpInfo
 	down   chan struct{}
 	reason atomic.Value // string
+
+	nc        net.Conn      // the control connection's socket, closed at once by abort
+	silent    atomic.Bool   // Config.AbortAt was reached: nothing more is sent or taken in
+	aborted   atomic.Bool   // and the socket is closed
+	abortCh   chan struct{} // closed by abort
+	abortOnce sync.Once
+	// silentCh is closed when an AbortSilent client falls silent, cleared
+	// when the server clears the call.
+	silentCh, cleared       chan struct{}
+	silentOnce, clearedOnce sync.Once
 }
+
+// midAuthLinger: how long an AbortMidAuth client stays silent between its
+// authentication response and closing its socket.
+const midAuthLinger = 50 * time.Millisecond
 
 // ackDelay: how long a received packet waits for a data packet to carry its ack.
 const ackDelay = 20 * time.Millisecond
@@ -136,20 +162,41 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{m: m, cfg: cfg, up: make(chan ppp.UpInfo, 1), down: make(chan struct{}), sendBuf: make([]byte, gre.MaxHeaderLen+2048)}
+	c := &Client{m: m, cfg: cfg, up: make(chan ppp.UpInfo, 1), down: make(chan struct{}), sendBuf: make([]byte, gre.MaxHeaderLen+2048),
+		abortCh: make(chan struct{}), silentCh: make(chan struct{}), cleared: make(chan struct{})}
 	c.callID = m.register(c)
 	fail := func(err error) (*Client, error) {
 		m.unregister(c.callID)
 		if c.ctrl != nil {
 			c.ctrl.Close()
+		} else if c.nc != nil {
+			c.nc.Close()
 		}
 		return nil, err
 	}
-	ctrl, err := pptp.Dial(ctx, cfg.Server, pptp.Config{}, handler{c}, cfg.Logger)
+	aborted := func() (*Client, error) {
+		if c.link != nil {
+			c.link.Hangup("aborted")
+		}
+		return fail(fmt.Errorf("%w at %v", ErrAborted, cfg.AbortAt))
+	}
+	// pptp.Dial's steps, keeping the socket for abort.
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", cfg.Server)
 	if err != nil {
+		return fail(fmt.Errorf("client: control connection: pptp: dial %s: %w", cfg.Server, err))
+	}
+	c.nc = nc
+	ctrl := pptp.NewClientConn(nc, pptp.Config{}, handler{c}, cfg.Logger)
+	c.ctrl = ctrl
+	go ctrl.Serve(context.Background())
+	if err := ctrl.Start(ctx); err != nil {
 		return fail(fmt.Errorf("client: control connection: %w", err))
 	}
-	c.ctrl = ctrl
+	if cfg.AbortAt == AbortAfterSCCRQ {
+		c.abort()
+		return aborted()
+	}
 	reply, err := ctrl.OutgoingCall(ctx, c.callID)
 	if err != nil {
 		return fail(fmt.Errorf("client: outgoing call: %w", err))
@@ -179,8 +226,27 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.link.Start()
 	select {
 	case c.info = <-c.up:
+		if cfg.AbortAt != AbortNone {
+			c.Close()
+			return nil, fmt.Errorf("client: the link came up before its abort point %v", cfg.AbortAt)
+		}
 		return c, nil
+	case <-c.abortCh:
+		return aborted()
+	case <-c.silentCh:
+		// Silent: the server must end the call by itself.
+		select {
+		case <-c.cleared:
+		case <-ctrl.Done():
+		case <-ctx.Done():
+			c.link.Hangup("silent call kept")
+			return fail(fmt.Errorf("%w (at %v): %w", ErrSilentKept, cfg.AbortAt, ctx.Err()))
+		}
+		return aborted()
 	case <-c.down:
+		if c.silent.Load() {
+			return aborted()
+		}
 		return fail(fmt.Errorf("client: link down: %s", c.Reason()))
 	case <-ctx.Done():
 		// Say where it stuck: the phase the link was in.
@@ -234,6 +300,23 @@ func (c *Client) Close() error {
 	return err
 }
 
+// abort is the client vanishing (Config.AbortAt): the control socket is
+// closed at once, with nothing said on it, and no more GRE goes out.
+func (c *Client) abort() {
+	c.abortOnce.Do(func() {
+		c.silent.Store(true)
+		c.aborted.Store(true)
+		c.nc.Close()
+		close(c.abortCh)
+	})
+}
+
+// goSilent is an AbortSilent client reaching its point: nothing more goes
+// out or comes in (silent is set), and Dial waits for the server.
+func (c *Client) goSilent() {
+	c.silentOnce.Do(func() { close(c.silentCh) })
+}
+
 func (c *Client) onDown(reason string) {
 	c.reason.Store(reason)
 	c.tunMu.Lock()
@@ -250,6 +333,23 @@ func (c *Client) onDown(reason string) {
 func (c *Client) sendFrame(buf []byte, off int) {
 	c.tunMu.Lock()
 	defer c.tunMu.Unlock()
+	if c.silent.Load() {
+		return
+	}
+	if c.cfg.AbortAt != AbortNone && abortOnSend(c.cfg.AbortAt, buf[off:]) {
+		// This frame goes out, then the client falls silent, and vanishes:
+		// at once, or mid-auth a moment later, so that the server has
+		// passed the response on (to RADIUS, say) when the call goes.
+		c.silent.Store(true)
+		switch {
+		case c.cfg.AbortSilent:
+			defer c.goSilent()
+		case c.cfg.AbortAt == AbortMidAuth:
+			defer time.AfterFunc(midAuthLinger, c.abort)
+		default:
+			defer c.abort()
+		}
+	}
 	n := len(buf) - off
 	if n > len(c.sendBuf)-gre.MaxHeaderLen {
 		return
@@ -283,7 +383,16 @@ func (c *Client) received(h gre.Header, payload []byte) {
 		c.ackTimer = time.AfterFunc(ackDelay, c.sendAck)
 	}
 	c.tunMu.Unlock()
-	if deliver && len(payload) > 0 {
+	if deliver && len(payload) > 0 && !c.silent.Load() {
+		if c.cfg.AbortAt != AbortNone && abortOnReceive(c.cfg.AbortAt, payload) {
+			c.silent.Store(true)
+			if c.cfg.AbortSilent {
+				c.goSilent()
+			} else {
+				c.abort()
+			}
+			return
+		}
 		c.link.Input(payload)
 	}
 }
@@ -292,6 +401,9 @@ func (c *Client) sendAck() {
 	c.tunMu.Lock()
 	defer c.tunMu.Unlock()
 	c.ackTimer = nil
+	if c.silent.Load() {
+		return
+	}
 	if ack, ok := c.tunnel.AckDue(time.Now()); ok {
 		pkt := gre.AppendHeader(c.sendBuf[:0], c.tunnel.AckHeader(ack))
 		c.write(pkt)
@@ -311,6 +423,7 @@ func (h handler) CallCleared(_ *pptp.Conn, id uint16) {
 	if id != h.c.callID {
 		return
 	}
+	h.c.clearedOnce.Do(func() { close(h.c.cleared) })
 	// Dial sets link under tunMu; a Call-Disconnect-Notify may race it.
 	h.c.tunMu.Lock()
 	link := h.c.link

@@ -165,6 +165,7 @@ func (c *ccpLayer) bothWays() bool { return c.sendMPPE && c.peerMPPE }
 func (c *ccpLayer) up() {
 	switch {
 	case c.bothWays():
+		c.l.retryIPCP()
 		c.l.checkNetUp()
 	case c.l.mppePolicy().Required:
 		c.l.log.Warn("MPPE required but peer refused", "detail", "CCP opened without MPPE in both directions")
@@ -175,6 +176,7 @@ func (c *ccpLayer) up() {
 	default:
 		c.l.log.Debug("CCP: opened without compression")
 		c.l.ccpDone = true
+		c.l.retryIPCP()
 		c.l.checkNetUp()
 	}
 }

@@ -99,6 +99,7 @@ type Stats struct {
 	DAEDropped     uint64 `json:"dae_dropped"`
 	DAEStale       uint64 `json:"dae_stale"`
 	DAENoTimestamp uint64 `json:"dae_no_event_timestamp"`
+	InFlight       int64  `json:"in_flight"` // requests waiting for a reply now (a gauge)
 }
 
 // Client talks to the configured servers. Safe for concurrent use.
@@ -122,6 +123,7 @@ type Client struct {
 	requests, timeouts, badReplies, accepts, rejects, unreachable, acctSent, acctLost atomic.Uint64
 	unsignedReplies, badMsgAuth                                                       atomic.Uint64
 	dae                                                                               daeCounters
+	inFlight                                                                          atomic.Int64
 }
 
 // ErrNoServer is wrapped by the error of a request no server answered.
@@ -175,7 +177,7 @@ func (c *Client) Stats() Stats {
 	st := Stats{
 		Requests: c.requests.Load(), Timeouts: c.timeouts.Load(), BadReplies: c.badReplies.Load(),
 		Accepts: c.accepts.Load(), Rejects: c.rejects.Load(), Unreachable: c.unreachable.Load(),
-		AcctSent: c.acctSent.Load(), AcctLost: c.acctLost.Load(),
+		AcctSent: c.acctSent.Load(), AcctLost: c.acctLost.Load(), InFlight: c.inFlight.Load(),
 		UnsignedReplies: c.unsignedReplies.Load(), BadMsgAuth: c.badMsgAuth.Load(),
 	}
 	d := c.dae.stats()
@@ -257,6 +259,8 @@ func (c *Client) exchange(ctx context.Context, acct bool, build func(s *Server) 
 // Identifier and authenticator, so the server can spot the duplicate
 // (RFC 2865 §3, RFC 2866 §4.1 "Identifier").
 func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte) (*radius.Packet, error) {
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {

@@ -166,8 +166,12 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 	if a := ss.srv.cfg.Accounting; a != nil {
 		a.Start(ss.record(), ss.record)
 	}
+	mppe := info.MPPE
+	if mppe == "" {
+		mppe = "none" // cleartext (mppe "allow" with a refusing peer, or "off"): say so
+	}
 	ss.srv.log.Info("session up", "user", info.User, "peer", ss.peer.String(), "call", ss.callID,
-		"ip", info.Peer.String(), "auth", info.Auth.String(), "mppe", info.MPPE)
+		"ip", info.Peer.String(), "auth", info.Auth.String(), "mppe", mppe)
 }
 
 func (ss *Session) onDown(reason string) {

@@ -21,7 +21,10 @@ type Client struct {
 	User     string
 	Password string
 	NoMPPE   bool // "nomppe" instead of "require-mppe-128"
-	Dump     bool // "dump": pppd prints every option in effect
+	// DefaultMPPE writes no MPPE option at all: pppd's default, which
+	// Configure-Rejects MPPE offered by the server (qemu/e2e TestMPPEAllow).
+	DefaultMPPE bool
+	Dump        bool // "dump": pppd prints every option in effect
 	// Extra are more pppd options for the peers file, one per entry
 	// ("mppe-stateful", "mru 1200"), written after the others.
 	Extra []string
@@ -57,13 +60,16 @@ func (c Client) PeersFile() string {
 	if !server.IsValid() {
 		server = BoxAddr
 	}
-	mppe := "require-mppe-128"
-	if c.NoMPPE {
-		mppe = "nomppe"
+	mppe := "require-mppe-128\n"
+	switch {
+	case c.NoMPPE:
+		mppe = "nomppe\n"
+	case c.DefaultMPPE:
+		mppe = ""
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "pty \"pptp %s --nolaunchpppd\"\n", server)
-	fmt.Fprintf(&b, "name %s\nremotename PPTP\n%s\n", c.User, mppe)
+	fmt.Fprintf(&b, "name %s\nremotename PPTP\n%s", c.User, mppe)
 	fmt.Fprintf(&b, "file /etc/ppp/options.pptp\nipparam %s\nlinkname %s\n", c.peer(), c.peer())
 	fmt.Fprintf(&b, "usepeerdns\nmaxfail 1\ndebug\nlogfile %s\n", c.LogPath())
 	if c.Dump {
@@ -121,8 +127,8 @@ var (
 // Dial runs `pppd call PEER updetach` in the guest: pppd returns once a
 // network protocol is up (status 0) or the attempt failed. updetach may let
 // go as soon as IPV6CP is up, before IPCP and CCP, so after a success Dial
-// also waits (up to 20s) until the log shows both the IPv4 address and MPPE,
-// or the link's end.
+// also waits (up to 20s) until the log shows both the IPv4 address and MPPE
+// (only the address for a NoMPPE or DefaultMPPE client), or the link's end.
 func Dial(ctx context.Context, g *vmtest.Guest, c Client) (*Result, error) {
 	script := fmt.Sprintf("rm -f %[1]s; timeout 120 pppd call %[2]s updetach >/dev/null 2>&1", c.LogPath(), c.peer())
 	_, st, err := g.Run(ctx, script)
@@ -137,7 +143,9 @@ func Dial(ctx context.Context, g *vmtest.Guest, c Client) (*Result, error) {
 			return nil, err
 		}
 		res.Log = log
-		up := mppeUpRe.MatchString(log) && localRe.MatchString(log)
+		// A nomppe client's link is up with its address: no MPPE to wait
+		// for; nor with pppd's defaults, which reject MPPE.
+		up := (c.NoMPPE || c.DefaultMPPE || mppeUpRe.MatchString(log)) && localRe.MatchString(log)
 		if st != 0 || up || pppdEndRe.MatchString(log) || time.Now().After(deadline) {
 			break
 		}
