@@ -10,6 +10,7 @@ package ppp
 // transmit lock (WriteIP, one copy).
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,8 @@ type decrypter interface {
 type rxState struct {
 	dec decrypter // under Link.mu
 	buf []byte    // owned by the Input goroutine
+	// warned: the work-bound drops were logged (under Link.mu)
+	warned bool
 }
 
 type txState struct {
@@ -133,6 +136,12 @@ func (l *Link) inputData(proto Proto, info []byte) {
 			if isResetNeeded(err) {
 				// RFC 1962 §2.2 / RFC 3078 §3.3: ask the peer to flush its history.
 				l.ccpL.sendResetReq()
+			}
+			if bounded := errors.Is(err, mppe.ErrFarJump) || errors.Is(err, mppe.ErrRekeyLimit); bounded && !l.rx.warned {
+				// Once per link: a peer that provokes these can send
+				// thousands per second; the counters have the rest.
+				l.rx.warned = true
+				l.log.Warn("MPPE packets dropped to bound decryption work", "reason", err.Error())
 			}
 			l.log.Debug("MPPE: " + err.Error())
 			l.unlock()
