@@ -234,11 +234,16 @@ func BenchmarkDecryptFarJump(b *testing.B) {
 			pkt := []byte{0x90, 0, 1, 2, 3, 4, 5}
 			out := make([]byte, 0, 16)
 			b.ReportAllocs()
+			changes, n := 0, 0
 			for b.Loop() {
 				count := (d.last + 2047) & countMask
 				pkt[0], pkt[1] = FlagEncrypted|FlagFlushed|byte(count>>8), byte(count)
+				before := d.last
 				d.Decrypt(out[:0], pkt)
+				changes += int((d.last - before) & countMask)
+				n++
 			}
+			b.ReportMetric(float64(changes)/float64(n), "rekeys/op")
 		})
 	}
 }
