@@ -10,8 +10,10 @@ package ppp
 // transmit lock (WriteIP, one copy).
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -143,7 +145,11 @@ func (l *Link) inputData(proto Proto, info []byte) {
 				l.rx.warned = true
 				l.log.Warn("MPPE packets dropped to bound decryption work", "reason", err.Error())
 			}
-			l.log.Debug("MPPE: " + err.Error())
+			if l.log.Enabled(context.Background(), slog.LevelDebug) {
+				// Not built unless wanted: a peer can make this
+				// path run at line rate.
+				l.log.Debug("MPPE: " + err.Error())
+			}
 			l.unlock()
 			l.stat.drop(DropDecrypt)
 			return

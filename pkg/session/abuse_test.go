@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/tun"
 )
 
 // farJumpRate is the abusing peer's rate of far-jump packets: four times
@@ -148,13 +149,15 @@ func TestFarJumpAbuseIsolated(t *testing.T) {
 }
 
 // farJumpGRE rewrites, while on, the MPPE coherency count of every data
-// packet sent with GRE key key to 2,047 past the previous such packet's.
+// packet sent with GRE key key to 2,047 past the previous such packet's
+// (the first: past the count before its own).
 type farJumpGRE struct {
 	gre.Conn
-	key   atomic.Uint32
-	on    atomic.Bool
-	count uint16 // under the writer's serialisation (the mux's client sends)
-	mu    sync.Mutex
+	key     atomic.Uint32
+	on      atomic.Bool
+	mu      sync.Mutex
+	count   uint16 // of the last packet rewritten
+	started bool
 }
 
 func (g *farJumpGRE) WriteBatch(msgs []gre.Message) (int, error) {
@@ -176,6 +179,10 @@ func (g *farJumpGRE) WriteBatch(msgs []gre.Message) (int, error) {
 				continue // not MPPE (LCP and the like)
 			}
 			g.mu.Lock()
+			if !g.started {
+				// Start from the count the receiver expects next.
+				g.count, g.started = (uint16(p[0])<<8|uint16(p[1])-1)&0x0FFF, true
+			}
 			g.count = (g.count + 2047) & 0x0FFF
 			p[0] = p[0]&0xF0 | byte(g.count>>8)
 			p[1] = byte(g.count)
@@ -183,4 +190,59 @@ func (g *farJumpGRE) WriteBatch(msgs []gre.Message) (int, error) {
 		}
 	}
 	return g.Conn.WriteBatch(msgs)
+}
+
+// BenchmarkServerReceiveFarJump is BenchmarkServerReceive with every
+// packet's MPPE count 2,047 past the previous one's (small packets, as an
+// abuser sends them): the server's cost per such packet, which the work
+// bounds keep to a drop after the first few (compare BenchmarkServerReceive,
+// and pkg/mppe's BenchmarkDecryptFarJump for the cost without the bounds).
+func BenchmarkServerReceiveFarJump(b *testing.B) {
+	capture := &switchGRE{}
+	far := &farJumpGRE{}
+	dev := &sinkTUN{}
+	r := newRigWrapped(b, func(c *Config) { c.Logger = slog.New(slog.DiscardHandler) }, rigWrap{
+		client: func(g gre.Conn) gre.Conn { capture.Conn = g; far.Conn = capture; return far },
+		tun:    func(d tun.Device) tun.Device { dev.Device = d; return dev },
+	})
+	c, err := r.dial(b, "alice", "alice-pw", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range r.srv.Sessions() {
+		far.key.Store(uint32(in.CallID))
+	}
+	pkt := udpPacket(c.Addr(), netip.MustParseAddr("192.0.2.1"), nil)
+	from := netip.MustParseAddr("127.0.0.1")
+	dev.sink.Store(true)
+	far.on.Store(true)
+	before := r.srv.Stats()
+	b.ReportAllocs()
+	b.ResetTimer()
+	const chunk = 1024
+	for done := 0; done < b.N; {
+		k := min(chunk, b.N-done)
+		b.StopTimer()
+		capture.setMode(modeCapture)
+		for range k {
+			if err := c.WriteIP(pkt); err != nil {
+				b.Fatal(err)
+			}
+		}
+		capture.setMode(modePass)
+		b.StartTimer()
+		for i, p := range capture.captured {
+			r.srv.handleGRE(p, from)
+			if (i+1)%batch == 0 {
+				r.srv.flushTUN()
+			}
+		}
+		r.srv.flushTUN()
+		done += k
+	}
+	b.StopTimer()
+	st := r.srv.Stats()
+	if st.MPPEFarJump+st.MPPERekeyLimited == before.MPPEFarJump+before.MPPERekeyLimited {
+		b.Fatalf("no packet hit the work bounds (stats %+v)", st)
+	}
 }
