@@ -26,6 +26,8 @@ type TunnelStats struct {
 	RxData         uint64 // data packets delivered
 	RxOld          uint64 // duplicate or older data packets dropped
 	RxLost         uint64 // sequence numbers skipped
+	RxFarJump      uint64 // data packets dropped: more than MaxSeqJump ahead
+	RxResync       uint64 // far jumps followed after farResync of them in a row
 	RxAckOnly      uint64 // packets without payload (standalone acks)
 	RxBadAck       uint64 // acks for sequence numbers we never sent
 	TxData         uint64 // data packets sent
@@ -67,6 +69,8 @@ type Tunnel struct {
 	ackSent      uint32 // last ack we sent, valid if ackSentAny
 	ackSentAny   bool
 	pendingSince time.Time // first AckDue that saw an unsent ack; zero if none
+	farRun       int       // far packets dropped in a row, in order among themselves
+	farLast      uint32    // the newest of them, valid if farRun > 0
 	stats        TunnelStats
 }
 
@@ -82,10 +86,43 @@ func NewTunnel(cfg TunnelConfig) *Tunnel {
 // (the sequence space wraps; RFC 2637 §4.4 numbers are mod 2^32).
 func newer(a, b uint32) bool { return int32(a-b) > 0 }
 
+// MaxSeqJump is how far ahead of the newest delivered sequence number a
+// data packet may be and still be delivered. Without a bound, one stray
+// packet far ahead (a bit error in the sequence number, a late packet of an
+// earlier call that had the same call ID, a spoofed one) moves the window so
+// that every genuine packet after it reads as old: the call is dead. A
+// peer honouring our receive window (64, RFC 2637 §2.7) never jumps more
+// than that; one ignoring it (the Linux driver does not wait for acks)
+// jumps by the length of a lost run, and 4096 covers 0.4 s of total loss at
+// 10,000 packets/s. A longer outage would still end the call for good, so
+// farResync far packets in a row, each newer than the one before and within
+// MaxSeqJump of it, with no packet in the window between them, are taken as
+// the peer's stream resuming: the last of them is delivered and the window
+// moves there. This defeats single stray packets, not a spoofer who can
+// send a run; the source address check, the random call ID and the
+// sequence number to be guessed are the defences against those.
+const MaxSeqJump = 4096
+
+// farResync is the run of far packets after which the tunnel follows them.
+const farResync = 8
+
+// Verdict is what Receive decided about a packet.
+type Verdict int
+
+const (
+	Deliver Verdict = iota // a data packet to hand to PPP
+	AckOnly                // no sequence number: nothing to deliver
+	Old                    // a duplicate or an older data packet: dropped
+	FarJump                // more than MaxSeqJump ahead: dropped
+)
+
 // Receive processes the header of a packet from the peer (already matched to
 // this call by its Call ID) and reports whether its payload is to be
 // delivered to PPP. An acknowledgment in it updates the send window.
-func (t *Tunnel) Receive(h Header) (deliver bool) {
+func (t *Tunnel) Receive(h Header) (deliver bool) { return t.ReceiveVerdict(h) == Deliver }
+
+// ReceiveVerdict is Receive saying why a packet is not delivered.
+func (t *Tunnel) ReceiveVerdict(h Header) Verdict {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if h.HasAck {
@@ -93,19 +130,33 @@ func (t *Tunnel) Receive(h Header) (deliver bool) {
 	}
 	if !h.HasSeq {
 		t.stats.RxAckOnly++
-		return false
+		return AckOnly
 	}
 	if t.recvAny && !newer(h.Seq, t.seqRecv) {
 		t.stats.RxOld++
-		return false
+		return Old
 	}
+	if t.recvAny && h.Seq-t.seqRecv > MaxSeqJump {
+		if t.farRun > 0 && newer(h.Seq, t.farLast) && h.Seq-t.farLast <= MaxSeqJump {
+			t.farRun++
+		} else {
+			t.farRun = 1
+		}
+		t.farLast = h.Seq
+		if t.farRun < farResync {
+			t.stats.RxFarJump++
+			return FarJump
+		}
+		t.stats.RxResync++
+	}
+	t.farRun = 0
 	if t.recvAny {
 		t.stats.RxLost += uint64(h.Seq - t.seqRecv - 1)
 	}
 	t.seqRecv = h.Seq
 	t.recvAny = true
 	t.stats.RxData++
-	return true
+	return Deliver
 }
 
 // receiveAck records the peer's acknowledgment of our data packets. An ack

@@ -22,6 +22,23 @@ func TestTunnelReceive(t *testing.T) {
 		{"wrap", []uint32{0xfffffffe, 0xffffffff, 0, 1}, []bool{true, true, true, true}, TunnelStats{RxData: 4}},
 		{"wrap with gap", []uint32{0xfffffffe, 1}, []bool{true, true}, TunnelStats{RxData: 2, RxLost: 2}},
 		{"old across wrap", []uint32{2, 0xffffffff}, []bool{true, false}, TunnelStats{RxData: 1, RxOld: 1}},
+		{"jump of MaxSeqJump delivered", []uint32{10, 10 + MaxSeqJump}, []bool{true, true}, TunnelStats{RxData: 2, RxLost: MaxSeqJump - 1}},
+		{"far jump dropped, window kept", []uint32{10, 11 + MaxSeqJump, 11, 0x7fffffff, 12}, []bool{true, false, true, false, true}, TunnelStats{RxData: 3, RxFarJump: 2}},
+		{"jump within window across wrap", []uint32{0xffffff00, 0x00000e00}, []bool{true, true}, TunnelStats{RxData: 2, RxLost: 0xeff}},
+		{"far jump across wrap dropped", []uint32{0xffffff00, 0x00001000}, []bool{true, false}, TunnelStats{RxData: 1, RxFarJump: 1}},
+		// A stream resuming after an outage longer than the window: the
+		// eighth far packet in a row is followed.
+		{"resync after a run of far packets", []uint32{1, 10001, 10002, 10004, 10005, 10006, 10007, 10008, 10009, 10010, 9000},
+			[]bool{true, false, false, false, false, false, false, false, true, true, false},
+			TunnelStats{RxData: 3, RxFarJump: 7, RxResync: 1, RxOld: 1, RxLost: 10007}},
+		// A packet inside the window breaks the run: the far ones were strays.
+		{"run broken by an in-window packet", []uint32{1, 10001, 10002, 10003, 10004, 10005, 10006, 10007, 2, 10008, 10009},
+			[]bool{true, false, false, false, false, false, false, false, true, false, false},
+			TunnelStats{RxData: 2, RxFarJump: 9}},
+		// Far packets that are not in order among themselves start over.
+		{"run of scattered far packets", []uint32{1, 10001, 20001, 10002, 30001, 10003, 40001, 10004, 50001},
+			[]bool{true, false, false, false, false, false, false, false, false},
+			TunnelStats{RxData: 1, RxFarJump: 8}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,15 +157,26 @@ func BenchmarkTunnel(b *testing.B) {
 // FuzzTunnelReceive feeds a sequence of headers (5 bytes each: a flag byte
 // choosing seq/ack presence, then a 32-bit number) and checks the receive
 // invariants: delivered sequence numbers strictly increase in serial-number
-// order, every data packet is either delivered or counted as old, and no
-// standalone ack is owed once one was taken.
+// order, each within MaxSeqJump of the one before unless it ends a run of
+// farResync-1 far drops, every data packet is delivered or counted as old
+// or far, and no standalone ack is owed once one was taken.
 func FuzzTunnelReceive(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 3, 0, 0, 0, 2})
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xfe, 1, 0, 0, 0, 3, 1, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0})
+	// A far jump, then the window goes on.
+	f.Add([]byte{1, 0, 0, 0, 1, 1, 0, 0, 0x10, 2, 1, 0, 0, 0, 2})
+	// A far jump across the 32-bit wrap, and one just inside the window.
+	f.Add([]byte{1, 0xff, 0xff, 0xff, 0x00, 1, 0, 0, 0x10, 0x00, 1, 0, 0, 0x0e, 0x00})
+	// A run of far packets that resynchronises.
+	run := []byte{1, 0, 0, 0, 1}
+	for i := range byte(farResync + 1) {
+		run = append(run, 1, 0, 1, 0, i)
+	}
+	f.Add(run)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		tun := NewTunnel(TunnelConfig{PeerCallID: 1, PeerWindow: 4})
 		var last uint32
-		delivered, data := 0, 0
+		delivered, data, farRun := 0, 0, 0
 		for i := 0; i+5 <= len(in); i += 5 {
 			v := binary.BigEndian.Uint32(in[i+1:])
 			h := Header{HasSeq: in[i]&1 != 0, HasAck: in[i]&2 != 0, Seq: v, Ack: v}
@@ -158,12 +186,22 @@ func FuzzTunnelReceive(f *testing.F) {
 			if h.HasSeq {
 				data++
 			}
-			if tun.Receive(h) {
+			switch tun.ReceiveVerdict(h) {
+			case Deliver:
 				if delivered > 0 && !newer(h.Seq, last) {
 					t.Fatalf("delivered %d after %d", h.Seq, last)
 				}
+				if delivered > 0 && h.Seq-last > MaxSeqJump && farRun < farResync-1 {
+					t.Fatalf("delivered %d after %d with %d far drops before", h.Seq, last, farRun)
+				}
 				last = h.Seq
 				delivered++
+				farRun = 0
+			case FarJump:
+				if h.Seq-last <= MaxSeqJump {
+					t.Fatalf("%d dropped as far after %d", h.Seq, last)
+				}
+				farRun++
 			}
 			if in[i]&8 != 0 {
 				if ack, ok := tun.AckDue(time.Unix(0, 0)); ok && ack != last {
@@ -175,7 +213,7 @@ func FuzzTunnelReceive(f *testing.F) {
 			}
 		}
 		st := tun.Stats()
-		if int(st.RxData) != delivered || int(st.RxData+st.RxOld) != data {
+		if int(st.RxData) != delivered || int(st.RxData+st.RxOld+st.RxFarJump) != data {
 			t.Fatalf("stats %+v, delivered %d of %d", st, delivered, data)
 		}
 	})

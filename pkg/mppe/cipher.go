@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Flags of the first header octet (RFC 3078 §3; B and C belong to MPPC,
@@ -179,6 +180,15 @@ type Decrypter struct {
 	rekeyOnFlush bool
 	// gaps counts the stateful losses detected (ErrResetNeeded).
 	gaps uint64
+	// Work bounds (limit.go): the per-packet jump cap (MaxJump unless a
+	// test or benchmark changes it), the per-session rekey budget and its
+	// burst (0: RekeyBurst), its clock (nil: time.Now) and where bounded
+	// drops are counted.
+	maxJump  uint16
+	budget   rekeyBudget
+	burst    int
+	now      func() time.Time
+	counters *Counters
 }
 
 // Gaps returns how many times a stateful Decrypter lost sync (returned
@@ -192,7 +202,7 @@ func (d *Decrypter) Gaps() uint64 { return d.gaps }
 func NewDecrypter(masterKey []byte, bits int, stateless bool) (*Decrypter, error) {
 	// The first packet carries count 0: start "one before" it, with every
 	// earlier count marked seen so nothing before the start is accepted.
-	d := &Decrypter{stateless: stateless, last: countMask, seen: ^uint64(0)}
+	d := &Decrypter{stateless: stateless, last: countMask, seen: ^uint64(0), maxJump: MaxJump}
 	if err := d.s.init(masterKey, bits); err != nil {
 		return nil, err
 	}
@@ -235,7 +245,9 @@ func (d *Decrypter) Decrypt(dst, packet []byte) ([]byte, error) {
 
 // syncStateless brings the RC4 state to the key of count (RFC 3078 §7.3,
 // §8.1): one key change per count advanced, wrapping at 4096; a late packet
-// inside the window gets its remembered key.
+// inside the window gets its remembered key. A jump beyond maxJump is
+// dropped after stepping maxJump counts towards it, and the changes beyond
+// the packet's own come out of the rekey budget (limit.go).
 func (d *Decrypter) syncStateless(count uint16) error {
 	ahead := (count - d.last) & countMask
 	if ahead == 0 || ahead >= countHalf {
@@ -250,22 +262,43 @@ func (d *Decrypter) syncStateless(count uint16) error {
 		d.s.rc4.reset(d.keys[count%window][:d.s.keyLen])
 		return nil
 	}
-	for c := d.last + 1; ; c++ {
-		d.s.nextKey()
-		d.keys[(c&countMask)%window] = d.s.key
-		if c&countMask == count {
-			break
-		}
+	far := ahead > d.maxJump
+	step := ahead
+	if far {
+		step = d.maxJump
 	}
-	if ahead >= window {
-		d.seen = 0
-	} else {
-		d.seen <<= ahead
+	if !d.charge(int(step) - 1) {
+		return ErrRekeyLimit
+	}
+	d.advance(step)
+	if far {
+		// The counts stepped over stay unseen: if this was real loss,
+		// the late ones among them still decrypt.
+		if d.counters != nil {
+			d.counters.FarJumps.Add(1)
+		}
+		return ErrFarJump
 	}
 	d.seen |= 1
-	d.last = count
 	d.s.resetRC4()
 	return nil
+}
+
+// advance changes the key step times, remembering each count's key, and
+// moves last and the seen bits along (none of the new counts seen yet).
+func (d *Decrypter) advance(step uint16) {
+	c := d.last
+	for range step {
+		c = (c + 1) & countMask
+		d.s.nextKey()
+		d.keys[c%window] = d.s.key
+	}
+	if step >= window {
+		d.seen = 0
+	} else {
+		d.seen <<= step
+	}
+	d.last = c
 }
 
 // syncStateful follows the stateful rules of RFC 3078 §8.2: the count must
@@ -281,11 +314,22 @@ func (d *Decrypter) syncStateful(count uint16, flushed bool, ct []byte) error {
 	}
 	switch {
 	case flushed:
-		for range flagPackets(d.last, ahead) {
+		// A flushed packet costs a key change per flag packet skipped
+		// (at most 8) and flushTries-1 more to settle its key: bounded,
+		// but a peer sending nothing else would cost ~15 times a normal
+		// packet each, so all but the first change come out of the
+		// rekey budget. A refused packet leaves the state as it was.
+		flags := flagPackets(d.last, ahead)
+		flag := count&0xFF == 0xFF
+		settle := !flag || d.discard
+		if !d.charge(flags - 1 + btoi(settle)*(flushTries-1)) {
+			return ErrRekeyLimit
+		}
+		for range flags {
 			d.s.nextKey()
 		}
 		d.s.resetRC4()
-		if flag := count&0xFF == 0xFF; !flag || d.discard {
+		if settle {
 			d.flushedKey(ct, flag)
 		}
 		d.discard = false
@@ -382,4 +426,11 @@ func flagPackets(last, ahead uint16) int {
 		n-- // last itself was a flag packet, already counted
 	}
 	return n
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

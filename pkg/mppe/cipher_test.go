@@ -125,6 +125,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestStatelessLossAndReorder(t *testing.T) {
 	e, d := pair(t, 128, true)
+	d.now = slowClock() // this test is about the window, not the budget
 	var pkts [][]byte
 	for i := range 5000 {
 		pkts = append(pkts, e.Encrypt(nil, payloadFor(i)))
@@ -140,12 +141,20 @@ func TestStatelessLossAndReorder(t *testing.T) {
 		{100, nil},           // 97 lost
 		{30, ErrLate},        // older than the window
 		{99, nil}, {37, nil}, // late but within 64
-		{36, ErrLate},                         // just outside
-		{2147, nil},                           // a jump of 2047 is still "ahead"
-		{2147 + 2048, ErrLate},                // a jump of 2048 reads as "behind"
-		{4095, nil}, {4096, nil}, {4097, nil}, // the count wraps to 0
-		{4094, nil}, {4096, ErrReplayed},
+		{36, ErrLate},               // just outside
+		{100 + MaxJump, nil},        // a jump of MaxJump is followed
+		{357 + MaxJump, ErrFarJump}, // one more is not (limit_test.go has more)
+		{355 + MaxJump, nil},        // the counts stepped over are not lost
+		{356 + MaxJump, nil}, {357 + MaxJump, nil},
+		{357 + MaxJump + 2048, ErrLate}, // a jump of 2048 reads as "behind"
 	}
+	// Losses of up to MaxJump packets, across the wrap to 0.
+	i := 357 + MaxJump
+	for ; i < 4095-MaxJump; i += MaxJump {
+		steps = append(steps, step{i + MaxJump, nil})
+	}
+	steps = append(steps, step{4095, nil}, step{4096, nil}, step{4097, nil}, // the count wraps to 0
+		step{4094, nil}, step{4096, ErrReplayed})
 	for _, s := range steps {
 		out, err := d.Decrypt(nil, pkts[s.i])
 		if !errors.Is(err, s.want) {

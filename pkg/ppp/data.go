@@ -10,7 +10,10 @@ package ppp
 // transmit lock (WriteIP, one copy).
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -30,6 +33,8 @@ type decrypter interface {
 type rxState struct {
 	dec decrypter // under Link.mu
 	buf []byte    // owned by the Input goroutine
+	// warned: the work-bound drops were logged (under Link.mu)
+	warned bool
 }
 
 type txState struct {
@@ -134,7 +139,17 @@ func (l *Link) inputData(proto Proto, info []byte) {
 				// RFC 1962 §2.2 / RFC 3078 §3.3: ask the peer to flush its history.
 				l.ccpL.sendResetReq()
 			}
-			l.log.Debug("MPPE: " + err.Error())
+			if bounded := errors.Is(err, mppe.ErrFarJump) || errors.Is(err, mppe.ErrRekeyLimit); bounded && !l.rx.warned {
+				// Once per link: a peer that provokes these can send
+				// thousands per second; the counters have the rest.
+				l.rx.warned = true
+				l.log.Warn("MPPE packets dropped to bound decryption work", "reason", err.Error())
+			}
+			if l.log.Enabled(context.Background(), slog.LevelDebug) {
+				// Not built unless wanted: a peer can make this
+				// path run at line rate.
+				l.log.Debug("MPPE: " + err.Error())
+			}
 			l.unlock()
 			l.stat.drop(DropDecrypt)
 			return

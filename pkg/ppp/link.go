@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/mppe"
 )
 
 // Role says which side of the authentication a link plays.
@@ -157,6 +159,10 @@ type Config struct {
 	// part of the frame passed to Input, and stays valid as long as the
 	// caller keeps that buffer (so a receive loop may batch its TUN writes).
 	InputInPlace bool
+	// MPPECounters, if set, counts the inbound MPPE packets the decrypter
+	// dropped to bound its work (mppe.ErrFarJump, mppe.ErrRekeyLimit);
+	// one Counters may serve many links.
+	MPPECounters *mppe.Counters
 	// Rand supplies challenges and magic numbers (crypto/rand when nil).
 	Rand io.Reader
 }

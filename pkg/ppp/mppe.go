@@ -61,6 +61,7 @@ func (l *Link) startMPPE() error {
 	if err != nil {
 		return fmt.Errorf("decrypter: %w", err)
 	}
+	dec.CountInto(l.cfg.MPPECounters)
 	l.tx.mu.Lock()
 	l.tx.enc = enc
 	l.tx.mu.Unlock()

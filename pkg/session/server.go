@@ -145,7 +145,6 @@ type Server struct {
 	byIP    map[netip.Addr]*Session
 	byUser  map[string][]*Session
 	conns   map[*pptp.Conn]struct{}
-	nextID  uint16
 	closing bool
 	idle    chan struct{} // closed and replaced when calls becomes empty
 }
@@ -174,7 +173,6 @@ func New(cfg Config, g gre.Conn, t tun.Device) *Server {
 		byIP:   map[netip.Addr]*Session{},
 		byUser: map[string][]*Session{},
 		conns:  map[*pptp.Conn]struct{}{},
-		nextID: uint16(time.Now().UnixNano()), // not predictable across restarts
 		idle:   make(chan struct{}),
 	}
 }
@@ -358,13 +356,10 @@ func (s *Server) OutgoingCall(c *pptp.Conn, peerCallID uint16, req *pptp.Outgoin
 		s.stats.CallsRefused.Add(1)
 		return 0, fmt.Errorf("session limit %d reached: %w", s.cfg.MaxSessions, pptp.ErrNoResource)
 	}
-	var id uint16
-	for {
-		s.nextID++
-		if _, used := s.calls[s.nextID]; s.nextID != 0 && !used {
-			id = s.nextID
-			break
-		}
+	id, ok := s.newCallID()
+	if !ok {
+		s.stats.CallsRefused.Add(1)
+		return 0, fmt.Errorf("no free call ID: %w", pptp.ErrNoResource)
 	}
 	ss := newSession(s, c, id, peerCallID, req.RecvWindow)
 	s.calls[id] = ss

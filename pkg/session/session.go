@@ -53,6 +53,9 @@ type Session struct {
 	ackTimer *time.Timer
 	sendBuf  []byte         // standalone acks, and frames without headroom
 	sendMsg  [1]gre.Message // the one-packet batch of a send, reused
+	// warnedFar: a far GRE jump was logged (once per session; the
+	// counter has the rest).
+	warnedFar atomic.Bool
 
 	bytesIn, bytesOut, pktsIn, pktsOut atomic.Uint64
 
@@ -127,6 +130,7 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 		OnDown:       ss.onDown,
 		OnIP:         ss.onIP,
 		InputInPlace: true,
+		MPPECounters: &s.stats.MPPE,
 	})
 	return ss
 }
@@ -283,15 +287,24 @@ func (ss *Session) write(pkt []byte) error {
 // hands its PPP frame to the link.
 func (ss *Session) received(h gre.Header, payload []byte) {
 	ss.tunMu.Lock()
-	deliver := ss.tunnel.Receive(h)
-	if deliver && len(payload) > 0 && ss.ackTimer == nil {
+	v := ss.tunnel.ReceiveVerdict(h)
+	if v == gre.Deliver && len(payload) > 0 && ss.ackTimer == nil {
 		ss.ackTimer = time.AfterFunc(ss.srv.cfg.AckDelay, ss.sendAck)
 	}
 	ss.tunMu.Unlock()
-	if !deliver {
-		if h.HasSeq { // an ack-only packet is not a drop
-			ss.srv.stats.GREDropped.Add(1)
+	switch v {
+	case gre.Deliver:
+	case gre.Old:
+		ss.srv.stats.GREDropped.Add(1)
+		return
+	case gre.FarJump:
+		ss.srv.stats.GREFarJump.Add(1)
+		if !ss.warnedFar.Swap(true) {
+			ss.srv.log.Warn("GRE packet far ahead of the window dropped", "call", ss.callID,
+				"peer", ss.peer.String(), "seq", h.Seq, "max_jump", gre.MaxSeqJump)
 		}
+		return
+	default: // an ack-only packet is not a drop
 		return
 	}
 	if len(payload) > 0 {

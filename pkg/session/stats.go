@@ -1,6 +1,10 @@
 package session
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/pptpbox/pptpbox/pkg/mppe"
+)
 
 // Stats are the server's counters of traffic that did not reach a session:
 // malformed or unexpected input is counted here and dropped, never fatal.
@@ -25,6 +29,14 @@ type Stats struct {
 	CallsRefused         atomic.Uint64 // Outgoing-Call-Requests refused (limits, shutdown)
 	AuthFailures         atomic.Uint64 // sessions that ended in the authentication phase
 	Auth                 authStats     // logins refused or slowed (authstats.go)
+
+	// Work bounds of the receive path (issue 14 item 5, 11).
+	// GREFarJump counts data packets more than gre.MaxSeqJump ahead of
+	// their call's window: dropped (not in GREDropped).
+	GREFarJump atomic.Uint64
+	// MPPE counts the inbound packets the decrypters dropped to bound
+	// their work (mppe.MaxJump, the per-session rekey budget).
+	MPPE mppe.Counters
 }
 
 // StatsSnapshot is a copy of Stats for reports (control socket, logs).
@@ -52,6 +64,10 @@ type StatsSnapshot struct {
 	TUNWriteErrors uint64 `json:"tun_write_errors"`
 	CallsRefused   uint64 `json:"calls_refused"`
 	AuthFailures   uint64 `json:"auth_failures"`
+
+	GREFarJump       uint64 `json:"gre_far_jump"`
+	MPPEFarJump      uint64 `json:"mppe_far_jump"`
+	MPPERekeyLimited uint64 `json:"mppe_rekey_limited"`
 
 	Control ControlCounters `json:"control"`
 	Auth    AuthCounters    `json:"auth"`
@@ -95,5 +111,9 @@ func (s *Stats) snapshot() StatsSnapshot {
 		CallsRefused:   s.CallsRefused.Load(),
 		AuthFailures:   s.AuthFailures.Load(),
 		Auth:           s.Auth.snapshot(),
+
+		GREFarJump:       s.GREFarJump.Load(),
+		MPPEFarJump:      s.MPPE.FarJumps.Load(),
+		MPPERekeyLimited: s.MPPE.RekeyLimited.Load(),
 	}
 }
