@@ -102,12 +102,29 @@ func TestResetAckBeforeFlushedPacket(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.unlock()
-	if err := l.WriteIP(ipPacket(60, 2)); err != nil {
-		t.Fatal(err)
+	// The Reset-Ack and the flush are handed to the wire after the lock is
+	// released, on their own schedule: keep sending until a data packet
+	// follows the Ack (the ones before it are simply not flushed yet).
+	deadline := time.Now().Add(waitFor)
+	for n := 2; time.Now().Before(deadline); n++ {
+		if err := l.WriteIP(ipPacket(60, byte(n))); err != nil {
+			t.Fatal(err)
+		}
+		if done := checkAckThenFlushed(t, srv.frames()[mark:]); done {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
+	t.Fatalf("no Reset-Ack followed by a data packet among %d frames", len(srv.frames())-mark)
+}
 
+// checkAckThenFlushed fails t if a flushed packet precedes the Reset-Ack or
+// the first data packet after it is not flushed; it reports whether a data
+// packet followed the Ack.
+func checkAckThenFlushed(t *testing.T, frames [][]byte) bool {
+	t.Helper()
 	ack := -1
-	for i, f := range srv.frames()[mark:] {
+	for i, f := range frames {
 		proto, info, err := DecodeFrame(f)
 		if err != nil {
 			t.Fatal(err)
@@ -121,10 +138,10 @@ func TestResetAckBeforeFlushedPacket(t *testing.T) {
 			if info[0]&mppe.FlagFlushed == 0 {
 				t.Fatalf("frame %d: the first packet after the Reset-Ack is not flushed", i)
 			}
-			return
+			return true
 		}
 	}
-	t.Fatalf("no Reset-Ack followed by a data packet among %d frames", len(srv.frames())-mark)
+	return false
 }
 
 // TestResetReqDue: a Reset-Request goes out at once for a new gap, and is
