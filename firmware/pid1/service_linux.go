@@ -28,6 +28,10 @@ type service struct {
 	stopping bool
 	exited   chan struct{} // closed when the current process exits
 	stopped  chan struct{} // closed when run returns
+	// exits, when set, receives why each process died (not when stopped); a trial reads
+	// it, and nobody needs to: sends do not block.
+	exits chan string
+	last  lastLine // the last line of output, for the reason a trial prints
 }
 
 func (s *service) run() {
@@ -55,6 +59,13 @@ func (s *service) run() {
 			if stopping {
 				return
 			}
+		}
+		if l := s.last.get(); l != "" {
+			why += ": " + l
+		}
+		select {
+		case s.exits <- why:
+		default:
 		}
 		wait := bo.Next(time.Since(start))
 		s.lg.Warn("service died, restarting", "service", s.name, "reason", why, "ran", time.Since(start).Round(time.Millisecond), "restart_in", wait)
@@ -84,7 +95,7 @@ func (s *service) spawn() (<-chan unix.WaitStatus, error) {
 		return nil, fmt.Errorf("start %s: %w", s.name, err)
 	}
 	go func() {
-		io.Copy(s.log, rd)
+		io.Copy(io.MultiWriter(s.log, &s.last), rd)
 		rd.Close()
 	}()
 	s.proc, s.started, s.exited = p, time.Now(), make(chan struct{})
