@@ -19,6 +19,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/control"
+	"github.com/pptpbox/pptpbox/pkg/dhcpd"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/nat"
@@ -43,6 +44,8 @@ type box struct {
 	router *nat.Router // nil when the config has no router sections
 	srv    *session.Server
 	rc     *radius.Client // nil without [radius]
+
+	dhcpd atomic.Pointer[dhcpd.Server] // the LAN DHCP server, once it runs (for stats)
 
 	mu  sync.Mutex
 	cfg *config.Config // the last good config
@@ -73,6 +76,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 		b.router = nat.NewRouter(cfg.NATParams(), log)
 		ports := cfg.Ports()
 		ports.Logger = log
+		ports.OnDHCPServer = b.dhcpd.Store
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -419,6 +423,7 @@ func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
 type boxStats struct {
 	session.StatsSnapshot
 	Radius *radius.Stats `json:"radius,omitempty"`
+	DHCPD  *dhcpd.Stats  `json:"dhcpd,omitempty"`
 }
 
 func (b *box) stats() boxStats {
@@ -426,6 +431,10 @@ func (b *box) stats() boxStats {
 	if b.rc != nil {
 		rs := b.rc.Stats()
 		st.Radius = &rs
+	}
+	if d := b.dhcpd.Load(); d != nil {
+		ds := d.Stats()
+		st.DHCPD = &ds
 	}
 	return st
 }

@@ -124,10 +124,10 @@ type Stats struct {
 	// DeclinesIgnored and ReleasesIgnored count DHCPDECLINE/DHCPRELEASE
 	// messages not from the holder of the lease they name (another
 	// chaddr or client identifier, another address, another server).
-	DeclinesIgnored uint64
-	ReleasesIgnored uint64
-	LeaseWrites     uint64 // lease-file writes (each a fsync + rename + dir fsync)
-	LeaseWriteErrs  uint64
+	DeclinesIgnored uint64 `json:"declines_ignored"`
+	ReleasesIgnored uint64 `json:"releases_ignored"`
+	LeaseWrites     uint64 `json:"lease_writes"` // lease-file writes (each a fsync + rename + dir fsync)
+	LeaseWriteErrs  uint64 `json:"lease_write_errors"`
 }
 
 // Stats returns the counters.
