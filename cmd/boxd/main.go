@@ -2,7 +2,8 @@
 // router work lands, the WAN/LAN ports and NAT), run from one TOML file.
 //
 //	boxd -config /etc/pptpbox.toml   run the box
-//	boxd check FILE                  validate FILE; exit 1 with file:line:key errors
+//	boxd check [-on-box] FILE        validate FILE; exit 1 with file:line:key errors
+//	                                 (-on-box: the interfaces it names must exist)
 //	boxd version
 //
 // It needs root (TUN, a raw GRE socket) and nothing else from the host.
@@ -13,7 +14,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,14 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "check":
-			if len(args) != 2 {
-				return errors.New("usage: boxd check FILE")
-			}
-			if _, err := config.Load(args[1]); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "%s: ok\n", args[1])
-			return nil
+			return check(args[1:], stdout, linkExists)
 		case "version":
 			fmt.Fprintln(stdout, "boxd", version)
 			return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/control"
+	"github.com/pptpbox/pptpbox/pkg/dhcpd"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/nat"
@@ -44,6 +45,8 @@ type box struct {
 	router *nat.Router // nil when the config has no router sections
 	srv    *session.Server
 	rc     *radius.Client // nil without [radius]
+
+	dhcpd atomic.Pointer[dhcpd.Server] // the LAN DHCP server, once it runs (for stats)
 
 	mu  sync.Mutex
 	cfg *config.Config // the last good config
@@ -75,6 +78,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 		b.router = nat.NewRouter(cfg.NATParams(), log)
 		ports := cfg.Ports()
 		ports.Logger = log
+		ports.OnDHCPServer = b.dhcpd.Store
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -437,7 +441,8 @@ type boxStats struct {
 	Radius *radius.Stats `json:"radius,omitempty"`
 	// Goroutines is boxd's goroutine count: with no session it returns to
 	// the same figure, so a growing one is a leak (TestBoxdChurn).
-	Goroutines int `json:"goroutines"`
+	Goroutines int          `json:"goroutines"`
+	DHCPD      *dhcpd.Stats `json:"dhcpd,omitempty"`
 }
 
 func (b *box) stats() boxStats {
@@ -445,6 +450,10 @@ func (b *box) stats() boxStats {
 	if b.rc != nil {
 		rs := b.rc.Stats()
 		st.Radius = &rs
+	}
+	if d := b.dhcpd.Load(); d != nil {
+		ds := d.Stats()
+		st.DHCPD = &ds
 	}
 	return st
 }

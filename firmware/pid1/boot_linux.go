@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,24 +38,31 @@ const (
 	optDebug    = "pptpbox.debug"    // offer a debug shell on the console
 	optTest     = "pptpbox.test"     // enable test-only console commands
 	optWatchdog = "pptpbox.watchdog" // 0 disables the hardware watchdog, a duration sets its timeout
+	optTrial    = "pptpbox.trial"    // how long boxd must serve a new config before it is last good
 )
 
 type box struct {
-	version   string
-	start     time.Time
-	board     *board.Board
-	cmd       Cmdline
-	console   io.Writer
-	ring      *Ring
-	lg        *slog.Logger
-	r         *reaper
-	wd        *watchdog
-	boxd      *service
-	decision  Decision
-	roles     map[string]string // role -> interface name
-	flashDev  string
-	usbDev    string
-	shutdownC chan string
+	version string
+	start   time.Time
+	board   *board.Board
+	cmd     Cmdline
+	console io.Writer
+	ring    *Ring
+	lg      *slog.Logger
+	r       *reaper
+	wd      *watchdog
+	roles   map[string]string // role -> interface name
+	def     *Candidate        // the embedded default
+
+	mu       sync.Mutex // guards boxd and decision (a rollback replaces both)
+	boxdSvc  *service
+	decision Decision
+
+	readyLines atomic.Int32 // ready lines printed
+	followOnce sync.Once
+	flashDev   string
+	usbDev     string
+	shutdownC  chan string
 }
 
 // Boot is the init's main. It returns only on a fatal error before the console is up.
@@ -101,7 +110,11 @@ func Boot(version string) error {
 	b.startWatchdog()
 	b.assignNICs()
 	b.selectConfig()
+	b.setServiceLimits()
 	b.startBoxd()
+	if d := b.dec(); d.WriteLastGood {
+		go b.superviseTrial()
+	}
 	go b.handleSignals()
 	go func() {
 		// The prompt starts once the box is ready (or has said why it is not), so that
@@ -242,8 +255,8 @@ func (b *box) selectConfig() {
 			b.lg.Error("config partition", "dev", flashDev, "err", err)
 		} else {
 			b.flashDev = flashDev
-			flash, _ = ReadCandidate(SourceFlash, filepath.Join(flashMount, ConfigName))
-			lastGood, _ = ReadCandidate(SourceLastGood, filepath.Join(flashMount, LastGoodName))
+			flash = ReadCandidate(SourceFlash, filepath.Join(flashMount, ConfigName))
+			lastGood = ReadCandidate(SourceLastGood, filepath.Join(flashMount, LastGoodName))
 		}
 	} else {
 		b.lg.Warn("no CONFIG partition found; changes cannot be saved")
@@ -253,25 +266,38 @@ func (b *box) selectConfig() {
 			b.lg.Error("USB stick", "dev", usbDev, "err", err)
 		} else {
 			b.usbDev = usbDev
-			usb, _ = ReadCandidate(SourceUSB, filepath.Join(usbMount, ConfigName))
+			usb = ReadCandidate(SourceUSB, filepath.Join(usbMount, ConfigName))
 			if usb == nil {
 				b.lg.Warn("USB stick labelled PPTPBOX has no " + ConfigName)
 			}
 		}
 	}
-	def, err := ReadCandidate(SourceDefault, defaultConfig)
-	if err != nil || def == nil {
+	def := ReadCandidate(SourceDefault, defaultConfig)
+	if def == nil || def.Err != nil {
+		b.lg.Error("embedded default config missing", "path", defaultConfig)
 		def = &Candidate{Source: SourceDefault, Path: defaultConfig}
-		b.lg.Error("embedded default config missing", "err", err)
+	}
+	b.def = def
+	// A config that failed its trial on an earlier boot is not tried again until edited.
+	var failedHash, failedReason string
+	if b.flashDev != "" {
+		if f := ReadCandidate(SourceFlash, filepath.Join(flashMount, FailedName)); f != nil && f.Err == nil {
+			failedHash, failedReason, _ = ParseFailed(f.Data)
+		}
 	}
 	validate := func(c *Candidate) error {
+		if failedHash != "" && ConfigHash(c.Data) == failedHash {
+			return fmt.Errorf("boxd failed with this file on an earlier boot (%s); edit it to try it again", failedReason)
+		}
 		if _, err := os.Stat(boxdPath); err != nil {
 			return fmt.Errorf("cannot validate: %w", err)
 		}
 		return b.validate(c)
 	}
 	d := Select(usb, flash, lastGood, def, validate)
+	b.mu.Lock()
 	b.decision = d
+	b.mu.Unlock()
 	for _, e := range d.Errors {
 		b.printBanner(e)
 	}
@@ -280,17 +306,17 @@ func (b *box) selectConfig() {
 			b.lg.Error("copy USB config to flash", "err", err)
 		}
 	}
-	if d.WriteLastGood && b.flashDev != "" {
-		if err := WriteFileAtomic(flashMount, LastGoodName, d.Use.Data); err != nil {
-			b.lg.Error("save last good config", "err", err)
-		}
-	}
 	for _, n := range d.Notes {
 		b.lg.Info(n)
 	}
-	b.lg.Info("config", "source", d.Use.Source, "file", d.Use.Path)
+	b.installConfig(d.Use)
+}
+
+// installConfig writes the config boxd runs with to /run.
+func (b *box) installConfig(c *Candidate) {
+	b.lg.Info("config", "source", c.Source, "file", c.Path)
 	os.MkdirAll(filepath.Dir(runConfig), 0o700)
-	if err := os.WriteFile(runConfig, d.Use.Data, 0o600); err != nil {
+	if err := os.WriteFile(runConfig, c.Data, 0o600); err != nil {
 		b.lg.Error("config", "err", err)
 	}
 }
@@ -308,7 +334,9 @@ func (b *box) validate(c *Candidate) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, err := b.r.output(ctx, []string{boxdPath, "check", f})
+	// -on-box: the ports have their role names by now, so a config naming a port the board
+	// does not have is rejected here rather than failing in boxd at every start.
+	out, err := b.r.output(ctx, []string{boxdPath, "check", "-on-box", f})
 	if err != nil {
 		msg := strings.TrimSpace(strings.ReplaceAll(string(out), f, c.Path))
 		if msg == "" {
@@ -326,12 +354,29 @@ func (b *box) printBanner(msg string) {
 }
 
 func (b *box) startBoxd() {
-	b.boxd = &service{
+	s := &service{
 		name: "boxd", argv: []string{boxdPath, "-config", runConfig},
 		log: &PrefixWriter{Prefix: "boxd: ", W: b.ring}, r: b.r, lg: b.lg,
-		stopped: make(chan struct{}),
+		stopped: make(chan struct{}), exits: make(chan string, 8),
 	}
-	go b.boxd.run()
+	b.mu.Lock()
+	b.boxdSvc = s
+	b.mu.Unlock()
+	go s.run()
+}
+
+// svc is the current boxd service.
+func (b *box) svc() *service {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.boxdSvc
+}
+
+// dec is the current config decision.
+func (b *box) dec() Decision {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.decision
 }
 
 // announceReady prints the one ready line once boxd answers on its control socket (or, with
@@ -364,9 +409,10 @@ func (b *box) printReady() {
 	}
 	wan := b.addr("wan")
 	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s uptime=%.1fs\n",
-		b.version, wan, b.addr("lan"), b.boardName(), b.decision.Use.Source, uptime())
+		b.version, wan, b.addr("lan"), b.boardName(), b.dec().Use.Source, uptime())
+	b.readyLines.Add(1)
 	if b.roles["wan"] != "" {
-		go b.followWAN(wan)
+		b.followOnce.Do(func() { go b.followWAN(wan) })
 	}
 }
 
@@ -402,7 +448,7 @@ func (b *box) boardName() string {
 }
 
 func (b *box) boxdReady() bool {
-	up, since := b.boxd.running()
+	up, since := b.svc().running()
 	if !up {
 		return false
 	}
@@ -439,8 +485,8 @@ func (b *box) requestShutdown(kind string) {
 // syncs and unmounts the config filesystems, then reboots or powers off.
 func (b *box) shutdown(kind string) {
 	b.lg.Info("shutting down", "action", kind)
-	if b.boxd != nil {
-		b.boxd.stop(10 * time.Second)
+	if s := b.svc(); s != nil {
+		s.stop(10 * time.Second)
 	}
 	unix.Sync()
 	for _, m := range []string{usbMount, flashMount} {
@@ -485,11 +531,12 @@ func (b *box) commands() map[string]Command {
 		"status": {"version, uptime, ports, config, services", func(_ []string, out io.Writer) error {
 			fmt.Fprintf(out, "pptpbox %s board %s up %s\n", b.version, b.boardName(), time.Since(b.start).Round(time.Second))
 			fmt.Fprintf(out, "wan %s\nlan %s\n", b.addr("wan"), b.addr("lan"))
-			fmt.Fprintf(out, "config %s (%s)\n", b.decision.Use.Source, b.decision.Use.Path)
-			for _, e := range b.decision.Errors {
+			d := b.dec()
+			fmt.Fprintf(out, "config %s (%s)\n", d.Use.Source, d.Use.Path)
+			for _, e := range d.Errors {
 				fmt.Fprintf(out, "  %s\n", e)
 			}
-			fmt.Fprintln(out, b.boxd.status())
+			fmt.Fprintln(out, b.svc().status())
 			if b.wd != nil {
 				fmt.Fprintln(out, "watchdog armed")
 			}
@@ -514,13 +561,14 @@ func (b *box) commands() map[string]Command {
 		"reboot":   {"stop boxd cleanly and reboot", func([]string, io.Writer) error { b.requestShutdown("reboot"); return ErrExitPrompt }},
 		"poweroff": {"stop boxd cleanly and power off", func([]string, io.Writer) error { b.requestShutdown("poweroff"); return ErrExitPrompt }},
 		"restart": {"restart boxd", func(_ []string, out io.Writer) error {
-			up, _ := b.boxd.running()
+			s := b.svc()
+			up, _ := s.running()
 			if !up {
 				return fmt.Errorf("boxd is not running")
 			}
-			b.boxd.mu.Lock()
-			p := b.boxd.proc
-			b.boxd.mu.Unlock()
+			s.mu.Lock()
+			p := s.proc
+			s.mu.Unlock()
 			if p != nil {
 				unix.Kill(-p.Pid, unix.SIGTERM)
 			}
@@ -528,7 +576,7 @@ func (b *box) commands() map[string]Command {
 			return nil
 		}},
 	}
-	if b.cmd.Flag(optDebug) || DebugShellRequested(b.decision.Use.Data) {
+	if b.cmd.Flag(optDebug) || DebugShellRequested(b.dec().Use.Data) {
 		cmds["shell"] = Command{"debug shell (enabled by " + optDebug + "=1 or [console] debug_shell)", func(_ []string, out io.Writer) error {
 			return b.shell()
 		}}

@@ -3,6 +3,7 @@ package pid1
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -47,7 +48,15 @@ type Candidate struct {
 	Source Source
 	Path   string // where it was read, for messages
 	Data   []byte
+	// Err is why the file could not be read (too large, an I/O error): such a candidate
+	// is rejected like one that fails validation, with Err on the console.
+	Err error
 }
+
+// MaxConfigSize caps what the init reads from the USB stick and the CONFIG partition: a real
+// config is a few KiB, and the init holds the file in memory (and copies it to /run and to
+// flash), so a stick with a huge pptpbox.toml must not exhaust the box's RAM.
+const MaxConfigSize = 1 << 20
 
 // Validator checks a config; the error text is shown to the operator as is, so it should be
 // the file:line:key message of `boxd check`.
@@ -63,8 +72,13 @@ type Decision struct {
 	// WriteFlash: write Use.Data to the CONFIG partition as pptpbox.toml (a USB config
 	// that validated, so that it survives the stick being removed).
 	WriteFlash bool
-	// WriteLastGood: write Use.Data to the CONFIG partition as last-good.toml.
+	// WriteLastGood: Use is a new config (from USB or flash, not the last good one): it
+	// becomes last-good.toml once boxd has served with it (a Trial), and until then
+	// Fallback is what the box goes back to if boxd fails with it.
 	WriteLastGood bool
+	// Fallback is the previous last good config, else the embedded default (re-validated
+	// before use).
+	Fallback *Candidate
 }
 
 // Select decides which config the box runs. A config that fails validation is never used:
@@ -74,11 +88,17 @@ type Decision struct {
 //   - else the last good config, with the errors of the newer ones on the console;
 //   - else the embedded default, which must be valid (it is tested at build time).
 //
-// Whatever valid file from USB or flash is used becomes the new last good one.
+// Whatever valid file from USB or flash is used becomes the new last good one once boxd has
+// served with it (see Trial); a file that could not be read (Candidate.Err) counts as
+// invalid.
 func Select(usb, flash, lastGood *Candidate, def *Candidate, validate Validator) Decision {
 	var d Decision
 	try := func(c *Candidate, what string) bool {
 		if c == nil {
+			return false
+		}
+		if c.Err != nil {
+			d.Errors = append(d.Errors, fmt.Sprintf("config: %s %s rejected, not applied: %v", what, c.Path, c.Err))
 			return false
 		}
 		if err := validate(c); err != nil {
@@ -105,6 +125,10 @@ func Select(usb, flash, lastGood *Candidate, def *Candidate, validate Validator)
 	}
 	if (d.Use.Source == SourceUSB || d.Use.Source == SourceFlash) && (lastGood == nil || !bytes.Equal(lastGood.Data, d.Use.Data)) {
 		d.WriteLastGood = true
+		d.Fallback = def
+		if lastGood != nil && lastGood.Err == nil {
+			d.Fallback = lastGood
+		}
 	}
 	return d
 }
@@ -143,16 +167,30 @@ func WriteFileAtomic(dir, name string, data []byte) error {
 	return nil
 }
 
-// ReadCandidate reads a config file, returning nil when it does not exist.
-func ReadCandidate(src Source, path string) (*Candidate, error) {
-	data, err := os.ReadFile(path)
+// ReadCandidate reads a config file, returning nil when it does not exist. A file that
+// cannot be read or is larger than MaxConfigSize is returned with Err set (and no data),
+// so that Select rejects it with that message; the read stops at MaxConfigSize+1 bytes.
+func ReadCandidate(src Source, path string) *Candidate {
+	c := &Candidate{Source: src, Path: path}
+	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		c.Err = err
+		return c
 	}
-	return &Candidate{Source: src, Path: path, Data: data}, nil
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	switch {
+	case err != nil:
+		c.Err = fmt.Errorf("read: %w", err)
+	case len(data) > MaxConfigSize:
+		c.Err = fmt.Errorf("larger than %d bytes (1 MiB), not read", MaxConfigSize)
+	default:
+		c.Data = data
+	}
+	return c
 }
 
 // DebugShellRequested reports whether a config asks for the console's debug shell

@@ -9,7 +9,9 @@
 //  5. rename the NICs to their roles (wan, lan) as the board profile says
 //  6. find the config: USB stick labelled PPTPBOX, then the flash CONFIG partition, then the
 //     last good copy, then the embedded default (Select in config.go)
-//  7. supervise boxd (restart with backoff), reap zombies
+//  7. set the services' descriptor limit; supervise boxd (restart with backoff), reap zombies;
+//     a new config is on trial (trial.go) until boxd has served with it, then it is last good,
+//     or the box rolls back to the previous last good one
 //  8. print the ready line, run the console prompt
 //
 // The portable decisions (config selection, backoff, the log ring, the command line, the

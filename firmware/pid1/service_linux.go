@@ -28,6 +28,10 @@ type service struct {
 	stopping bool
 	exited   chan struct{} // closed when the current process exits
 	stopped  chan struct{} // closed when run returns
+	// exits, when set, receives why each process died (not when stopped); a trial reads
+	// it, and nobody needs to: sends do not block.
+	exits chan string
+	last  lastLine // the last line of output, for the reason a trial prints
 }
 
 func (s *service) run() {
@@ -39,7 +43,7 @@ func (s *service) run() {
 			s.mu.Unlock()
 			return
 		}
-		ch, err := s.spawn()
+		ch, copied, err := s.spawn()
 		s.mu.Unlock()
 		start := time.Now()
 		var why string
@@ -56,6 +60,22 @@ func (s *service) run() {
 				return
 			}
 		}
+		if copied != nil {
+			// The exit status can arrive before the last output line has been read
+			// from the pipe: wait for the pipe's end (a grandchild holding it open
+			// cannot keep us longer than a second).
+			select {
+			case <-copied:
+			case <-time.After(time.Second):
+			}
+		}
+		if l := s.last.get(); l != "" {
+			why += ": " + l
+		}
+		select {
+		case s.exits <- why:
+		default:
+		}
 		wait := bo.Next(time.Since(start))
 		s.lg.Warn("service died, restarting", "service", s.name, "reason", why, "ran", time.Since(start).Round(time.Millisecond), "restart_in", wait)
 		time.Sleep(wait)
@@ -65,11 +85,12 @@ func (s *service) run() {
 	}
 }
 
-// spawn starts the process; s.mu is held.
-func (s *service) spawn() (<-chan unix.WaitStatus, error) {
+// spawn starts the process; s.mu is held. copied is closed when its output has been read
+// to the end.
+func (s *service) spawn() (ch <-chan unix.WaitStatus, copied chan struct{}, err error) {
 	rd, wr, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	null, _ := os.Open(os.DevNull)
 	defer null.Close()
@@ -81,15 +102,17 @@ func (s *service) spawn() (<-chan unix.WaitStatus, error) {
 	wr.Close()
 	if err != nil {
 		rd.Close()
-		return nil, fmt.Errorf("start %s: %w", s.name, err)
+		return nil, nil, fmt.Errorf("start %s: %w", s.name, err)
 	}
+	copied = make(chan struct{})
 	go func() {
-		io.Copy(s.log, rd)
+		io.Copy(io.MultiWriter(s.log, &s.last), rd)
 		rd.Close()
+		close(copied)
 	}()
 	s.proc, s.started, s.exited = p, time.Now(), make(chan struct{})
 	s.lg.Info("service started", "service", s.name, "pid", p.Pid)
-	return ch, nil
+	return ch, copied, nil
 }
 
 // status describes the service for the console.

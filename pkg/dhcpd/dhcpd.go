@@ -8,6 +8,7 @@
 package dhcpd
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,8 +35,20 @@ type Config struct {
 	Domain     string       // option 15; empty to omit
 	// LeaseFile keeps the leases across restarts; empty keeps them in memory only.
 	LeaseFile string
-	Logger    *slog.Logger
+	// ExpiryWriteEvery coalesces lease-file writes that only move an
+	// expiry (renewals): they are written at most this often, and at a
+	// clean stop (Serve returning). Zero means DefaultExpiryWriteEvery.
+	ExpiryWriteEvery time.Duration
+	Logger           *slog.Logger
 }
+
+// DefaultExpiryWriteEvery bounds how stale a renewed expiry may be on flash.
+// Renewals come every half lease (RFC 2131 §4.4.5 T1), so a file up to five
+// minutes behind still shows every renewed lease running for hours; a power
+// cut costs nothing a client notices (it keeps its address, pick prefers
+// never-used addresses over lapsed ones), while flash sees one write per five
+// minutes at most instead of one per renewal.
+const DefaultExpiryWriteEvery = 5 * time.Minute
 
 // offerHold is how long an offered address stays reserved for the client
 // that was offered it while it decides (RFC 2131 §4.3.1 leaves it to us).
@@ -78,7 +91,10 @@ type Lease struct {
 	MAC      string     `json:"mac"` // 00:11:22:33:44:55
 	Addr     netip.Addr `json:"addr"`
 	Hostname string     `json:"hostname,omitempty"`
-	Expiry   time.Time  `json:"expiry"`
+	// ClientID is the client identifier (option 61, hex) the client
+	// bound the lease with; RFC 2131 §4.2 keys a binding on it when sent.
+	ClientID string    `json:"client_id,omitempty"`
+	Expiry   time.Time `json:"expiry"`
 	// Offered marks an address only offered, not yet requested; such
 	// entries are not written to the lease file.
 	Offered bool `json:"-"`
@@ -94,6 +110,31 @@ type Server struct {
 	mu     sync.Mutex
 	byMAC  map[string]*Lease
 	byAddr map[netip.Addr]*Lease
+	// write stores the table (saveLeases; tests count calls).
+	write func(path string, leases []Lease) error
+	// dirty: the table has expiry changes not yet written; lastWrite is
+	// when the file was last written.
+	dirty     bool
+	lastWrite time.Time
+	stats     Stats
+}
+
+// Stats counts what the server refused and how often it wrote its file.
+type Stats struct {
+	// DeclinesIgnored and ReleasesIgnored count DHCPDECLINE/DHCPRELEASE
+	// messages not from the holder of the lease they name (another
+	// chaddr or client identifier, another address, another server).
+	DeclinesIgnored uint64 `json:"declines_ignored"`
+	ReleasesIgnored uint64 `json:"releases_ignored"`
+	LeaseWrites     uint64 `json:"lease_writes"` // lease-file writes (each a fsync + rename + dir fsync)
+	LeaseWriteErrs  uint64 `json:"lease_write_errors"`
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
 }
 
 // New checks cfg and loads the lease file when there is one.
@@ -102,7 +143,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: time.Now,
-		byMAC: map[string]*Lease{}, byAddr: map[netip.Addr]*Lease{}}
+		byMAC: map[string]*Lease{}, byAddr: map[netip.Addr]*Lease{},
+		write: func(path string, leases []Lease) error { return saveLeases(path, leases, syncDir) }}
+	if s.cfg.ExpiryWriteEvery <= 0 {
+		s.cfg.ExpiryWriteEvery = DefaultExpiryWriteEvery
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -256,29 +301,44 @@ func (s *Server) Handle(req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv4, error) {
 			s.log.Info("dhcpd: nak", "mac", mac, "requested", a)
 			return s.reply(req, dhcpv4.MessageTypeNak, netip.Addr{})
 		}
-		s.bind(Lease{MAC: mac, Addr: a, Hostname: req.HostName(), Expiry: s.now().Add(s.cfg.LeaseTime)})
+		l := Lease{MAC: mac, Addr: a, Hostname: req.HostName(), ClientID: clientID(req), Expiry: s.now().Add(s.cfg.LeaseTime)}
+		renewal := s.isRenewal(l)
+		s.bind(l)
 		// A lease file we cannot write costs persistence, not service.
-		if err := s.save(); err != nil {
+		if err := s.changed(!renewal); err != nil {
 			s.log.Error("dhcpd: leases not saved", "err", err)
 		}
-		s.log.Info("dhcpd: ack", "mac", mac, "addr", a, "hostname", req.HostName())
+		if !renewal {
+			s.log.Info("dhcpd: ack", "mac", mac, "addr", a, "hostname", req.HostName())
+		}
 		return s.reply(req, dhcpv4.MessageTypeAck, a)
 	case dhcpv4.MessageTypeRelease:
-		if l := s.byMAC[mac]; l != nil && l.Addr == addrOf(req.ClientIPAddr) {
-			s.unbind(l)
-			s.log.Info("dhcpd: release", "mac", mac, "addr", l.Addr)
-			return nil, s.save()
+		// The client gives up its lease (RFC 2131 §4.3.4): ciaddr names it.
+		a := addrOf(req.ClientIPAddr)
+		l, why := s.holder(req, mac, a)
+		if l == nil {
+			s.stats.ReleasesIgnored++
+			s.log.Warn("dhcpd: release ignored", "mac", mac, "addr", a, "reason", why)
+			return nil, nil
 		}
-		return nil, nil
+		s.unbind(l)
+		s.log.Info("dhcpd: release", "mac", mac, "addr", l.Addr)
+		return nil, s.changed(true)
 	case dhcpv4.MessageTypeDecline:
 		// The client found the address in use (RFC 2131 §4.3.3): keep it out
-		// of the pool for a lease time under a placeholder owner.
-		if a := addrOf(req.RequestedIPAddress()); s.inRange(a) {
-			s.bind(Lease{MAC: "declined:" + a.String(), Addr: a, Expiry: s.now().Add(s.cfg.LeaseTime)})
-			s.log.Warn("dhcpd: decline", "mac", mac, "addr", a)
-			return nil, s.save()
+		// of the pool for a lease time under a placeholder owner. Only the
+		// holder of the lease may decline it: anyone else could evict any
+		// LAN host's lease by naming its address.
+		a := addrOf(req.RequestedIPAddress())
+		l, why := s.holder(req, mac, a)
+		if l == nil {
+			s.stats.DeclinesIgnored++
+			s.log.Warn("dhcpd: decline ignored", "mac", mac, "addr", a, "reason", why)
+			return nil, nil
 		}
-		return nil, nil
+		s.bind(Lease{MAC: "declined:" + a.String(), Addr: a, Expiry: s.now().Add(s.cfg.LeaseTime)})
+		s.log.Warn("dhcpd: decline", "mac", mac, "addr", a)
+		return nil, s.changed(true)
 	case dhcpv4.MessageTypeInform:
 		return s.reply(req, dhcpv4.MessageTypeAck, netip.Addr{})
 	default:
@@ -321,9 +381,90 @@ func (s *Server) reply(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType, yiaddr netip.A
 	return resp, nil
 }
 
+// clientID is the request's client identifier (option 61) in hex, "" when
+// absent.
+func clientID(req *dhcpv4.DHCPv4) string {
+	return hex.EncodeToString(req.Options.Get(dhcpv4.OptionClientIdentifier))
+}
+
+// holder returns the lease a DHCPDECLINE or DHCPRELEASE may end: the one
+// bound (acked, not merely offered) to this chaddr and client identifier, on
+// address a, with our server identifier in the message (RFC 2131 §4.3.3,
+// §4.3.4; table 5 makes option 54 a MUST in both). Otherwise it says why not.
+func (s *Server) holder(req *dhcpv4.DHCPv4, mac string, a netip.Addr) (*Lease, string) {
+	if sid := addrOf(req.ServerIdentifier()); sid != s.cfg.ServerAddr {
+		return nil, "server identifier " + sid.String() + " is not ours"
+	}
+	l := s.byMAC[mac]
+	switch {
+	case !a.IsValid():
+		return nil, "no address named"
+	case l == nil || l.Offered:
+		if other := s.byAddr[a]; other != nil {
+			return nil, "address held by another client"
+		}
+		return nil, "no lease for this client"
+	case l.Addr != a:
+		return nil, "address held by another client"
+	case l.ClientID != clientID(req):
+		return nil, "client identifier differs from the lease's"
+	}
+	return l, ""
+}
+
+// isRenewal reports whether binding l only moves the expiry of a running
+// lease (same client, address, hostname, client identifier): such changes
+// are written coalesced, not at once.
+func (s *Server) isRenewal(l Lease) bool {
+	old := s.byMAC[l.MAC]
+	return old != nil && !old.Offered && s.now().Before(old.Expiry) &&
+		old.Addr == l.Addr && old.Hostname == l.Hostname && old.ClientID == l.ClientID
+}
+
+// changed records a change of the table: a binding change (now) is written
+// at once; an expiry change is written when the last write is
+// ExpiryWriteEvery old, else left for FlushDue or Flush.
+func (s *Server) changed(now bool) error {
+	s.dirty = true
+	if !now && s.now().Sub(s.lastWrite) < s.cfg.ExpiryWriteEvery {
+		return nil
+	}
+	return s.save()
+}
+
+// FlushDue writes pending expiry changes once ExpiryWriteEvery has passed
+// since the last write (Serve calls it every minute).
+func (s *Server) FlushDue() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.dirty || s.now().Sub(s.lastWrite) < s.cfg.ExpiryWriteEvery {
+		return nil
+	}
+	return s.save()
+}
+
+// Flush writes pending changes now (a clean stop).
+func (s *Server) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.dirty {
+		return nil
+	}
+	return s.save()
+}
+
+// save writes the table now; s.mu is held.
 func (s *Server) save() error {
+	s.dirty = false
 	if s.cfg.LeaseFile == "" {
 		return nil
 	}
-	return saveLeases(s.cfg.LeaseFile, s.snapshot())
+	s.lastWrite = s.now()
+	s.stats.LeaseWrites++
+	if err := s.write(s.cfg.LeaseFile, s.snapshot()); err != nil {
+		s.stats.LeaseWriteErrs++
+		s.dirty = true // try again with the next change or flush
+		return err
+	}
+	return nil
 }

@@ -154,7 +154,7 @@ func TestLeaseLifecycle(t *testing.T) {
 		{"release frees, expired lease is reused", func(t *testing.T, s *Server, clk *fakeClock) {
 			a := dora(t, s, mac(1))
 			b := dora(t, s, mac(2))
-			s.Handle(msg(t, dhcpv4.MessageTypeRelease, mac(1), dhcpv4.WithClientIP(a.AsSlice())))
+			s.Handle(msg(t, dhcpv4.MessageTypeRelease, mac(1), dhcpv4.WithClientIP(a.AsSlice()), serverID("192.168.1.1")))
 			if got := dora(t, s, mac(3)); got != a {
 				t.Fatalf("released %v not reused, got %v", a, got)
 			}
@@ -174,7 +174,7 @@ func TestLeaseLifecycle(t *testing.T) {
 		}},
 		{"decline keeps the address out", func(t *testing.T, s *Server, _ *fakeClock) {
 			a := dora(t, s, mac(1))
-			s.Handle(msg(t, dhcpv4.MessageTypeDecline, mac(1), requested(a.String())))
+			s.Handle(msg(t, dhcpv4.MessageTypeDecline, mac(1), requested(a.String()), serverID("192.168.1.1")))
 			if got := dora(t, s, mac(1)); got == a {
 				t.Fatalf("declined %v offered again", a)
 			}

@@ -1,6 +1,7 @@
 package dhcpd
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // leaseFile is the on-disk form: versioned so a later format can be told apart.
@@ -44,6 +46,9 @@ func parseLeases(b []byte) ([]Lease, error) {
 		if !l.Addr.Is4() {
 			return nil, fmt.Errorf("dhcpd: lease file: lease %d: bad address %v", i, l.Addr)
 		}
+		if _, err := hex.DecodeString(l.ClientID); err != nil || len(l.ClientID) > 2*255 || strings.ToLower(l.ClientID) != l.ClientID {
+			return nil, fmt.Errorf("dhcpd: lease file: lease %d: bad client_id %q", i, l.ClientID)
+		}
 		if macs[l.MAC] || addrs[l.Addr.String()] {
 			return nil, fmt.Errorf("dhcpd: lease file: lease %d: %s / %v listed twice", i, l.MAC, l.Addr)
 		}
@@ -76,8 +81,10 @@ func loadLeases(path string) ([]Lease, error) {
 }
 
 // saveLeases writes the table through a temporary file and a rename, so a
-// power cut leaves the old file or the new one, never half of one.
-func saveLeases(path string, leases []Lease) error {
+// power cut leaves the old file or the new one, never half of one: the
+// temporary file is fsynced before the rename, and the directory (syncDir)
+// after it, so that the rename itself is on disk when saveLeases returns.
+func saveLeases(path string, leases []Lease, syncDir func(dir string) error) error {
 	var kept []Lease
 	for _, l := range leases {
 		// Declined placeholders are not client leases; they are not kept.
@@ -108,5 +115,18 @@ func saveLeases(path string, leases []Lease) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("dhcpd: save leases: %w", err)
 	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("dhcpd: save leases: sync directory: %w", err)
+	}
 	return nil
+}
+
+// syncDir fsyncs a directory, making a rename in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

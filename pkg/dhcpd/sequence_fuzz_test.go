@@ -103,6 +103,10 @@ func handleSequenceSeeds() [][]byte {
 			discover, 1, 10, 0, 63 << 2, discover, 1, 10, 0, 63 << 2, discover, 1, 10, 0, 63 << 2,
 			discover, 1, 10, 0, 63 << 2, discover, 1, 10, 0, 63 << 2, discover, 1, 10, 0, 63 << 2,
 			request, 1, 10, 0, 1, request, 0, 0, 10, 0},
+		// A client declines its lease (with our server identifier), another
+		// client declines and releases an address it does not hold.
+		{discover, 0, 0, 0, 0, request, 0, 10, 0, 1, decline, 0, 10, 0, 1,
+			discover, 1, 0, 0, 0, request, 1, 11, 0, 1, decline, 2, 11, 0, 1, release, 3, 0, 11, 1},
 	}
 }
 
@@ -145,6 +149,18 @@ func fuzzHandleSequence(t *testing.T, in []byte) {
 			t.Fatalf("%v: %v", req.MessageType(), err)
 		}
 		checkTables(t, s)
+		// A DHCPDECLINE or DHCPRELEASE touches no other client's binding
+		// (RFC 2131 §4.3.3, §4.3.4: only the holder ends its lease).
+		if mt := req.MessageType(); mt == dhcpv4.MessageTypeDecline || mt == dhcpv4.MessageTypeRelease {
+			for a, h := range holder {
+				if h.MAC == mac {
+					continue
+				}
+				if l := s.byAddr[a]; l == nil || l.MAC != h.MAC {
+					t.Fatalf("%v from %s took %v from %s", mt, mac, a, h.MAC)
+				}
+			}
+		}
 		if resp == nil {
 			continue
 		}

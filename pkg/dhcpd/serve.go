@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
@@ -36,6 +37,27 @@ func (s *Server) Serve(ctx context.Context) error {
 		case <-ctx.Done():
 			srv.Close()
 		case <-done:
+		}
+	}()
+	// Renewals are written coalesced (ExpiryWriteEvery); a ticker writes
+	// what is due, and the stop writes the rest.
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if err := s.FlushDue(); err != nil {
+					s.log.Error("dhcpd: leases not saved", "err", err)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	defer func() {
+		if err := s.Flush(); err != nil {
+			s.log.Error("dhcpd: leases not saved at stop", "err", err)
 		}
 	}()
 	s.log.Info("dhcpd: serving", "range", fmt.Sprintf("%v-%v", s.cfg.RangeStart, s.cfg.RangeEnd))

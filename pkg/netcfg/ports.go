@@ -44,6 +44,9 @@ type Ports struct {
 	// or bound (DHCP), again when it changes, and with the zero Prefix when
 	// it is lost. boxd re-applies the nat table from it.
 	OnWAN func(netip.Prefix)
+	// OnDHCPServer, when set, is given the LAN DHCP server once it runs
+	// (boxd reads its Stats for `boxctl stats`).
+	OnDHCPServer func(*dhcpd.Server)
 }
 
 // Validate checks the port configuration without touching the system.

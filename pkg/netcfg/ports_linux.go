@@ -105,6 +105,9 @@ func (p *Ports) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if p.OnDHCPServer != nil {
+			p.OnDHCPServer(srv)
+		}
 		wg.Go(func() { errc <- srv.Serve(ctx) })
 	}
 	if p.WAN.DHCP {

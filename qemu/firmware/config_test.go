@@ -118,8 +118,9 @@ func TestConfigAtBoot(t *testing.T) {
 	}
 	usbConfig := append(append([]byte{}, def...), []byte("\n[[user]]\nname = \"usbuser\"\npassword = \"usb-secret-1\"\nip = \"*\"\n")...)
 
-	// Boot 1: the USB stick wins and is copied to flash.
-	v := directBoot(t, disk, usbStick(t, usbConfig), "", true)
+	// Boot 1: the USB stick wins and is copied to flash; once boxd has served with it for
+	// the trial time (3 s here, 60 s by default), it is the last good config.
+	v := directBoot(t, disk, usbStick(t, usbConfig), "pptpbox.trial=3s", true)
 	m, next := v.waitFor(readyRE, 0, bootLimit)
 	if m[5] != "usb" {
 		t.Fatalf("config source %s, want usb", m[5])
@@ -127,6 +128,7 @@ func TestConfigAtBoot(t *testing.T) {
 	if _, _, err := v.con.waitFor(regexp.MustCompile(`copied to flash`), 0, time.Second); err != nil {
 		t.Errorf("the console does not say the USB config was copied: %v", err)
 	}
+	_, next = v.waitFor(regexp.MustCompile(`pptpbox.toml served for 3s: it is the last good config now`), 0, 30*time.Second)
 	v.send("poweroff")
 	v.waitFor(regexp.MustCompile(`pptpbox: poweroff`), next, 30*time.Second)
 	v.waitExit(30 * time.Second)
