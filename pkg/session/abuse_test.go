@@ -219,28 +219,7 @@ func BenchmarkServerReceiveFarJump(b *testing.B) {
 	before := r.srv.Stats()
 	b.ReportAllocs()
 	b.ResetTimer()
-	const chunk = 1024
-	for done := 0; done < b.N; {
-		k := min(chunk, b.N-done)
-		b.StopTimer()
-		capture.setMode(modeCapture)
-		for range k {
-			if err := c.WriteIP(pkt); err != nil {
-				b.Fatal(err)
-			}
-		}
-		capture.setMode(modePass)
-		b.StartTimer()
-		for i, p := range capture.captured {
-			r.srv.handleGRE(p, from)
-			if (i+1)%batch == 0 {
-				r.srv.flushTUN()
-			}
-		}
-		r.srv.flushTUN()
-		done += k
-	}
-	b.StopTimer()
+	receiveCaptured(b, r, c, capture, pkt, from)
 	st := r.srv.Stats()
 	if st.MPPEFarJump+st.MPPERekeyLimited == before.MPPEFarJump+before.MPPERekeyLimited {
 		b.Fatalf("no packet hit the work bounds (stats %+v)", st)
