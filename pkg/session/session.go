@@ -32,7 +32,9 @@ type Session struct {
 	fromPool bool
 	mppe     atomic.Value // string, set when up
 
-	startOnce sync.Once
+	// startClaimed is set by whichever comes first: start, or onDown (a
+	// call that ended before its link started must not start it later).
+	startClaimed atomic.Bool
 	// startTimer is set by OutgoingCall after the timer exists, and read by
 	// the timer's own function: atomic, so that read sees the write.
 	startTimer atomic.Pointer[time.Timer]
@@ -140,10 +142,11 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 const maxFrame = 2048
 
 func (ss *Session) start() {
-	ss.startOnce.Do(func() {
-		ss.stopStartTimer()
-		ss.link.Start()
-	})
+	if !ss.startClaimed.CompareAndSwap(false, true) {
+		return
+	}
+	ss.stopStartTimer()
+	ss.link.Start()
 }
 
 func (ss *Session) stopStartTimer() {
@@ -182,7 +185,11 @@ func (ss *Session) onDown(reason string) {
 	now := time.Now()
 	ss.downAt.Store(&now)
 	// A call that ends before its link started must not start it later.
-	ss.startOnce.Do(func() {})
+	// A flag, not a sync.Once: onDown can run inside start itself (the
+	// link's callbacks queued by another goroutine are delivered by
+	// whichever unlock drains them, Start's included), and a Once would
+	// wait for itself there (boxd hung in TestBoxdChurn).
+	ss.startClaimed.Store(true)
 	ss.stopStartTimer()
 	if ss.limitTimer != nil {
 		ss.limitTimer.Stop()
