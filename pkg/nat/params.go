@@ -106,6 +106,14 @@ type Params struct {
 
 	VPNToLAN bool // VPN clients and LAN hosts may reach each other
 
+	// PPTPPassthrough attaches the kernel's PPTP conntrack helper
+	// (nf_conntrack_pptp + nf_nat_pptp) to LAN hosts' TCP 1723 connections
+	// out of the WAN, so that several of them can dial one outside server:
+	// the helper tracks their calls' GRE by call ID and rewrites the IDs
+	// behind the masquerade. The box's own server (WAN -> box) never gets
+	// it. Needs a LAN; without one it adds nothing.
+	PPTPPassthrough bool
+
 	PPTPPort uint16 // TCP port of the PPTP server open on the WAN; 0 = closed
 	// ICMPRate is the ICMP echo requests per second accepted from the WAN
 	// (burst twice that); 0 drops them.
