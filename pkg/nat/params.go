@@ -10,7 +10,9 @@
 //     discovery), everything else dropped and counted; management ports
 //     only from the LAN (and the VPN when allowed).
 //   - forward (policy drop): MSS clamping of SYNs, VPN <-> LAN when allowed,
-//     VPN and LAN -> WAN, WAN -> inside only established/related or DNATed.
+//     VPN and LAN -> WAN, WAN -> inside only established/related or DNATed;
+//     the kernel's PPTP helper (ct helper "pptp") on LAN -> WAN TCP 1723 for
+//     LAN hosts dialing outside PPTP servers.
 //   - prerouting/postrouting: port forwards (DNAT, with hairpin NAT for LAN
 //     hosts when the WAN address is known) and masquerade out of the WAN.
 //
