@@ -41,12 +41,15 @@ remoteip 10.80.0.10-20
 // the LAN bridge, poptop pptpd in a third on the WAN), through boxd as the
 // router with its masquerade. With [nat] pptp_passthrough = true both
 // links come up with MPPE at the same time, both ping the server's tunnel
-// end at once, and the server sees only the box's WAN address. After a
+// end at once, and the server sees only the box's WAN address; meanwhile
+// the pptpd guest also dials boxd's own server on the WAN (same outside
+// address, GRE to the same WAN address) and pings through it, and boxd
+// receives no GRE of the LAN hosts' calls. After a
 // reload with pptp_passthrough = false (and the namespace's conntrack table
 // flushed, so no entry made under the helper survives) the LAN hosts dial
 // again one after the other: the second gets no working link (nor, on
-// kernels whose conntrack tracks PPTP GRE by call ID, as 5.1 and later
-// always do, does the first: the log says), and the server's GRE is seen
+// kernels whose conntrack tracks PPTP GRE by call ID, CONFIG_NF_CT_PROTO_GRE
+// as in Debian's and this host's, does the first: the log says), and the server's GRE is seen
 // arriving at the box itself: the key is what makes passthrough work.
 func TestPPTPPassthrough(t *testing.T) {
 	vmtest.Require(t, "nft", "go")
@@ -210,7 +213,30 @@ func TestPPTPPassthrough(t *testing.T) {
 		if res[0].LocalIP == res[1].LocalIP {
 			t.Errorf("both links got %v", res[0].LocalIP)
 		}
-		// Both ping the server's end at once, through their own tunnels.
+		// The box's own server meanwhile, dialed from the same outside
+		// address as the LAN hosts' server (the pptpd guest has pppd and
+		// pptp-linux too): its GRE, 192.0.2.3 -> the WAN address like the
+		// calls the helper de-NATs, must reach boxd and only boxd.
+		own := rig.Client{Peer: "box", Server: rig.BoxAddr, User: rig.User, Password: rig.Password}
+		for path, data := range map[string]string{
+			"/etc/ppp/options.pptp": rig.OptionsPPTP, "/etc/ppp/peers/box": own.PeersFile(),
+			// pptpd's line (any server name) and the client's.
+			"/etc/ppp/chap-secrets": pptpdSecrets + own.ChapSecrets(),
+		} {
+			if err := server.WriteFile(ctx, path, []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ownRes, err := rig.Dial(ctx, server, own)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ownRes.Status != 0 || ownRes.RemoteIP != rig.LocalIP {
+			t.Fatalf("the outside host dialing boxd: pppd exited %d, remote %v:\n%s", ownRes.Status, ownRes.RemoteIP, ownRes.Log)
+		}
+		mustContain(t, "outside host -> boxd", ownRes.Log, "MPPE 128-bit stateless compression enabled")
+		// All three ping at once: the LAN hosts the server's end through
+		// their tunnels, the outside host boxd's end through its own.
 		for i, g := range clients {
 			wg.Go(func() {
 				if out, err := g.MustRun(ctx, "ping -c 5 -i 0.5 -W 5 "+outsideLocal.String()); err != nil {
@@ -218,7 +244,16 @@ func TestPPTPPassthrough(t *testing.T) {
 				}
 			})
 		}
+		wg.Go(func() {
+			if out, err := server.MustRun(ctx, "ping -c 5 -i 0.5 -W 5 "+rig.LocalIP.String()); err != nil {
+				t.Errorf("outside host: ping boxd's end %v: %v\n%s", rig.LocalIP, err, out)
+			}
+		})
 		wg.Wait()
+		// Not rig.Hangup, which waits for every pppd: pptpd's run here too.
+		if out, err := server.MustRun(ctx, "p=$(head -n1 /run/ppp-box.pid); kill $p; i=0; while kill -0 $p 2>/dev/null; do i=$((i+1)); [ $i -ge 150 ] && exit 1; sleep 0.2; done"); err != nil {
+			t.Errorf("outside host: hang up from boxd: %v\n%s", err, out)
+		}
 		// pptpd logs each control connection's source: the box's WAN
 		// address twice, never a LAN address.
 		msgs, err := server.MustRun(ctx, "cat /var/log/messages")
