@@ -354,7 +354,7 @@ func TestEndToEnd(t *testing.T) {
 	if after <= before {
 		t.Fatalf("wan_in_dropped %d -> %d, want it to grow", before, after)
 	}
-	// What boxctl shows: ReadCounters decodes the same count from a table
+	// ReadCounters (the API meant for the CLI) decodes the same count from a table
 	// that also holds the default's ct helper object.
 	if out, _ := box.Run("nft", "list", "table", "inet", nat.TableName); !strings.Contains(out, "ct helper pptp") {
 		t.Fatalf("the default config has no pptp ct helper:\n%s", out)
