@@ -48,6 +48,16 @@ password = "alice-pw"
 					t.Errorf("mss %d user %q: want 1300, bob", eff.NAT.TCPMSS.Value, eff.Users[0].Name)
 				}
 			}},
+		{"pptp passthrough applies at once",
+			func(s string) string {
+				return replace(t, s, "tcp_mss = 1356", "tcp_mss = 1356\npptp_passthrough = false")
+			},
+			nil,
+			func(t *testing.T, eff *Config) {
+				if !old.NATParams().PPTPPassthrough || eff.NATParams().PPTPPassthrough {
+					t.Errorf("passthrough %v -> %v: want true (the default) -> false", old.NATParams().PPTPPassthrough, eff.NATParams().PPTPPassthrough)
+				}
+			}},
 		{"a new lan address waits, and the rules keep the running subnet",
 			func(s string) string {
 				return replace(t, replace(t, s, "192.168.1.1/24", "192.168.50.1/24"), "tcp_mss = 1356", "tcp_mss = 1300")

@@ -65,6 +65,9 @@ type NAT struct {
 	Masquerade []string `toml:"masquerade"`
 	TCPMSS     TCPMSS   `toml:"tcp_mss"`
 	VPNToLAN   bool     `toml:"vpn_to_lan"` // VPN clients and LAN hosts reach each other
+	// PPTPPassthrough attaches the kernel's PPTP conntrack helper to LAN
+	// hosts dialing outside PPTP servers (nat.Params.PPTPPassthrough).
+	PPTPPassthrough bool `toml:"pptp_passthrough"`
 }
 
 // TCPMSS is [nat] tcp_mss: a number (1356 in the seed), "pmtu" (clamp to
@@ -121,7 +124,7 @@ func defaultRouter() Router {
 		LAN: LAN{Enabled: true, Interface: "lan", Address: "192.168.1.1/24",
 			DHCP: LANDHCP{Enabled: true, Range: "192.168.1.100-199",
 				LeaseTime: Duration{12 * time.Hour}, LeaseFile: "/var/lib/pptpbox/lan-leases.json"}},
-		NAT:      NAT{TCPMSS: TCPMSS{Value: 1356}, VPNToLAN: true},
+		NAT:      NAT{TCPMSS: TCPMSS{Value: 1356}, VPNToLAN: true, PPTPPassthrough: true},
 		Firewall: Firewall{ICMPRate: 10},
 	}
 }
@@ -469,14 +472,15 @@ func (c *Config) Ports() netcfg.Ports {
 // unknown (set Params.WANAddr once netcfg reports it). Valid after Validate.
 func (c *Config) NATParams() nat.Params {
 	p := nat.Params{
-		WAN:         c.WAN.Interface,
-		Masquerade:  c.masquerade(),
-		ClampMSS:    uint16(c.NAT.TCPMSS.Value),
-		ClampPMTU:   c.NAT.TCPMSS.PMTU,
-		VPNToLAN:    c.NAT.VPNToLAN,
-		PPTPPort:    uint16(c.pptpPort()),
-		ICMPRate:    uint32(c.Firewall.ICMPRate),
-		MgmtFromVPN: c.Firewall.ManagementFromVPN,
+		WAN:             c.WAN.Interface,
+		Masquerade:      c.masquerade(),
+		ClampMSS:        uint16(c.NAT.TCPMSS.Value),
+		ClampPMTU:       c.NAT.TCPMSS.PMTU,
+		VPNToLAN:        c.NAT.VPNToLAN,
+		PPTPPassthrough: c.NAT.PPTPPassthrough,
+		PPTPPort:        uint16(c.pptpPort()),
+		ICMPRate:        uint32(c.Firewall.ICMPRate),
+		MgmtFromVPN:     c.Firewall.ManagementFromVPN,
 	}
 	if c.WAN.Mode == "static" {
 		p.WANAddr = c.WAN.WANPrefix().Addr()

@@ -35,6 +35,7 @@ lease_file = "/tmp/leases.json"
 masquerade = ["10.79.97.0/24", "192.168.1.0/24"]
 tcp_mss = "pmtu"
 vpn_to_lan = false
+pptp_passthrough = false
 
 [firewall]
 icmp_rate = 5
@@ -96,7 +97,7 @@ func TestRouterSetup(t *testing.T) {
 func equalParams(a, b nat.Params) bool {
 	return a.WAN == b.WAN && a.WANAddr == b.WANAddr && a.LAN == b.LAN && a.LANPrefix == b.LANPrefix &&
 		a.VPN == b.VPN && slices.Equal(a.VPNPools, b.VPNPools) && slices.Equal(a.Masquerade, b.Masquerade) &&
-		a.ClampMSS == b.ClampMSS && a.ClampPMTU == b.ClampPMTU && a.VPNToLAN == b.VPNToLAN &&
+		a.ClampMSS == b.ClampMSS && a.ClampPMTU == b.ClampPMTU && a.VPNToLAN == b.VPNToLAN && a.PPTPPassthrough == b.PPTPPassthrough &&
 		a.PPTPPort == b.PPTPPort && a.ICMPRate == b.ICMPRate && slices.Equal(a.MgmtTCPPorts, b.MgmtTCPPorts) &&
 		a.MgmtFromVPN == b.MgmtFromVPN && slices.Equal(a.Forwards, b.Forwards)
 }
@@ -104,7 +105,7 @@ func equalParams(a, b nat.Params) bool {
 func TestRouterDefaults(t *testing.T) {
 	c := Default()
 	p := c.NATParams()
-	if p.ClampMSS != 1356 || !p.VPNToLAN || p.WANAddr.IsValid() || p.WAN != "wan" || p.LAN != "lan" ||
+	if p.ClampMSS != 1356 || !p.VPNToLAN || !p.PPTPPassthrough || p.WANAddr.IsValid() || p.WAN != "wan" || p.LAN != "lan" ||
 		!slices.Equal(p.Masquerade, []netip.Prefix{netip.MustParsePrefix("10.79.97.0/24"), netip.MustParsePrefix("192.168.1.0/24")}) {
 		t.Errorf("default NATParams %+v", p)
 	}
@@ -138,6 +139,7 @@ func TestRouterErrors(t *testing.T) {
 		{"gateway outside", "[wan]\nmode = \"static\"\naddress = \"203.0.113.2/24\"\ngateway = \"198.51.100.1\"\n", "x.toml:4: wan.gateway: 198.51.100.1 is outside"},
 		{"mss", "[nat]\ntcp_mss = 40\n", "x.toml:2: nat.tcp_mss: must be 536-1460"},
 		{"mss word", "[nat]\ntcp_mss = \"auto\"\n", "x.toml:2"},
+		{"pptp passthrough not a bool", "[nat]\npptp_passthrough = \"yes\"\n", "x.toml:2: nat.pptp_passthrough"},
 		{"forward outside lan", "[[port_forward]]\nproto = \"tcp\"\nport = 80\nto = \"10.0.0.5:80\"\n", "x.toml:4: port_forward.0.to: 10.0.0.5 is not inside"},
 		{"forward pptp port", "[[port_forward]]\nproto = \"tcp\"\nport = 1723\nto = \"192.168.1.5:1723\"\n", "x.toml:3: port_forward.0.port: tcp 1723 is the pptp port"},
 		{"forward proto", "[[port_forward]]\nproto = \"icmp\"\nport = 1\nto = \"192.168.1.5:1\"\n", "x.toml:2: port_forward.0.proto: want tcp or udp"},

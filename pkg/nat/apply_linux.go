@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,6 +33,9 @@ func Apply(ctx context.Context, p Params) error {
 	c.DelTable(rs.table)
 	c.AddTable(rs.table)
 	for _, o := range rs.counters {
+		c.AddObj(o)
+	}
+	for _, o := range rs.helpers {
 		c.AddObj(o)
 	}
 	for _, ch := range rs.chains {
@@ -72,14 +76,21 @@ func ReadCounters() ([]Counter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nat: counters: netlink: %w", err)
 	}
-	objs, err := c.GetObjects(&nftables.Table{Name: TableName, Family: nftables.TableFamilyINet})
+	// GetNamedObjects, not GetObjects: the latter's legacy decoder knows
+	// only counters and quotas and fails the whole dump on the table's ct
+	// helper object ("malformed stateful object").
+	objs, err := c.GetNamedObjects(&nftables.Table{Name: TableName, Family: nftables.TableFamilyINet})
 	if err != nil {
 		return nil, fmt.Errorf("nat: counters of table inet %s: %w", TableName, err)
 	}
 	var out []Counter
 	for _, o := range objs {
-		if co, ok := o.(*nftables.CounterObj); ok {
-			out = append(out, Counter{Name: co.Name, Packets: co.Packets, Bytes: co.Bytes})
+		no, ok := o.(*nftables.NamedObj)
+		if !ok || no.Type != nftables.ObjTypeCounter {
+			continue
+		}
+		if co, ok := no.Obj.(*expr.Counter); ok {
+			out = append(out, Counter{Name: no.Name, Packets: co.Packets, Bytes: co.Bytes})
 		}
 	}
 	return out, nil

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -349,8 +350,21 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := dial(inet, "198.51.100.10:2323", time.Second); err == nil || !isTimeout(err) {
 		t.Fatalf("unsolicited dial to 2323: %v, want a timeout (silent drop)", err)
 	}
-	if after := counter(t, box, "inet", nat.TableName, nat.CounterWANDropped); after <= before {
+	after := counter(t, box, "inet", nat.TableName, nat.CounterWANDropped)
+	if after <= before {
 		t.Fatalf("wan_in_dropped %d -> %d, want it to grow", before, after)
+	}
+	// ReadCounters (the API meant for the CLI) decodes the same count from a table
+	// that also holds the default's ct helper object.
+	if out, _ := box.Run("nft", "list", "table", "inet", nat.TableName); !strings.Contains(out, "ct helper pptp") {
+		t.Fatalf("the default config has no pptp ct helper:\n%s", out)
+	}
+	var read []nat.Counter
+	if err := box.Do(func() (err error) { read, err = nat.ReadCounters(); return err }); err != nil {
+		t.Fatalf("ReadCounters: %v", err)
+	}
+	if i := slices.IndexFunc(read, func(c nat.Counter) bool { return c.Name == nat.CounterWANDropped }); i < 0 || read[i].Packets != uint64(after) {
+		t.Fatalf("ReadCounters = %+v, want %s at %d packets", read, nat.CounterWANDropped, after)
 	}
 
 	// 4b. A VPN client through NAT. The test stands in for the PPTP

@@ -20,18 +20,20 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the kern
 // 192.168.1.0/24, MSS 1356, one port forward.
 func seedParams() Params {
 	return Params{
-		WAN:          "wan0",
-		WANAddr:      netip.MustParseAddr("203.0.113.2"),
-		LAN:          "lan0",
-		LANPrefix:    netip.MustParsePrefix("192.168.1.0/24"),
-		VPN:          "pptp0",
-		VPNPools:     []netip.Prefix{netip.MustParsePrefix("10.79.97.0/24")},
-		Masquerade:   []netip.Prefix{netip.MustParsePrefix("10.79.97.0/24"), netip.MustParsePrefix("192.168.1.0/24")},
-		ClampMSS:     1356,
-		VPNToLAN:     true,
-		PPTPPort:     1723,
-		ICMPRate:     10,
-		MgmtTCPPorts: []uint16{22},
+		WAN:        "wan0",
+		WANAddr:    netip.MustParseAddr("203.0.113.2"),
+		LAN:        "lan0",
+		LANPrefix:  netip.MustParsePrefix("192.168.1.0/24"),
+		VPN:        "pptp0",
+		VPNPools:   []netip.Prefix{netip.MustParsePrefix("10.79.97.0/24")},
+		Masquerade: []netip.Prefix{netip.MustParsePrefix("10.79.97.0/24"), netip.MustParsePrefix("192.168.1.0/24")},
+		ClampMSS:   1356,
+		VPNToLAN:   true,
+		PPTPPort:   1723,
+		// [nat] pptp_passthrough's default.
+		PPTPPassthrough: true,
+		ICMPRate:        10,
+		MgmtTCPPorts:    []uint16{22},
 		Forwards: []PortForward{
 			{Proto: TCP, Port: 8080, To: netip.MustParseAddrPort("192.168.1.10:80")},
 			{Proto: UDP, Port: 5060, To: netip.MustParseAddrPort("192.168.1.20:5060")},
@@ -51,6 +53,7 @@ var goldenCases = []struct {
 		p.ClampMSS, p.ClampPMTU = 0, true
 		p.VPN = "ppp*"
 		p.VPNToLAN = false
+		p.PPTPPassthrough = false
 		p.MgmtFromVPN = true
 		p.WANAddr = netip.Addr{}
 		p.Forwards = nil

@@ -10,7 +10,9 @@
 //     discovery), everything else dropped and counted; management ports
 //     only from the LAN (and the VPN when allowed).
 //   - forward (policy drop): MSS clamping of SYNs, VPN <-> LAN when allowed,
-//     VPN and LAN -> WAN, WAN -> inside only established/related or DNATed.
+//     VPN and LAN -> WAN, WAN -> inside only established/related or DNATed;
+//     the kernel's PPTP helper (ct helper "pptp") on LAN -> WAN TCP 1723 for
+//     LAN hosts dialing outside PPTP servers.
 //   - prerouting/postrouting: port forwards (DNAT, with hairpin NAT for LAN
 //     hosts when the WAN address is known) and masquerade out of the WAN.
 //
@@ -105,6 +107,14 @@ type Params struct {
 	ClampPMTU bool
 
 	VPNToLAN bool // VPN clients and LAN hosts may reach each other
+
+	// PPTPPassthrough attaches the kernel's PPTP conntrack helper
+	// (nf_conntrack_pptp + nf_nat_pptp) to LAN hosts' TCP 1723 connections
+	// out of the WAN, so that several of them can dial one outside server:
+	// the helper tracks their calls' GRE by call ID and rewrites the IDs
+	// behind the masquerade. The box's own server (WAN -> box) never gets
+	// it. Needs a LAN; without one it adds nothing.
+	PPTPPassthrough bool
 
 	PPTPPort uint16 // TCP port of the PPTP server open on the WAN; 0 = closed
 	// ICMPRate is the ICMP echo requests per second accepted from the WAN

@@ -18,6 +18,7 @@ import (
 type ruleset struct {
 	table    *nftables.Table
 	counters []*nftables.CounterObj
+	helpers  []*nftables.NamedObj // ct helper objects, declared before the rules naming them
 	chains   []*nftables.Chain
 	rules    []*nftables.Rule
 }
@@ -123,6 +124,17 @@ func build(p Params) *ruleset {
 	if p.VPN != "" {
 		add(forward, "vpn to wan", ifname(expr.MetaKeyIIFNAME, p.VPN), ifname(expr.MetaKeyOIFNAME, p.WAN), verdict(expr.VerdictAccept))
 	}
+	if p.LAN != "" && p.PPTPPassthrough {
+		rs.helpers = append(rs.helpers, pptpHelper(t))
+		// The first packet (the SYN) of a LAN host's connection to an outside
+		// PPTP server: the helper is only attached to a conntrack entry not yet
+		// confirmed, and runs at confirmation, after this chain. Only the
+		// forward hook: the box's own server (WAN -> box 1723) is input, and
+		// never gets the helper. No verdict: "lan to wan" accepts it.
+		add(forward, "pptp passthrough", ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, p.WAN),
+			nfproto(unix.NFPROTO_IPV4), l4proto(protoTCP), thPort(2, pptpWellKnownPort),
+			[]expr.Any{&expr.Objref{Type: int(nftables.ObjTypeCtHelper), Name: HelperPPTP}})
+	}
 	if p.LAN != "" {
 		add(forward, "lan to wan", ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, p.WAN), verdict(expr.VerdictAccept))
 	}
@@ -153,6 +165,22 @@ func build(p Params) *ruleset {
 		add(post, "hairpin", nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyOIFNAME, p.LAN), ip4Match(12, p.LANPrefix), ctStatus(ipsDstNAT), []expr.Any{&expr.Masq{}})
 	}
 	return rs
+}
+
+// HelperPPTP is the name of the table's ct helper object for PPTP
+// passthrough (nft list ct helpers table inet pptpbox).
+const HelperPPTP = "pptp"
+
+// pptpWellKnownPort is TCP 1723 (RFC 2637 §1), the port outside PPTP
+// servers listen on and the port the kernel's helper is written for.
+const pptpWellKnownPort = 1723
+
+// pptpHelper is `ct helper "pptp" { type "pptp" protocol tcp; l3proto ip; }`:
+// the kernel's nf_conntrack_pptp, IPv4 only (it has no IPv6 variant), with
+// nf_nat_pptp rewriting call IDs behind the masquerade.
+func pptpHelper(t *nftables.Table) *nftables.NamedObj {
+	return &nftables.NamedObj{Table: t, Name: HelperPPTP, Type: nftables.ObjTypeCtHelper,
+		Obj: &expr.CtHelper{Name: "pptp", L3Proto: unix.NFPROTO_IPV4, L4Proto: unix.IPPROTO_TCP}}
 }
 
 // ipsDstNAT is IPS_DST_NAT of enum ip_conntrack_status (nf_conntrack_common.h).

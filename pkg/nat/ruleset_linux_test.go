@@ -30,11 +30,15 @@ func TestBuildChains(t *testing.T) {
 		chain string
 		want  []string
 	}{
-		{"seed forward", seedParams, chainForward, []string{"mss clamp", "established", "invalid", "vpn to lan", "lan to vpn", "vpn to wan", "lan to wan", "port forwards", "forward drop"}},
+		{"seed forward", seedParams, chainForward, []string{"mss clamp", "established", "invalid", "vpn to lan", "lan to vpn", "vpn to wan", "pptp passthrough", "lan to wan", "port forwards", "forward drop"}},
 		{"no vpn<->lan", func() Params { p := seedParams(); p.VPNToLAN = false; return p }, chainForward,
-			[]string{"mss clamp", "established", "invalid", "vpn to wan", "lan to wan", "port forwards", "forward drop"}},
+			[]string{"mss clamp", "established", "invalid", "vpn to wan", "pptp passthrough", "lan to wan", "port forwards", "forward drop"}},
 		{"no clamp no forwards", func() Params { p := seedParams(); p.ClampMSS = 0; p.Forwards = nil; return p }, chainForward,
-			[]string{"established", "invalid", "vpn to lan", "lan to vpn", "vpn to wan", "lan to wan", "forward drop"}},
+			[]string{"established", "invalid", "vpn to lan", "lan to vpn", "vpn to wan", "pptp passthrough", "lan to wan", "forward drop"}},
+		{"pptp passthrough off", func() Params { p := seedParams(); p.PPTPPassthrough = false; return p }, chainForward,
+			[]string{"mss clamp", "established", "invalid", "vpn to lan", "lan to vpn", "vpn to wan", "lan to wan", "port forwards", "forward drop"}},
+		{"pptp passthrough without lan", func() Params { p := seedParams(); p.LAN, p.LANPrefix, p.Forwards = "", netip.Prefix{}, nil; return p }, chainForward,
+			[]string{"mss clamp", "established", "invalid", "vpn to wan", "forward drop"}},
 		{"wan closed to pptp and ping", func() Params { p := seedParams(); p.PPTPPort = 0; p.ICMPRate = 0; return p }, chainWANIn,
 			[]string{"ipv6 nd", "dhcp reply", "wan drop"}},
 		{"seed wan_in", seedParams, chainWANIn, []string{"pptp control", "pptp gre", "ping", "ipv6 nd", "dhcp reply", "wan drop"}},
