@@ -140,8 +140,7 @@ type Client struct {
 
 	nc        net.Conn      // the control connection's socket, closed at once by abort
 	silent    atomic.Bool   // Config.AbortAt was reached: nothing more is sent or taken in
-	aborted   atomic.Bool   // and the socket is closed
-	abortCh   chan struct{} // closed by abort
+	abortCh   chan struct{} // closed by abort, once the socket is closed
 	abortOnce sync.Once
 	// silentCh is closed when an AbortSilent client falls silent, cleared
 	// when the server clears the call.
@@ -305,7 +304,6 @@ func (c *Client) Close() error {
 func (c *Client) abort() {
 	c.abortOnce.Do(func() {
 		c.silent.Store(true)
-		c.aborted.Store(true)
 		c.nc.Close()
 		close(c.abortCh)
 	})
