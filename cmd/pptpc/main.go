@@ -230,15 +230,17 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 	wg.Wait()
 	total := time.Since(start)
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	nAborted := 0
+	for _, v := range aborted {
+		nAborted += v
+	}
 	fmt.Fprintf(stdout, "sessions up: %d of %d in %s\n", len(clients), wantUp, total.Round(time.Millisecond))
 	if wantAborted > 0 {
-		n := 0
 		var each []string
 		for _, a := range client.Aborts {
-			n += aborted[a]
 			each = append(each, fmt.Sprintf("%v %d", a, aborted[a]))
 		}
-		fmt.Fprintf(stdout, "aborted: %d of %d (%s; %d of them silent) seed %d\n", n, wantAborted, strings.Join(each, ", "), wantSilent, seed)
+		fmt.Fprintf(stdout, "aborted: %d of %d (%s; %d of them silent) seed %d\n", nAborted, wantAborted, strings.Join(each, ", "), wantSilent, seed)
 	}
 	if len(times) > 0 {
 		fmt.Fprintf(stdout, "set-up time: p50 %s p95 %s max %s\n", times[len(times)/2].Round(time.Millisecond),
@@ -256,12 +258,8 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 		go func() { defer wg.Done(); c.Close() }()
 	}
 	wg.Wait()
-	n := 0
-	for _, v := range aborted {
-		n += v
-	}
-	if len(clients) < wantUp || n < wantAborted {
-		return fmt.Errorf("%d sessions failed", wantUp+wantAborted-len(clients)-n)
+	if len(clients) < wantUp || nAborted < wantAborted {
+		return fmt.Errorf("%d sessions failed", wantUp+wantAborted-len(clients)-nAborted)
 	}
 	return nil
 }
