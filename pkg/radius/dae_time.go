@@ -52,7 +52,7 @@ func (d *DAE) fresh(p *radius.Packet, src netip.Addr) bool {
 		}
 		return true
 	}
-	at, err := rfc2869.EventTimestamp_Lookup(p)
+	at, err := radius.Date(raw)
 	if err != nil {
 		d.drop("malformed event-timestamp", src, "length", len(raw))
 		return false
