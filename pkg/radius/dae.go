@@ -35,7 +35,8 @@ type DAEConfig struct {
 	// EventWindow is how far a request's Event-Timestamp may be from the
 	// clock, either way, before the request is discarded as stale or
 	// replayed (RFC 5176 §6.3); 0 means DefaultEventWindow, negative
-	// checks none. It is also how long answers are kept for duplicates.
+	// checks none. Answers are kept for duplicates twice as long (a
+	// request stays fresh that long after it arrives).
 	EventWindow time.Duration
 	// RequireEventTimestamp discards requests without an Event-Timestamp
 	// (RFC 5176 §6.3: "SHOULD be configurable").
@@ -117,9 +118,11 @@ func (c *Client) NewDAE(cfg DAEConfig) *DAE {
 	if d.window < 0 {
 		d.window = 0
 	} else {
-		// RFC 5176 §6.3: the window for duplicate detection is the
-		// one for stale Event-Timestamps.
-		d.dup = max(d.window, daeDupWindow)
+		// RFC 5176 §6.3: duplicates are detected for as long as a
+		// request can pass the Event-Timestamp check. One stamped up to
+		// a window ahead of the clock (a server whose clock is ahead)
+		// stays fresh until two windows after it arrived.
+		d.dup = max(2*d.window, daeDupWindow)
 	}
 	if d.floor.IsZero() {
 		d.floor = ClockFloor()

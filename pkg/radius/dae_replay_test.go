@@ -159,3 +159,26 @@ func TestDAEReplay(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// TestDAEReplayServerClockAhead: a server whose clock is ahead of the box's
+// (by less than the window) stamps a request that stays fresh here for up
+// to twice the window after it arrives; a replay in that time must still
+// be a duplicate, answered but not acted on again.
+func TestDAEReplayServerClockAhead(t *testing.T) {
+	r := newDAERig(t)
+	clk := &fakeClock{t: clockNow}
+	d := replayDAE(t, r, clk, nil)
+	captured := r.request(t, radius.CodeDisconnectRequest, r.secret, byUser(clockNow.Add(290*time.Second)))
+	first := d.Handle(captured, daeSrc)
+	if first == nil || len(r.users) != 1 {
+		t.Fatalf("first: answered %v, %d hang-ups", first != nil, len(r.users))
+	}
+	clk.t = clockNow.Add(400 * time.Second) // the timestamp is 110 s old: fresh
+	if again := d.Handle(captured, daeSrc); string(again) != string(first) || len(r.users) != 1 {
+		t.Errorf("replay 400 s later: same answer %v, hang-ups %d, want 1", string(again) == string(first), len(r.users))
+	}
+	clk.t = clockNow.Add(591 * time.Second) // 301 s old: stale
+	if d.Handle(captured, daeSrc) != nil || len(r.users) != 1 {
+		t.Errorf("replay after the window obeyed (%d hang-ups)", len(r.users))
+	}
+}
