@@ -74,6 +74,7 @@ type limits struct {
 	callsRefusedUnauth, loginTimeouts         atomic.Uint64
 
 	logGlobal, logPerSource, logAccept, logUnauth, logLogin lograte.Limiter
+	logGuard                                                lograte.Limiter // refuseGuarded (authguard.go)
 }
 
 func limitDefaults(cfg *Config) {
