@@ -529,12 +529,18 @@ func (s *Server) claimUser(ss *Session, user string) (old []*Session, err error)
 // session ends in the authentication phase, and the name is free again.
 // Called with s.mu held.
 func (s *Server) unclaimUser(ss *Session) {
+	s.dropFromUser(ss)
+	ss.user = ""
+}
+
+// dropFromUser takes ss out of its user's sessions (byUser). Called with
+// s.mu held.
+func (s *Server) dropFromUser(ss *Session) {
 	if list := removeFrom(s.byUser[ss.user], ss); len(list) == 0 {
 		delete(s.byUser, ss.user)
 	} else {
 		s.byUser[ss.user] = list
 	}
-	ss.user = ""
 }
 
 // takeAddr picks the address of a session being assigned: the
@@ -582,14 +588,7 @@ func (s *Server) remove(ss *Session) {
 	if s.byIP[ss.ip] == ss {
 		delete(s.byIP, ss.ip)
 	}
-	if list := s.byUser[ss.user]; len(list) > 0 {
-		list = removeFrom(list, ss)
-		if len(list) == 0 {
-			delete(s.byUser, ss.user)
-		} else {
-			s.byUser[ss.user] = list
-		}
-	}
+	s.dropFromUser(ss)
 	if ss.fromPool && ss.ip.IsValid() {
 		s.cfg.Pool.Put(ss.ip)
 	}
