@@ -77,7 +77,9 @@ func holdFailure(ctx context.Context, d time.Duration, res *ppp.AuthResult) (*pp
 }
 
 // refuseGuarded refuses a new call from a source in backoff: RFC 2637
-// §2.8 result 7 (Do-Not-Accept, "administratively prohibited").
+// §2.8 result 7 (Do-Not-Accept, "administratively prohibited"). The
+// source may repeat the request as fast as it likes: every refusal is
+// counted, the log line is written at most once a second.
 func (s *Server) refuseGuarded(c *pptp.Conn) error {
 	g := s.cfg.Guard
 	if g == nil {
@@ -89,7 +91,10 @@ func (s *Server) refuseGuarded(c *pptp.Conn) error {
 		return nil
 	}
 	s.stats.Auth.RefusedCalls.Add(1)
-	s.log.Warn("call refused: source in login backoff", "peer", src.String(), "for", left.Round(time.Millisecond).String())
+	if ok, sup := s.lim.logGuard.Allow(time.Now()); ok {
+		s.log.Warn("call refused: source in login backoff", "peer", src.String(), "for", left.Round(time.Millisecond).String(),
+			"guard_refused_calls", s.stats.Auth.RefusedCalls.Load(), "suppressed", sup)
+	}
 	return fmt.Errorf("source %s in login backoff for %s: %w", src, left.Round(time.Millisecond), pptp.ErrDoNotAccept)
 }
 

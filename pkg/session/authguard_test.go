@@ -1,12 +1,18 @@
 package session
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/authguard"
+	"github.com/pptpbox/pptpbox/pkg/pptp"
 )
 
 // fakeClock is the guard's clock in tests: backoff ends when the test says.
@@ -90,5 +96,53 @@ func TestPasswordGuessingSlowed(t *testing.T) {
 	}
 	if st := r.srv.Stats(); st.Auth.GuardUsers != 1 || st.Auth.GuardPairs != 1 {
 		t.Fatalf("a success did not reset alice: %+v", st.Auth)
+	}
+}
+
+// lineCounter counts the log lines that contain a string.
+type lineCounter struct {
+	sub string
+	n   atomic.Int64
+}
+
+func (l *lineCounter) Write(b []byte) (int, error) {
+	if bytes.Contains(b, []byte(l.sub)) {
+		l.n.Add(1)
+	}
+	return len(b), nil
+}
+
+// TestGuardRefusalLogRateLimited: a source in backoff may send refused
+// Outgoing-Call-Requests as fast as it likes; each is counted, but the
+// refusal is logged at most once a second (as every other refusal an
+// attacker can trigger; here once an hour), not once per request.
+func TestGuardRefusalLogRateLimited(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	g := authguard.New(authguard.Config{SourceLimit: 1, Now: clk.now})
+	lines := &lineCounter{sub: "source in login backoff"}
+	r := newRig(t, func(c *Config) {
+		c.Guard = g
+		c.Logger = slog.New(slog.NewTextHandler(lines, nil))
+	})
+	// The limiter's interval outlasts any slow run of the five calls.
+	r.srv.lim.logGuard.Every = time.Hour
+	atk := netip.MustParseAddr("127.0.0.2")
+	for range 2 {
+		g.Failure(atk, "x")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := pptpFrom(t, r, atk.String())
+	for id := uint16(1); id <= 5; id++ {
+		rep, err := c.OutgoingCall(ctx, id)
+		if err == nil || rep == nil || rep.Result != pptp.OutgoingDoNotAccept {
+			t.Fatalf("call %d from a source in backoff: %+v %v", id, rep, err)
+		}
+	}
+	if n := r.srv.Stats().Auth.RefusedCalls; n != 5 {
+		t.Fatalf("guard_refused_calls %d, want 5", n)
+	}
+	if n := lines.n.Load(); n != 1 {
+		t.Fatalf("%d refusal log lines for 5 refusals, want 1", n)
 	}
 }

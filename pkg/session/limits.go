@@ -74,6 +74,7 @@ type limits struct {
 	callsRefusedUnauth, loginTimeouts         atomic.Uint64
 
 	logGlobal, logPerSource, logAccept, logUnauth, logLogin lograte.Limiter
+	logGuard                                                lograte.Limiter // refuseGuarded (authguard.go)
 }
 
 func limitDefaults(cfg *Config) {
@@ -214,21 +215,16 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, serve func(nc 
 }
 
 // admitCallLocked checks the per-source budget of calls not logged in yet
-// before OutgoingCall makes a session; s.mu is held. The count is a scan
-// of the calls (at most max_sessions) rather than a counter kept in step
-// with every way a session ends or comes up.
+// before OutgoingCall makes a session; s.mu is held. s.unauth holds the
+// count (countUnauthLocked), so a call request costs a map lookup rather
+// than a scan of every call under the lock.
 func (s *Server) admitCallLocked(c *pptp.Conn) error {
 	max := s.cfg.MaxUnauthPerSource
 	if max <= 0 {
 		return nil
 	}
 	src := sourceKey(c.RemoteAddr().Addr())
-	n := 0
-	for _, ss := range s.calls {
-		if !ss.wasUp.Load() && sourceKey(ss.peer) == src {
-			n++
-		}
-	}
+	n := s.unauth[src]
 	if n < max {
 		return nil
 	}
@@ -241,6 +237,34 @@ func (s *Server) admitCallLocked(c *pptp.Conn) error {
 	// General-Error/No-Resource (RFC 2637 §2.8): the budget frees up as
 	// the source's logins complete or time out.
 	return fmt.Errorf("%d calls from %s not logged in yet (max_unauthenticated_per_source %d): %w", n, src, max, pptp.ErrNoResource)
+}
+
+// countUnauthLocked counts a new call in s.unauth until its link comes up
+// (loggedIn) or it is removed, whichever is first; s.mu is held.
+func (s *Server) countUnauthLocked(ss *Session) {
+	ss.unauthCounted = true
+	s.unauth[sourceKey(ss.peer)]++
+}
+
+// uncountUnauthLocked takes ss out of s.unauth if it is still counted
+// there; s.mu is held.
+func (s *Server) uncountUnauthLocked(ss *Session) {
+	if !ss.unauthCounted {
+		return
+	}
+	ss.unauthCounted = false
+	key := sourceKey(ss.peer)
+	if s.unauth[key]--; s.unauth[key] <= 0 {
+		delete(s.unauth, key)
+	}
+}
+
+// loggedIn frees the unauthenticated-call slot of a session whose link
+// came up (onUp).
+func (s *Server) loggedIn(ss *Session) {
+	s.mu.Lock()
+	s.uncountUnauthLocked(ss)
+	s.mu.Unlock()
 }
 
 // armLoginTimeout ends ss if its link is not up within LoginTimeout: LCP,

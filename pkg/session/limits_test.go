@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -286,5 +287,41 @@ func TestSourceKey(t *testing.T) {
 		if got := sourceKey(netip.MustParseAddr(in)); got.String() != want {
 			t.Errorf("sourceKey(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestUnauthenticatedBudgetFollowsLogins: a call leaves the per-source
+// budget of calls not logged in when its link comes up, and when it ends,
+// so the count stays right as sessions come and go. With a budget of one,
+// a second user logs in from the address of a first one who is up; after
+// both hang up nothing is counted, and the budget is exactly one again.
+func TestUnauthenticatedBudgetFollowsLogins(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.MaxUnauthPerSource = 1 })
+	a, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatalf("alice: %v", err)
+	}
+	b, err := r.dial(t, "bob", "bob-pw", nil)
+	if err != nil {
+		t.Fatalf("bob from alice's address while alice is up: %v", err)
+	}
+	a.Close()
+	b.Close()
+	waitFor(t, func() bool { return len(r.srv.Sessions()) == 0 })
+	r.srv.mu.RLock()
+	left := maps.Clone(r.srv.unauth)
+	r.srv.mu.RUnlock()
+	if len(left) != 0 {
+		t.Fatalf("calls not logged in after all ended: %v", left)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := pptpFrom(t, r, "127.0.0.1")
+	if rep, err := c.OutgoingCall(ctx, 1); err != nil {
+		t.Fatalf("first silent call: %+v %v", rep, err)
+	}
+	rep, err := c.OutgoingCall(ctx, 2)
+	if err == nil || rep == nil || rep.Result != pptp.OutgoingGeneralError || rep.Error != pptp.ErrorNoResource {
+		t.Fatalf("second silent call over the budget: %+v %v", rep, err)
 	}
 }

@@ -147,6 +147,10 @@ type Server struct {
 	conns   map[*pptp.Conn]struct{}
 	closing bool
 	idle    chan struct{} // closed and replaced when calls becomes empty
+
+	// unauth counts the calls in calls whose link is not up yet, by
+	// sourceKey of the peer (admitCallLocked, limits.go); under mu.
+	unauth map[netip.Addr]int
 }
 
 // New makes a server that sends and receives GRE on g and IP packets on t.
@@ -173,6 +177,7 @@ func New(cfg Config, g gre.Conn, t tun.Device) *Server {
 		byIP:   map[netip.Addr]*Session{},
 		byUser: map[string][]*Session{},
 		conns:  map[*pptp.Conn]struct{}{},
+		unauth: map[netip.Addr]int{},
 		idle:   make(chan struct{}),
 	}
 }
@@ -363,6 +368,7 @@ func (s *Server) OutgoingCall(c *pptp.Conn, peerCallID uint16, req *pptp.Outgoin
 	}
 	ss := newSession(s, c, id, peerCallID, req.RecvWindow)
 	s.calls[id] = ss
+	s.countUnauthLocked(ss)
 	// The link starts when the peer's first GRE packet arrives (its LCP
 	// Configure-Request, sent once our Outgoing-Call-Reply is in), or after
 	// startDelay: an LCP request sent before the reply reaches the client
@@ -523,12 +529,18 @@ func (s *Server) claimUser(ss *Session, user string) (old []*Session, err error)
 // session ends in the authentication phase, and the name is free again.
 // Called with s.mu held.
 func (s *Server) unclaimUser(ss *Session) {
+	s.dropFromUser(ss)
+	ss.user = ""
+}
+
+// dropFromUser takes ss out of its user's sessions (byUser). Called with
+// s.mu held.
+func (s *Server) dropFromUser(ss *Session) {
 	if list := removeFrom(s.byUser[ss.user], ss); len(list) == 0 {
 		delete(s.byUser, ss.user)
 	} else {
 		s.byUser[ss.user] = list
 	}
-	ss.user = ""
 }
 
 // takeAddr picks the address of a session being assigned: the
@@ -572,17 +584,11 @@ func (s *Server) takeAddr(ss *Session, res *ppp.AuthResult, old []*Session) (net
 func (s *Server) remove(ss *Session) {
 	s.mu.Lock()
 	delete(s.calls, ss.callID)
+	s.uncountUnauthLocked(ss)
 	if s.byIP[ss.ip] == ss {
 		delete(s.byIP, ss.ip)
 	}
-	if list := s.byUser[ss.user]; len(list) > 0 {
-		list = removeFrom(list, ss)
-		if len(list) == 0 {
-			delete(s.byUser, ss.user)
-		} else {
-			s.byUser[ss.user] = list
-		}
-	}
+	s.dropFromUser(ss)
 	if ss.fromPool && ss.ip.IsValid() {
 		s.cfg.Pool.Put(ss.ip)
 	}

@@ -48,6 +48,10 @@ type Session struct {
 	cleared atomic.Bool   // the peer cleared the call: no Call-Disconnect-Notify
 	down    chan struct{} // closed when the link is down and the session removed
 
+	// unauthCounted: the call counts in srv.unauth (limits.go); under
+	// srv.mu.
+	unauthCounted bool
+
 	// GRE state. tunMu serialises the tunnel's sequence/ack bookkeeping
 	// between the receive loop, the senders and the ack timer.
 	tunMu    sync.Mutex
@@ -159,6 +163,7 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 	ss.mppe.Store(info.MPPE)
 	ss.result, ss.upAt = info.Result, time.Now()
 	ss.wasUp.Store(true)
+	ss.srv.loggedIn(ss)
 	if res := info.Result; res != nil && res.SessionTimeout > 0 {
 		// Counted from the network phase, as pppd's maxconnect: the time
 		// of service the limit grants starts when service does.
