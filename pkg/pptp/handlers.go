@@ -186,7 +186,7 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 	if err != nil {
 		if errors.Is(err, ErrDoNotAccept) {
 			c.ctr.CallsRefused.Add(1)
-			c.log.Warn("outgoing call refused", "peer_call", m.CallID, "err", err)
+			c.logRefusal("peer_call", m.CallID, "err", err)
 			return c.send(&OutgoingCallReply{PeerCallID: m.CallID, Result: OutgoingDoNotAccept})
 		}
 		code := ErrorPACError
