@@ -72,7 +72,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 	defer cancel()
 
 	if cfg.RouterEnabled() {
-		if err := cfg.CheckInterfaces(func(n string) bool { _, err := netcfg.LinkIndex(n); return err == nil }); err != nil {
+		if err := cfg.CheckInterfaces(linkExists); err != nil {
 			return err
 		}
 		b.router = nat.NewRouter(cfg.NATParams(), log)
