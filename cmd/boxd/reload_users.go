@@ -11,21 +11,15 @@ import (
 // staleUsers are the [[user]] names a reload from old to new takes a login
 // away from, with why: removed, or the password or the fixed address
 // changed. Their running sessions were granted on credentials (or an
-// address) that no longer hold.
+// address) that no longer hold. Both lists are of validated configs, which
+// name each user once (config.validateUsers).
 func staleUsers(old, new []config.User) map[string]string {
 	now := make(map[string]config.User, len(new))
 	for _, u := range new {
-		if _, dup := now[u.Name]; !dup { // the first entry wins, as in aaa.NewLocal
-			now[u.Name] = u
-		}
+		now[u.Name] = u
 	}
 	stale := map[string]string{}
-	seen := map[string]bool{}
 	for _, u := range old {
-		if seen[u.Name] {
-			continue
-		}
-		seen[u.Name] = true
 		n, ok := now[u.Name]
 		switch {
 		case !ok:

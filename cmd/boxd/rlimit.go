@@ -14,13 +14,13 @@ const descriptorReserve = 64
 // raiseNoFile sets boxd's descriptor limit on purpose (issue 14 item 1):
 // the soft RLIMIT_NOFILE goes up to the hard one, which the init (or the
 // shell) chose for the box. Every control connection costs a descriptor,
-// and running out stopped the daemon before. It returns the limits now in
-// force.
-func raiseNoFile(log *slog.Logger) (soft, hard uint64) {
+// and running out stopped the daemon before. It returns the soft limit now
+// in force (0 if unknown), for connCap.
+func raiseNoFile(log *slog.Logger) (soft uint64) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		log.Warn("descriptor limit: cannot read RLIMIT_NOFILE", "err", err)
-		return 0, 0
+		return 0
 	}
 	was := lim.Cur
 	if lim.Cur < lim.Max {
@@ -31,15 +31,6 @@ func raiseNoFile(log *slog.Logger) (soft, hard uint64) {
 		}
 	}
 	log.Info("descriptor limit", "soft", lim.Cur, "hard", lim.Max, "soft_was", was)
-	return lim.Cur, lim.Max
-}
-
-// noFileSoft is the soft RLIMIT_NOFILE now (0 if unknown).
-func noFileSoft() uint64 {
-	var lim syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
-		return 0
-	}
 	return lim.Cur
 }
 

@@ -62,7 +62,7 @@ type box struct {
 func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.Log.Level)
 	log.Info("boxd starting", "version", version, "config", cfg.File())
-	raiseNoFile(log)
+	nofile := raiseNoFile(log)
 	b := &box{log: log, path: path, cfg: cfg, users: newLocalUsers(cfg.Users)}
 	// Deferred calls run last-in first-out: cancel the router before waiting
 	// for it, so an early error return does not hang.
@@ -72,7 +72,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 	defer cancel()
 
 	if cfg.RouterEnabled() {
-		if err := cfg.CheckInterfaces(func(n string) bool { _, err := netcfg.LinkIndex(n); return err == nil }); err != nil {
+		if err := cfg.CheckInterfaces(linkExists); err != nil {
 			return err
 		}
 		b.router = nat.NewRouter(cfg.NATParams(), log)
@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 	if err != nil {
 		return err
 	}
-	srv, ln, fixed, cleanup, err := startPPTP(ctx, cfg, acct, log)
+	srv, ln, fixed, cleanup, err := startPPTP(ctx, cfg, acct, nofile, log)
 	if err != nil {
 		return err
 	}
@@ -214,8 +214,9 @@ func (l *localUsers) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*p
 }
 
 // startPPTP opens the TUN device, routes the pool to it, opens the GRE socket
-// and the TCP listener, and builds the server.
-func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, log *slog.Logger) (*session.Server, net.Listener, *fixedRoutes, func(), error) {
+// and the TCP listener, and builds the server. nofile is the soft descriptor
+// limit raiseNoFile left (0 if unknown): it bounds max_connections.
+func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, nofile uint64, log *slog.Logger) (*session.Server, net.Listener, *fixedRoutes, func(), error) {
 	p := &cfg.PPTP
 	ranges, err := ippool.ParseRanges(p.RemoteIP)
 	if err != nil {
@@ -312,7 +313,7 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, log *slo
 		OnAddr:           framedRoutes(fixed, proxyARP(cfg, log)),
 
 		// Limits against unauthenticated peers (issue 14; rlimit.go).
-		MaxConns:           connCap(p.MaxConnections, noFileSoft(), log),
+		MaxConns:           connCap(p.MaxConnections, nofile, log),
 		MaxConnsPerSource:  p.MaxConnectionsPerSource,
 		MaxCallsPerConn:    p.MaxCallsPerConnection,
 		MaxUnauthPerSource: p.MaxUnauthenticatedPerSource,

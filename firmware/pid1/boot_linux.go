@@ -385,15 +385,18 @@ func (b *box) announceReady() {
 	for !b.boxdReady() {
 		if time.Since(b.start) > 90*time.Second {
 			b.printBanner("pptpbox not ready: boxd is not answering; see `log`")
-			go func() {
-				for !b.boxdReady() {
-					time.Sleep(time.Second)
-				}
-				b.printReady()
-			}()
+			go b.printReadyWhenUp()
 			return
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+	b.printReady()
+}
+
+// printReadyWhenUp prints the ready line once boxd answers, however long that takes.
+func (b *box) printReadyWhenUp() {
+	for !b.boxdReady() {
+		time.Sleep(time.Second)
 	}
 	b.printReady()
 }

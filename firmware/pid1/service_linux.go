@@ -31,7 +31,14 @@ type service struct {
 	// exits, when set, receives why each process died (not when stopped); a trial reads
 	// it, and nobody needs to: sends do not block.
 	exits chan string
-	last  lastLine // the last line of output, for the reason a trial prints
+}
+
+// runOutput is what one run of the process wrote: its last line (for the reason a trial
+// prints), complete once done is closed. Each run has its own, so that a run that prints
+// nothing is not given an earlier run's last words.
+type runOutput struct {
+	last lastLine
+	done chan struct{}
 }
 
 func (s *service) run() {
@@ -43,7 +50,7 @@ func (s *service) run() {
 			s.mu.Unlock()
 			return
 		}
-		ch, copied, err := s.spawn()
+		ch, out, err := s.spawn()
 		s.mu.Unlock()
 		start := time.Now()
 		var why string
@@ -60,17 +67,17 @@ func (s *service) run() {
 				return
 			}
 		}
-		if copied != nil {
+		if out != nil {
 			// The exit status can arrive before the last output line has been read
 			// from the pipe: wait for the pipe's end (a grandchild holding it open
 			// cannot keep us longer than a second).
 			select {
-			case <-copied:
+			case <-out.done:
 			case <-time.After(time.Second):
 			}
-		}
-		if l := s.last.get(); l != "" {
-			why += ": " + l
+			if l := out.last.get(); l != "" {
+				why += ": " + l
+			}
 		}
 		select {
 		case s.exits <- why:
@@ -85,9 +92,9 @@ func (s *service) run() {
 	}
 }
 
-// spawn starts the process; s.mu is held. copied is closed when its output has been read
+// spawn starts the process; s.mu is held. out.done is closed when its output has been read
 // to the end.
-func (s *service) spawn() (ch <-chan unix.WaitStatus, copied chan struct{}, err error) {
+func (s *service) spawn() (ch <-chan unix.WaitStatus, out *runOutput, err error) {
 	rd, wr, err := os.Pipe()
 	if err != nil {
 		return nil, nil, err
@@ -104,15 +111,15 @@ func (s *service) spawn() (ch <-chan unix.WaitStatus, copied chan struct{}, err 
 		rd.Close()
 		return nil, nil, fmt.Errorf("start %s: %w", s.name, err)
 	}
-	copied = make(chan struct{})
+	out = &runOutput{done: make(chan struct{})}
 	go func() {
-		io.Copy(io.MultiWriter(s.log, &s.last), rd)
+		io.Copy(io.MultiWriter(s.log, &out.last), rd)
 		rd.Close()
-		close(copied)
+		close(out.done)
 	}()
 	s.proc, s.started, s.exited = p, time.Now(), make(chan struct{})
 	s.lg.Info("service started", "service", s.name, "pid", p.Pid)
-	return ch, copied, nil
+	return ch, out, nil
 }
 
 // status describes the service for the console.

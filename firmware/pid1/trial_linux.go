@@ -86,12 +86,7 @@ func (b *box) rollback(failed *Candidate, reason string) {
 	b.startBoxd()
 	if b.readyLines.Load() > 0 {
 		// The ready line named the failed config; print one for this one.
-		go func() {
-			for !b.boxdReady() {
-				time.Sleep(time.Second)
-			}
-			b.printReady()
-		}()
+		go b.printReadyWhenUp()
 	}
 }
 

@@ -426,7 +426,13 @@ func (s *Server) isRenewal(l Lease) bool {
 // ExpiryWriteEvery old, else left for FlushDue or Flush.
 func (s *Server) changed(now bool) error {
 	s.dirty = true
-	if !now && s.now().Sub(s.lastWrite) < s.cfg.ExpiryWriteEvery {
+	return s.flush(now)
+}
+
+// flush writes pending changes: at once when now, else only once the last
+// write is ExpiryWriteEvery old; s.mu is held.
+func (s *Server) flush(now bool) error {
+	if !s.dirty || (!now && s.now().Sub(s.lastWrite) < s.cfg.ExpiryWriteEvery) {
 		return nil
 	}
 	return s.save()
@@ -437,20 +443,14 @@ func (s *Server) changed(now bool) error {
 func (s *Server) FlushDue() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.dirty || s.now().Sub(s.lastWrite) < s.cfg.ExpiryWriteEvery {
-		return nil
-	}
-	return s.save()
+	return s.flush(false)
 }
 
 // Flush writes pending changes now (a clean stop).
 func (s *Server) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.dirty {
-		return nil
-	}
-	return s.save()
+	return s.flush(true)
 }
 
 // save writes the table now; s.mu is held.
