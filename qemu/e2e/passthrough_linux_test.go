@@ -117,29 +117,7 @@ func TestPPTPPassthrough(t *testing.T) {
 		{Image: images[vmtest.FlavourClient], NS: ns, Tap: "tap2", Name: "lan2", MAC: "52:54:00:00:12:12",
 			Addr: lanClients[1], Gateway: rig.LANBox.Addr(), Dir: dir, Log: log},
 	}
-	guests := make([]*vmtest.Guest, len(specs))
-	errs := make(chan error, len(specs))
-	for i, c := range specs {
-		go func() {
-			g, err := vmtest.Boot(ctx, c)
-			guests[i] = g
-			errs <- err
-		}()
-	}
-	for range specs {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-	for _, g := range guests {
-		if g != nil {
-			ns.OnClose(func() { g.Close() })
-			t.Cleanup(func() { g.Close() })
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	guests := bootAll(ctx, t, ns, specs)
 	t.Logf("three guests booted in %v", time.Since(start).Round(time.Millisecond))
 	server, clients := guests[0], guests[1:]
 	t.Cleanup(func() {

@@ -89,29 +89,7 @@ func TestReferencePPTPD(t *testing.T) {
 			Addr: netip.PrefixFrom(serverAddr, 24), Dir: dir, Log: log},
 	}
 	// Boot both at once: each boot is mostly TCG CPU time, and there are two cores.
-	guests := make([]*vmtest.Guest, len(specs))
-	errs := make(chan error, len(specs))
-	for i, c := range specs {
-		go func() {
-			g, err := vmtest.Boot(ctx, c)
-			guests[i] = g
-			errs <- err
-		}()
-	}
-	for range specs {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-	for _, g := range guests {
-		if g != nil {
-			ns.OnClose(func() { g.Close() })
-			t.Cleanup(func() { g.Close() })
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	guests := bootAll(ctx, t, ns, specs)
 	client, server := guests[0], guests[1]
 	t.Cleanup(func() {
 		if t.Failed() {
