@@ -80,7 +80,7 @@ func directBoot(t *testing.T, disk, usb, extra string, noReboot bool) *vm {
 	kernel, initrd := filepath.Join(out, "qemu-amd64.vmlinuz"), filepath.Join(out, "qemu-amd64.initrd.zst")
 	need(t, kernel, initrd)
 	args := []string{"-M", "pc", "-m", "512", "-kernel", kernel, "-initrd", initrd,
-		"-append", "console=ttyS0,115200n8 panic=10 loglevel=4 pptpbox.debug=1 pptpbox.test=1 " + extra,
+		"-append", "console=ttyS0,115200n8 panic=10 loglevel=4 no_timer_check pptpbox.debug=1 pptpbox.test=1 " + extra,
 		"-drive", "file=" + disk + ",format=raw,if=virtio", "-device", "i6300esb"}
 	args = append(args, netArgs("pci")...)
 	if usb != "" {

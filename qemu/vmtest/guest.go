@@ -139,7 +139,7 @@ func Boot(ctx context.Context, cfg Config) (*Guest, error) {
 }
 
 func (g *Guest) qemuArgs(sock string) []string {
-	cmdline := []string{"console=ttyS0,115200", "panic=-1", "loglevel=4", "pptpbox.name=" + g.cfg.Name}
+	cmdline := []string{"console=ttyS0,115200", "panic=-1", "loglevel=4", "no_timer_check", "pptpbox.name=" + g.cfg.Name}
 	if g.cfg.Addr.IsValid() {
 		cmdline = append(cmdline, "pptpbox.ip="+g.cfg.Addr.String())
 	}
