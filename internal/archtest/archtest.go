@@ -72,6 +72,12 @@ var Leaves = []string{
 // except ppp -> mschap, mppe.
 var Protocol = []string{"pkg/pptp", "pkg/gre", "pkg/ppp", "pkg/mschap", "pkg/mppe"}
 
+// TestHelpers are the fakes and harnesses for tests (wireguard-go's
+// tuntest/bindtest): production binaries do not link them.
+var TestHelpers = []string{
+	"pkg/gre/gretest", "pkg/tun/tuntest", "pkg/netcfg/netnstest", "pkg/radius/radiustest", "internal/flood",
+}
+
 // Rules are the import rules of docs/internals.md.
 var Rules = rules()
 
@@ -137,6 +143,12 @@ func rules() []Rule {
 			From:  []string{"pkg/client"},
 			Only:  []string{"pkg/pptp", "pkg/gre", "pkg/ppp"},
 			Never: []string{"pkg/session"},
+		},
+		Rule{
+			Name:   "test helpers (gretest, tuntest, netnstest, radiustest, internal/flood) are for tests and qemu/ rigs: pkg/, cmd/ and firmware/ code never imports them",
+			From:   []string{"pkg/...", "cmd/...", "firmware/...", "internal/..."},
+			Except: TestHelpers,
+			Never:  TestHelpers,
 		},
 	)
 }
