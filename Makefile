@@ -32,7 +32,7 @@ deps:
 	@scripts/deps.sh $(sort $(APT_PACKAGES))
 
 vet:
-	@out=$$(gofmt -l cmd pkg qemu firmware 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd pkg qemu firmware internal 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 unit:

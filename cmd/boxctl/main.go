@@ -1,14 +1,18 @@
 // Command boxctl talks to a running boxd over its control socket.
 //
 //	boxctl sessions            list live sessions
-//	boxctl stats               server counters (drops by reason)
+//	boxctl stats               server counters (drops by reason, limits, RADIUS, DHCP)
 //	boxctl disconnect USER     end USER's sessions
-//	boxctl ping                is boxd alive
+//	boxctl reload              re-read the config file (as SIGHUP)
+//	boxctl ping                is boxd alive (version, time)
+//
+// The commands are control.Commands; boxctl -h lists them.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,7 +21,6 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/control"
-	"github.com/pptpbox/pptpbox/pkg/session"
 )
 
 func main() {
@@ -31,11 +34,16 @@ func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("boxctl", flag.ContinueOnError)
 	sock := fs.String("socket", control.DefaultSocket, "boxd control socket")
 	asJSON := fs.Bool("json", false, "print the raw JSON answer")
+	fs.SetOutput(io.Discard) // errors are returned; -h prints usage to stdout
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout, fs)
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: boxctl [-socket PATH] [-json] sessions|stats|disconnect USER|ping")
+		return fmt.Errorf("usage: boxctl [-socket PATH] [-json] COMMAND (%s)", control.CommandList())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -55,7 +63,7 @@ func run(args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, string(b))
 		return nil
 	}
-	var list []session.Info
+	var list []control.Session
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return err
 	}
@@ -65,4 +73,18 @@ func run(args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\n", s.User, s.IP, s.Peer, s.CallID, s.MPPE, s.Uptime, s.BytesIn, s.BytesOut)
 	}
 	return tw.Flush()
+}
+
+// usage prints the flags and every command boxd's control socket serves.
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "usage: boxctl [-socket PATH] [-json] COMMAND [ARGS]")
+	fmt.Fprintln(w, "\ncommands:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range control.Commands {
+		fmt.Fprintf(tw, "  %s %s\t%s\n", c.Name, c.Args, c.Help)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nflags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }

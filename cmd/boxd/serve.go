@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -433,62 +432,6 @@ func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
 		pol.Allowed, pol.Bits40, pol.Bits56, pol.Bits128 = true, true, true, true
 	}
 	return pol
-}
-
-// boxStats is what `boxctl stats` prints: the session server's counters,
-// and the RADIUS client's when [radius] is on.
-type boxStats struct {
-	session.StatsSnapshot
-	Radius *radius.Stats `json:"radius,omitempty"`
-	// Goroutines is boxd's goroutine count: with no session it returns to
-	// the same figure, so a growing one is a leak (TestBoxdChurn).
-	Goroutines int          `json:"goroutines"`
-	DHCPD      *dhcpd.Stats `json:"dhcpd,omitempty"`
-}
-
-func (b *box) stats() boxStats {
-	st := boxStats{StatsSnapshot: b.srv.Stats(), Goroutines: runtime.NumGoroutine()}
-	if b.rc != nil {
-		rs := b.rc.Stats()
-		st.Radius = &rs
-	}
-	if d := b.dhcpd.Load(); d != nil {
-		ds := d.Stats()
-		st.DHCPD = &ds
-	}
-	return st
-}
-
-func (b *box) controlHandler() control.Handler {
-	srv := b.srv
-	return func(ctx context.Context, req control.Request) (any, error) {
-		if srv == nil && req.Cmd != "ping" && req.Cmd != "reload" {
-			return nil, errors.New("pptp server disabled")
-		}
-		switch req.Cmd {
-		case "reload":
-			b.reload(ctx)
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			return map[string]string{"config": b.cfg.File()}, nil
-		case "sessions":
-			return srv.Sessions(), nil
-		case "stats":
-			return b.stats(), nil
-		case "disconnect":
-			if len(req.Args) != 1 {
-				return nil, errors.New("usage: disconnect USER")
-			}
-			n := srv.Disconnect(req.Args[0], "disconnected by the administrator")
-			if n == 0 {
-				return nil, fmt.Errorf("no session for user %q", req.Args[0])
-			}
-			return map[string]int{"ended": n}, nil
-		case "ping":
-			return map[string]string{"version": version, "time": time.Now().UTC().Format(time.RFC3339)}, nil
-		}
-		return nil, fmt.Errorf("unknown command %q (sessions, stats, disconnect USER, reload, ping)", req.Cmd)
-	}
 }
 
 // proxyARP answers ARP on the LAN for session addresses inside the LAN subnet

@@ -6,6 +6,10 @@
 //	← {"ok":true,"data":[...]}
 //	→ {"cmd":"disconnect","args":["alice"]}
 //	← {"ok":false,"error":"no session for user \"alice\""}
+//
+// The commands boxd serves (Commands) and the types of their replies
+// (Session, Stats) are in reply.go, so a client decodes them without
+// importing the daemon's packages.
 package control
 
 import (

@@ -8,8 +8,8 @@ import (
 	"runtime"
 )
 
-// ListenIPv4 is only implemented on Linux; the in-memory NewPipe works
-// everywhere.
+// ListenIPv4 is only implemented on Linux; the in-memory gretest.NewPipe
+// works everywhere.
 func ListenIPv4(local netip.Addr) (Conn, error) {
 	return nil, fmt.Errorf("gre: raw GRE sockets are not implemented on %s", runtime.GOOS)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/client"
 	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/gre/gretest"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
@@ -86,7 +87,7 @@ type rigWrap struct {
 func newRigWrapped(t testing.TB, mutate func(*Config), w rigWrap) *rig {
 	t.Helper()
 	lo := netip.MustParseAddr("127.0.0.1")
-	sg, cg := gre.NewPipe(lo, lo)
+	sg, cg := gretest.NewPipe(lo, lo)
 	if w.client != nil {
 		cg = w.client(cg)
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pptpbox/pptpbox/pkg/session"
+	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/qemu/rig"
 	"github.com/pptpbox/pptpbox/qemu/vmtest"
 )
@@ -220,12 +220,12 @@ func TestRealClient(t *testing.T) {
 		// Every junk GRE packet reached boxd and was counted as refused
 		// (the kernel delivers raw GRE to it as sent); none was taken for
 		// the live call.
-		refused := func(s session.StatsSnapshot) uint64 { return s.GREMalformed + s.GREUnknownCall + s.GREWrongPeer }
+		refused := func(s control.Stats) uint64 { return s.GREMalformed + s.GREUnknownCall + s.GREWrongPeer }
 		sent := uint64(st.GRELocal + st.GRESpoofed)
 		if got := refused(after) - refused(before); got < sent*95/100 {
 			t.Errorf("boxd counted %d refused GRE packets of %d sent", got, sent)
 		}
-		ctl := func(s session.StatsSnapshot) uint64 {
+		ctl := func(s control.Stats) uint64 {
 			c := s.Control
 			return c.BadMagic + c.BadLength + c.Malformed + c.Unknown + c.Unexpected + c.BadCallID
 		}

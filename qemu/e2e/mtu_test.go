@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pptpbox/pptpbox/pkg/session"
+	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/qemu/rig"
 	"github.com/pptpbox/pptpbox/qemu/vmtest"
 )
@@ -38,7 +38,7 @@ func TestSmallMRUClient(t *testing.T) {
 	}
 	mustContain(t, "pppd", res.Log, fmt.Sprintf("<mru %d>", smallMRU), "MPPE 128-bit stateless compression enabled")
 	guest := res.LocalIP.String()
-	stats := func() session.StatsSnapshot {
+	stats := func() control.Stats {
 		t.Helper()
 		st, err := r.Boxd.Stats(ctx)
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/control"
-	"github.com/pptpbox/pptpbox/pkg/session"
 	"github.com/pptpbox/pptpbox/qemu/netns"
 	"github.com/pptpbox/pptpbox/qemu/vmtest"
 )
@@ -86,8 +85,8 @@ func (b *Boxd) Control(ctx context.Context, out any, cmd string, args ...string)
 }
 
 // Stats is boxd's "stats" control command.
-func (b *Boxd) Stats(ctx context.Context) (session.StatsSnapshot, error) {
-	var st session.StatsSnapshot
+func (b *Boxd) Stats(ctx context.Context) (control.Stats, error) {
+	var st control.Stats
 	err := b.Control(ctx, &st, "stats")
 	return st, err
 }
