@@ -1,5 +1,7 @@
 package session
 
+import "github.com/pptpbox/pptpbox/pkg/aaa"
+
 // DisconnectWhere ends every session whose user name, as its peer sent it,
 // satisfies match: what a reload does for users it removed or whose
 // password changed. Each ends as Disconnect's do (Admin-Reset, RFC 2866
@@ -18,7 +20,7 @@ func (s *Server) DisconnectWhere(match func(user string) bool, reason string) []
 	}
 	s.mu.RUnlock()
 	for _, ss := range list {
-		ss.closeFor(CauseAdminReset, reason)
+		ss.closeFor(aaa.CauseAdminReset, reason)
 	}
 	return out
 }

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/authguard"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
@@ -101,7 +102,7 @@ type Config struct {
 	OnAddr func(a netip.Addr, up bool)
 	// Accounting, when set, hears of each session's start and end
 	// (RADIUS accounting).
-	Accounting Accounting
+	Accounting aaa.Accounting
 	// AckDelay is how long a received data packet may wait for a
 	// piggy-backed acknowledgement before a standalone ack is sent.
 	AckDelay time.Duration
@@ -274,7 +275,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	empty := len(s.calls) == 0
 	s.mu.Unlock()
 	for _, ss := range sessions {
-		ss.closeFor(CauseAdminReboot, "server shutting down")
+		ss.closeFor(aaa.CauseAdminReboot, "server shutting down")
 	}
 	if !empty {
 		select {
@@ -337,7 +338,7 @@ func (s *Server) Disconnect(user, reason string) int {
 	list := append([]*Session(nil), s.byUser[user]...)
 	s.mu.RUnlock()
 	for _, ss := range list {
-		ss.closeFor(CauseAdminReset, reason)
+		ss.closeFor(aaa.CauseAdminReset, reason)
 	}
 	return len(list)
 }
@@ -451,7 +452,7 @@ func (s *Server) assign(ss *Session, user string, res *ppp.AuthResult) (ppp.Netw
 		s.mu.Unlock()
 		for _, o := range old {
 			s.log.Info("single session: replacing the older session", "user", user, "old_peer", o.peer.String(), "new_peer", ss.peer.String())
-			o.closeFor(CausePortPreempted, "replaced by a new login of the same user")
+			o.closeFor(aaa.CausePortPreempted, "replaced by a new login of the same user")
 		}
 		// The old session's address must be free before the new one
 		// takes it (a fixed address, or the client asking for its last

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
@@ -167,10 +168,10 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 	if res := info.Result; res != nil && res.SessionTimeout > 0 {
 		// Counted from the network phase, as pppd's maxconnect: the time
 		// of service the limit grants starts when service does.
-		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.closeFor(CauseSessionTimeout, "session timeout") })
+		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.closeFor(aaa.CauseSessionTimeout, "session timeout") })
 	}
 	if res := info.Result; res != nil && res.IdleTimeout > 0 {
-		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.closeFor(CauseIdleTimeout, "idle timeout") })
+		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.closeFor(aaa.CauseIdleTimeout, "idle timeout") })
 	}
 	if f := ss.srv.cfg.OnAddr; f != nil {
 		f(info.Peer, true)
