@@ -2,7 +2,6 @@ package session
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 
 	"github.com/pptpbox/pptpbox/pkg/gre"
@@ -18,64 +17,6 @@ const batch = 32
 // (gre.MaxHeaderLen) are written in place: the packet is encrypted where
 // the TUN read put it and the GRE write sends from that same buffer.
 const tunHeadroom = gre.MaxHeaderLen + ppp.DataHeadroom
-
-// receiveGRE is stage 1 of the packet path: every call's GRE packets arrive
-// on the one raw socket and are demultiplexed by the key's call ID. Links
-// decrypt in place (ppp.Config.InputInPlace), so the IP packets their OnIP
-// collects in tunOut lie in msgs' buffers; they go to TUN in one write per
-// GRE batch, before the next read reuses the buffers.
-func (s *Server) receiveGRE() error {
-	msgs := make([]gre.Message, batch)
-	for i := range msgs {
-		msgs[i].Buf = make([]byte, 65536)
-	}
-	for {
-		n, err := s.gre.ReadBatch(msgs)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return err
-		}
-		for i := range msgs[:n] {
-			s.handleGRE(msgs[i].Buf[:msgs[i].N], msgs[i].Addr)
-		}
-		s.flushTUN()
-	}
-}
-
-func (s *Server) handleGRE(b []byte, from netip.Addr) {
-	h, payload, err := gre.Parse(b)
-	if err != nil {
-		s.stats.GREMalformed.Add(1)
-		return
-	}
-	ss := s.callByID(h.CallID)
-	if ss == nil {
-		s.stats.GREUnknownCall.Add(1)
-		return
-	}
-	if ss.peer != from.Unmap() {
-		s.stats.GREWrongPeer.Add(1)
-		return
-	}
-	ss.received(h, payload)
-}
-
-// flushTUN is the last stage of the receive path: it writes the IP packets
-// the links delivered during one GRE batch to TUN.
-func (s *Server) flushTUN() {
-	if len(s.tunOut) == 0 {
-		return
-	}
-	n, err := s.tun.Write(s.tunOut, 0)
-	if err != nil {
-		s.stats.TUNWriteErrors.Add(uint64(len(s.tunOut) - max(n, 0)))
-		s.log.Debug("tun write", "err", err)
-	}
-	clear(s.tunOut) // do not keep the receive buffers reachable
-	s.tunOut = s.tunOut[:0]
-}
 
 // readTUN is stage 1 of the send path: packets the kernel routed to the pool
 // go to the session that holds their destination address.

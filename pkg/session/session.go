@@ -242,25 +242,6 @@ func (ss *Session) onDown(reason string) {
 		"packets_in", ss.pktsIn.Load(), "packets_out", ss.pktsOut.Load())
 }
 
-// onIP queues one decrypted inbound IP packet for the TUN device. It runs
-// on the GRE receive goroutine (the links' Input), which owns tunOut and
-// flushes it after each batch; pkt lies in that goroutine's receive buffer.
-func (ss *Session) onIP(pkt []byte) {
-	s := ss.srv
-	// The peer may only send from its own address (no spoofing into the LAN).
-	if len(pkt) < 20 || pkt[0]>>4 != 4 {
-		s.stats.TUNMalformed.Add(1)
-		return
-	}
-	if netip.AddrFrom4([4]byte(pkt[12:16])) != ss.ip {
-		s.stats.PeerWrongSource.Add(1)
-		return
-	}
-	ss.pktsIn.Add(1)
-	ss.bytesIn.Add(uint64(len(pkt)))
-	s.tunOut = append(s.tunOut, pkt)
-}
-
 // sendFrame puts one PPP frame, buf[off:], into GRE with the next sequence
 // number and any pending acknowledgement, and sends it to the peer. The link
 // leaves gre.MaxHeaderLen bytes in front of the frame, so the header goes in
@@ -294,52 +275,6 @@ func (ss *Session) write(pkt []byte) error {
 	_, err := ss.srv.gre.WriteBatch(ss.sendMsg[:])
 	ss.sendMsg[0].Buf = nil
 	return err
-}
-
-// received runs the sequence window on a GRE packet of this session and
-// hands its PPP frame to the link.
-func (ss *Session) received(h gre.Header, payload []byte) {
-	ss.tunMu.Lock()
-	v := ss.tunnel.ReceiveVerdict(h)
-	if v == gre.Deliver && len(payload) > 0 && ss.ackTimer == nil {
-		ss.ackTimer = time.AfterFunc(ss.srv.cfg.AckDelay, ss.sendAck)
-	}
-	ss.tunMu.Unlock()
-	switch v {
-	case gre.Deliver:
-	case gre.Old:
-		ss.srv.stats.GREDropped.Add(1)
-		return
-	case gre.FarJump:
-		ss.srv.stats.GREFarJump.Add(1)
-		if !ss.warnedFar.Swap(true) {
-			ss.srv.log.Warn("GRE packet far ahead of the window dropped", "call", ss.callID,
-				"peer", ss.peer.String(), "seq", h.Seq, "max_jump", gre.MaxSeqJump)
-		}
-		return
-	default: // an ack-only packet is not a drop
-		return
-	}
-	if len(payload) > 0 {
-		ss.start()
-		ss.link.Input(payload)
-	}
-}
-
-// sendAck sends a standalone acknowledgement when no data packet carried it
-// in time (RFC 2637 §4.4).
-func (ss *Session) sendAck() {
-	ss.tunMu.Lock()
-	defer ss.tunMu.Unlock()
-	ss.ackTimer = nil
-	ack, ok := ss.tunnel.AckDue(time.Now())
-	if !ok {
-		return // a data packet carried it meanwhile
-	}
-	pkt := gre.AppendHeader(ss.sendBuf[:0], ss.tunnel.AckHeader(ack))
-	if err := ss.write(pkt); err != nil {
-		ss.srv.stats.SendErrors.Add(1)
-	}
 }
 
 // activity is a number that changes whenever a data packet passes.
