@@ -3,16 +3,16 @@
 // out pool addresses, enforces the single-session policy, and moves packets
 // between the sessions and the TUN device.
 //
-// The packet path (see docs/internals.md):
+// The packet path (see docs/internals.md) is in two files, each read top to
+// bottom in pipeline order under a numbered list of its steps:
 //
-//  1. receiveGRE: raw socket -> gre.Parse -> session by call ID -> sequence
-//     window -> ppp.Link.Input (MPPE decrypt in place) -> OnIP -> one TUN
-//     write per GRE batch (flushTUN).
-//  2. readTUN: TUN read (with headroom) -> session by destination address ->
-//     ppp.Link.WriteIPAt (MPPE encrypt in place) -> sendFrame: GRE header
-//     with sequence and piggy-backed ack written in front -> raw socket.
-//     A packet larger than the peer's MRU is fragmented (DF clear) or
-//     answered with ICMP "fragmentation needed" into TUN (DF set): tooBig.
+//   - receive.go: raw socket -> gre.Parse -> session by call ID -> sequence
+//     window -> ppp.Link.Input (MPPE decrypt in place) -> source check ->
+//     one TUN write per GRE batch.
+//   - send.go: TUN read (with headroom) -> session by destination address ->
+//     too big for the peer's MRU: fragments or ICMP -> ppp.Link.WriteIPAt
+//     (MPPE encrypt in place) -> GRE header with sequence and piggy-backed
+//     ack written in front -> raw socket.
 //
 // No stage copies a packet or allocates: TUN and GRE buffers are owned by
 // the two loops and reused, headers go into headroom, and decryption is in
@@ -153,6 +153,9 @@ type Server struct {
 	// sourceKey of the peer (admitCallLocked, limits.go); under mu.
 	unauth map[netip.Addr]int
 }
+
+// batch is how many packets one read moves.
+const batch = 32
 
 // New makes a server that sends and receives GRE on g and IP packets on t.
 // Serve takes ownership of both and closes them when it returns.

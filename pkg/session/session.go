@@ -142,10 +142,6 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 	return ss
 }
 
-// maxFrame bounds one PPP frame on the GRE path: MRU up to 1500 plus the PPP
-// protocol field, the MPPE header and its protocol, with room to spare.
-const maxFrame = 2048
-
 func (ss *Session) start() {
 	if !ss.startClaimed.CompareAndSwap(false, true) {
 		return
@@ -240,41 +236,6 @@ func (ss *Session) onDown(reason string) {
 		"mppe", mppe, "reason", reason, "cause", ss.causeOf(reason).String(), "duration", time.Since(ss.started).Round(time.Millisecond).String(),
 		"bytes_in", ss.bytesIn.Load(), "bytes_out", ss.bytesOut.Load(),
 		"packets_in", ss.pktsIn.Load(), "packets_out", ss.pktsOut.Load())
-}
-
-// sendFrame puts one PPP frame, buf[off:], into GRE with the next sequence
-// number and any pending acknowledgement, and sends it to the peer. The link
-// leaves gre.MaxHeaderLen bytes in front of the frame, so the header goes in
-// place; a frame without that room is copied.
-func (ss *Session) sendFrame(buf []byte, off int) {
-	n := len(buf) - off
-	if n > maxFrame {
-		ss.srv.stats.SendErrors.Add(1)
-		return
-	}
-	ss.tunMu.Lock()
-	if off < gre.MaxHeaderLen {
-		copy(ss.sendBuf[gre.MaxHeaderLen:], buf[off:])
-		buf, off = ss.sendBuf[:gre.MaxHeaderLen+n], gre.MaxHeaderLen
-	}
-	h := ss.tunnel.NextHeader(n)
-	pkt, err := gre.Encapsulate(buf, off, h)
-	if err == nil {
-		err = ss.write(pkt)
-	}
-	ss.tunMu.Unlock()
-	if err != nil {
-		ss.srv.stats.SendErrors.Add(1)
-	}
-}
-
-// write sends one GRE packet to the peer. Called with tunMu held, which
-// keeps the packets in sequence-number order on the wire.
-func (ss *Session) write(pkt []byte) error {
-	ss.sendMsg[0] = gre.Message{Buf: pkt, N: len(pkt), Addr: ss.peer}
-	_, err := ss.srv.gre.WriteBatch(ss.sendMsg[:])
-	ss.sendMsg[0].Buf = nil
-	return err
 }
 
 // activity is a number that changes whenever a data packet passes.

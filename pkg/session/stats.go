@@ -18,7 +18,7 @@ type Stats struct {
 	// PeerWrongSource counts IPv4 packets a peer sent from an address other
 	// than the one IPCP gave it: dropped, so no client spoofs into the LAN.
 	PeerWrongSource atomic.Uint64
-	// Packets from TUN larger than the session's peer MRU (toobig.go).
+	// Packets from TUN larger than the session's peer MRU (tooBig, send.go).
 	TUNFragmented        atomic.Uint64 // DF clear: sent as fragments
 	TUNFragmentsOut      atomic.Uint64 // the fragments they became
 	TUNFragNeededSent    atomic.Uint64 // DF set: ICMP frag-needed written back to TUN
