@@ -117,3 +117,25 @@ func (s *Stats) snapshot() StatsSnapshot {
 		MPPERekeyLimited: s.MPPE.RekeyLimited.Load(),
 	}
 }
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() StatsSnapshot {
+	snap := s.stats.snapshot()
+	s.mu.RLock()
+	c := &s.ctrlCounters
+	snap.Control = ControlCounters{
+		BadMagic: c.BadMagic.Load(), BadLength: c.BadLength.Load(), Malformed: c.Malformed.Load(),
+		Unknown: c.Unknown.Load(), Unexpected: c.Unexpected.Load(), BadCallID: c.BadCallID.Load(),
+		StartTimeouts: c.StartTimeouts.Load(), EchoTimeouts: c.EchoTimeouts.Load(),
+		CallsOpened: c.CallsOpened.Load(), CallsRefused: c.CallsRefused.Load(),
+	}
+	s.guardLen(&snap.Auth)
+	snap.Limits = s.limitCounters()
+	snap.Sessions = len(s.calls)
+	snap.Conns = len(s.conns)
+	s.mu.RUnlock()
+	if s.cfg.Pool != nil {
+		snap.PoolSize, snap.PoolInUse = s.cfg.Pool.Size(), s.cfg.Pool.InUse()
+	}
+	return snap
+}
