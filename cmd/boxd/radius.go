@@ -22,8 +22,8 @@ import (
 // when configured.
 type aaaSetup struct {
 	auth ppp.Authenticator
-	acct session.Accounting // nil: no accounting
-	rc   *radius.Client     // nil without [radius]
+	acct aaa.Accounting // nil: no accounting
+	rc   *radius.Client // nil without [radius]
 	cfg  *config.Radius
 	log  *slog.Logger
 }

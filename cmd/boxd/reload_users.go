@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 	"github.com/pptpbox/pptpbox/pkg/session"
@@ -56,6 +57,6 @@ func endStaleSessions(log *slog.Logger, srv *session.Server, running *config.Con
 	ended := srv.DisconnectWhere(func(user string) bool { _, ok := why(user); return ok }, "user changed by a config reload")
 	for _, in := range ended {
 		w, _ := why(in.User)
-		log.Warn("reload: session ended", "user", in.User, "why", w, "ip", in.IP, "peer", in.Peer, "call", in.CallID, "cause", session.CauseAdminReset.String())
+		log.Warn("reload: session ended", "user", in.User, "why", w, "ip", in.IP, "peer", in.Peer, "call", in.CallID, "cause", aaa.CauseAdminReset.String())
 	}
 }

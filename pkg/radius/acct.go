@@ -12,8 +12,8 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
-	"github.com/pptpbox/pptpbox/pkg/session"
 )
 
 // loginTTL bounds how long an accepted login waits for its session to
@@ -24,8 +24,8 @@ const loginTTL = 10 * time.Minute
 // running is a started session's accounting.
 type running struct {
 	l    *login
-	rec  session.Record // as at Start: user and call, for Disconnect-Request
-	stop chan struct{}  // closed by Stop: ends the interim updates
+	rec  aaa.Record    // as at Start: user and call, for Disconnect-Request
+	stop chan struct{} // closed by Stop: ends the interim updates
 }
 
 // remember keeps l until res's session starts or loginTTL passes.
@@ -53,19 +53,19 @@ func (c *Client) SessionID(res *ppp.AuthResult) string {
 }
 
 // running returns the started session with Acct-Session-Id id.
-func (c *Client) runningSession(id string) (session.Record, bool) {
+func (c *Client) runningSession(id string) (aaa.Record, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r := c.running[id]; r != nil {
 		return r.rec, true
 	}
-	return session.Record{}, false
+	return aaa.Record{}, false
 }
 
-// Start implements session.Accounting: Accounting-Request Start now, then
+// Start implements aaa.Accounting: Accounting-Request Start now, then
 // Interim-Update every Acct-Interim-Interval of the Accept (at least
 // MinInterim) or InterimInterval.
-func (c *Client) Start(r session.Record, snap func() session.Record) {
+func (c *Client) Start(r aaa.Record, snap func() aaa.Record) {
 	c.mu.Lock()
 	l := c.logins[r.Result]
 	if l == nil || r.Result == nil {
@@ -105,9 +105,9 @@ func (c *Client) Start(r session.Record, snap func() session.Record) {
 	}()
 }
 
-// Stop implements session.Accounting: Accounting-Request Stop with the
+// Stop implements aaa.Accounting: Accounting-Request Stop with the
 // final counters and the terminate cause.
-func (c *Client) Stop(r session.Record) {
+func (c *Client) Stop(r aaa.Record) {
 	c.mu.Lock()
 	l := c.logins[r.Result]
 	delete(c.logins, r.Result)
@@ -168,7 +168,7 @@ func (c *Client) AccountingOn(ctx context.Context, on bool) error {
 }
 
 // account sends one Accounting-Request for a session (RFC 2866 §4.1).
-func (c *Client) account(st rfc2866.AcctStatusType, l *login, r session.Record) {
+func (c *Client) account(st rfc2866.AcctStatusType, l *login, r aaa.Record) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.acctBudget())
 	defer cancel()
 	_, _, err := c.exchange(ctx, true, func(s *Server) (*radius.Packet, error) {
@@ -189,7 +189,7 @@ func (c *Client) acctBudget() time.Duration {
 	return time.Duration(len(c.cfg.Servers)*(c.cfg.Retries+1))*c.cfg.Timeout + time.Second
 }
 
-func (c *Client) acctRequest(secret []byte, st rfc2866.AcctStatusType, l *login, r session.Record) (*radius.Packet, error) {
+func (c *Client) acctRequest(secret []byte, st rfc2866.AcctStatusType, l *login, r aaa.Record) (*radius.Packet, error) {
 	p := radius.New(radius.CodeAccountingRequest, secret)
 	rfc2866.AcctStatusType_Set(p, st)
 	rfc2866.AcctSessionID_SetString(p, l.sessionID)

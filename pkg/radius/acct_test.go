@@ -11,7 +11,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 
-	"github.com/pptpbox/pptpbox/pkg/session"
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 )
 
 func acctServer(t *testing.T, secret string) *fakeServer {
@@ -36,18 +36,18 @@ func TestAccounting(t *testing.T) {
 		t.Fatal(res, err)
 	}
 	id := c.SessionID(res)
-	rec := session.Record{
+	rec := aaa.Record{
 		User: "alice", Peer: netip.MustParseAddr("198.51.100.7"), IP: netip.MustParseAddr("10.79.97.10"),
 		CallID: 7, Result: res, Up: time.Now(),
 	}
-	c.Start(rec, func() session.Record { r := rec; r.BytesIn, r.PktsIn = 1000, 10; return r })
+	c.Start(rec, func() aaa.Record { r := rec; r.BytesIn, r.PktsIn = 1000, 10; return r })
 	deadline := time.Now().Add(5 * time.Second)
 	for len(acct.reqs()) < 3 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stop := rec
 	stop.BytesIn, stop.BytesOut, stop.PktsIn, stop.PktsOut = 5<<32+7, 123, 99, 98
-	stop.Time, stop.Cause = 90*time.Second, session.CauseIdleTimeout
+	stop.Time, stop.Cause = 90*time.Second, aaa.CauseIdleTimeout
 	c.Stop(stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -98,9 +98,9 @@ func TestAccountingReplyInterval(t *testing.T) {
 	c := newTestClient(t, func(cfg *Config) { cfg.InterimInterval = time.Hour; cfg.MinInterim = 100 * time.Millisecond },
 		Server{Auth: authSrv.addr(), Acct: acct.addr(), Secret: []byte("k")})
 	res, _ := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw"))
-	rec := session.Record{User: "alice", Result: res}
+	rec := aaa.Record{User: "alice", Result: res}
 	start := time.Now()
-	c.Start(rec, func() session.Record { return rec })
+	c.Start(rec, func() aaa.Record { return rec })
 	for len(acct.reqs()) < 2 && time.Since(start) < 5*time.Second {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -115,8 +115,8 @@ func TestAccountingReplyInterval(t *testing.T) {
 func TestAccountingLost(t *testing.T) {
 	silent := newFakeServer(t, "k", func(*radius.Packet) *radius.Packet { return nil })
 	c := newTestClient(t, short, Server{Auth: silent.addr(), Acct: silent.addr(), Secret: []byte("k")})
-	rec := session.Record{User: "x"}
-	c.Start(rec, func() session.Record { return rec })
+	rec := aaa.Record{User: "x"}
+	c.Start(rec, func() aaa.Record { return rec })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.Close(ctx); err != nil {

@@ -1,5 +1,5 @@
 // Package radius is a RADIUS client (RFC 2865, RFC 2866) that implements
-// ppp.Authenticator and session.Accounting, on layeh.com/radius packets.
+// ppp.Authenticator and aaa.Accounting, on layeh.com/radius packets.
 //
 // Authentication (auth.go): one Access-Request per login with the
 // protocol's attributes (PAP User-Password, CHAP-Password + CHAP-Challenge,

@@ -13,7 +13,7 @@ import (
 	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/rfc3576"
 
-	"github.com/pptpbox/pptpbox/pkg/session"
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 )
 
 var daeSrc = netip.MustParseAddr("192.0.2.10")
@@ -39,8 +39,8 @@ func newDAERig(t *testing.T) *daeRig {
 		t.Fatal(res, err)
 	}
 	r := &daeRig{c: c, id: c.SessionID(res), secret: []byte("dae-secret"), running: true}
-	rec := session.Record{User: "alice", CallID: 7, Result: res}
-	c.Start(rec, func() session.Record { return rec })
+	rec := aaa.Record{User: "alice", CallID: 7, Result: res}
+	c.Start(rec, func() aaa.Record { return rec })
 	r.d = c.NewDAE(DAEConfig{
 		Clients: map[netip.Addr][]byte{daeSrc: r.secret},
 		HangupCall: func(id uint16) bool {

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/mppe"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/radius/radiustest"
-	"github.com/pptpbox/pptpbox/pkg/session"
 )
 
 const testUsers = `
@@ -106,13 +106,13 @@ func TestFreeRADIUS(t *testing.T) {
 	}
 
 	// Accounting: Start, Interim-Update (the reply's 1 s), Stop.
-	rec := session.Record{User: "fixed", Peer: netip.MustParseAddr("198.51.100.7"), IP: fixedRes.FramedIP, CallID: 9, Result: fixedRes, Up: time.Now()}
-	c.Start(rec, func() session.Record { r := rec; r.BytesIn, r.BytesOut = 4242, 2424; return r })
+	rec := aaa.Record{User: "fixed", Peer: netip.MustParseAddr("198.51.100.7"), IP: fixedRes.FramedIP, CallID: 9, Result: fixedRes, Up: time.Now()}
+	c.Start(rec, func() aaa.Record { r := rec; r.BytesIn, r.BytesOut = 4242, 2424; return r })
 	radiustest.WaitFor(t, 10*time.Second, "interim update in the detail file", func() bool {
 		return strings.Contains(fr.Detail(), "Interim-Update")
 	})
 	stop := rec
-	stop.BytesIn, stop.BytesOut, stop.Time, stop.Cause = 1<<32+5, 77, 3*time.Second, session.CauseUserRequest
+	stop.BytesIn, stop.BytesOut, stop.Time, stop.Cause = 1<<32+5, 77, 3*time.Second, aaa.CauseUserRequest
 	c.Stop(stop)
 	radiustest.WaitFor(t, 10*time.Second, "stop in the detail file", func() bool {
 		return strings.Contains(fr.Detail(), "Acct-Status-Type = Stop")

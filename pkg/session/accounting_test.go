@@ -6,31 +6,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 )
 
 // acctLog records what the server tells its Accounting.
 type acctLog struct {
 	mu     sync.Mutex
-	starts []Record
-	stops  []Record
-	snaps  map[string]func() Record
+	starts []aaa.Record
+	stops  []aaa.Record
+	snaps  map[string]func() aaa.Record
 }
 
-func (a *acctLog) Start(r Record, snap func() Record) {
+func (a *acctLog) Start(r aaa.Record, snap func() aaa.Record) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.starts = append(a.starts, r)
 	a.snaps[r.User] = snap
 }
 
-func (a *acctLog) Stop(r Record) {
+func (a *acctLog) Stop(r aaa.Record) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stops = append(a.stops, r)
 }
 
-func (a *acctLog) stopOf(user string) (Record, bool) {
+func (a *acctLog) stopOf(user string) (aaa.Record, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, r := range a.stops {
@@ -38,7 +39,7 @@ func (a *acctLog) stopOf(user string) (Record, bool) {
 			return r, true
 		}
 	}
-	return Record{}, false
+	return aaa.Record{}, false
 }
 
 // TestAccounting: Start when up with the address and the auth result,
@@ -46,7 +47,7 @@ func (a *acctLog) stopOf(user string) (Record, bool) {
 // administrator disconnect, the peer hanging up, server shutdown; a
 // failed login is never started nor stopped.
 func TestAccounting(t *testing.T) {
-	acct := &acctLog{snaps: map[string]func() Record{}}
+	acct := &acctLog{snaps: map[string]func() aaa.Record{}}
 	r := newRig(t, func(c *Config) {
 		c.Accounting = acct
 		base := c.Authenticator // the rig's users, carol with a fixed address
@@ -106,8 +107,8 @@ func TestAccounting(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		user  string
-		cause Cause
-	}{{"alice", CauseSessionTimeout}, {"bob", CauseAdminReset}, {"carol", CauseUserRequest}} {
+		cause aaa.Cause
+	}{{"alice", aaa.CauseSessionTimeout}, {"bob", aaa.CauseAdminReset}, {"carol", aaa.CauseUserRequest}} {
 		s, _ := acct.stopOf(tc.user)
 		if s.Cause != tc.cause || s.Time <= 0 {
 			t.Errorf("%s: stop %v (%s) after %v, want %v", tc.user, s.Cause, s.Reason, s.Time, tc.cause)
@@ -121,13 +122,5 @@ func TestAccounting(t *testing.T) {
 	}
 	if s, _ := acct.stopOf("carol"); s.PktsOut != 3 || s.IP.String() != "10.79.97.77" {
 		t.Errorf("carol's stop %+v", s)
-	}
-}
-
-func TestCauseString(t *testing.T) {
-	for c, want := range map[Cause]string{CauseUserRequest: "User-Request", CauseAdminReboot: "Admin-Reboot", CausePortPreempted: "Port-Preempted", 99: "Cause(99)"} {
-		if c.String() != want {
-			t.Errorf("%d: %q, want %q", uint32(c), c.String(), want)
-		}
 	}
 }

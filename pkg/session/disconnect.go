@@ -1,5 +1,19 @@
 package session
 
+import "github.com/pptpbox/pptpbox/pkg/aaa"
+
+// Disconnect ends every session of user (the CLI's and RADIUS DAE's
+// disconnect). It reports how many it ended.
+func (s *Server) Disconnect(user, reason string) int {
+	s.mu.RLock()
+	list := append([]*Session(nil), s.byUser[user]...)
+	s.mu.RUnlock()
+	for _, ss := range list {
+		ss.closeFor(aaa.CauseAdminReset, reason)
+	}
+	return len(list)
+}
+
 // DisconnectWhere ends every session whose user name, as its peer sent it,
 // satisfies match: what a reload does for users it removed or whose
 // password changed. Each ends as Disconnect's do (Admin-Reset, RFC 2866
@@ -18,7 +32,7 @@ func (s *Server) DisconnectWhere(match func(user string) bool, reason string) []
 	}
 	s.mu.RUnlock()
 	for _, ss := range list {
-		ss.closeFor(CauseAdminReset, reason)
+		ss.closeFor(aaa.CauseAdminReset, reason)
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 )
 
@@ -11,7 +12,7 @@ import (
 // sent them (a Windows "DOMAIN\" prefix included), as Admin-Reset, and
 // leaves the others.
 func TestDisconnectWhere(t *testing.T) {
-	acct := &acctLog{snaps: map[string]func() Record{}}
+	acct := &acctLog{snaps: map[string]func() aaa.Record{}}
 	r := newRig(t, func(c *Config) { c.Accounting = acct; c.SingleSession = SingleOff })
 	a, err := r.dial(t, `CORP\alice`, "alice-pw", nil)
 	if err != nil {
@@ -31,7 +32,7 @@ func TestDisconnectWhere(t *testing.T) {
 		t.Fatal("alice's client still up")
 	}
 	waitFor(t, func() bool { _, ok := acct.stopOf(`CORP\alice`); return ok })
-	if rec, _ := acct.stopOf(`CORP\alice`); rec.Cause != CauseAdminReset {
+	if rec, _ := acct.stopOf(`CORP\alice`); rec.Cause != aaa.CauseAdminReset {
 		t.Fatalf("cause %v, want Admin-Reset", rec.Cause)
 	}
 	select {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
@@ -141,10 +142,6 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 	return ss
 }
 
-// maxFrame bounds one PPP frame on the GRE path: MRU up to 1500 plus the PPP
-// protocol field, the MPPE header and its protocol, with room to spare.
-const maxFrame = 2048
-
 func (ss *Session) start() {
 	if !ss.startClaimed.CompareAndSwap(false, true) {
 		return
@@ -167,10 +164,10 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 	if res := info.Result; res != nil && res.SessionTimeout > 0 {
 		// Counted from the network phase, as pppd's maxconnect: the time
 		// of service the limit grants starts when service does.
-		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.closeFor(CauseSessionTimeout, "session timeout") })
+		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.closeFor(aaa.CauseSessionTimeout, "session timeout") })
 	}
 	if res := info.Result; res != nil && res.IdleTimeout > 0 {
-		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.closeFor(CauseIdleTimeout, "idle timeout") })
+		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.closeFor(aaa.CauseIdleTimeout, "idle timeout") })
 	}
 	if f := ss.srv.cfg.OnAddr; f != nil {
 		f(info.Peer, true)
@@ -239,106 +236,6 @@ func (ss *Session) onDown(reason string) {
 		"mppe", mppe, "reason", reason, "cause", ss.causeOf(reason).String(), "duration", time.Since(ss.started).Round(time.Millisecond).String(),
 		"bytes_in", ss.bytesIn.Load(), "bytes_out", ss.bytesOut.Load(),
 		"packets_in", ss.pktsIn.Load(), "packets_out", ss.pktsOut.Load())
-}
-
-// onIP queues one decrypted inbound IP packet for the TUN device. It runs
-// on the GRE receive goroutine (the links' Input), which owns tunOut and
-// flushes it after each batch; pkt lies in that goroutine's receive buffer.
-func (ss *Session) onIP(pkt []byte) {
-	s := ss.srv
-	// The peer may only send from its own address (no spoofing into the LAN).
-	if len(pkt) < 20 || pkt[0]>>4 != 4 {
-		s.stats.TUNMalformed.Add(1)
-		return
-	}
-	if netip.AddrFrom4([4]byte(pkt[12:16])) != ss.ip {
-		s.stats.PeerWrongSource.Add(1)
-		return
-	}
-	ss.pktsIn.Add(1)
-	ss.bytesIn.Add(uint64(len(pkt)))
-	s.tunOut = append(s.tunOut, pkt)
-}
-
-// sendFrame puts one PPP frame, buf[off:], into GRE with the next sequence
-// number and any pending acknowledgement, and sends it to the peer. The link
-// leaves gre.MaxHeaderLen bytes in front of the frame, so the header goes in
-// place; a frame without that room is copied.
-func (ss *Session) sendFrame(buf []byte, off int) {
-	n := len(buf) - off
-	if n > maxFrame {
-		ss.srv.stats.SendErrors.Add(1)
-		return
-	}
-	ss.tunMu.Lock()
-	if off < gre.MaxHeaderLen {
-		copy(ss.sendBuf[gre.MaxHeaderLen:], buf[off:])
-		buf, off = ss.sendBuf[:gre.MaxHeaderLen+n], gre.MaxHeaderLen
-	}
-	h := ss.tunnel.NextHeader(n)
-	pkt, err := gre.Encapsulate(buf, off, h)
-	if err == nil {
-		err = ss.write(pkt)
-	}
-	ss.tunMu.Unlock()
-	if err != nil {
-		ss.srv.stats.SendErrors.Add(1)
-	}
-}
-
-// write sends one GRE packet to the peer. Called with tunMu held, which
-// keeps the packets in sequence-number order on the wire.
-func (ss *Session) write(pkt []byte) error {
-	ss.sendMsg[0] = gre.Message{Buf: pkt, N: len(pkt), Addr: ss.peer}
-	_, err := ss.srv.gre.WriteBatch(ss.sendMsg[:])
-	ss.sendMsg[0].Buf = nil
-	return err
-}
-
-// received runs the sequence window on a GRE packet of this session and
-// hands its PPP frame to the link.
-func (ss *Session) received(h gre.Header, payload []byte) {
-	ss.tunMu.Lock()
-	v := ss.tunnel.ReceiveVerdict(h)
-	if v == gre.Deliver && len(payload) > 0 && ss.ackTimer == nil {
-		ss.ackTimer = time.AfterFunc(ss.srv.cfg.AckDelay, ss.sendAck)
-	}
-	ss.tunMu.Unlock()
-	switch v {
-	case gre.Deliver:
-	case gre.Old:
-		ss.srv.stats.GREDropped.Add(1)
-		return
-	case gre.FarJump:
-		ss.srv.stats.GREFarJump.Add(1)
-		if !ss.warnedFar.Swap(true) {
-			ss.srv.log.Warn("GRE packet far ahead of the window dropped", "call", ss.callID,
-				"peer", ss.peer.String(), "seq", h.Seq, "max_jump", gre.MaxSeqJump)
-		}
-		return
-	default: // an ack-only packet is not a drop
-		return
-	}
-	if len(payload) > 0 {
-		ss.start()
-		ss.link.Input(payload)
-	}
-}
-
-// sendAck sends a standalone acknowledgement when no data packet carried it
-// in time (RFC 2637 §4.4).
-func (ss *Session) sendAck() {
-	ss.tunMu.Lock()
-	defer ss.tunMu.Unlock()
-	ss.ackTimer = nil
-	ack, ok := ss.tunnel.AckDue(time.Now())
-	if !ok {
-		return // a data packet carried it meanwhile
-	}
-	pkt := gre.AppendHeader(ss.sendBuf[:0], ss.tunnel.AckHeader(ack))
-	if err := ss.write(pkt); err != nil {
-		ss.srv.stats.SendErrors.Add(1)
-	}
 }
 
 // activity is a number that changes whenever a data packet passes.

@@ -2,11 +2,13 @@ package session
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 )
 
@@ -87,5 +89,119 @@ func TestSingleSessionConcurrentLogins(t *testing.T) {
 				t.Fatalf("the survivor %+v is not up", s)
 			}
 		})
+	}
+}
+
+// blackhole drops the GRE packets of chosen calls on a client's GRE
+// connection, both ways: a peer that vanished without a word.
+type blackhole struct {
+	gre.Conn
+	mu       sync.Mutex
+	in, out  map[uint16]bool // keys of packets to the clients, from them
+	droppedN atomic.Uint64
+}
+
+func (b *blackhole) cut(info Info) {
+	b.mu.Lock()
+	b.in[info.PeerCall], b.out[info.CallID] = true, true
+	b.mu.Unlock()
+}
+
+func (b *blackhole) drop(keys map[uint16]bool, pkt []byte) bool {
+	h, _, err := gre.Parse(pkt)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil && keys[h.CallID] {
+		b.droppedN.Add(1)
+		return true
+	}
+	return false
+}
+
+func (b *blackhole) ReadBatch(msgs []gre.Message) (int, error) {
+	n, err := b.Conn.ReadBatch(msgs)
+	for i := range msgs[:n] {
+		if b.drop(b.in, msgs[i].Buf[:msgs[i].N]) {
+			msgs[i].N = 0
+		}
+	}
+	return n, err
+}
+
+func (b *blackhole) WriteBatch(msgs []gre.Message) (int, error) {
+	keep := make([]gre.Message, 0, len(msgs))
+	for _, m := range msgs {
+		if !b.drop(b.out, m.Buf[:m.N]) {
+			keep = append(keep, m)
+		}
+	}
+	if _, err := b.Conn.WriteBatch(keep); err != nil {
+		return 0, err
+	}
+	return len(msgs), nil
+}
+
+// single_session = replace with a fixed address whose old peer vanished
+// (the usual reason to log in again): the old link's LCP Terminate-Request
+// goes unanswered for Max-Terminate restart periods, yet the new login
+// gets the address, and the old session ending later does not take it
+// (or its proxy-ARP entry) away from the new one.
+func TestReplaceFixedAddressOfVanishedPeer(t *testing.T) {
+	fixed := netip.MustParseAddr("10.79.97.77")
+	bh := &blackhole{in: map[uint16]bool{}, out: map[uint16]bool{}}
+	var mu sync.Mutex
+	var events []bool // OnAddr for the fixed address, in order
+	r := newRigGRE(t, func(c *Config) {
+		c.OnAddr = func(a netip.Addr, up bool) {
+			if a == fixed {
+				mu.Lock()
+				events = append(events, up)
+				mu.Unlock()
+			}
+		}
+	}, func(c gre.Conn) gre.Conn { bh.Conn = c; return bh })
+	if _, err := r.dial(t, "carol", "carol-pw", nil); err != nil {
+		t.Fatal(err)
+	}
+	infos := r.srv.Sessions()
+	if len(infos) != 1 {
+		t.Fatalf("sessions %+v", infos)
+	}
+	bh.cut(infos[0])
+	got := make(chan []byte, 10)
+	second, err := r.dial(t, "carol", "carol-pw", func(p []byte) { got <- append([]byte(nil), p...) })
+	if err != nil {
+		t.Fatalf("new login refused while the vanished session winds down: %v", err)
+	}
+	defer second.Close()
+	if second.Addr() != fixed {
+		t.Fatalf("second got %s", second.Addr())
+	}
+	waitFor(t, func() bool { return len(r.srv.Sessions()) == 1 })
+	// The address is the new session's: traffic to it arrives, and the
+	// pool counts it once.
+	alice, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	if err := alice.WriteIP(udpPacket(alice.Addr(), fixed, []byte("hello"))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if string(p[28:]) != "hello" {
+			t.Fatalf("got %q", p[28:])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("packet to the fixed address not delivered to the new session")
+	}
+	if n := r.srv.cfg.Pool.InUse(); n != 2 {
+		t.Fatalf("pool in use %d, want 2", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) == 0 || !events[len(events)-1] {
+		t.Fatalf("OnAddr events for %s: %v (the last must be up)", fixed, events)
 	}
 }

@@ -18,7 +18,7 @@ type Stats struct {
 	// PeerWrongSource counts IPv4 packets a peer sent from an address other
 	// than the one IPCP gave it: dropped, so no client spoofs into the LAN.
 	PeerWrongSource atomic.Uint64
-	// Packets from TUN larger than the session's peer MRU (toobig.go).
+	// Packets from TUN larger than the session's peer MRU (tooBig, send.go).
 	TUNFragmented        atomic.Uint64 // DF clear: sent as fragments
 	TUNFragmentsOut      atomic.Uint64 // the fragments they became
 	TUNFragNeededSent    atomic.Uint64 // DF set: ICMP frag-needed written back to TUN
@@ -116,4 +116,26 @@ func (s *Stats) snapshot() StatsSnapshot {
 		MPPEFarJump:      s.MPPE.FarJumps.Load(),
 		MPPERekeyLimited: s.MPPE.RekeyLimited.Load(),
 	}
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() StatsSnapshot {
+	snap := s.stats.snapshot()
+	s.mu.RLock()
+	c := &s.ctrlCounters
+	snap.Control = ControlCounters{
+		BadMagic: c.BadMagic.Load(), BadLength: c.BadLength.Load(), Malformed: c.Malformed.Load(),
+		Unknown: c.Unknown.Load(), Unexpected: c.Unexpected.Load(), BadCallID: c.BadCallID.Load(),
+		StartTimeouts: c.StartTimeouts.Load(), EchoTimeouts: c.EchoTimeouts.Load(),
+		CallsOpened: c.CallsOpened.Load(), CallsRefused: c.CallsRefused.Load(),
+	}
+	s.guardLen(&snap.Auth)
+	snap.Limits = s.limitCounters()
+	snap.Sessions = len(s.calls)
+	snap.Conns = len(s.conns)
+	s.mu.RUnlock()
+	if s.cfg.Pool != nil {
+		snap.PoolSize, snap.PoolInUse = s.cfg.Pool.Size(), s.cfg.Pool.InUse()
+	}
+	return snap
 }

@@ -1,0 +1,264 @@
+package session
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/ipv4frag"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/tun"
+)
+
+// The send path, TUN to GRE. One goroutine, readTUN, takes a batch of
+// packets through every stage; the functions below follow a packet:
+//
+//  1. readTUN: read a batch of IP packets from TUN, each with tunHeadroom
+//     free in front of it.
+//  2. routeToSession: the session that holds the destination address
+//     (sessionByIP).
+//  3. tooBig: a packet larger than the peer's MRU is fragmented (DF clear),
+//     each fragment going on to step 4, or answered with ICMP
+//     "fragmentation needed" into TUN (DF set).
+//  4. ppp.Link.WriteIPAt: MPPE encrypts the packet in place and the PPP and
+//     MPPE headers go into the headroom; the link hands the frame to its
+//     SendAt, sendFrame.
+//  5. (*Session).sendFrame: the GRE header, with the next sequence number
+//     and any ack we owe (received, receive.go), goes in front of the frame.
+//  6. (*Session).write: the raw socket.
+//
+// The link's own packets (LCP, CCP, ...) join at step 5, from the link's
+// goroutines; tunMu keeps the sequence numbers in wire order. Nothing is
+// copied or allocated per packet: the packet is encrypted where the TUN
+// read put it, and the GRE write sends from that same buffer.
+
+// tunHeadroom is the room readTUN leaves in front of each packet, so that
+// the PPP and MPPE headers (ppp.DataHeadroom) and the GRE header
+// (gre.MaxHeaderLen) are written in place: the packet is encrypted where
+// the TUN read put it and the GRE write sends from that same buffer.
+const tunHeadroom = gre.MaxHeaderLen + ppp.DataHeadroom
+
+// readTUN is step 1: packets the kernel routed to the pool go to the
+// session that holds their destination address.
+func (s *Server) readTUN() error {
+	n := s.tun.BatchSize()
+	if n > batch {
+		n = batch
+	}
+	bufs := make([][]byte, n)
+	sizes := make([]int, n)
+	for i := range bufs {
+		bufs[i] = make([]byte, tunHeadroom+65536)
+	}
+	for {
+		got, err := s.tun.Read(bufs, sizes, tunHeadroom)
+		if err != nil {
+			if errors.Is(err, tun.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		for i := range got {
+			s.routeToSession(bufs[i][:tunHeadroom+sizes[i]], tunHeadroom)
+		}
+	}
+}
+
+// routeToSession is step 2: the IP packet buf[off:] goes
+// to the link of the session that holds its destination, which encrypts it
+// in place and hands the frame to sendFrame with the headroom in front. A
+// packet larger than the peer's MRU is fragmented or answered with ICMP
+// "fragmentation needed" instead (tooBig).
+func (s *Server) routeToSession(buf []byte, off int) {
+	pkt := buf[off:]
+	if len(pkt) < 20 || pkt[0]>>4 != 4 {
+		s.stats.TUNMalformed.Add(1)
+		return
+	}
+	ss := s.sessionByIP(netip.AddrFrom4([4]byte(pkt[16:20])))
+	if ss == nil {
+		s.stats.TUNNoSession.Add(1)
+		return
+	}
+	n := len(pkt) // WriteIPAt overwrites the packet
+	if mru := ss.link.PeerMRU(); mru > 0 && n > mru {
+		// Larger than this client takes, though within the TUN MTU.
+		s.tooBig(ss, pkt, mru)
+		return
+	}
+	if err := ss.link.WriteIPAt(buf, off); err != nil {
+		if mru := ss.link.PeerMRU(); errors.Is(err, ppp.ErrTooBig) && mru > 0 {
+			// The link came up between PeerMRU and WriteIPAt; the
+			// packet is untouched (the size is checked first).
+			s.tooBig(ss, pkt, mru)
+			return
+		}
+		// Not up yet (address assigned, IPCP/CCP still negotiating) or gone.
+		s.stats.TUNNoSession.Add(1)
+		return
+	}
+	ss.pktsOut.Add(1)
+	ss.bytesOut.Add(uint64(n))
+}
+
+// tooBig is step 3: it handles pkt, an IPv4 packet from TUN to ss that is
+// larger than the peer's MRU mru. Runs on the readTUN goroutine.
+//
+// A session's PPP link takes IP packets up to the peer's MRU, but every
+// session shares the one TUN device, whose MTU is [pptp] mtu: the kernel
+// cannot know that this client takes less. So the send path does what the
+// kernel does for pppd's per-client ppp interface (MTU = the peer's MRU):
+// a packet larger than the peer's MRU is fragmented when DF is clear
+// (RFC 791 §3.2) and answered with ICMP "fragmentation needed" carrying the
+// MRU when DF is set (RFC 792, RFC 1191 §4), so path-MTU discovery learns it.
+func (s *Server) tooBig(ss *Session, pkt []byte, mru int) {
+	tx := &s.tx
+	if !ipv4frag.DontFragment(pkt) {
+		n, err := ipv4frag.Fragment(pkt, mru, tx.frag[tunHeadroom:], func(f []byte) error {
+			// f lies in tx.frag past tunHeadroom: the link encrypts it in
+			// place, with its headers in front, like a packet from TUN.
+			if err := ss.link.WriteIPAt(tx.frag[:tunHeadroom+len(f)], tunHeadroom); err != nil {
+				return err
+			}
+			ss.pktsOut.Add(1)
+			ss.bytesOut.Add(uint64(len(f)))
+			return nil
+		})
+		switch {
+		case err == nil:
+			s.stats.TUNFragmented.Add(1)
+			s.stats.TUNFragmentsOut.Add(uint64(n))
+		case n > 0:
+			// The link went down between two fragments.
+			s.stats.TUNNoSession.Add(1)
+		default:
+			// Malformed header or options, or an MRU below 68 octets.
+			s.stats.TUNTooBigDropped.Add(1)
+		}
+		return
+	}
+	tx.icmpID++
+	reply, err := ipv4frag.FragNeeded(tx.icmp, pkt, s.cfg.LocalIP, uint16(mru), tx.icmpID)
+	if err != nil {
+		// RFC 1122 §3.2.2 forbids a reply (ICMP error, fragment,
+		// broadcast/multicast, no single-host source), or malformed.
+		s.stats.TUNTooBigDropped.Add(1)
+		return
+	}
+	if !tx.limit.allow(time.Now()) {
+		s.stats.TUNFragNeededLimited.Add(1)
+		return
+	}
+	tx.out[0] = reply
+	if _, err := s.tun.Write(tx.out[:], 0); err != nil {
+		s.stats.TUNWriteErrors.Add(1)
+		s.log.Debug("tun write: frag-needed", "err", err)
+		return
+	}
+	s.stats.TUNFragNeededSent.Add(1)
+}
+
+// maxFrame bounds one PPP frame on the GRE path: MRU up to 1500 plus the PPP
+// protocol field, the MPPE header and its protocol, with room to spare.
+const maxFrame = 2048
+
+// sendFrame is step 5 (the link's SendAt): it puts one PPP frame,
+// buf[off:], into GRE with the next sequence number and any pending
+// acknowledgement, and sends it to the peer. The link leaves
+// gre.MaxHeaderLen bytes in front of the frame, so the header goes in
+// place; a frame without that room is copied.
+func (ss *Session) sendFrame(buf []byte, off int) {
+	n := len(buf) - off
+	if n > maxFrame {
+		ss.srv.stats.SendErrors.Add(1)
+		return
+	}
+	ss.tunMu.Lock()
+	if off < gre.MaxHeaderLen {
+		copy(ss.sendBuf[gre.MaxHeaderLen:], buf[off:])
+		buf, off = ss.sendBuf[:gre.MaxHeaderLen+n], gre.MaxHeaderLen
+	}
+	h := ss.tunnel.NextHeader(n)
+	pkt, err := gre.Encapsulate(buf, off, h)
+	if err == nil {
+		err = ss.write(pkt)
+	}
+	ss.tunMu.Unlock()
+	if err != nil {
+		ss.srv.stats.SendErrors.Add(1)
+	}
+}
+
+// write is step 6: it sends one GRE packet to the peer. Called with tunMu
+// held, which keeps the packets in sequence-number order on the wire.
+func (ss *Session) write(pkt []byte) error {
+	ss.sendMsg[0] = gre.Message{Buf: pkt, N: len(pkt), Addr: ss.peer}
+	_, err := ss.srv.gre.WriteBatch(ss.sendMsg[:])
+	ss.sendMsg[0].Buf = nil
+	return err
+}
+
+// sendScratch is the send path's own memory, owned by the readTUN
+// goroutine: a packet's fragments and frag-needed replies are built here,
+// never allocated per packet.
+type sendScratch struct {
+	// frag holds one fragment with tunHeadroom in front, where the link
+	// writes its PPP/MPPE and GRE headers (as for a packet read from TUN).
+	frag   []byte
+	icmp   []byte
+	out    [1][]byte // the one-packet TUN write of a reply
+	icmpID uint16    // IP identification of our replies
+	limit  tokenBucket
+}
+
+func newSendScratch(rate, burst int) sendScratch {
+	if rate <= 0 {
+		rate = defaultICMPRate
+	}
+	if burst <= 0 {
+		burst = defaultICMPBurst
+	}
+	return sendScratch{
+		frag:  make([]byte, tunHeadroom+65536),
+		icmp:  make([]byte, ipv4frag.MaxFragNeededLen),
+		limit: tokenBucket{interval: time.Second / time.Duration(rate), burst: burst},
+	}
+}
+
+// Defaults of the frag-needed rate limit: Linux's global ICMP limit
+// (net.ipv4.icmp_msgs_per_sec, net.ipv4.icmp_msgs_burst).
+const (
+	defaultICMPRate  = 1000
+	defaultICMPBurst = 50
+)
+
+// tokenBucket allows one event per interval on average, burst at once: the
+// kernel's ICMP rate limit (icmp_global_allow) in integer form. Not safe
+// for concurrent use; the send path owns it.
+type tokenBucket struct {
+	interval time.Duration
+	burst    int
+	tokens   int
+	last     time.Time
+}
+
+func (b *tokenBucket) allow(now time.Time) bool {
+	if b.last.IsZero() {
+		b.tokens, b.last = b.burst, now
+	}
+	if el := now.Sub(b.last); el >= b.interval {
+		add := el / b.interval
+		if b.tokens+int(min(add, time.Duration(b.burst))) >= b.burst {
+			b.tokens, b.last = b.burst, now // full: unspent time is not saved up
+		} else {
+			b.tokens += int(add)
+			b.last = b.last.Add(add * b.interval)
+		}
+	}
+	if b.tokens == 0 {
+		return false
+	}
+	b.tokens--
+	return true
+}
