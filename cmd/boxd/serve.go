@@ -286,7 +286,7 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, nofile u
 		a, _ := ppp.ParseAuthProto(s)
 		protos = append(protos, a)
 	}
-	single, err := session.ParseSingleSession(p.SingleSession)
+	single, err := aaa.ParseSingleSession(p.SingleSession)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

@@ -72,7 +72,7 @@ func TestSessionEndsDuringSlowAuth(t *testing.T) {
 	auth := newSlowAuth()
 	r := newRig(t, func(c *Config) {
 		c.Authenticator = auth
-		c.SingleSession = SingleDeny
+		c.SingleSession = aaa.SingleDeny
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	dialed := make(chan error, 1)

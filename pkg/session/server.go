@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/authguard"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
@@ -37,43 +38,6 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/pptp"
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
-
-// SingleSession is what a second login of the same user name does.
-type SingleSession int
-
-const (
-	// SingleReplace ends the older session (the seed's auth-up hack, done right).
-	SingleReplace SingleSession = iota
-	// SingleDeny refuses the new login while the old session lives.
-	SingleDeny
-	// SingleOff lets one user hold any number of sessions.
-	SingleOff
-)
-
-func (p SingleSession) String() string {
-	switch p {
-	case SingleReplace:
-		return "replace"
-	case SingleDeny:
-		return "deny"
-	case SingleOff:
-		return "off"
-	}
-	return fmt.Sprintf("SingleSession(%d)", int(p))
-}
-
-// ParseSingleSession maps the config value.
-func ParseSingleSession(s string) (SingleSession, error) {
-	switch s {
-	case "replace":
-		return SingleReplace, nil
-	case "deny":
-		return SingleDeny, nil
-	case "off":
-		return SingleOff, nil
-	}
-	return 0, fmt.Errorf("session: bad single-session policy %q", s)
-}
 
 // Config is what the server needs from the configuration.
 type Config struct {
@@ -93,7 +57,7 @@ type Config struct {
 	EchoFailure   int
 
 	CtrlEchoInterval time.Duration
-	SingleSession    SingleSession
+	SingleSession    aaa.SingleSession
 	// MaxSessions bounds concurrent calls; 0 means the pool size.
 	MaxSessions int
 	// OnAddr, when set, is told when a session's address comes up and goes
@@ -511,10 +475,10 @@ func (s *Server) claimUser(ss *Session, user string) (old []*Session, err error)
 	}
 	if len(others) > 0 {
 		switch s.cfg.SingleSession {
-		case SingleDeny:
+		case aaa.SingleDeny:
 			s.stats.Auth.SingleSessionDenied.Add(1)
 			return nil, fmt.Errorf("user %q already has a session (single_session = deny)", user)
-		case SingleReplace:
+		case aaa.SingleReplace:
 			old = others
 		}
 	}
@@ -552,7 +516,7 @@ func (s *Server) takeAddr(ss *Session, res *ppp.AuthResult, old []*Session) (net
 	case res != nil && res.FramedIP.IsValid():
 		ip := res.FramedIP
 		if other := s.byIP[ip]; other != nil {
-			if s.cfg.SingleSession != SingleReplace || !slices.Contains(old, other) {
+			if s.cfg.SingleSession != aaa.SingleReplace || !slices.Contains(old, other) {
 				return netip.Addr{}, fmt.Errorf("address %s is in use by %q", ip, other.user)
 			}
 			// The replaced session is still saying goodbye to a peer that
