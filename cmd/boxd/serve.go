@@ -410,28 +410,9 @@ func waitAddr(ctx context.Context, log *slog.Logger, addr string, open func() er
 const addrWait = 2 * time.Minute
 
 // mppePolicy maps pptp.mppe / mppe_stateful / mppe_prefer_stateful to the
-// PPP layer's policy. mppe_stateful is pppd's mppe-stateful: stateful is
-// accepted when the peer asks for it, stateless is still what we ask for.
-// Asking for stateful is a separate choice because a pppd peer without
-// mppe-stateful answers it by closing the link ("Refusing MPPE stateful
-// mode offered by peer"), as qemu/e2e/stateful_test.go shows.
+// PPP layer's policy (ppp.ParseMPPEPolicy).
 func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
-	pol := ppp.MPPEPolicy{
-		AllowStateful:  p.MPPEStateful || p.MPPEPreferStateful,
-		PreferStateful: p.MPPEPreferStateful,
-	}
-	switch p.MPPE {
-	case "require-128":
-		pol.Required, pol.Bits128 = true, true
-	case "require":
-		pol.Required, pol.Bits40, pol.Bits56, pol.Bits128 = true, true, true, true
-	case "allow":
-		// Allowed makes the link negotiate CCP and ask for MPPE, taking
-		// cleartext only when the peer refuses (docs/config.md); without
-		// it the key lengths alone left CCP rejected and every "allow"
-		// link unencrypted.
-		pol.Allowed, pol.Bits40, pol.Bits56, pol.Bits128 = true, true, true, true
-	}
+	pol, _ := ppp.ParseMPPEPolicy(p.MPPE, p.MPPEStateful, p.MPPEPreferStateful)
 	return pol
 }
 
