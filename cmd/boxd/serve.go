@@ -217,11 +217,8 @@ func (l *localUsers) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*p
 // and the TCP listener, and builds the server. nofile is the soft descriptor
 // limit raiseNoFile left (0 if unknown): it bounds max_connections.
 func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, nofile uint64, log *slog.Logger) (*session.Server, net.Listener, *fixedRoutes, func(), error) {
-	p := &cfg.PPTP
-	ranges, err := ippool.ParseRanges(p.RemoteIP)
-	if err != nil {
-		return nil, nil, nil, nil, err // Validate has checked it
-	}
+	p := cfg.PPTPParams()
+	ranges := p.Pool
 	pool := ippool.New(ranges)
 	fixed := &fixedRoutes{pool: pool, tun: p.Tun, log: log, have: map[netip.Prefix]bool{}}
 	routes := append(ippool.Prefixes(ranges), fixed.want(cfg.Users)...)
@@ -230,7 +227,7 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, nofile u
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	local := p.LocalAddr()
+	local := p.LocalIP
 	setup := []func() error{
 		func() error { return netcfg.SetMTU(p.Tun, p.MTU) },
 		func() error { return netcfg.AddAddr(p.Tun, netip.PrefixFrom(local, 32), netip.Addr{}) },
@@ -257,18 +254,11 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, nofile u
 		}
 	}
 
-	host, _, _ := net.SplitHostPort(p.Listen)
-	greAddr := netip.IPv4Unspecified()
-	if host != "" {
-		if a, err := netip.ParseAddr(host); err == nil {
-			greAddr = a
-		}
-	}
 	// In router mode the listen address may be the WAN address that the
 	// router is assigning right now (or a DHCP lease still to come): wait
 	// for it rather than fail.
 	var g gre.Conn
-	err = waitAddr(ctx, log, p.Listen, func() (err error) { g, err = gre.ListenIPv4(greAddr); return err })
+	err = waitAddr(ctx, log, p.Listen, func() (err error) { g, err = gre.ListenIPv4(p.ListenIP); return err })
 	if err != nil {
 		dev.Close()
 		return nil, nil, nil, nil, err
@@ -281,44 +271,33 @@ func startPPTP(ctx context.Context, cfg *config.Config, auth *aaaSetup, nofile u
 		return nil, nil, nil, nil, fmt.Errorf("pptp: %w", err)
 	}
 
-	protos := make([]ppp.AuthProto, 0, len(p.Auth))
-	for _, s := range p.Auth {
-		a, _ := ppp.ParseAuthProto(s)
-		protos = append(protos, a)
-	}
-	single, err := aaa.ParseSingleSession(p.SingleSession)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	var dns [2]netip.Addr
-	copy(dns[:], p.DNSAddrs())
 	srv := session.New(session.Config{
 		Logger:           log,
 		Name:             p.Name,
 		LocalIP:          local,
 		Pool:             pool,
-		DNS:              dns,
-		Auth:             protos,
+		DNS:              p.DNS,
+		Auth:             p.Auth,
 		AuthRetries:      p.AuthRetries,
 		Authenticator:    auth.auth,
 		Accounting:       auth.acct,
-		MPPE:             mppePolicy(p),
+		MPPE:             p.MPPE,
 		MRU:              uint16(p.MTU),
-		EchoInterval:     p.EchoInterval.Duration,
+		EchoInterval:     p.EchoInterval,
 		EchoFailure:      p.EchoFailure,
-		CtrlEchoInterval: p.CtrlEchoInterval.Duration,
-		SingleSession:    single,
+		CtrlEchoInterval: p.CtrlEchoInterval,
+		SingleSession:    p.SingleSession,
 		MaxSessions:      p.MaxSessions,
-		Guard:            authGuard(p),
+		Guard:            authGuard(p.Guard),
 		OnAddr:           framedRoutes(fixed, proxyARP(cfg, log)),
 
 		// Limits against unauthenticated peers (issue 14; rlimit.go).
-		MaxConns:           connCap(p.MaxConnections, nofile, log),
-		MaxConnsPerSource:  p.MaxConnectionsPerSource,
-		MaxCallsPerConn:    p.MaxCallsPerConnection,
-		MaxUnauthPerSource: p.MaxUnauthenticatedPerSource,
-		StartTimeout:       p.StartTimeout.Duration,
-		LoginTimeout:       p.LoginTimeout.Duration,
+		MaxConns:           connCap(p.MaxConns, nofile, log),
+		MaxConnsPerSource:  p.MaxConnsPerSource,
+		MaxCallsPerConn:    p.MaxCallsPerConn,
+		MaxUnauthPerSource: p.MaxUnauthPerSource,
+		StartTimeout:       p.StartTimeout,
+		LoginTimeout:       p.LoginTimeout,
 	}, g, dev)
 	for _, r := range fixed.want(cfg.Users) {
 		fixed.have[r] = true
@@ -408,13 +387,6 @@ func waitAddr(ctx context.Context, log *slog.Logger, addr string, open func() er
 
 // addrWait bounds waitAddr: long enough for a DHCP lease on a slow WAN.
 const addrWait = 2 * time.Minute
-
-// mppePolicy maps pptp.mppe / mppe_stateful / mppe_prefer_stateful to the
-// PPP layer's policy (ppp.ParseMPPEPolicy).
-func mppePolicy(p *config.PPTP) ppp.MPPEPolicy {
-	pol, _ := ppp.ParseMPPEPolicy(p.MPPE, p.MPPEStateful, p.MPPEPreferStateful)
-	return pol
-}
 
 // boxStats is what `boxctl stats` prints: the session server's counters,
 // and the RADIUS client's when [radius] is on.
