@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net"
 	"net/netip"
 	"time"
 
@@ -16,11 +15,13 @@ import (
 // a string again: a value means what validation said it means (the
 // mppe = "allow" bug lived in a second reading of pptp.mppe).
 type PPTPParams struct {
-	// Listen is the control listener's host:port (TCP 1723); ListenIP is
-	// its host, the GRE socket's address: the IPv4 unspecified address
-	// when listen names none (":1723") or names a host, not an address.
-	Listen   string
-	ListenIP netip.Addr
+	// Listen is the control listener's host:port (TCP 1723), ListenPort
+	// its port. ListenIP is its host, the GRE socket's address: the IPv4
+	// unspecified address when listen names none (":1723") or names a
+	// host, not an address.
+	Listen     string
+	ListenPort int
+	ListenIP   netip.Addr
 
 	LocalIP netip.Addr     // our end of every tunnel (pptpd localip)
 	Pool    []ippool.Range // remote_ip, for ippool.New
@@ -67,20 +68,8 @@ func (p *PPTP) DNSAddrs() []netip.Addr {
 	return out
 }
 
-// listenIP is the host of listen as an address, for the GRE socket.
-func listenIP(listen string) netip.Addr {
-	host, _, _ := net.SplitHostPort(listen)
-	if host != "" {
-		if a, err := netip.ParseAddr(host); err == nil {
-			return a
-		}
-	}
-	return netip.IPv4Unspecified()
-}
-
 // setPlainParams copies the keys TOML has already typed into prm.
 func (p *PPTP) setPlainParams(prm *PPTPParams) {
-	prm.Listen, prm.ListenIP = p.Listen, listenIP(p.Listen)
 	prm.Tun, prm.MTU, prm.ProxyARP = p.Tun, p.MTU, p.ProxyARP
 	prm.Name, prm.AuthRetries = p.Name, p.AuthRetries
 	prm.EchoInterval, prm.EchoFailure = p.EchoInterval.Duration, p.EchoFailure

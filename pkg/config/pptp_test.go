@@ -36,7 +36,7 @@ auth_fail_source_limit = 3
 	}
 	p := c.PPTPParams()
 	pool, _ := ippool.ParseRanges("10.0.0.10-20,10.0.1.0/30")
-	if p.Listen != "192.0.2.1:1723" || p.ListenIP != netip.MustParseAddr("192.0.2.1") ||
+	if p.Listen != "192.0.2.1:1723" || p.ListenPort != 1723 || p.ListenIP != netip.MustParseAddr("192.0.2.1") ||
 		p.LocalIP != netip.MustParseAddr("10.0.0.1") || !slices.Equal(p.Pool, pool) ||
 		p.DNS != [2]netip.Addr{netip.MustParseAddr("192.0.2.53")} {
 		t.Errorf("addresses: %+v", p)

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -416,12 +415,7 @@ func (c *Config) pptpPort() int {
 	if !c.PPTP.Enabled {
 		return 0
 	}
-	_, port, err := net.SplitHostPort(c.PPTP.Listen)
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(port)
-	return n
+	return c.PPTP.params.ListenPort
 }
 
 // CheckInterfaces reports configured interfaces the system does not have

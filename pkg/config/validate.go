@@ -87,10 +87,17 @@ func (c *Config) validatePPTPAddrs(prm *PPTPParams) []error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, c.errorf("pptp."+key, format, args...))
 	}
-	if _, port, err := net.SplitHostPort(p.Listen); err != nil {
+	host, port, err := net.SplitHostPort(p.Listen)
+	if err != nil {
 		bad("listen", "want host:port or :port, got %q", p.Listen)
 	} else if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
 		bad("listen", "bad port %q", port)
+	} else {
+		prm.ListenPort = n
+	}
+	prm.Listen, prm.ListenIP = p.Listen, netip.IPv4Unspecified()
+	if a, err := netip.ParseAddr(host); err == nil {
+		prm.ListenIP = a
 	}
 	local, err := netip.ParseAddr(p.LocalIP)
 	if err != nil || !local.Is4() {
