@@ -3,8 +3,11 @@
 // errors name the file, the line and the key.
 //
 // Loading is two steps: Parse decodes and fills defaults, then Validate
-// checks meaning. Load does both. A config that fails either is never
-// applied; the caller keeps its last good one.
+// checks meaning (and keeps [pptp] parsed, PPTPParams). Callers take
+// typed values from the getters (PPTPParams, Ports, NATParams), never the
+// strings.
+// Load does both. A config that fails either is never applied; the caller
+// keeps its last good one.
 package config
 
 import (
