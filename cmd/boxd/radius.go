@@ -11,7 +11,6 @@ import (
 
 	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/config"
-	"github.com/pptpbox/pptpbox/pkg/netcfg"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/radius"
 	"github.com/pptpbox/pptpbox/pkg/session"
@@ -147,31 +146,4 @@ func (a *aaaSetup) serveDAE(ctx context.Context, srv *session.Server) error {
 	}()
 	a.log.Info("radius dynamic authorization listening", "listen", pc.LocalAddr().String(), "clients", len(clients))
 	return nil
-}
-
-// framedRoutes routes a session address that is neither in the pool nor a
-// [[user]]'s fixed address (both routed to the TUN already) to the TUN
-// while the session is up: a RADIUS Framed-IP-Address outside the pool.
-// Then it calls next (proxy ARP), if any.
-func framedRoutes(f *fixedRoutes, next func(netip.Addr, bool)) func(netip.Addr, bool) {
-	return func(a netip.Addr, up bool) {
-		r := netip.PrefixFrom(a, 32)
-		f.mu.Lock()
-		routed := f.pool.Contains(a) || f.have[r]
-		f.mu.Unlock()
-		if !routed {
-			var err error
-			if up {
-				err = netcfg.AddRoute(r, f.tun)
-			} else {
-				err = netcfg.DelRoute(r, f.tun)
-			}
-			if err != nil {
-				f.log.Error("route for a session address outside the pool", "addr", a.String(), "up", up, "err", err)
-			}
-		}
-		if next != nil {
-			next(a, up)
-		}
-	}
 }

@@ -95,27 +95,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	mux := client.NewMux(g)
 	defer mux.Close()
+	// An unknown -mppe value is no MPPE, as it always was.
+	pol, _ := ppp.ParseMPPEPolicy(o.mppe, false, false)
 	cfg := client.Config{
 		Server: o.server, ServerAddr: addrs[0].Unmap(),
 		User: o.user, Password: o.password,
-		MPPE: mppePolicy(o.mppe), Logger: log,
+		MPPE: pol, Logger: log,
 	}
 	if o.sessions > 0 {
 		return load(ctx, mux, cfg, o, stdout)
 	}
 	return single(ctx, mux, cfg, o, log, stdout)
-}
-
-func mppePolicy(s string) ppp.MPPEPolicy {
-	switch s {
-	case "require-128":
-		return ppp.MPPEPolicy{Required: true, Bits128: true}
-	case "require":
-		return ppp.MPPEPolicy{Required: true, Bits40: true, Bits56: true, Bits128: true}
-	case "allow":
-		return ppp.MPPEPolicy{Allowed: true, Bits40: true, Bits56: true, Bits128: true}
-	}
-	return ppp.MPPEPolicy{}
 }
 
 // single dials one session and carries it on a TUN device until interrupted.

@@ -3,8 +3,11 @@
 // errors name the file, the line and the key.
 //
 // Loading is two steps: Parse decodes and fills defaults, then Validate
-// checks meaning. Load does both. A config that fails either is never
-// applied; the caller keeps its last good one.
+// checks meaning (and keeps [pptp] parsed, PPTPParams). Callers take
+// typed values from the getters (PPTPParams, Ports, NATParams), never the
+// strings.
+// Load does both. A config that fails either is never applied; the caller
+// keeps its last good one.
 package config
 
 import (
@@ -99,6 +102,9 @@ type PPTP struct {
 	// LoginTimeout: a call whose link is not up (LCP, authentication,
 	// IPCP) by then is ended.
 	LoginTimeout Duration `toml:"login_timeout"`
+
+	// params are the keys above parsed by Validate (pptp.go).
+	params PPTPParams
 }
 
 // User is one line of the seed's chap-secrets: name, secret and address.
@@ -158,6 +164,7 @@ func Default() *Config {
 	c.router = true
 	c.Radius = defaultRadius()
 	c.PPTP.AuthGuard = defaultAuthGuard()
+	c.validatePPTP() // the defaults are valid: this parses them into PPTPParams
 	return c
 }
 
@@ -248,20 +255,6 @@ func (c *Config) File() string { return c.file }
 // errorf builds an error for a dotted key ("pptp.remote_ip", "user.2.ip").
 func (c *Config) errorf(key, format string, args ...any) error {
 	return &Error{File: c.file, Line: c.lines.line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
-}
-
-// LocalAddr is pptp.local_ip parsed (valid after Validate).
-func (p *PPTP) LocalAddr() netip.Addr { a, _ := netip.ParseAddr(p.LocalIP); return a }
-
-// DNSAddrs is pptp.dns parsed (valid after Validate).
-func (p *PPTP) DNSAddrs() []netip.Addr {
-	var out []netip.Addr
-	for _, s := range p.DNS {
-		if a, err := netip.ParseAddr(s); err == nil {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // FixedAddr is the user's fixed address, or the zero Addr for "from the pool".

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -148,9 +147,8 @@ func parseAddrs(ss []string) []netip.Addr {
 // poolPrefix is the smallest prefix holding pptp.local_ip and every
 // remote_ip address: what the nat table calls the VPN pool.
 func (c *Config) poolPrefix() (netip.Prefix, bool) {
-	ranges, err := ippool.ParseRanges(c.PPTP.RemoteIP)
-	local, lerr := netip.ParseAddr(c.PPTP.LocalIP)
-	if err != nil || lerr != nil || !local.Is4() || len(ranges) == 0 {
+	ranges, local := c.PPTP.params.Pool, c.PPTP.params.LocalIP
+	if !local.Is4() || len(ranges) == 0 {
 		return netip.Prefix{}, false
 	}
 	p := netip.PrefixFrom(local, 32)
@@ -294,8 +292,8 @@ func (c *Config) validateRouter() []error {
 			bad(fmt.Sprintf("nat.masquerade.%d", i), "not an IPv4 prefix: %q", s)
 		}
 	}
-	if ranges, err := ippool.ParseRanges(c.PPTP.RemoteIP); err == nil && c.PPTP.Enabled {
-		for _, r := range ranges {
+	if c.PPTP.Enabled {
+		for _, r := range c.PPTP.params.Pool {
 			inLAN := lanNet.IsValid() && lanNet.Contains(r.First) && lanNet.Contains(r.Last)
 			partLAN := lanNet.IsValid() && !inLAN && rangeOverlaps(r, lanNet)
 			switch {
@@ -372,8 +370,8 @@ func (c *Config) validateLANDHCP(lanNet netip.Prefix) []error {
 		} else if self := c.LAN.LANPrefix().Addr(); !self.Less(first) && !last.Less(self) {
 			bad("lan.dhcp.range", "%s-%s holds the box's own address %s", first, last, self)
 		}
-		if ranges, err := ippool.ParseRanges(c.PPTP.RemoteIP); err == nil && c.PPTP.Enabled {
-			for _, r := range ranges {
+		if c.PPTP.Enabled {
+			for _, r := range c.PPTP.params.Pool {
 				if !(r.Last.Less(first) || last.Less(r.First)) {
 					bad("lan.dhcp.range", "%s-%s overlaps the vpn pool %s", first, last, r)
 				}
@@ -417,12 +415,7 @@ func (c *Config) pptpPort() int {
 	if !c.PPTP.Enabled {
 		return 0
 	}
-	_, port, err := net.SplitHostPort(c.PPTP.Listen)
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(port)
-	return n
+	return c.PPTP.params.ListenPort
 }
 
 // CheckInterfaces reports configured interfaces the system does not have

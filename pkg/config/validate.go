@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 )
@@ -34,61 +35,14 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validatePPTP checks [pptp] and keeps what it parsed (PPTPParams).
 func (c *Config) validatePPTP() []error {
 	p := &c.PPTP
-	var errs []error
+	var prm PPTPParams
+	errs := c.validatePPTPAddrs(&prm)
+	errs = append(errs, c.validatePPTPAuth(&prm)...)
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, c.errorf("pptp."+key, format, args...))
-	}
-	if _, port, err := net.SplitHostPort(p.Listen); err != nil {
-		bad("listen", "want host:port or :port, got %q", p.Listen)
-	} else if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-		bad("listen", "bad port %q", port)
-	}
-	local, err := netip.ParseAddr(p.LocalIP)
-	if err != nil || !local.Is4() {
-		bad("local_ip", "not an IPv4 address: %q", p.LocalIP)
-	}
-	ranges, err := ippool.ParseRanges(p.RemoteIP)
-	if err != nil {
-		bad("remote_ip", "%v", err)
-	}
-	for _, r := range ranges {
-		if local.IsValid() && r.Contains(local) {
-			bad("local_ip", "%s is inside the remote_ip range %s", local, r)
-		}
-	}
-	if len(p.DNS) > 2 {
-		bad("dns", "at most two servers (IPCP carries a primary and a secondary, RFC 1877), got %d", len(p.DNS))
-	}
-	for _, s := range p.DNS {
-		if a, err := netip.ParseAddr(s); err != nil || !a.Is4() {
-			bad("dns", "not an IPv4 address: %q", s)
-		}
-	}
-	if len(p.Auth) == 0 {
-		bad("auth", "at least one of pap, chap, mschap, mschapv2")
-	}
-	seen := map[ppp.AuthProto]bool{}
-	for _, s := range p.Auth {
-		a, ok := ppp.ParseAuthProto(s)
-		if !ok {
-			bad("auth", "unknown protocol %q (want pap, chap, mschap, mschapv2)", s)
-		} else if seen[a] {
-			bad("auth", "%q listed twice", s)
-		}
-		seen[a] = true
-	}
-	switch p.MPPE {
-	case "require-128", "require", "allow", "off":
-		if p.MPPE != "off" && len(seen) > 0 && !seen[ppp.AuthMSCHAPv1] && !seen[ppp.AuthMSCHAPv2] {
-			bad("mppe", "MPPE keys come from MS-CHAP; with auth = %v use mppe = \"off\"", p.Auth)
-		}
-		if strings.HasPrefix(p.MPPE, "require") && (seen[ppp.AuthPAP] || seen[ppp.AuthCHAPMD5]) {
-			bad("auth", "mppe = %q needs MS-CHAP keys; pap and chap cannot give them", p.MPPE)
-		}
-	default:
-		bad("mppe", "must be require-128, require, allow or off, not %q", p.MPPE)
 	}
 	if p.MTU < 576 || p.MTU > 1500 {
 		bad("mtu", "must be between 576 and 1500, got %d", p.MTU)
@@ -102,11 +56,11 @@ func (c *Config) validatePPTP() []error {
 	if p.CtrlEchoInterval.Duration < 0 {
 		bad("ctrl_echo_interval", "must not be negative")
 	}
-	switch p.SingleSession {
-	case "replace", "deny", "off":
-	default:
+	single, err := aaa.ParseSingleSession(p.SingleSession)
+	if err != nil {
 		bad("single_session", "must be replace, deny or off, not %q", p.SingleSession)
 	}
+	prm.SingleSession = single
 	if p.MaxSessions < 0 || p.MaxSessions > 65535 {
 		bad("max_sessions", "must be between 0 and 65535, got %d", p.MaxSessions)
 	}
@@ -120,6 +74,98 @@ func (c *Config) validatePPTP() []error {
 	if p.AuthRetries < 0 || p.AuthRetries > 10 {
 		bad("auth_retries", "must be between 0 and 10, got %d", p.AuthRetries)
 	}
+	p.setPlainParams(&prm)
+	p.params = prm
+	return errs
+}
+
+// validatePPTPAddrs checks listen, local_ip, remote_ip and dns, and puts
+// the addresses into prm.
+func (c *Config) validatePPTPAddrs(prm *PPTPParams) []error {
+	p := &c.PPTP
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, c.errorf("pptp."+key, format, args...))
+	}
+	host, port, err := net.SplitHostPort(p.Listen)
+	if err != nil {
+		bad("listen", "want host:port or :port, got %q", p.Listen)
+	} else if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		bad("listen", "bad port %q", port)
+	} else {
+		prm.ListenPort = n
+	}
+	prm.Listen, prm.ListenIP = p.Listen, netip.IPv4Unspecified()
+	if a, err := netip.ParseAddr(host); err == nil {
+		prm.ListenIP = a
+	}
+	local, err := netip.ParseAddr(p.LocalIP)
+	if err != nil || !local.Is4() {
+		bad("local_ip", "not an IPv4 address: %q", p.LocalIP)
+	}
+	if err == nil {
+		prm.LocalIP = local
+	}
+	ranges, err := ippool.ParseRanges(p.RemoteIP)
+	if err != nil {
+		bad("remote_ip", "%v", err)
+	}
+	for _, r := range ranges {
+		if local.IsValid() && r.Contains(local) {
+			bad("local_ip", "%s is inside the remote_ip range %s", local, r)
+		}
+	}
+	prm.Pool = ranges
+	if len(p.DNS) > 2 {
+		bad("dns", "at most two servers (IPCP carries a primary and a secondary, RFC 1877), got %d", len(p.DNS))
+	}
+	n := 0
+	for _, s := range p.DNS {
+		if a, err := netip.ParseAddr(s); err != nil || !a.Is4() {
+			bad("dns", "not an IPv4 address: %q", s)
+		} else if n < len(prm.DNS) {
+			prm.DNS[n] = a
+			n++
+		}
+	}
+	return errs
+}
+
+// validatePPTPAuth checks auth and mppe, and puts the protocols and the
+// MPPE policy into prm.
+func (c *Config) validatePPTPAuth(prm *PPTPParams) []error {
+	p := &c.PPTP
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, c.errorf("pptp."+key, format, args...))
+	}
+	if len(p.Auth) == 0 {
+		bad("auth", "at least one of pap, chap, mschap, mschapv2")
+	}
+	seen := map[ppp.AuthProto]bool{}
+	for _, s := range p.Auth {
+		a, ok := ppp.ParseAuthProto(s)
+		if !ok {
+			bad("auth", "unknown protocol %q (want pap, chap, mschap, mschapv2)", s)
+		} else if seen[a] {
+			bad("auth", "%q listed twice", s)
+		} else {
+			prm.Auth = append(prm.Auth, a)
+		}
+		seen[a] = true
+	}
+	pol, ok := ppp.ParseMPPEPolicy(p.MPPE, p.MPPEStateful, p.MPPEPreferStateful)
+	if !ok {
+		bad("mppe", "must be require-128, require, allow or off, not %q", p.MPPE)
+		return errs
+	}
+	if (pol.Required || pol.Allowed) && len(seen) > 0 && !seen[ppp.AuthMSCHAPv1] && !seen[ppp.AuthMSCHAPv2] {
+		bad("mppe", "MPPE keys come from MS-CHAP; with auth = %v use mppe = \"off\"", p.Auth)
+	}
+	if pol.Required && (seen[ppp.AuthPAP] || seen[ppp.AuthCHAPMD5]) {
+		bad("auth", "mppe = %q needs MS-CHAP keys; pap and chap cannot give them", p.MPPE)
+	}
+	prm.MPPE = pol
 	return errs
 }
 

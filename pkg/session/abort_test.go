@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/client"
 )
 
@@ -26,7 +27,7 @@ func TestAbortedLoginsLeaveNothing(t *testing.T) {
 }
 
 func testAbortedLogins(t *testing.T, silent bool) {
-	r := newRig(t, func(c *Config) { c.SingleSession = SingleOff; c.LoginTimeout = time.Second })
+	r := newRig(t, func(c *Config) { c.SingleSession = aaa.SingleOff; c.LoginTimeout = time.Second })
 	// A first login and hang-up starts what lives as long as the server
 	// (its GRE and TUN loops): the baseline is taken after it.
 	c, err := r.dial(t, "alice", "alice-pw", nil)

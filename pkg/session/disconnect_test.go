@@ -13,7 +13,7 @@ import (
 // leaves the others.
 func TestDisconnectWhere(t *testing.T) {
 	acct := &acctLog{snaps: map[string]func() aaa.Record{}}
-	r := newRig(t, func(c *Config) { c.Accounting = acct; c.SingleSession = SingleOff })
+	r := newRig(t, func(c *Config) { c.Accounting = acct; c.SingleSession = aaa.SingleOff })
 	a, err := r.dial(t, `CORP\alice`, "alice-pw", nil)
 	if err != nil {
 		t.Fatal(err)

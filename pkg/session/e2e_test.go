@@ -111,7 +111,7 @@ func newRigWrapped(t testing.TB, mutate func(*Config), w rigWrap) *rig {
 		MRU:           1400,
 		EchoInterval:  30 * time.Second,
 		EchoFailure:   3,
-		SingleSession: SingleReplace,
+		SingleSession: aaa.SingleReplace,
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -330,7 +330,7 @@ func TestSingleSessionReplaceAndDeny(t *testing.T) {
 		t.Fatalf("second got %s", second.Addr())
 	}
 
-	r2 := newRig(t, func(c *Config) { c.SingleSession = SingleDeny })
+	r2 := newRig(t, func(c *Config) { c.SingleSession = aaa.SingleDeny })
 	if _, err := r2.dial(t, "alice", "alice-pw", nil); err != nil {
 		t.Fatal(err)
 	}

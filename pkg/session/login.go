@@ -110,10 +110,10 @@ func (s *Server) claimUser(ss *Session, user string) (old []*Session, err error)
 	}
 	if len(others) > 0 {
 		switch s.cfg.SingleSession {
-		case SingleDeny:
+		case aaa.SingleDeny:
 			s.stats.Auth.SingleSessionDenied.Add(1)
 			return nil, fmt.Errorf("user %q already has a session (single_session = deny)", user)
-		case SingleReplace:
+		case aaa.SingleReplace:
 			old = others
 		}
 	}
@@ -161,7 +161,7 @@ func (s *Server) takeAddr(ss *Session, res *ppp.AuthResult, old []*Session) (net
 	case res != nil && res.FramedIP.IsValid():
 		ip := res.FramedIP
 		if other := s.byIP[ip]; other != nil {
-			if s.cfg.SingleSession != SingleReplace || !slices.Contains(old, other) {
+			if s.cfg.SingleSession != aaa.SingleReplace || !slices.Contains(old, other) {
 				return netip.Addr{}, fmt.Errorf("address %s is in use by %q", ip, other.user)
 			}
 			// The replaced session is still saying goodbye to a peer that

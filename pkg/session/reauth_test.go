@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
@@ -143,7 +144,7 @@ func (p *renegPeer) login(user, pw string) (up bool, reason string) {
 
 // newRenegRig is a rig whose client GRE can be diverted to renegPeers;
 // logins counts the server's authentications.
-func newRenegRig(t *testing.T, single SingleSession, logins *atomic.Int64) (*rig, *divertGRE) {
+func newRenegRig(t *testing.T, single aaa.SingleSession, logins *atomic.Int64) (*rig, *divertGRE) {
 	d := &divertGRE{peers: map[uint16]func(gre.Header, []byte){}}
 	r := newRigWrapped(t, func(c *Config) {
 		c.SingleSession = single
@@ -168,9 +169,9 @@ func newRenegRig(t *testing.T, single SingleSession, logins *atomic.Int64) (*rig
 // ended the session.
 func TestRenegotiationKeepsOneAddress(t *testing.T) {
 	for _, tc := range []struct {
-		single SingleSession
+		single aaa.SingleSession
 		rounds int
-	}{{SingleDeny, 1000}, {SingleReplace, 50}} {
+	}{{aaa.SingleDeny, 1000}, {aaa.SingleReplace, 50}} {
 		t.Run(tc.single.String(), func(t *testing.T) {
 			rounds := tc.rounds
 			if testing.Short() {
@@ -235,7 +236,7 @@ func TestRenegotiationKeepsOneAddress(t *testing.T) {
 // a second address while alice's entries stayed behind.
 func TestRenegotiationAsOtherUserEnds(t *testing.T) {
 	var logins atomic.Int64
-	r, d := newRenegRig(t, SingleDeny, &logins)
+	r, d := newRenegRig(t, aaa.SingleDeny, &logins)
 	p := dialReneg(t, r, d, 0x5eed)
 	if up, why := p.login("alice", "alice-pw"); !up {
 		t.Fatalf("first login: %s", why)
@@ -265,7 +266,7 @@ func TestRenegotiationAsOtherUserEnds(t *testing.T) {
 // second pool address and left the first in byIP (pool_in_use 2), and
 // under "replace" ended the session it belonged to.
 func TestRenegotiationDuringSlowAuth(t *testing.T) {
-	for _, policy := range []SingleSession{SingleDeny, SingleReplace, SingleOff} {
+	for _, policy := range []aaa.SingleSession{aaa.SingleDeny, aaa.SingleReplace, aaa.SingleOff} {
 		t.Run(policy.String(), func(t *testing.T) {
 			var calls atomic.Int32
 			entered, release := make(chan struct{}), make(chan struct{})

@@ -24,7 +24,6 @@ package session
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -39,43 +38,6 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/pptp"
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
-
-// SingleSession is what a second login of the same user name does.
-type SingleSession int
-
-const (
-	// SingleReplace ends the older session (the seed's auth-up hack, done right).
-	SingleReplace SingleSession = iota
-	// SingleDeny refuses the new login while the old session lives.
-	SingleDeny
-	// SingleOff lets one user hold any number of sessions.
-	SingleOff
-)
-
-func (p SingleSession) String() string {
-	switch p {
-	case SingleReplace:
-		return "replace"
-	case SingleDeny:
-		return "deny"
-	case SingleOff:
-		return "off"
-	}
-	return fmt.Sprintf("SingleSession(%d)", int(p))
-}
-
-// ParseSingleSession maps the config value.
-func ParseSingleSession(s string) (SingleSession, error) {
-	switch s {
-	case "replace":
-		return SingleReplace, nil
-	case "deny":
-		return SingleDeny, nil
-	case "off":
-		return SingleOff, nil
-	}
-	return 0, fmt.Errorf("session: bad single-session policy %q", s)
-}
 
 // Config is what the server needs from the configuration.
 type Config struct {
@@ -95,7 +57,7 @@ type Config struct {
 	EchoFailure   int
 
 	CtrlEchoInterval time.Duration
-	SingleSession    SingleSession
+	SingleSession    aaa.SingleSession
 	// MaxSessions bounds concurrent calls; 0 means the pool size.
 	MaxSessions int
 	// OnAddr, when set, is told when a session's address comes up and goes

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 )
@@ -43,7 +44,7 @@ func TestSingleSessionConcurrentLogins(t *testing.T) {
 	// Kept small: the calls come from one source address, which per-source
 	// call limits count.
 	const n = 4
-	for _, policy := range []SingleSession{SingleDeny, SingleReplace} {
+	for _, policy := range []aaa.SingleSession{aaa.SingleDeny, aaa.SingleReplace} {
 		t.Run(policy.String(), func(t *testing.T) {
 			var ba *barrierAuth
 			r := newRig(t, func(c *Config) {
@@ -67,11 +68,11 @@ func TestSingleSessionConcurrentLogins(t *testing.T) {
 				t.Fatalf("%d of %d logins reached the authenticator", got, n)
 			}
 			switch policy {
-			case SingleDeny:
+			case aaa.SingleDeny:
 				if ok.Load() != 1 {
 					t.Fatalf("%d concurrent logins of one user succeeded under deny, want 1", ok.Load())
 				}
-			case SingleReplace:
+			case aaa.SingleReplace:
 				if ok.Load() < 1 {
 					t.Fatal("no login succeeded under replace")
 				}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 )
 
@@ -34,7 +35,7 @@ func TestSessionEndsDuringSlowAuth(t *testing.T) {
 	auth := newSlowAuth()
 	r := newRig(t, func(c *Config) {
 		c.Authenticator = auth
-		c.SingleSession = SingleDeny
+		c.SingleSession = aaa.SingleDeny
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	dialed := make(chan error, 1)
