@@ -23,10 +23,10 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/dhcpd"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
-	"github.com/pptpbox/pptpbox/pkg/nat"
 	"github.com/pptpbox/pptpbox/pkg/netcfg"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/radius"
+	"github.com/pptpbox/pptpbox/pkg/router"
 	"github.com/pptpbox/pptpbox/pkg/session"
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
@@ -42,11 +42,9 @@ type box struct {
 	log    *slog.Logger
 	path   string
 	users  *localUsers
-	router *nat.Router // nil when the config has no router sections
+	router *router.Router // nil when the config has no router sections
 	srv    *session.Server
 	rc     *radius.Client // nil without [radius]
-
-	dhcpd atomic.Pointer[dhcpd.Server] // the LAN DHCP server, once it runs (for stats)
 
 	mu  sync.Mutex
 	cfg *config.Config // the last good config
@@ -75,14 +73,11 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 		if err := cfg.CheckInterfaces(linkExists); err != nil {
 			return err
 		}
-		b.router = nat.NewRouter(cfg.NATParams(), log)
-		ports := cfg.Ports()
-		ports.Logger = log
-		ports.OnDHCPServer = b.dhcpd.Store
+		b.router = router.New(router.Config{Ports: cfg.Ports(), DHCPServer: cfg.DHCPServer(), NAT: cfg.NATParams(), Logger: log})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := b.router.Run(ctx, ports); err != nil && ctx.Err() == nil {
+			if err := b.router.Run(ctx); err != nil && ctx.Err() == nil {
 				log.Error("router stopped", "err", err)
 				cancel()
 			}
@@ -452,9 +447,10 @@ func (b *box) stats() boxStats {
 		rs := b.rc.Stats()
 		st.Radius = &rs
 	}
-	if d := b.dhcpd.Load(); d != nil {
-		ds := d.Stats()
-		st.DHCPD = &ds
+	if b.router != nil {
+		if ds, ok := b.router.DHCPStats(); ok {
+			st.DHCPD = &ds
+		}
 	}
 	return st
 }
