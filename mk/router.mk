@@ -1,11 +1,12 @@
-# Router area (issue 4): pkg/netcfg, pkg/nat, pkg/dhcpd, pkg/config/router.go.
+# Router area (issue 4): pkg/router, pkg/netcfg, pkg/nat, pkg/dhcpd, pkg/dhcp4c,
+# pkg/config/router.go.
 # The privileged tests build network namespaces, tap devices and nftables
 # tables of their own; they need root and skip without it (fail under CI=true).
 
 APT_PACKAGES += nftables iproute2
 TEST_TARGETS += test-router
 
-ROUTER_PKGS := ./pkg/netcfg/... ./pkg/nat/... ./pkg/dhcpd/...
+ROUTER_PKGS := ./pkg/router/... ./pkg/netcfg/... ./pkg/nat/... ./pkg/dhcpd/... ./pkg/dhcp4c/...
 
 .PHONY: test-router
 test-router:

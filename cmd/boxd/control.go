@@ -30,9 +30,10 @@ func (b *box) stats() boxStats {
 		rs := b.rc.Stats()
 		st.Radius = &rs
 	}
-	if d := b.dhcpd.Load(); d != nil {
-		ds := d.Stats()
-		st.DHCPD = &ds
+	if b.router != nil {
+		if ds, ok := b.router.DHCPStats(); ok {
+			st.DHCPD = &ds
+		}
 	}
 	return st
 }

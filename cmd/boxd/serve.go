@@ -14,10 +14,9 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/control"
-	"github.com/pptpbox/pptpbox/pkg/dhcpd"
-	"github.com/pptpbox/pptpbox/pkg/nat"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/radius"
+	"github.com/pptpbox/pptpbox/pkg/router"
 	"github.com/pptpbox/pptpbox/pkg/session"
 )
 
@@ -32,11 +31,9 @@ type box struct {
 	log    *slog.Logger
 	path   string
 	users  *localUsers
-	router *nat.Router // nil when the config has no router sections
+	router *router.Router // nil when the config has no router sections
 	srv    *session.Server
 	rc     *radius.Client // nil without [radius]
-
-	dhcpd atomic.Pointer[dhcpd.Server] // the LAN DHCP server, once it runs (for stats)
 
 	mu  sync.Mutex
 	cfg *config.Config // the last good config
@@ -65,14 +62,11 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 		if err := cfg.CheckInterfaces(linkExists); err != nil {
 			return err
 		}
-		b.router = nat.NewRouter(cfg.NATParams(), log)
-		ports := cfg.Ports()
-		ports.Logger = log
-		ports.OnDHCPServer = b.dhcpd.Store
+		b.router = router.New(router.Config{Ports: cfg.Ports(), DHCPServer: cfg.DHCPServer(), NAT: cfg.NATParams(), Logger: log})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := b.router.Run(ctx, ports); err != nil && ctx.Err() == nil {
+			if err := b.router.Run(ctx); err != nil && ctx.Err() == nil {
 				log.Error("router stopped", "err", err)
 				cancel()
 			}

@@ -36,6 +36,7 @@ func FuzzParse(f *testing.F) {
 		}
 		c.CheckInterfaces(func(string) bool { return true })
 		c.Ports()
+		c.DHCPServer()
 		c.NATParams()
 	})
 }

@@ -435,8 +435,8 @@ func (c *Config) CheckInterfaces(exists func(name string) bool) error {
 	return errors.Join(errs...)
 }
 
-// Ports is the port configuration for netcfg (OnWAN, Logger and
-// ResolvConf are the caller's). Valid after Validate.
+// Ports is the port configuration for netcfg (ResolvConf is the
+// caller's). Valid after Validate.
 func (c *Config) Ports() netcfg.Ports {
 	w := &c.WAN
 	p := netcfg.Ports{WAN: netcfg.WAN{Iface: w.Interface, DHCP: w.Mode == "dhcp", MTU: w.MTU, Hostname: w.Hostname,
@@ -448,21 +448,30 @@ func (c *Config) Ports() netcfg.Ports {
 	if c.LAN.Enabled {
 		l := &c.LAN
 		p.LAN = &netcfg.LAN{Iface: l.Interface, Addr: l.LANPrefix(), MTU: l.MTU}
-		if d := &l.DHCP; d.Enabled {
-			first, last, _ := dhcpRange(d.Range)
-			dns := parseAddrs(d.DNS)
-			if len(dns) == 0 {
-				dns = c.PPTP.DNSAddrs()
-			}
-			p.LAN.DHCP = &dhcpd.Config{RangeStart: first, RangeEnd: last, LeaseTime: d.LeaseTime.Duration,
-				DNS: dns, Domain: d.Domain, LeaseFile: d.LeaseFile}
-		}
 	}
 	return p
 }
 
+// DHCPServer is the LAN DHCP server's configuration, nil when [lan] or
+// [lan.dhcp] is off; its interface and addresses are left to default to
+// the LAN port's (pkg/router fills them). Valid after Validate.
+func (c *Config) DHCPServer() *dhcpd.Config {
+	d := &c.LAN.DHCP
+	if !c.LAN.Enabled || !d.Enabled {
+		return nil
+	}
+	first, last, _ := dhcpRange(d.Range)
+	dns := parseAddrs(d.DNS)
+	if len(dns) == 0 {
+		dns = c.PPTP.DNSAddrs()
+	}
+	return &dhcpd.Config{RangeStart: first, RangeEnd: last, LeaseTime: d.LeaseTime.Duration,
+		DNS: dns, Domain: d.Domain, LeaseFile: d.LeaseFile}
+}
+
 // NATParams is the nat table for this config, with the WAN address
-// unknown (set Params.WANAddr once netcfg reports it). Valid after Validate.
+// unknown in DHCP mode (pkg/router sets it from the lease). Valid after
+// Validate.
 func (c *Config) NATParams() nat.Params {
 	p := nat.Params{
 		WAN:             c.WAN.Interface,

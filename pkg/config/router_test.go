@@ -85,12 +85,21 @@ func TestRouterSetup(t *testing.T) {
 		ports.WAN.MTU != 1500 || len(ports.WAN.DNS) != 1 {
 		t.Errorf("Ports.WAN = %+v", ports.WAN)
 	}
-	if ports.LAN == nil || ports.LAN.DHCP == nil || ports.LAN.DHCP.RangeEnd.String() != "192.168.1.150" ||
-		ports.LAN.DHCP.LeaseTime != time.Hour || len(ports.LAN.DHCP.DNS) != 2 /* pptp.dns */ {
-		t.Errorf("Ports.LAN = %+v %+v", ports.LAN, ports.LAN.DHCP)
+	d := c.DHCPServer()
+	if ports.LAN == nil || d == nil || d.RangeEnd.String() != "192.168.1.150" ||
+		d.LeaseTime != time.Hour || len(d.DNS) != 2 /* pptp.dns */ {
+		t.Errorf("Ports.LAN = %+v, DHCPServer = %+v", ports.LAN, d)
 	}
 	if err := ports.Validate(); err != nil {
 		t.Error(err)
+	}
+	// The server on the LAN port, as pkg/router runs it.
+	if d != nil && ports.LAN != nil {
+		s := *d
+		s.Iface, s.ServerAddr, s.Prefix, s.Router = ports.LAN.Iface, ports.LAN.Addr.Addr(), ports.LAN.Addr.Masked(), ports.LAN.Addr.Addr()
+		if err := s.Validate(); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
@@ -112,7 +121,7 @@ func TestRouterDefaults(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Error(err)
 	}
-	if ports := c.Ports(); !ports.WAN.DHCP || ports.LAN.DHCP == nil {
+	if ports := c.Ports(); !ports.WAN.DHCP || ports.LAN == nil || c.DHCPServer() == nil {
 		t.Errorf("default ports %+v", ports)
 	}
 }

@@ -5,10 +5,8 @@ package netcfg
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"runtime"
-	"time"
 )
 
 var errOS = fmt.Errorf("netcfg: not implemented on %s", runtime.GOOS)
@@ -42,9 +40,7 @@ func Routes() ([]Route, error) { return nil, errOS }
 
 func LinkState(name string) (LinkEvent, error)                 { return LinkEvent{}, errOS }
 func WatchLinks(ctx context.Context, fn func(LinkEvent)) error { return errOS }
-func (c *DHCPClient) Run(ctx context.Context) error            { return errOS }
 func (p *Ports) Configure() error                              { return errOS }
-func (p *Ports) Run(ctx context.Context) error                 { return errOS }
 
 // LinkEvent is one link notification (Linux only).
 type LinkEvent struct {
@@ -53,11 +49,8 @@ type LinkEvent struct {
 	Up, Carrier, Deleted bool
 }
 
-// DHCPClient keeps a WAN lease (Linux only).
-type DHCPClient struct {
-	Iface, Hostname, ResolvConf string
-	Logger                      *slog.Logger
-	OnLease                     func(WANLease)
-	OnLost                      func()
-	Timeout                     time.Duration
-}
+// LinkWatcher is a subscription to link notifications (Linux only).
+type LinkWatcher struct{}
+
+func NewLinkWatcher() (*LinkWatcher, error)                              { return nil, errOS }
+func (w *LinkWatcher) Run(ctx context.Context, fn func(LinkEvent)) error { return errOS }

@@ -3,10 +3,7 @@ package netcfg
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
-
-	"github.com/pptpbox/pptpbox/pkg/dhcpd"
 )
 
 // WAN is the uplink port.
@@ -27,26 +24,17 @@ type LAN struct {
 	Iface string
 	Addr  netip.Prefix // the box's address and the LAN subnet, 192.168.1.1/24
 	MTU   int          // 0 keeps the interface's MTU
-	// DHCP, when not nil, runs the LAN DHCP server (its Iface, ServerAddr
-	// and Prefix default to the fields above).
-	DHCP *dhcpd.Config
 }
 
-// Ports is the box's port configuration; Run programs it.
+// Ports is the box's port configuration, plain data; Configure programs
+// it. The services on the ports (the WAN DHCP client, the LAN DHCP server)
+// are pkg/router's.
 type Ports struct {
 	WAN WAN
 	LAN *LAN // nil: no LAN port
 	// ResolvConf is where the WAN's DNS servers are written (the box's own
 	// resolver); empty to leave the file alone.
 	ResolvConf string
-	Logger     *slog.Logger
-	// OnWAN is called with the WAN address once it is configured (static)
-	// or bound (DHCP), again when it changes, and with the zero Prefix when
-	// it is lost. boxd re-applies the nat table from it.
-	OnWAN func(netip.Prefix)
-	// OnDHCPServer, when set, is given the LAN DHCP server once it runs
-	// (boxd reads its Stats for `boxctl stats`).
-	OnDHCPServer func(*dhcpd.Server)
 }
 
 // Validate checks the port configuration without touching the system.
@@ -72,12 +60,6 @@ func (p *Ports) Validate() error {
 		} else if !p.WAN.DHCP && p.WAN.Addr.IsValid() && p.WAN.Addr.Masked().Overlaps(p.LAN.Addr.Masked()) {
 			bad("lan: %v overlaps the wan %v", p.LAN.Addr, p.WAN.Addr)
 		}
-		if p.LAN.DHCP != nil {
-			d := p.LAN.dhcpConfig()
-			if err := d.Validate(); err != nil {
-				errs = append(errs, err)
-			}
-		}
 	}
 	for _, m := range []int{p.WAN.MTU, lanMTU(p.LAN)} {
 		if m != 0 && (m < 576 || m > 9000) {
@@ -92,22 +74,4 @@ func lanMTU(l *LAN) int {
 		return 0
 	}
 	return l.MTU
-}
-
-// dhcpConfig fills the LAN DHCP server's defaults from the port.
-func (l *LAN) dhcpConfig() dhcpd.Config {
-	d := *l.DHCP
-	if d.Iface == "" {
-		d.Iface = l.Iface
-	}
-	if !d.ServerAddr.IsValid() {
-		d.ServerAddr = l.Addr.Addr()
-	}
-	if !d.Prefix.IsValid() {
-		d.Prefix = l.Addr.Masked()
-	}
-	if !d.Router.IsValid() {
-		d.Router = l.Addr.Addr()
-	}
-	return d
 }

@@ -1,15 +1,6 @@
 package netcfg
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"log/slog"
-	"net/netip"
-	"sync"
-
-	"github.com/pptpbox/pptpbox/pkg/dhcpd"
-)
+import "net/netip"
 
 // sysctls the router needs (ip-sysctl.txt): forwarding on; strict reverse
 // path filtering (RFC 3704 §2.2) on the ports so spoofed sources are
@@ -75,63 +66,4 @@ func upWithMTU(name string, mtu int) error {
 		}
 	}
 	return LinkUp(name)
-}
-
-// Run configures the ports and then runs their services (WAN DHCP client,
-// LAN DHCP server) until ctx ends. OnWAN reports the WAN address.
-func (p *Ports) Run(ctx context.Context) error {
-	log := p.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	if err := p.Configure(); err != nil {
-		return err
-	}
-	onWAN := func(a netip.Prefix) {
-		if p.OnWAN != nil {
-			p.OnWAN(a)
-		}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	if p.LAN != nil && p.LAN.DHCP != nil {
-		cfg := p.LAN.dhcpConfig()
-		if cfg.Logger == nil {
-			cfg.Logger = log
-		}
-		srv, err := dhcpd.New(cfg)
-		if err != nil {
-			return err
-		}
-		if p.OnDHCPServer != nil {
-			p.OnDHCPServer(srv)
-		}
-		wg.Go(func() { errc <- srv.Serve(ctx) })
-	}
-	if p.WAN.DHCP {
-		c := &DHCPClient{Iface: p.WAN.Iface, Hostname: p.WAN.Hostname, ResolvConf: p.ResolvConf, Logger: log,
-			OnLease: func(l WANLease) { onWAN(l.Addr) },
-			OnLost:  func() { onWAN(netip.Prefix{}) }}
-		wg.Go(func() { errc <- c.Run(ctx) })
-	} else {
-		onWAN(p.WAN.Addr)
-	}
-	var first error
-	select {
-	case <-ctx.Done():
-	case first = <-errc:
-		if first != nil {
-			first = fmt.Errorf("netcfg: ports: %w", first)
-		}
-	}
-	cancel()
-	wg.Wait()
-	close(errc)
-	errs := []error{first}
-	for err := range errc {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
 }

@@ -1,8 +1,9 @@
-package netcfg
+package router
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/dhcp4c"
 	"github.com/pptpbox/pptpbox/pkg/dhcpd"
+	"github.com/pptpbox/pptpbox/pkg/netcfg"
 	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
 )
 
@@ -47,7 +50,7 @@ func serveDHCPLease(t *testing.T, ns *netnstest.NS, iface, subnet string, first,
 	}
 }
 
-func waitLease(t *testing.T, ch <-chan WANLease, what string) WANLease {
+func waitLease(t *testing.T, ch <-chan dhcp4c.Lease, what string) dhcp4c.Lease {
 	t.Helper()
 	select {
 	case l := <-ch:
@@ -55,25 +58,25 @@ func waitLease(t *testing.T, ch <-chan WANLease, what string) WANLease {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no lease: %s", what)
 	}
-	return WANLease{}
+	return dhcp4c.Lease{}
 }
 
-// TestDHCPClientFollowsCable: the WAN client binds, installs address,
+// TestWANClientFollowsCable: the WAN client binds, installs address,
 // default route and resolv.conf, and after the cable moves to another
 // network (unplug, new server and subnet, plug) takes the new lease.
-func TestDHCPClientFollowsCable(t *testing.T) {
+func TestWANClientFollowsCable(t *testing.T) {
 	netnstest.Require(t, "ip")
 	isp, box := netnstest.NewNS(t, "isp"), netnstest.NewNS(t, "box")
 	wire := netnstest.NewWire(t, isp, "isp0", box, "wan0")
 	stop := serveDHCP(t, isp, "isp0", "198.51.100", 10, 20)
 
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
-	leases := make(chan WANLease, 4)
+	leases := make(chan dhcp4c.Lease, 4)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &DHCPClient{Iface: "wan0", Hostname: "pptpbox", ResolvConf: resolv,
-		OnLease: func(l WANLease) { leases <- l }, Timeout: time.Second}
+	c := wanClient(slog.Default(), netcfg.WAN{Iface: "wan0", DHCP: true, Hostname: "pptpbox"}, resolv, func(netip.Addr) {})
+	c.OnLease, c.Timeout = func(l dhcp4c.Lease) { leases <- l }, time.Second
 	done := box.Go(func() error {
-		if err := LinkUp("wan0"); err != nil {
+		if err := netcfg.LinkUp("wan0"); err != nil {
 			return err
 		}
 		return c.Run(ctx)
@@ -124,22 +127,26 @@ func TestDHCPClientFollowsCable(t *testing.T) {
 	}
 }
 
-// TestDHCPClientRenewsAndExpires: with a 4s lease the client renews at T1
+// TestWANClientRenewsAndExpires: with a 4s lease the client renews at T1
 // and keeps its address past the first expiry; once the server is gone the
-// address is removed at expiry and OnLost fires.
-func TestDHCPClientRenewsAndExpires(t *testing.T) {
+// address is removed at expiry and the WAN address reported lost.
+func TestWANClientRenewsAndExpires(t *testing.T) {
 	netnstest.Require(t, "ip")
 	isp, box := netnstest.NewNS(t, "isp"), netnstest.NewNS(t, "box")
 	netnstest.NewWire(t, isp, "isp0", box, "wan0")
 	stop := serveDHCPLease(t, isp, "isp0", "198.51.100", 10, 20, 4*time.Second)
 
-	leases := make(chan WANLease, 4)
+	leases := make(chan dhcp4c.Lease, 4)
 	lost := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &DHCPClient{Iface: "wan0", Timeout: 500 * time.Millisecond,
-		OnLease: func(l WANLease) { leases <- l }, OnLost: func() { lost <- struct{}{} }}
+	c := wanClient(slog.Default(), netcfg.WAN{Iface: "wan0", DHCP: true}, "", func(a netip.Addr) {
+		if !a.IsValid() {
+			lost <- struct{}{}
+		}
+	})
+	c.OnLease, c.Timeout = func(l dhcp4c.Lease) { leases <- l }, 500*time.Millisecond
 	done := box.Go(func() error {
-		if err := LinkUp("wan0"); err != nil {
+		if err := netcfg.LinkUp("wan0"); err != nil {
 			return err
 		}
 		return c.Run(ctx)

@@ -1,4 +1,4 @@
-package nat
+package router
 
 import (
 	"context"
@@ -7,8 +7,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pptpbox/pptpbox/pkg/nat"
 	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
 )
+
+// testParams is a LAN behind a WAN with MSS clamping and one port forward,
+// the WAN address unknown.
+func testParams() nat.Params {
+	return nat.Params{WAN: "wan0", LAN: "lan0", LANPrefix: netip.MustParsePrefix("192.168.1.0/24"),
+		ClampMSS: 1356, PPTPPort: 1723,
+		Forwards: []nat.PortForward{{Proto: nat.TCP, Port: 8080, To: netip.MustParseAddrPort("192.168.1.10:80")}}}
+}
 
 // TestRouterUpdates: WAN changes and reloads compose (a reload keeps the
 // WAN address, a WAN change keeps the reloaded rules) and a bad reload
@@ -17,19 +26,16 @@ import (
 func TestRouterUpdates(t *testing.T) {
 	netnstest.Run(t, func() error {
 		ctx := context.Background()
-		p := seedParams()
-		p.WANAddr = netip.Addr{}
-		r := NewRouter(p, nil)
+		r := New(Config{NAT: testParams()})
 		list := func() string {
-			out, _ := netnstest.Cmd("nft", "-n", "list", "table", "inet", TableName)
+			out, _ := netnstest.Cmd("nft", "-n", "list", "table", "inet", nat.TableName)
 			return out
 		}
-		r.SetWAN(ctx, netip.MustParseAddr("198.51.100.7"))
+		r.setWAN(ctx, netip.MustParseAddr("198.51.100.7"))
 		if !strings.Contains(list(), "ip daddr 198.51.100.7 tcp dport 8080") {
-			return fmt.Errorf("SetWAN not applied:\n%s", list())
+			return fmt.Errorf("setWAN not applied:\n%s", list())
 		}
-		np := seedParams()
-		np.WANAddr = netip.Addr{}
+		np := testParams()
 		np.ClampMSS = 1300
 		if err := r.Reload(ctx, np); err != nil {
 			return err
@@ -46,7 +52,7 @@ func TestRouterUpdates(t *testing.T) {
 		if list() != got || r.Params().ClampMSS != 1300 {
 			return fmt.Errorf("bad reload changed the table or Params (%d)", r.Params().ClampMSS)
 		}
-		r.SetWAN(ctx, netip.MustParseAddr("198.51.100.8"))
+		r.setWAN(ctx, netip.MustParseAddr("198.51.100.8"))
 		got = list()
 		if !strings.Contains(got, "maxseg size set 1300") || !strings.Contains(got, "ip daddr 198.51.100.8") {
 			return fmt.Errorf("WAN change lost the reloaded rules:\n%s", got)

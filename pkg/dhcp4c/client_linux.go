@@ -1,4 +1,4 @@
-package netcfg
+package dhcp4c
 
 import (
 	"context"
@@ -12,29 +12,10 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 )
 
-// DHCPClient keeps a DHCP lease on the WAN interface (RFC 2131 §4.4): it
-// binds, installs the address, default route and resolver, renews at T1,
-// starts over at T2, drops the address at expiry, and asks again right
-// away when the link comes back after a carrier loss (§3.7, cable moved to
-// another network).
-type DHCPClient struct {
-	Iface      string
-	Hostname   string // option 12; empty to omit
-	ResolvConf string // file to write the DNS servers to; empty to skip
-	Logger     *slog.Logger
-	// OnLease is called after a lease is installed, and again whenever a
-	// renewal changes it; OnLost when the address is removed. Both run on
-	// the client's goroutine.
-	OnLease func(WANLease)
-	OnLost  func()
-	// Timeout is one DHCP exchange's wait for an answer (default 3s).
-	Timeout time.Duration
-}
-
 // Run keeps the lease until ctx ends. It returns nil then, or an error when
 // the interface cannot be watched. Sockets are opened on the calling
 // goroutine, so a caller locked into a network namespace keeps them there.
-func (c *DHCPClient) Run(ctx context.Context) error {
+func (c *Client) Run(ctx context.Context) error {
 	log := c.Logger
 	if log == nil {
 		log = slog.Default()
@@ -48,31 +29,31 @@ func (c *DHCPClient) Run(ctx context.Context) error {
 
 	// carrier gets true when the link regains its carrier after a loss.
 	carrier := make(chan bool, 16)
-	// Subscribe here, not in the goroutine: the socket must be made on
-	// the caller's thread, whose network namespace is the interface's.
-	w, err := NewLinkWatcher()
-	if err != nil {
-		return err
-	}
 	werr := make(chan error, 1)
-	go func() {
-		werr <- w.Run(ctx, func(ev LinkEvent) {
-			if ev.Name == c.Iface {
+	if c.Carrier != nil {
+		// Subscribe here, not in the goroutine: the socket must be made on
+		// the caller's thread, whose network namespace is the interface's.
+		watch, err := c.Carrier()
+		if err != nil {
+			return err
+		}
+		go func() {
+			werr <- watch(ctx, func(up bool) {
 				select {
-				case carrier <- ev.Up && ev.Carrier:
+				case carrier <- up:
 				default:
 				}
-			}
-		})
-	}()
+			})
+		}()
+	}
 
-	var cur *WANLease
+	var cur *Lease
 	backoff := time.Second
 	for ctx.Err() == nil {
 		if cur == nil || time.Now().After(cur.Expiry()) {
 			if cur != nil {
 				log.Warn("dhcp: lease expired", "addr", cur.Addr)
-				c.drop(log, *cur)
+				c.drop(*cur)
 				cur = nil
 			}
 			l, err := c.exchange(ctx, nil, netip.Addr{})
@@ -119,10 +100,10 @@ func (c *DHCPClient) Run(ctx context.Context) error {
 
 // renew runs RENEWING until T2 and then REBINDING (a fresh exchange) until
 // the lease expires; it returns the lease to keep (possibly changed).
-func (c *DHCPClient) renew(ctx context.Context, log *slog.Logger, cur *WANLease) *WANLease {
+func (c *Client) renew(ctx context.Context, log *slog.Logger, cur *Lease) *Lease {
 	for ctx.Err() == nil && time.Now().Before(cur.Expiry()) {
 		rebinding := time.Now().After(cur.Bound.Add(cur.Rebind))
-		var l WANLease
+		var l Lease
 		var err error
 		if rebinding {
 			l, err = c.exchange(ctx, nil, cur.Addr.Addr())
@@ -149,10 +130,10 @@ func (c *DHCPClient) renew(ctx context.Context, log *slog.Logger, cur *WANLease)
 
 // exchange runs DISCOVER/OFFER/REQUEST/ACK (asking for want when valid),
 // or a unicast-style RENEW of cur.
-func (c *DHCPClient) exchange(ctx context.Context, cur *WANLease, want netip.Addr) (WANLease, error) {
+func (c *Client) exchange(ctx context.Context, cur *Lease, want netip.Addr) (Lease, error) {
 	cl, err := nclient4.New(c.Iface, nclient4.WithTimeout(c.Timeout), nclient4.WithRetry(2))
 	if err != nil {
-		return WANLease{}, fmt.Errorf("netcfg: dhcp on %s: %w", c.Iface, err)
+		return Lease{}, fmt.Errorf("dhcp4c: dhcp on %s: %w", c.Iface, err)
 	}
 	defer cl.Close()
 	var mods []dhcpv4.Modifier
@@ -177,36 +158,22 @@ func (c *DHCPClient) exchange(ctx context.Context, cur *WANLease, want netip.Add
 		}
 	}
 	if err != nil {
-		return WANLease{}, fmt.Errorf("netcfg: dhcp on %s: %w", c.Iface, err)
+		return Lease{}, fmt.Errorf("dhcp4c: dhcp on %s: %w", c.Iface, err)
 	}
 	l, err := leaseFromACK(lease.ACK, time.Now())
 	if err != nil {
-		return WANLease{}, err
+		return Lease{}, err
 	}
 	l.ack, l.offer = lease.ACK, lease.Offer
 	return l, nil
 }
 
-// install puts l on the interface, replacing old when the address moved.
-func (c *DHCPClient) install(log *slog.Logger, old *WANLease, l WANLease) *WANLease {
+// install hands l to Install (replacing old) and reports it when it is new
+// or moved.
+func (c *Client) install(log *slog.Logger, old *Lease, l Lease) *Lease {
 	changed := old == nil || old.Addr != l.Addr || old.Router != l.Router
-	if old != nil && old.Addr != l.Addr {
-		if err := DelAddr(c.Iface, old.Addr); err != nil {
-			log.Warn("dhcp: remove old address", "err", err)
-		}
-	}
-	if err := AddAddr(c.Iface, l.Addr, netip.Addr{}); err != nil {
-		log.Error("dhcp: install address", "err", err)
-	}
-	if l.Router.IsValid() {
-		if err := AddRouteVia(netip.PrefixFrom(netip.IPv4Unspecified(), 0), l.Router, c.Iface); err != nil {
-			log.Error("dhcp: install default route", "err", err)
-		}
-	}
-	if c.ResolvConf != "" && len(l.DNS) > 0 {
-		if err := WriteResolvConf(c.ResolvConf, l.DNS); err != nil {
-			log.Error("dhcp: resolver", "err", err)
-		}
+	if c.Install != nil {
+		c.Install(old, l)
 	}
 	if changed {
 		log.Info("dhcp: bound", "lease", l.String())
@@ -219,12 +186,9 @@ func (c *DHCPClient) install(log *slog.Logger, old *WANLease, l WANLease) *WANLe
 	return &l
 }
 
-func (c *DHCPClient) drop(log *slog.Logger, l WANLease) {
-	if err := DelAddr(c.Iface, l.Addr); err != nil {
-		log.Warn("dhcp: remove address", "err", err)
-	}
+func (c *Client) drop(l Lease) {
 	if c.OnLost != nil {
-		c.OnLost()
+		c.OnLost(l)
 	}
 }
 

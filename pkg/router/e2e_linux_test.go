@@ -1,4 +1,4 @@
-package nat_test
+package router_test
 
 import (
 	"bufio"
@@ -22,10 +22,12 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/config"
+	"github.com/pptpbox/pptpbox/pkg/dhcp4c"
 	"github.com/pptpbox/pptpbox/pkg/dhcpd"
 	"github.com/pptpbox/pptpbox/pkg/nat"
 	"github.com/pptpbox/pptpbox/pkg/netcfg"
 	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
+	"github.com/pptpbox/pptpbox/pkg/router"
 )
 
 // boxEnv names the config file when the test binary is re-run as the box
@@ -44,8 +46,9 @@ func TestMain(m *testing.M) {
 }
 
 // runBox is the router half of boxd: load and check the config, run the
-// ports and keep the table in step; SIGHUP reloads the file, and a bad file
-// is logged and ignored.
+// router; SIGHUP reloads the file as boxd does (config.Load, ForReload
+// against the running config, Router.Reload), and a bad file is logged
+// and ignored.
 func runBox(path string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := config.Load(path)
@@ -57,26 +60,29 @@ func runBox(path string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	r := nat.NewRouter(c.NATParams(), log)
+	ports := c.Ports()
+	ports.ResolvConf = filepath.Join(filepath.Dir(path), "resolv.conf")
+	r := router.New(router.Config{Ports: ports, DHCPServer: c.DHCPServer(), NAT: c.NATParams(), Logger: log})
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
+		running := c
 		for range hup {
 			nc, err := config.Load(path)
+			var eff *config.Config
 			if err == nil {
-				err = r.Reload(ctx, nc.NATParams())
+				eff, _ = nc.ForReload(running)
+				err = r.Reload(ctx, eff.NATParams())
 			}
 			if err != nil {
 				log.Error("reload refused", "err", err)
 				continue
 			}
+			running = eff
 			log.Info("reload done")
 		}
 	}()
-	ports := c.Ports()
-	ports.Logger = log
-	ports.ResolvConf = filepath.Join(filepath.Dir(path), "resolv.conf")
-	return r.Run(ctx, ports)
+	return r.Run(ctx)
 }
 
 // lockedBuffer collects the box's log.
@@ -298,10 +304,18 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	// 2. The LAN host gets a lease from the box.
-	leases := make(chan netcfg.WANLease, 4)
+	leases := make(chan dhcp4c.Lease, 4)
 	hctx, hcancel := context.WithCancel(context.Background())
 	defer hcancel()
-	hc := &netcfg.DHCPClient{Iface: "eth0", Timeout: time.Second, OnLease: func(l netcfg.WANLease) { leases <- l }}
+	hc := &dhcp4c.Client{Iface: "eth0", Timeout: time.Second, OnLease: func(l dhcp4c.Lease) { leases <- l },
+		Install: func(_ *dhcp4c.Lease, l dhcp4c.Lease) {
+			if err := netcfg.AddAddr("eth0", l.Addr, netip.Addr{}); err != nil {
+				t.Errorf("host address: %v", err)
+			}
+			if err := netcfg.AddRouteVia(netip.MustParsePrefix("0.0.0.0/0"), l.Router, "eth0"); err != nil {
+				t.Errorf("host default route: %v", err)
+			}
+		}}
 	hostDone := host.Go(func() error {
 		if err := netcfg.LinkUp("eth0"); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package netcfg
+package dhcp4c
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
-// WANLease is what the WAN's DHCP server gave us.
-type WANLease struct {
+// Lease is what the DHCP server gave us (RFC 2131 §3.1: the DHCPACK).
+type Lease struct {
 	Addr   netip.Prefix // our address and the subnet's length
 	Router netip.Addr   // default gateway (option 3), zero if none
 	DNS    []netip.Addr // option 6
@@ -25,31 +25,31 @@ type WANLease struct {
 	ack, offer *dhcpv4.DHCPv4
 }
 
-func (l WANLease) String() string {
+func (l Lease) String() string {
 	return fmt.Sprintf("%s via %v dns %v lease %v from %v", l.Addr, l.Router, l.DNS, l.Lease, l.Server)
 }
 
 // Expiry is when the lease runs out.
-func (l WANLease) Expiry() time.Time { return l.Bound.Add(l.Lease) }
+func (l Lease) Expiry() time.Time { return l.Bound.Add(l.Lease) }
 
 // minLease is the shortest lease we honour.
 const minLease = 4 * time.Second
 
-// leaseFromACK reads a WANLease out of a DHCPACK.
-func leaseFromACK(ack *dhcpv4.DHCPv4, now time.Time) (WANLease, error) {
+// leaseFromACK reads a Lease out of a DHCPACK.
+func leaseFromACK(ack *dhcpv4.DHCPv4, now time.Time) (Lease, error) {
 	a, ok := netip.AddrFromSlice(ack.YourIPAddr.To4())
 	if !ok || a.IsUnspecified() {
-		return WANLease{}, fmt.Errorf("netcfg: dhcp: ack without an address (yiaddr %v)", ack.YourIPAddr)
+		return Lease{}, fmt.Errorf("dhcp4c: ack without an address (yiaddr %v)", ack.YourIPAddr)
 	}
 	bits := 32
 	if m := ack.SubnetMask(); m != nil {
 		ones, size := net.IPMask(m).Size()
 		if size != 32 || ones == 0 {
-			return WANLease{}, fmt.Errorf("netcfg: dhcp: bad subnet mask %v", net.IP(m))
+			return Lease{}, fmt.Errorf("dhcp4c: bad subnet mask %v", net.IP(m))
 		}
 		bits = ones
 	}
-	l := WANLease{Addr: netip.PrefixFrom(a, bits), Bound: now}
+	l := Lease{Addr: netip.PrefixFrom(a, bits), Bound: now}
 	if rs := ack.Router(); len(rs) > 0 {
 		if r, ok := netip.AddrFromSlice(rs[0].To4()); ok {
 			l.Router = r

@@ -1,4 +1,4 @@
-package nat_test
+package router_test
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package netcfg
+package dhcp4c
 
 import (
 	"net"
@@ -16,7 +16,7 @@ func TestLeaseFromACK(t *testing.T) {
 	tests := []struct {
 		name    string
 		mods    []dhcpv4.Modifier
-		want    WANLease
+		want    Lease
 		wantErr string
 	}{
 		{"full", []dhcpv4.Modifier{
@@ -26,24 +26,24 @@ func TestLeaseFromACK(t *testing.T) {
 			dhcpv4.WithOption(dhcpv4.OptServerIdentifier(ip("198.51.100.1"))),
 			dhcpv4.WithLeaseTime(3600),
 			dhcpv4.WithOption(dhcpv4.OptRenewTimeValue(1000 * time.Second)),
-		}, WANLease{Addr: netip.MustParsePrefix("198.51.100.10/24"), Router: netip.MustParseAddr("198.51.100.1"),
+		}, Lease{Addr: netip.MustParsePrefix("198.51.100.10/24"), Router: netip.MustParseAddr("198.51.100.1"),
 			DNS:    []netip.Addr{netip.MustParseAddr("198.51.100.53"), netip.MustParseAddr("198.51.100.54")},
 			Server: netip.MustParseAddr("198.51.100.1"), Lease: time.Hour, Renew: 1000 * time.Second,
 			Rebind: 3150 * time.Second, Bound: now}, ""},
 		{"defaults", []dhcpv4.Modifier{dhcpv4.WithYourIP(ip("203.0.113.9"))},
-			WANLease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: time.Hour, Renew: 30 * time.Minute,
+			Lease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: time.Hour, Renew: 30 * time.Minute,
 				Rebind: 3150 * time.Second, Bound: now}, ""},
 		{"renew after lease", []dhcpv4.Modifier{dhcpv4.WithYourIP(ip("203.0.113.9")), dhcpv4.WithLeaseTime(100),
 			dhcpv4.WithOption(dhcpv4.OptRenewTimeValue(500 * time.Second))},
-			WANLease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: 100 * time.Second, Renew: 50 * time.Second,
+			Lease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: 100 * time.Second, Renew: 50 * time.Second,
 				Rebind: 87500 * time.Millisecond, Bound: now}, ""},
 		{"late renew, no rebind", []dhcpv4.Modifier{dhcpv4.WithYourIP(ip("203.0.113.9")), dhcpv4.WithLeaseTime(100),
 			dhcpv4.WithOption(dhcpv4.OptRenewTimeValue(95 * time.Second))},
-			WANLease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: 100 * time.Second, Renew: 95 * time.Second,
+			Lease{Addr: netip.MustParsePrefix("203.0.113.9/32"), Lease: 100 * time.Second, Renew: 95 * time.Second,
 				Rebind: 95 * time.Second, Bound: now}, ""},
-		{"no address", nil, WANLease{}, "without an address"},
+		{"no address", nil, Lease{}, "without an address"},
 		{"bad mask", []dhcpv4.Modifier{dhcpv4.WithYourIP(ip("203.0.113.9")), dhcpv4.WithNetmask(net.IPMask{255, 0, 255, 0})},
-			WANLease{}, "bad subnet mask"},
+			Lease{}, "bad subnet mask"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,14 +66,6 @@ func TestLeaseFromACK(t *testing.T) {
 				t.Fatalf("got  %v renew %v rebind %v\nwant %v renew %v rebind %v", got, got.Renew, got.Rebind, tt.want, tt.want.Renew, tt.want.Rebind)
 			}
 		})
-	}
-}
-
-func TestResolvConf(t *testing.T) {
-	got := string(resolvConf([]netip.Addr{netip.MustParseAddr("198.51.100.53"), netip.MustParseAddr("2001:db8::53")}))
-	want := "# written by pptpbox from the WAN configuration\nnameserver 198.51.100.53\nnameserver 2001:db8::53\n"
-	if got != want {
-		t.Fatalf("got %q want %q", got, want)
 	}
 }
 
