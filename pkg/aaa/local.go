@@ -1,5 +1,15 @@
-// Package aaa implements ppp.Authenticator: the local user table of the
-// config's [[user]] entries (this file) and, later, RADIUS.
+// Package aaa is authentication, authorization and accounting as the
+// session layer and the RADIUS client both see it, without either
+// importing the other:
+//
+//   - local.go: the local user table of the config's [[user]] entries, a
+//     ppp.Authenticator;
+//   - fallback.go: Fallback, RADIUS first and the local table when no
+//     RADIUS server answers (pkg/radius implements the RADIUS one);
+//   - accounting.go: the accounting record (Record, Cause) a session hands
+//     to an Accounting (pkg/radius sends it);
+//   - single.go: the single-session policy (SingleSession) that pkg/config
+//     parses and pkg/session enforces.
 package aaa
 
 import (
