@@ -9,7 +9,7 @@ import (
 )
 
 // Authentication phase (RFC 1661 §3.5), shared by both roles. The
-// protocol specifics live in pap.go and chap.go.
+// protocol specifics live in auth_pap.go and auth_chap.go.
 
 // PAP codes (RFC 1334 §2.2) and CHAP codes (RFC 1994 §4).
 const (
