@@ -3,7 +3,6 @@ package ppp
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -166,13 +165,6 @@ type Config struct {
 	// Rand supplies challenges and magic numbers (crypto/rand when nil).
 	Rand io.Reader
 }
-
-// Errors returned by WriteIP.
-var (
-	ErrNotUp    = errors.New("ppp: network phase not open")
-	ErrTooBig   = errors.New("ppp: packet larger than the peer's MRU")
-	ErrLinkDown = errors.New("ppp: link is down")
-)
 
 // Link is one PPP session over a lower layer that delivers whole frames
 // (PPTP's GRE).
