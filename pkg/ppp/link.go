@@ -505,36 +505,6 @@ func (l *Link) linkDead() {
 
 // Link events from the layers.
 
-// lcpUp: LCP opened; authenticate or go straight to the network phase.
-func (l *Link) lcpUp() {
-	l.lcpL.applyTx()
-	l.lcpL.startEcho()
-	if l.authNeeded() {
-		l.setPhase(PhaseAuthenticate)
-		l.authStart()
-		return
-	}
-	l.startNetwork()
-}
-
-// lcpDown: LCP left Opened; everything above it goes down (RFC 1661 §4.4 tld).
-func (l *Link) lcpDown() {
-	l.lcpL.stopEcho()
-	l.authStop()
-	l.netDown()
-	l.ipcp.Down()
-	l.ccp.Down()
-	if l.phase != PhaseTerminate {
-		l.setPhase(PhaseEstablish)
-	}
-}
-
-// lcpFinished: LCP reached Closed or Stopped; the lower layer may go.
-func (l *Link) lcpFinished() {
-	l.setReason("LCP negotiation failed")
-	l.linkDead()
-}
-
 // startNetwork enters the network phase and opens the NCPs.
 func (l *Link) startNetwork() {
 	if l.phase == PhaseNetwork {
