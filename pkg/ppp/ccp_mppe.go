@@ -7,25 +7,6 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 )
 
-// MPPEPolicy says what the link accepts for Microsoft Point-to-Point
-// Encryption (RFC 3078) negotiated over CCP. The zero value is "off".
-type MPPEPolicy struct {
-	// Required: the link comes up only with MPPE acknowledged in both
-	// directions; otherwise it is terminated ("MPPE required but peer refused").
-	Required bool
-	// Allowed key lengths. If none is set and Required or Allowed is set,
-	// 128-bit is assumed.
-	Bits40, Bits56, Bits128 bool
-	// AllowStateful accepts stateful (history) mode; stateless is always accepted.
-	AllowStateful bool
-	// PreferStateful asks for stateful mode first (needs AllowStateful).
-	PreferStateful bool
-	// Allowed negotiates MPPE when the peer agrees, without requiring it.
-	Allowed bool
-}
-
-func (p MPPEPolicy) enabled() bool { return p.Required || p.Allowed }
-
 // mppePolicy is the configured policy, tightened by the authenticator.
 func (l *Link) mppePolicy() MPPEPolicy {
 	p := l.cfg.MPPE

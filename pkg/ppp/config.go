@@ -1,6 +1,8 @@
 package ppp
 
-// What a caller sets up a Link with: its Role and its Config.
+// What a caller gives a Link and learns from it: Role, Config with its
+// MPPEPolicy, the NetworkParams Config.Network returns, and the UpInfo
+// OnUp reports.
 
 import (
 	"context"
@@ -98,4 +100,42 @@ type Config struct {
 	MPPECounters *mppe.Counters
 	// Rand supplies challenges and magic numbers (crypto/rand when nil).
 	Rand io.Reader
+}
+
+// MPPEPolicy says what the link accepts for Microsoft Point-to-Point
+// Encryption (RFC 3078) negotiated over CCP. The zero value is "off".
+type MPPEPolicy struct {
+	// Required: the link comes up only with MPPE acknowledged in both
+	// directions; otherwise it is terminated ("MPPE required but peer refused").
+	Required bool
+	// Allowed key lengths. If none is set and Required or Allowed is set,
+	// 128-bit is assumed.
+	Bits40, Bits56, Bits128 bool
+	// AllowStateful accepts stateful (history) mode; stateless is always accepted.
+	AllowStateful bool
+	// PreferStateful asks for stateful mode first (needs AllowStateful).
+	PreferStateful bool
+	// Allowed negotiates MPPE when the peer agrees, without requiring it.
+	Allowed bool
+}
+
+func (p MPPEPolicy) enabled() bool { return p.Required || p.Allowed }
+
+// NetworkParams are the IPCP addresses of a server link (RFC 1332, RFC 1877).
+type NetworkParams struct {
+	LocalIP, PeerIP netip.Addr
+	DNS             [2]netip.Addr // zero entries are not offered
+}
+
+// UpInfo describes a link whose network phase is open.
+type UpInfo struct {
+	User       string
+	Auth       AuthProto
+	Local      netip.Addr
+	Peer       netip.Addr
+	DNS        [2]netip.Addr
+	MPPE       string // "MPPE 128-bit stateless", or "" when unencrypted
+	PeerMRU    int    // the largest IP packet WriteIP accepts
+	Result     *AuthResult
+	Negotiated time.Duration // from Start to network up
 }

@@ -16,12 +16,6 @@ const (
 	ipcpNBNS2       = 132
 )
 
-// NetworkParams are the IPCP addresses of a server link (RFC 1332, RFC 1877).
-type NetworkParams struct {
-	LocalIP, PeerIP netip.Addr
-	DNS             [2]netip.Addr // zero entries are not offered
-}
-
 // ipcpLayer is IPCP (RFC 1332, RFC 1877) on the shared automaton.
 //
 // Server: we send our address; the peer's address is Nak-ed to the one

@@ -7,22 +7,8 @@ package ppp
 
 import (
 	"fmt"
-	"net/netip"
 	"time"
 )
-
-// UpInfo describes a link whose network phase is open.
-type UpInfo struct {
-	User       string
-	Auth       AuthProto
-	Local      netip.Addr
-	Peer       netip.Addr
-	DNS        [2]netip.Addr
-	MPPE       string // "MPPE 128-bit stateless", or "" when unencrypted
-	PeerMRU    int    // the largest IP packet WriteIP accepts
-	Result     *AuthResult
-	Negotiated time.Duration // from Start to network up
-}
 
 // startNetwork enters the network phase and opens the NCPs.
 func (l *Link) startNetwork() {
