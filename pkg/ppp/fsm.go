@@ -258,25 +258,9 @@ func (f *fsm) rcvConfReq(p Packet) {
 		f.l.log.Debug(fmt.Sprintf("%v: ConfReq id=0x%x: %v", f.proto, p.ID, err))
 		return
 	}
-	before := f.state
-	nak, rej := f.ly.check(opts)
-	if f.state != before || f.l.dead {
-		// The layer gave up on the link (LCP loopback); no answer.
+	nak, rej, answer := f.checkRequest(opts)
+	if !answer {
 		return
-	}
-	if len(rej) == 0 && len(nak) > 0 && f.failures >= maxFailure {
-		// RFC 1661 §4.6 Max-Failure: stop Nak-ing, Configure-Reject what the
-		// peer insists on. Suggestions of options the peer did not ask for
-		// cannot be rejected and are dropped.
-		for _, o := range opts {
-			for _, n := range nak {
-				if n.Type == o.Type {
-					rej = append(rej, o)
-					break
-				}
-			}
-		}
-		nak = nil
 	}
 	good := len(rej) == 0 && len(nak) == 0
 	// Stopped and Opened (re)start negotiation: tld/irc, scr, then the
@@ -331,6 +315,33 @@ func (f *fsm) rcvConfReq(p Packet) {
 			f.setState(StateReqSent)
 		}
 	}
+}
+
+// checkRequest has the layer judge the options of the peer's
+// Configure-Request, then applies Max-Failure. answer is false when the
+// layer gave up on the link while judging (LCP loopback): no answer then.
+func (f *fsm) checkRequest(opts []Option) (nak, rej []Option, answer bool) {
+	before := f.state
+	nak, rej = f.ly.check(opts)
+	if f.state != before || f.l.dead {
+		// The layer gave up on the link (LCP loopback); no answer.
+		return nil, nil, false
+	}
+	if len(rej) == 0 && len(nak) > 0 && f.failures >= maxFailure {
+		// RFC 1661 §4.6 Max-Failure: stop Nak-ing, Configure-Reject what the
+		// peer insists on. Suggestions of options the peer did not ask for
+		// cannot be rejected and are dropped.
+		for _, o := range opts {
+			for _, n := range nak {
+				if n.Type == o.Type {
+					rej = append(rej, o)
+					break
+				}
+			}
+		}
+		nak = nil
+	}
+	return nak, rej, true
 }
 
 func (f *fsm) rcvConfAck(p Packet) {
