@@ -24,12 +24,11 @@ const (
 // CHAP algorithm octets of the Authentication-Protocol option (RFC 1994
 // §3, RFC 2433 §2, RFC 2759 §2).
 const (
-	chapMD5      = 5
-	chapMSv1     = 0x80
-	chapMSv2     = 0x81
-	authOptLen   = 2 // PAP: protocol only
-	chapOptLen   = 3 // CHAP: protocol and algorithm
-	echoMagicLen = 4
+	chapMD5    = 5
+	chapMSv1   = 0x80
+	chapMSv2   = 0x81
+	authOptLen = 2 // PAP: protocol only
+	chapOptLen = 3 // CHAP: protocol and algorithm
 )
 
 // authOption encodes p as the value of an Authentication-Protocol option.

@@ -10,6 +10,11 @@ import (
 	"fmt"
 )
 
+// echoMagicLen is the length of the magic number that opens the data of
+// Echo, Discard-Request (RFC 1661 §5.8-5.9), Identification and
+// Time-Remaining (RFC 1570 §2).
+const echoMagicLen = 4
+
 func (c *lcpLayer) other(p Packet) bool {
 	switch p.Code {
 	case CodeProtRej:

@@ -195,6 +195,71 @@ func (l *Link) Input(frame []byte) {
 	l.inputControl(proto, info)
 }
 
+// inputControl dispatches one control frame (called with the lock held):
+// LCP at any time, the others in the phases that admit them, and a
+// Protocol-Reject for protocols we do not run.
+func (l *Link) inputControl(proto Proto, info []byte) {
+	if l.dead {
+		return
+	}
+	p, err := ParsePacket(info)
+	if err != nil {
+		if proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP || proto == ProtoPAP || proto == ProtoCHAP {
+			l.stat.drop(DropMalformed)
+			l.log.Debug(fmt.Sprintf("rcvd %v: %v", proto, err))
+			return
+		}
+	}
+	known := err == nil
+	if known && l.log.Enabled(context.Background(), slog.LevelDebug) {
+		switch proto {
+		case ProtoLCP, ProtoIPCP, ProtoCCP, ProtoPAP, ProtoCHAP:
+			l.log.Debug("rcvd " + describe(proto, p))
+		}
+	}
+	l.stat.ctlIn.Add(1)
+	switch proto {
+	case ProtoLCP:
+		if p.Code == CodeTermReq && l.lcp.state == StateOpened {
+			l.setReason(fmt.Sprintf("LCP terminated by peer (%s)", printable(p.Data)))
+		}
+		l.lcp.input(p)
+		return
+	}
+	// RFC 1661 §3.4-3.5: other protocols wait for LCP to open, and network
+	// protocols for authentication to finish.
+	if l.lcp.state != StateOpened {
+		l.log.Debug(fmt.Sprintf("discarded %v frame: LCP not open", proto))
+		l.stat.drop(DropNotUp)
+		return
+	}
+	switch proto {
+	case ProtoPAP, ProtoCHAP:
+		if l.phase == PhaseAuthenticate || l.phase == PhaseNetwork {
+			l.authInput(proto, p)
+		}
+		return
+	case ProtoIPCP, ProtoCCP:
+		if proto == ProtoCCP && !l.mppePolicy().enabled() {
+			// Protocol-Reject below: we compress nothing (RFC 1962 §1).
+			// The policy, not the config: an authenticator may have
+			// required MPPE on a link configured without it.
+			break
+		}
+		if l.phase != PhaseNetwork {
+			l.log.Debug(fmt.Sprintf("discarded %v frame before network phase", proto))
+			return
+		}
+		if proto == ProtoIPCP {
+			l.ipcp.input(p)
+		} else {
+			l.ccp.input(p)
+		}
+		return
+	}
+	l.lcpL.protocolReject(proto, info)
+}
+
 // Phase reports the current link phase.
 func (l *Link) Phase() Phase {
 	l.lock()
@@ -262,68 +327,6 @@ func (l *Link) sendPacket(proto Proto, p Packet) {
 	l.stat.ctlOut.Add(1)
 	send := l.cfg.SendAt
 	l.later(func() { send(frame, hr) })
-}
-
-func (l *Link) inputControl(proto Proto, info []byte) {
-	if l.dead {
-		return
-	}
-	p, err := ParsePacket(info)
-	if err != nil {
-		if proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP || proto == ProtoPAP || proto == ProtoCHAP {
-			l.stat.drop(DropMalformed)
-			l.log.Debug(fmt.Sprintf("rcvd %v: %v", proto, err))
-			return
-		}
-	}
-	known := err == nil
-	if known && l.log.Enabled(context.Background(), slog.LevelDebug) {
-		switch proto {
-		case ProtoLCP, ProtoIPCP, ProtoCCP, ProtoPAP, ProtoCHAP:
-			l.log.Debug("rcvd " + describe(proto, p))
-		}
-	}
-	l.stat.ctlIn.Add(1)
-	switch proto {
-	case ProtoLCP:
-		if p.Code == CodeTermReq && l.lcp.state == StateOpened {
-			l.setReason(fmt.Sprintf("LCP terminated by peer (%s)", printable(p.Data)))
-		}
-		l.lcp.input(p)
-		return
-	}
-	// RFC 1661 §3.4-3.5: other protocols wait for LCP to open, and network
-	// protocols for authentication to finish.
-	if l.lcp.state != StateOpened {
-		l.log.Debug(fmt.Sprintf("discarded %v frame: LCP not open", proto))
-		l.stat.drop(DropNotUp)
-		return
-	}
-	switch proto {
-	case ProtoPAP, ProtoCHAP:
-		if l.phase == PhaseAuthenticate || l.phase == PhaseNetwork {
-			l.authInput(proto, p)
-		}
-		return
-	case ProtoIPCP, ProtoCCP:
-		if proto == ProtoCCP && !l.mppePolicy().enabled() {
-			// Protocol-Reject below: we compress nothing (RFC 1962 §1).
-			// The policy, not the config: an authenticator may have
-			// required MPPE on a link configured without it.
-			break
-		}
-		if l.phase != PhaseNetwork {
-			l.log.Debug(fmt.Sprintf("discarded %v frame before network phase", proto))
-			return
-		}
-		if proto == ProtoIPCP {
-			l.ipcp.input(p)
-		} else {
-			l.ccp.input(p)
-		}
-		return
-	}
-	l.lcpL.protocolReject(proto, info)
 }
 
 // setReason records the first cause of a link going down.
