@@ -9,19 +9,7 @@ import (
 )
 
 // Authentication phase (RFC 1661 §3.5), shared by both roles. The
-// protocol specifics live in pap.go and chap.go.
-
-// PAP codes (RFC 1334 §2.2) and CHAP codes (RFC 1994 §4).
-const (
-	papAuthReq = 1
-	papAuthAck = 2
-	papAuthNak = 3
-
-	chapChallenge = 1
-	chapResponse  = 2
-	chapSuccess   = 3
-	chapFailure   = 4
-)
+// protocol specifics live in auth_pap.go and auth_chap.go.
 
 // ReasonReauthOtherUser begins the OnDown reason of a link that ended
 // because a second login on it named another user.

@@ -34,6 +34,21 @@ func (p AuthProto) String() string {
 	return "unknown"
 }
 
+// authLabel spells protocols as pppd's log lines do ("MS-CHAPv2").
+func authLabel(p AuthProto) string {
+	switch p {
+	case AuthPAP:
+		return "PAP"
+	case AuthCHAPMD5:
+		return "CHAP"
+	case AuthMSCHAPv1:
+		return "MS-CHAP"
+	case AuthMSCHAPv2:
+		return "MS-CHAPv2"
+	}
+	return p.String()
+}
+
 // ParseAuthProto maps the config / pppd spelling ("pap", "chap", "mschap",
 // "mschapv2", also "ms-chap-v2") to an AuthProto.
 func ParseAuthProto(s string) (AuthProto, bool) {

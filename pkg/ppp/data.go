@@ -49,68 +49,6 @@ type txState struct {
 	mru atomic.Int32
 }
 
-// DropReason classifies discarded packets in Stats.
-type DropReason int
-
-const (
-	DropMalformed   DropReason = iota // undecodable frame or packet
-	DropNotUp                         // data before the network phase opened, or after it closed
-	DropUnencrypted                   // plain IP while MPPE is in force or required
-	DropDecrypt                       // MPPE packet that could not be decrypted (lost sync, bad header)
-	DropProtocol                      // an inner protocol other than IPv4
-	DropTooBig                        // larger than the peer's MRU
-	NumDropReasons
-)
-
-func (r DropReason) String() string {
-	switch r {
-	case DropMalformed:
-		return "malformed"
-	case DropNotUp:
-		return "not-up"
-	case DropUnencrypted:
-		return "unencrypted"
-	case DropDecrypt:
-		return "decrypt"
-	case DropProtocol:
-		return "protocol"
-	case DropTooBig:
-		return "too-big"
-	}
-	return fmt.Sprintf("DropReason(%d)", int(r))
-}
-
-// Stats counts IP packets (PacketsIn/Out, BytesIn/Out are IP bytes),
-// control packets and drops.
-type Stats struct {
-	PacketsIn, PacketsOut uint64
-	BytesIn, BytesOut     uint64
-	ControlIn, ControlOut uint64
-	Drops                 [NumDropReasons]uint64
-}
-
-type stats struct {
-	pktIn, pktOut, bytesIn, bytesOut atomic.Uint64
-	ctlIn, ctlOut                    atomic.Uint64
-	drops                            [NumDropReasons]atomic.Uint64
-}
-
-func (s *stats) drop(r DropReason) { s.drops[r].Add(1) }
-
-// Stats returns a snapshot of the link's counters.
-func (l *Link) Stats() Stats {
-	s := &l.stat
-	out := Stats{
-		PacketsIn: s.pktIn.Load(), PacketsOut: s.pktOut.Load(),
-		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
-		ControlIn: s.ctlIn.Load(), ControlOut: s.ctlOut.Load(),
-	}
-	for i := range s.drops {
-		out.Drops[i] = s.drops[i].Load()
-	}
-	return out
-}
-
 // inputData handles IP (0x0021) and MPPE (0x00FD) frames.
 func (l *Link) inputData(proto Proto, info []byte) {
 	l.lock()
@@ -193,10 +131,24 @@ func decodeInnerProto(b []byte) (Proto, []byte, bool) {
 	return Proto(b[0])<<8 | Proto(b[1]), b[2:], true
 }
 
+// isResetNeeded: a stateful decrypter lost sync and waits for a flushed
+// packet, which only a CCP Reset-Request brings (RFC 3078 §8.2). Waiting
+// packets count too, so that a lost Reset-Request is sent again.
+func isResetNeeded(err error) bool {
+	return errors.Is(err, mppe.ErrResetNeeded) || errors.Is(err, mppe.ErrAwaitingFlush)
+}
+
 // DataHeadroom is what WriteIPAt writes in front of an IP packet at most:
 // the address/control and protocol fields (FF 03 00 FD), the MPPE header and
 // the encrypted inner protocol field (00 21).
 const DataHeadroom = 4 + mppe.HeaderLen + 2
+
+// Errors returned by WriteIP.
+var (
+	ErrNotUp    = errors.New("ppp: network phase not open")
+	ErrTooBig   = errors.New("ppp: packet larger than the peer's MRU")
+	ErrLinkDown = errors.New("ppp: link is down")
+)
 
 // WriteIP sends one IPv4 packet to the peer, encrypted when MPPE is in
 // force. It is safe to call concurrently with Input and with itself; Send

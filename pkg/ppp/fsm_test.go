@@ -32,6 +32,52 @@ func (f *fakeLayer) other(Packet) bool { return false }
 // each state and event, the next state and the actions (in any order; the
 // restart-counter actions irc/zrc are not observable and left out).
 func TestFSMStateTable(t *testing.T) {
+	for _, r := range fsmStateTable() {
+		t.Run(r.event+"/"+r.from.String(), func(t *testing.T) {
+			var sent []string
+			l := New(Config{RestartTimeout: time.Hour, Send: func(frame []byte) {
+				_, info, _ := DecodeFrame(frame)
+				p, _ := ParsePacket(info)
+				sent = append(sent, map[Code]string{
+					CodeConfReq: "scr", CodeConfAck: "sca", CodeConfNak: "scn", CodeConfRej: "scn",
+					CodeTermReq: "str", CodeTermAck: "sta", CodeCodeRej: "scj",
+				}[p.Code])
+			}})
+			ly := &fakeLayer{}
+			f := newFSM(l, ProtoIPCP, ly)
+			f.state = r.from
+			f.reqID, f.restart = 7, 5
+			fsmEvent(f, ly, r.event)
+			f.stopTimer()
+			for _, fn := range l.queue {
+				fn()
+			}
+			got := append(ly.actions, sent...)
+			want := []string{}
+			if r.actions != "" {
+				want = strings.Split(r.actions, ",")
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if f.state != r.to || !slices.Equal(got, want) {
+				t.Errorf("%v in %v: got %v %v, want %v %v", r.event, r.from, f.state, got, r.to, want)
+			}
+		})
+	}
+}
+
+// fsmRow is one cell of the RFC 1661 §4.1 state transition table: event in
+// state from leads to state to, with actions (comma-separated).
+type fsmRow struct {
+	from    State
+	event   string
+	to      State
+	actions string
+}
+
+// fsmStateTable is the RFC 1661 §4.1 state transition table, one row per
+// state and event.
+func fsmStateTable() []fsmRow {
 	const (
 		s0 = StateInitial
 		s1 = StateStarting
@@ -44,16 +90,10 @@ func TestFSMStateTable(t *testing.T) {
 		s8 = StateAckSent
 		s9 = StateOpened
 	)
-	type row struct {
-		from    State
-		event   string
-		to      State
-		actions string
-	}
-	var rows []row
+	var rows []fsmRow
 	add := func(event string, states []State, tos []State, acts []string) {
 		for i, s := range states {
-			rows = append(rows, row{s, event, tos[i], acts[i]})
+			rows = append(rows, fsmRow{s, event, tos[i], acts[i]})
 		}
 	}
 	all := []State{s2, s3, s4, s5, s6, s7, s8, s9}
@@ -82,72 +122,46 @@ func TestFSMStateTable(t *testing.T) {
 	add("RXJ+", all, []State{s2, s3, s4, s5, s6, s6, s8, s9}, []string{"", "", "", "", "", "", "", ""})
 	add("RXJ-", all, []State{s2, s3, s2, s3, s3, s3, s3, s5},
 		[]string{"tlf", "tlf", "tlf", "tlf", "tlf", "tlf", "tlf", "tld,str"})
+	return rows
+}
 
-	for _, r := range rows {
-		t.Run(r.event+"/"+r.from.String(), func(t *testing.T) {
-			var sent []string
-			l := New(Config{RestartTimeout: time.Hour, Send: func(frame []byte) {
-				_, info, _ := DecodeFrame(frame)
-				p, _ := ParsePacket(info)
-				sent = append(sent, map[Code]string{
-					CodeConfReq: "scr", CodeConfAck: "sca", CodeConfNak: "scn", CodeConfRej: "scn",
-					CodeTermReq: "str", CodeTermAck: "sta", CodeCodeRej: "scj",
-				}[p.Code])
-			}})
-			ly := &fakeLayer{}
-			f := newFSM(l, ProtoIPCP, ly)
-			f.state = r.from
-			f.reqID, f.restart = 7, 5
-			const id = 7
-			switch r.event {
-			case "Up":
-				f.Up()
-			case "Down":
-				f.Down()
-			case "Open":
-				f.Open()
-			case "Close":
-				f.Close("test")
-			case "TO+":
-				f.timeout()
-			case "TO-":
-				f.restart = 0
-				f.timeout()
-			case "RCR+":
-				f.input(Packet{Code: CodeConfReq, ID: 1})
-			case "RCR-":
-				ly.nak = true
-				f.input(Packet{Code: CodeConfReq, ID: 1})
-			case "RCA":
-				f.input(Packet{Code: CodeConfAck, ID: id})
-			case "RCN":
-				f.input(Packet{Code: CodeConfNak, ID: id})
-			case "RTR":
-				f.input(Packet{Code: CodeTermReq, ID: 1})
-			case "RTA":
-				f.input(Packet{Code: CodeTermAck, ID: 1})
-			case "RUC":
-				f.input(Packet{Code: 0x42, ID: 1})
-			case "RXJ+":
-				f.input(Packet{Code: CodeCodeRej, ID: 1, Data: []byte{byte(CodeEchoReq), 1, 0, 4}})
-			case "RXJ-":
-				f.input(Packet{Code: CodeCodeRej, ID: 1, Data: []byte{byte(CodeConfReq), 1, 0, 4}})
-			}
-			f.stopTimer()
-			for _, fn := range l.queue {
-				fn()
-			}
-			got := append(ly.actions, sent...)
-			want := []string{}
-			if r.actions != "" {
-				want = strings.Split(r.actions, ",")
-			}
-			slices.Sort(got)
-			slices.Sort(want)
-			if f.state != r.to || !slices.Equal(got, want) {
-				t.Errorf("%v in %v: got %v %v, want %v %v", r.event, r.from, f.state, got, r.to, want)
-			}
-		})
+// fsmEvent delivers the event TestFSMStateTable names to f, whose layer is ly
+// and whose outstanding Configure-Request has identifier 7.
+func fsmEvent(f *fsm, ly *fakeLayer, event string) {
+	const id = 7
+	switch event {
+	case "Up":
+		f.Up()
+	case "Down":
+		f.Down()
+	case "Open":
+		f.Open()
+	case "Close":
+		f.Close("test")
+	case "TO+":
+		f.timeout()
+	case "TO-":
+		f.restart = 0
+		f.timeout()
+	case "RCR+":
+		f.input(Packet{Code: CodeConfReq, ID: 1})
+	case "RCR-":
+		ly.nak = true
+		f.input(Packet{Code: CodeConfReq, ID: 1})
+	case "RCA":
+		f.input(Packet{Code: CodeConfAck, ID: id})
+	case "RCN":
+		f.input(Packet{Code: CodeConfNak, ID: id})
+	case "RTR":
+		f.input(Packet{Code: CodeTermReq, ID: 1})
+	case "RTA":
+		f.input(Packet{Code: CodeTermAck, ID: 1})
+	case "RUC":
+		f.input(Packet{Code: 0x42, ID: 1})
+	case "RXJ+":
+		f.input(Packet{Code: CodeCodeRej, ID: 1, Data: []byte{byte(CodeEchoReq), 1, 0, 4}})
+	case "RXJ-":
+		f.input(Packet{Code: CodeCodeRej, ID: 1, Data: []byte{byte(CodeConfReq), 1, 0, 4}})
 	}
 }
 

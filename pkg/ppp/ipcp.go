@@ -195,3 +195,20 @@ func (c *ipcpLayer) finished() {
 }
 
 func (c *ipcpLayer) other(Packet) bool { return false }
+
+// retryIPCP sends our IPCP Configure-Request again at once, with a fresh
+// restart counter, if it is still unanswered when CCP opens. A peer that
+// requires MPPE does not open IPCP until CCP is open (pppd auth.c, and
+// ours with ipcpWait): it Terminate-Acks (pppd) or discards (an automaton
+// in Initial) a request sent before, and waiting out the restart timer
+// would cost every such login 3 s. CCP opening is the moment that peer
+// opens IPCP (the last CCP Ack reaches it before this request); a peer
+// that merely had not answered yet answers twice, and the stale answer
+// is ignored by its identifier.
+func (l *Link) retryIPCP() {
+	if f := l.ipcp; f.state == StateReqSent {
+		l.log.Debug("IPCP: our request is unanswered as CCP opens; asking again")
+		f.irc(true)
+		f.scr()
+	}
+}

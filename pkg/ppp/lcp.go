@@ -24,12 +24,11 @@ const (
 // CHAP algorithm octets of the Authentication-Protocol option (RFC 1994
 // §3, RFC 2433 §2, RFC 2759 §2).
 const (
-	chapMD5      = 5
-	chapMSv1     = 0x80
-	chapMSv2     = 0x81
-	authOptLen   = 2 // PAP: protocol only
-	chapOptLen   = 3 // CHAP: protocol and algorithm
-	echoMagicLen = 4
+	chapMD5    = 5
+	chapMSv1   = 0x80
+	chapMSv2   = 0x81
+	authOptLen = 2 // PAP: protocol only
+	chapOptLen = 3 // CHAP: protocol and algorithm
 )
 
 // authOption encodes p as the value of an Authentication-Protocol option.
@@ -311,6 +310,36 @@ func (c *lcpLayer) down()     { c.l.lcpDown() }
 func (c *lcpLayer) started()  {}
 func (c *lcpLayer) finished() { c.l.lcpFinished() }
 
+// lcpUp: LCP opened; authenticate or go straight to the network phase.
+func (l *Link) lcpUp() {
+	l.lcpL.applyTx()
+	l.lcpL.startEcho()
+	if l.authNeeded() {
+		l.setPhase(PhaseAuthenticate)
+		l.authStart()
+		return
+	}
+	l.startNetwork()
+}
+
+// lcpDown: LCP left Opened; everything above it goes down (RFC 1661 §4.4 tld).
+func (l *Link) lcpDown() {
+	l.lcpL.stopEcho()
+	l.authStop()
+	l.netDown()
+	l.ipcp.Down()
+	l.ccp.Down()
+	if l.phase != PhaseTerminate {
+		l.setPhase(PhaseEstablish)
+	}
+}
+
+// lcpFinished: LCP reached Closed or Stopped; the lower layer may go.
+func (l *Link) lcpFinished() {
+	l.setReason("LCP negotiation failed")
+	l.linkDead()
+}
+
 // negotiatedAuth is the protocol the peer must use with us (server) or we
 // with the peer (client); AuthNone when there is none.
 func (c *lcpLayer) negotiatedAuth() AuthProto {
@@ -342,137 +371,6 @@ func (c *lcpLayer) applyTx() {
 	t.mu.Lock()
 	t.pfc, t.acfc = c.peer.pfc, c.peer.acfc
 	t.mu.Unlock()
-}
-
-func (c *lcpLayer) other(p Packet) bool {
-	switch p.Code {
-	case CodeProtRej:
-		c.rcvProtRej(p)
-	case CodeEchoReq:
-		// RFC 1661 §5.8: answered only in the Opened state.
-		if c.l.lcp.state == StateOpened {
-			data := binary.BigEndian.AppendUint32(nil, c.ourMagic())
-			if len(p.Data) > echoMagicLen {
-				data = append(data, p.Data[echoMagicLen:]...)
-			}
-			c.l.sendPacket(ProtoLCP, Packet{Code: CodeEchoRep, ID: p.ID, Data: data})
-		}
-	case CodeEchoRep:
-		if c.l.lcp.state == StateOpened && len(p.Data) >= echoMagicLen {
-			if m := binary.BigEndian.Uint32(p.Data); m != 0 && c.sendMagic && m == c.magic {
-				c.l.log.Debug("LCP: echo reply carries our magic number; link looped back?")
-				return true
-			}
-			c.echoPending = 0
-		}
-	case CodeDiscReq, CodeIdent, CodeTimeRem:
-		// RFC 1661 §5.9 and RFC 1570 §2: informational, no answer (a
-		// Code-Reject would only make noise with Windows peers).
-	default:
-		return false
-	}
-	return true
-}
-
-// ourMagic is the magic number in force (0 if the peer rejected it).
-func (c *lcpLayer) ourMagic() uint32 {
-	if c.sendMagic {
-		return c.magic
-	}
-	return 0
-}
-
-// rcvProtRej: the peer does not speak a protocol we sent (RFC 1661 §5.7).
-func (c *lcpLayer) rcvProtRej(p Packet) {
-	if c.l.lcp.state != StateOpened || len(p.Data) < 2 {
-		return
-	}
-	proto := Proto(binary.BigEndian.Uint16(p.Data))
-	switch proto {
-	case ProtoLCP:
-		c.l.lcp.rxjBad("LCP: peer rejected LCP")
-	case ProtoIPCP:
-		c.l.ipcp.rxjBad("IPCP: rejected by peer")
-	case ProtoCCP:
-		c.l.ccp.rxjBad("CCP: rejected by peer")
-	default:
-		c.l.log.Debug(fmt.Sprintf("LCP: peer rejected protocol %v", proto))
-	}
-}
-
-// protocolReject answers a frame of a protocol we do not run (RFC 1661
-// §5.7), truncated so that it fits the peer's MRU.
-func (c *lcpLayer) protocolReject(proto Proto, info []byte) {
-	if c.l.lcp.state != StateOpened {
-		return
-	}
-	c.l.stat.drop(DropProtocol)
-	data := binary.BigEndian.AppendUint16(nil, uint16(proto))
-	if max := c.peerMRU() - packetHeaderLen - len(data); len(info) > max {
-		info = info[:max]
-	}
-	data = append(data, info...)
-	c.l.lcp.nextID++
-	c.l.sendPacket(ProtoLCP, Packet{Code: CodeProtRej, ID: c.l.lcp.nextID, Data: data})
-}
-
-// Keepalive: LCP Echo-Request every EchoInterval; EchoFailure unanswered in
-// a row take the link down like pppd's lcp-echo-failure.
-
-func (c *lcpLayer) startEcho() {
-	if c.l.cfg.EchoInterval <= 0 {
-		return
-	}
-	c.stopEcho()
-	c.echoPending = 0
-	c.armEcho()
-}
-
-func (c *lcpLayer) armEcho() {
-	gen := c.echoGen
-	c.echoTimer = c.l.afterFunc(c.l.cfg.EchoInterval, func() {
-		if c.echoGen == gen {
-			c.echoTick()
-		}
-	})
-}
-
-func (c *lcpLayer) stopEcho() {
-	c.echoGen++
-	if c.echoTimer != nil {
-		c.echoTimer.Stop()
-		c.echoTimer = nil
-	}
-}
-
-func (c *lcpLayer) echoTick() {
-	if c.l.lcp.state != StateOpened {
-		return
-	}
-	if c.echoPending >= c.l.cfg.EchoFailure {
-		c.l.log.Info(fmt.Sprintf("No response to %d echo-requests", c.echoPending))
-		c.l.close("peer not responding")
-		return
-	}
-	c.echoPending++
-	c.echoID++
-	c.l.sendPacket(ProtoLCP, Packet{Code: CodeEchoReq, ID: c.echoID, Data: binary.BigEndian.AppendUint32(nil, c.ourMagic())})
-	c.armEcho()
-}
-
-// authLabel spells protocols as pppd's log lines do ("MS-CHAPv2").
-func authLabel(p AuthProto) string {
-	switch p {
-	case AuthPAP:
-		return "PAP"
-	case AuthCHAPMD5:
-		return "CHAP"
-	case AuthMSCHAPv1:
-		return "MS-CHAP"
-	case AuthMSCHAPv2:
-		return "MS-CHAPv2"
-	}
-	return p.String()
 }
 
 // authName describes a raw Authentication-Protocol value for logs.

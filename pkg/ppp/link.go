@@ -3,37 +3,12 @@ package ppp
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/netip"
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/pptpbox/pptpbox/pkg/mppe"
 )
-
-// Role says which side of the authentication a link plays.
-type Role int
-
-const (
-	// Server authenticates the peer and hands out addresses (pptpd's side).
-	Server Role = iota
-	// Client authenticates itself and accepts an address (pptp-linux's side).
-	Client
-)
-
-func (r Role) String() string {
-	switch r {
-	case Server:
-		return "server"
-	case Client:
-		return "client"
-	}
-	return fmt.Sprintf("Role(%d)", int(r))
-}
 
 // Phase is a link phase (RFC 1661 §3.2).
 type Phase int
@@ -61,118 +36,6 @@ func (p Phase) String() string {
 	}
 	return fmt.Sprintf("Phase(%d)", int(p))
 }
-
-// MPPEPolicy says what the link accepts for Microsoft Point-to-Point
-// Encryption (RFC 3078) negotiated over CCP. The zero value is "off".
-type MPPEPolicy struct {
-	// Required: the link comes up only with MPPE acknowledged in both
-	// directions; otherwise it is terminated ("MPPE required but peer refused").
-	Required bool
-	// Allowed key lengths. If none is set and Required or Allowed is set,
-	// 128-bit is assumed.
-	Bits40, Bits56, Bits128 bool
-	// AllowStateful accepts stateful (history) mode; stateless is always accepted.
-	AllowStateful bool
-	// PreferStateful asks for stateful mode first (needs AllowStateful).
-	PreferStateful bool
-	// Allowed negotiates MPPE when the peer agrees, without requiring it.
-	Allowed bool
-}
-
-func (p MPPEPolicy) enabled() bool { return p.Required || p.Allowed }
-
-// NetworkParams are the IPCP addresses of a server link (RFC 1332, RFC 1877).
-type NetworkParams struct {
-	LocalIP, PeerIP netip.Addr
-	DNS             [2]netip.Addr // zero entries are not offered
-}
-
-// UpInfo describes a link whose network phase is open.
-type UpInfo struct {
-	User       string
-	Auth       AuthProto
-	Local      netip.Addr
-	Peer       netip.Addr
-	DNS        [2]netip.Addr
-	MPPE       string // "MPPE 128-bit stateless", or "" when unencrypted
-	PeerMRU    int    // the largest IP packet WriteIP accepts
-	Result     *AuthResult
-	Negotiated time.Duration // from Start to network up
-}
-
-// Config configures one Link. Send is required; the server role also needs
-// Authenticator and Network.
-type Config struct {
-	Role   Role
-	Logger *slog.Logger // nil: discard
-	// Name is our CHAP name (e.g. "pptpbox"), sent in Challenge packets.
-	Name string
-	// MRU we ask the peer to respect; 0 means 1400.
-	MRU uint16
-	// Auth: server role, the protocols we allow in preference order
-	// (empty: MS-CHAPv2 only); client role, the protocols we agree to use,
-	// preferred first (empty: MS-CHAPv2, MS-CHAP, CHAP; PAP only if listed).
-	Auth          []AuthProto
-	Authenticator Authenticator
-	// AuthRetries: how many times a peer may retry after a failed login
-	// on the same link (pppd allows none).
-	AuthRetries int
-	// Username and Password are the client role's credentials.
-	Username, Password string
-	MPPE               MPPEPolicy
-	// Network picks the addresses once the peer is authenticated (server
-	// role), so that a RADIUS Framed-IP-Address can choose.
-	Network func(ctx context.Context, user string, res *AuthResult) (NetworkParams, error)
-	// Peer is the transport peer, passed on in AuthRequest.
-	Peer netip.AddrPort
-	// EchoInterval: LCP Echo-Request period once LCP is open (0: none).
-	// EchoFailure unanswered requests take the link down (0 means 3).
-	EchoInterval time.Duration
-	EchoFailure  int
-	// RestartTimeout is the RFC 1661 §4.6 restart timer (0: 3s).
-	RestartTimeout time.Duration
-
-	// Send transmits one PPP frame (protocol field and information, ACFC/PFC
-	// applied as negotiated). It must not retain frame and may be called
-	// from any goroutine. Control frames are sent with no lock held;
-	// WriteIP calls it with the transmit lock held, so Send must not
-	// synchronously call back into this Link (a GRE socket write never does).
-	Send func(frame []byte)
-	// SendAt, when set, is called instead of Send with the frame in
-	// buf[off:] and buf[:off] free for the lower layer's headers: off is at
-	// least Headroom, so a GRE header can be written in place and the frame
-	// sent without a copy. The same rules as for Send apply; buf is not
-	// retained.
-	SendAt func(buf []byte, off int)
-	// Headroom is how many bytes SendAt finds free in front of every frame
-	// (PPTP: gre.MaxHeaderLen). WriteIPAt needs Headroom+DataHeadroom.
-	Headroom int
-	// OnUp reports the network phase open (IPCP opened, and CCP when MPPE is required).
-	OnUp func(UpInfo)
-	// OnDown reports the end of the link, exactly once.
-	OnDown func(reason string)
-	// OnIP receives one inbound IPv4 packet, decrypted; it must not retain pkt
-	// (but see InputInPlace).
-	OnIP func(pkt []byte)
-	// InputInPlace lets Input decrypt an MPPE frame where it lies, in the
-	// caller's buffer, instead of into the link's own: OnIP's pkt is then a
-	// part of the frame passed to Input, and stays valid as long as the
-	// caller keeps that buffer (so a receive loop may batch its TUN writes).
-	InputInPlace bool
-	// MPPECounters, if set, counts the inbound MPPE packets the decrypter
-	// dropped to bound its work (mppe.ErrFarJump, mppe.ErrRekeyLimit);
-	// one Counters may serve many links.
-	MPPECounters *mppe.Counters
-	// Rand supplies challenges and magic numbers (crypto/rand when nil).
-	Rand io.Reader
-}
-
-// Errors returned by WriteIP.
-var (
-	ErrNotUp    = errors.New("ppp: network phase not open")
-	ErrTooBig   = errors.New("ppp: packet larger than the peer's MRU")
-	ErrLinkDown = errors.New("ppp: link is down")
-)
 
 // Link is one PPP session over a lower layer that delivers whole frames
 // (PPTP's GRE).
@@ -332,6 +195,71 @@ func (l *Link) Input(frame []byte) {
 	l.inputControl(proto, info)
 }
 
+// inputControl dispatches one control frame (called with the lock held):
+// LCP at any time, the others in the phases that admit them, and a
+// Protocol-Reject for protocols we do not run.
+func (l *Link) inputControl(proto Proto, info []byte) {
+	if l.dead {
+		return
+	}
+	p, err := ParsePacket(info)
+	if err != nil {
+		if proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP || proto == ProtoPAP || proto == ProtoCHAP {
+			l.stat.drop(DropMalformed)
+			l.log.Debug(fmt.Sprintf("rcvd %v: %v", proto, err))
+			return
+		}
+	}
+	known := err == nil
+	if known && l.log.Enabled(context.Background(), slog.LevelDebug) {
+		switch proto {
+		case ProtoLCP, ProtoIPCP, ProtoCCP, ProtoPAP, ProtoCHAP:
+			l.log.Debug("rcvd " + describe(proto, p))
+		}
+	}
+	l.stat.ctlIn.Add(1)
+	switch proto {
+	case ProtoLCP:
+		if p.Code == CodeTermReq && l.lcp.state == StateOpened {
+			l.setReason(fmt.Sprintf("LCP terminated by peer (%s)", printable(p.Data)))
+		}
+		l.lcp.input(p)
+		return
+	}
+	// RFC 1661 §3.4-3.5: other protocols wait for LCP to open, and network
+	// protocols for authentication to finish.
+	if l.lcp.state != StateOpened {
+		l.log.Debug(fmt.Sprintf("discarded %v frame: LCP not open", proto))
+		l.stat.drop(DropNotUp)
+		return
+	}
+	switch proto {
+	case ProtoPAP, ProtoCHAP:
+		if l.phase == PhaseAuthenticate || l.phase == PhaseNetwork {
+			l.authInput(proto, p)
+		}
+		return
+	case ProtoIPCP, ProtoCCP:
+		if proto == ProtoCCP && !l.mppePolicy().enabled() {
+			// Protocol-Reject below: we compress nothing (RFC 1962 §1).
+			// The policy, not the config: an authenticator may have
+			// required MPPE on a link configured without it.
+			break
+		}
+		if l.phase != PhaseNetwork {
+			l.log.Debug(fmt.Sprintf("discarded %v frame before network phase", proto))
+			return
+		}
+		if proto == ProtoIPCP {
+			l.ipcp.input(p)
+		} else {
+			l.ccp.input(p)
+		}
+		return
+	}
+	l.lcpL.protocolReject(proto, info)
+}
+
 // Phase reports the current link phase.
 func (l *Link) Phase() Phase {
 	l.lock()
@@ -401,68 +329,6 @@ func (l *Link) sendPacket(proto Proto, p Packet) {
 	l.later(func() { send(frame, hr) })
 }
 
-func (l *Link) inputControl(proto Proto, info []byte) {
-	if l.dead {
-		return
-	}
-	p, err := ParsePacket(info)
-	if err != nil {
-		if proto == ProtoLCP || proto == ProtoIPCP || proto == ProtoCCP || proto == ProtoPAP || proto == ProtoCHAP {
-			l.stat.drop(DropMalformed)
-			l.log.Debug(fmt.Sprintf("rcvd %v: %v", proto, err))
-			return
-		}
-	}
-	known := err == nil
-	if known && l.log.Enabled(context.Background(), slog.LevelDebug) {
-		switch proto {
-		case ProtoLCP, ProtoIPCP, ProtoCCP, ProtoPAP, ProtoCHAP:
-			l.log.Debug("rcvd " + describe(proto, p))
-		}
-	}
-	l.stat.ctlIn.Add(1)
-	switch proto {
-	case ProtoLCP:
-		if p.Code == CodeTermReq && l.lcp.state == StateOpened {
-			l.setReason(fmt.Sprintf("LCP terminated by peer (%s)", printable(p.Data)))
-		}
-		l.lcp.input(p)
-		return
-	}
-	// RFC 1661 §3.4-3.5: other protocols wait for LCP to open, and network
-	// protocols for authentication to finish.
-	if l.lcp.state != StateOpened {
-		l.log.Debug(fmt.Sprintf("discarded %v frame: LCP not open", proto))
-		l.stat.drop(DropNotUp)
-		return
-	}
-	switch proto {
-	case ProtoPAP, ProtoCHAP:
-		if l.phase == PhaseAuthenticate || l.phase == PhaseNetwork {
-			l.authInput(proto, p)
-		}
-		return
-	case ProtoIPCP, ProtoCCP:
-		if proto == ProtoCCP && !l.mppePolicy().enabled() {
-			// Protocol-Reject below: we compress nothing (RFC 1962 §1).
-			// The policy, not the config: an authenticator may have
-			// required MPPE on a link configured without it.
-			break
-		}
-		if l.phase != PhaseNetwork {
-			l.log.Debug(fmt.Sprintf("discarded %v frame before network phase", proto))
-			return
-		}
-		if proto == ProtoIPCP {
-			l.ipcp.input(p)
-		} else {
-			l.ccp.input(p)
-		}
-		return
-	}
-	l.lcpL.protocolReject(proto, info)
-}
-
 // setReason records the first cause of a link going down.
 func (l *Link) setReason(r string) {
 	if l.reason == "" {
@@ -509,163 +375,4 @@ func (l *Link) linkDead() {
 	if down := l.cfg.OnDown; down != nil {
 		l.later(func() { down(reason) })
 	}
-}
-
-// Link events from the layers.
-
-// lcpUp: LCP opened; authenticate or go straight to the network phase.
-func (l *Link) lcpUp() {
-	l.lcpL.applyTx()
-	l.lcpL.startEcho()
-	if l.authNeeded() {
-		l.setPhase(PhaseAuthenticate)
-		l.authStart()
-		return
-	}
-	l.startNetwork()
-}
-
-// lcpDown: LCP left Opened; everything above it goes down (RFC 1661 §4.4 tld).
-func (l *Link) lcpDown() {
-	l.lcpL.stopEcho()
-	l.authStop()
-	l.netDown()
-	l.ipcp.Down()
-	l.ccp.Down()
-	if l.phase != PhaseTerminate {
-		l.setPhase(PhaseEstablish)
-	}
-}
-
-// lcpFinished: LCP reached Closed or Stopped; the lower layer may go.
-func (l *Link) lcpFinished() {
-	l.setReason("LCP negotiation failed")
-	l.linkDead()
-}
-
-// startNetwork enters the network phase and opens the NCPs.
-func (l *Link) startNetwork() {
-	if l.phase == PhaseNetwork {
-		return
-	}
-	l.setPhase(PhaseNetwork)
-	if l.cfg.Role == Client && !l.ipcpL.configured {
-		l.ipcpL.setClient()
-	}
-	pol := l.mppePolicy()
-	switch {
-	case pol.Required && l.mppeUsable():
-		// As pppd does (auth.c start_networks), IPCP waits for CCP when
-		// MPPE is required: no address is negotiated on a link that may yet
-		// end unencrypted, and a pppd peer, which holds its own IPCP back the
-		// same way, is not sent an IPCP request it would only Terminate-Ack
-		// (costing a restart timeout).
-		l.ccp.Open()
-		l.ccp.Up()
-		l.ipcpWait = true
-		return
-	case pol.enabled() && l.mppeUsable():
-		l.ccp.Open()
-		l.ccp.Up()
-	case pol.Required:
-		l.close(fmt.Sprintf("MPPE required, but MS-CHAP[v2] auth not performed (%v)", authLabel(l.auth.proto)))
-		return
-	default:
-		l.ccpDone = true
-	}
-	l.ipcp.Open()
-	l.ipcp.Up()
-}
-
-// retryIPCP sends our IPCP Configure-Request again at once, with a fresh
-// restart counter, if it is still unanswered when CCP opens. A peer that
-// requires MPPE does not open IPCP until CCP is open (pppd auth.c, and
-// ours with ipcpWait): it Terminate-Acks (pppd) or discards (an automaton
-// in Initial) a request sent before, and waiting out the restart timer
-// would cost every such login 3 s. CCP opening is the moment that peer
-// opens IPCP (the last CCP Ack reaches it before this request); a peer
-// that merely had not answered yet answers twice, and the stale answer
-// is ignored by its identifier.
-func (l *Link) retryIPCP() {
-	if f := l.ipcp; f.state == StateReqSent {
-		l.log.Debug("IPCP: our request is unanswered as CCP opens; asking again")
-		f.irc(true)
-		f.scr()
-	}
-}
-
-// mppePolicy is the configured policy, tightened by the authenticator.
-func (l *Link) mppePolicy() MPPEPolicy {
-	p := l.cfg.MPPE
-	if r := l.auth.result; r != nil && r.MPPERequired {
-		p.Required = true
-		if !p.Bits40 && !p.Bits56 && !p.Bits128 {
-			p.Bits128 = true
-		}
-	}
-	return p
-}
-
-// checkNetUp opens the data path once IPCP is open and CCP has settled:
-// opened with MPPE both ways, or (MPPE not required) finished or unused.
-func (l *Link) checkNetUp() {
-	if l.ipcpWait && !l.dead && l.phase == PhaseNetwork && l.ccp.state == StateOpened && l.ccpL.bothWays() {
-		l.ipcpWait = false
-		l.ipcp.Open()
-		l.ipcp.Up()
-	}
-	if l.netUp || l.dead || l.phase != PhaseNetwork || l.ipcp.state != StateOpened {
-		return
-	}
-	enc := l.ccp.state == StateOpened && l.ccpL.bothWays()
-	if !enc && !l.ccpDone {
-		return
-	}
-	if enc {
-		if err := l.startMPPE(); err != nil {
-			l.close(fmt.Sprintf("MPPE: %v", err))
-			return
-		}
-	}
-	l.netUp = true
-	l.tx.mu.Lock()
-	l.tx.peerMRU = l.lcpL.peerMRU()
-	l.tx.mru.Store(int32(l.tx.peerMRU))
-	l.tx.up = true
-	l.tx.mu.Unlock()
-	info := UpInfo{
-		User:    l.auth.user,
-		Auth:    l.auth.proto,
-		Local:   l.ipcpL.local,
-		Peer:    l.ipcpL.peer,
-		DNS:     l.ipcpL.dns,
-		PeerMRU: l.lcpL.peerMRU(),
-		Result:  l.auth.result,
-	}
-	if enc {
-		info.MPPE = l.ccpL.describe()
-	}
-	if !l.started.IsZero() {
-		info.Negotiated = time.Since(l.started)
-	}
-	if l.upReported {
-		l.log.Debug("network phase reopened", "mppe", info.MPPE)
-		return
-	}
-	l.upReported = true
-	l.log.Info("PPP link up", "user", info.User, "auth", info.Auth.String(), "local", info.Local, "peer", info.Peer, "mppe", info.MPPE)
-	if up := l.cfg.OnUp; up != nil {
-		l.later(func() { up(info) })
-	}
-}
-
-// netDown closes the data path (an NCP left Opened, or the link ended).
-func (l *Link) netDown() {
-	l.tx.mu.Lock()
-	l.tx.up = false
-	l.tx.mru.Store(0)
-	l.tx.enc = nil
-	l.tx.mu.Unlock()
-	l.rx.dec = nil
-	l.netUp = false
 }

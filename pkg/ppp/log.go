@@ -155,16 +155,3 @@ func describeCHAP(b *strings.Builder, p Packet) {
 		}
 	}
 }
-
-// printable makes peer-supplied text safe for a log line.
-func printable(b []byte) string {
-	if len(b) > 128 {
-		b = b[:128]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return '.'
-		}
-		return r
-	}, string(b))
-}

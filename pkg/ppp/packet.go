@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code is the code octet of an LCP-style control packet (RFC 1661 §5);
@@ -141,3 +142,16 @@ func AppendOptions(dst []byte, opts []Option) []byte {
 func optU16(t uint8, v uint16) Option { return Option{t, binary.BigEndian.AppendUint16(nil, v)} }
 func optU32(t uint8, v uint32) Option { return Option{t, binary.BigEndian.AppendUint32(nil, v)} }
 func optFlag(t uint8) Option          { return Option{Type: t} }
+
+// printable makes peer-supplied text safe for a log line.
+func printable(b []byte) string {
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			return '.'
+		}
+		return r
+	}, string(b))
+}

@@ -13,6 +13,14 @@ import (
 //
 //	Challenge/Response data: Value-Size(1) Value Name
 
+// CHAP codes (RFC 1994 §4).
+const (
+	chapChallenge = 1
+	chapResponse  = 2
+	chapSuccess   = 3
+	chapFailure   = 4
+)
+
 // chapValue is a parsed Challenge or Response.
 type chapValue struct {
 	value []byte

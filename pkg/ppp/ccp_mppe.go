@@ -1,22 +1,26 @@
 package ppp
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/pptpbox/pptpbox/pkg/mppe"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 )
 
+// mppePolicy is the configured policy, tightened by the authenticator.
+func (l *Link) mppePolicy() MPPEPolicy {
+	p := l.cfg.MPPE
+	if r := l.auth.result; r != nil && r.MPPERequired {
+		p.Required = true
+		if !p.Bits40 && !p.Bits56 && !p.Bits128 {
+			p.Bits128 = true
+		}
+	}
+	return p
+}
+
 // MPPE keys and ciphers (RFC 3078, RFC 3079) for a link whose CCP opened
 // with MPPE both ways.
-
-// isResetNeeded: a stateful decrypter lost sync and waits for a flushed
-// packet, which only a CCP Reset-Request brings (RFC 3078 §8.2). Waiting
-// packets count too, so that a lost Reset-Request is sent again.
-func isResetNeeded(err error) bool {
-	return errors.Is(err, mppe.ErrResetNeeded) || errors.Is(err, mppe.ErrAwaitingFlush)
-}
 
 // mppeKeys returns the master keys of both directions from our point of
 // view, or an error saying why there are none. The server takes them from

@@ -8,6 +8,13 @@ import "fmt"
 //	Authenticate-Request: Peer-ID-Length Peer-ID Passwd-Length Password
 //	Authenticate-Ack/Nak: Msg-Length Message
 
+// PAP codes (RFC 1334 §2.2).
+const (
+	papAuthReq = 1
+	papAuthAck = 2
+	papAuthNak = 3
+)
+
 type papRequest struct {
 	user     string
 	password []byte
