@@ -43,8 +43,22 @@ func validIfname(s string) bool {
 	return s != "" && len(s) < 16 && !strings.ContainsAny(s, "/ :*") && s != "." && s != ".."
 }
 
-// validateRouter checks the router sections; see Validate.
+// validateRouter checks the router sections; see Validate. The errors
+// come in the order of the file: [wan], [lan], the pool's route, [nat],
+// [firewall], [[port_forward]].
 func (c *Config) validateRouter() []error {
+	wanNet, errs := c.validateWAN()
+	lanNet, lanErrs := c.validateLAN(wanNet)
+	errs = append(errs, lanErrs...)
+	errs = append(errs, c.validatePoolRoute(wanNet, lanNet)...)
+	errs = append(errs, c.validateFirewall()...)
+	errs = append(errs, c.validatePortForwards(lanNet)...)
+	return errs
+}
+
+// validateWAN checks [wan] and returns its subnet (invalid in DHCP mode
+// or when wan.address is bad).
+func (c *Config) validateWAN() (netip.Prefix, []error) {
 	var errs []error
 	bad := func(key, format string, args ...any) { errs = append(errs, c.errorf(key, format, args...)) }
 
@@ -81,14 +95,26 @@ func (c *Config) validateRouter() []error {
 			bad("wan.dns", "not an IPv4 address: %q", s)
 		}
 	}
-	checkMTU := func(key string, m int) {
-		if m != 0 && (m < 576 || m > 9000) {
-			bad(key, "must be 0 (keep) or between 576 and 9000, got %d", m)
-		}
-	}
-	checkMTU("wan.mtu", w.MTU)
+	errs = append(errs, c.validatePortMTU("wan.mtu", w.MTU)...)
+	return wanNet, errs
+}
 
-	l := &c.LAN
+// validatePortMTU checks wan.mtu or lan.mtu.
+func (c *Config) validatePortMTU(key string, m int) []error {
+	if m != 0 && (m < 576 || m > 9000) {
+		return []error{c.errorf(key, "must be 0 (keep) or between 576 and 9000, got %d", m)}
+	}
+	return nil
+}
+
+// validateLAN checks [lan] with [lan.dhcp] and that pptp.tun is neither
+// port; it returns the LAN subnet (invalid when [lan] is off or
+// lan.address is bad).
+func (c *Config) validateLAN(wanNet netip.Prefix) (netip.Prefix, []error) {
+	var errs []error
+	bad := func(key, format string, args ...any) { errs = append(errs, c.errorf(key, format, args...)) }
+
+	w, l := &c.WAN, &c.LAN
 	var lanNet netip.Prefix
 	if l.Enabled {
 		if !validIfname(l.Interface) {
@@ -105,38 +131,53 @@ func (c *Config) validateRouter() []error {
 				bad("lan.address", "%s overlaps the wan subnet %s", lanNet, wanNet)
 			}
 		}
-		checkMTU("lan.mtu", l.MTU)
+		errs = append(errs, c.validatePortMTU("lan.mtu", l.MTU)...)
 		errs = append(errs, c.validateLANDHCP(lanNet)...)
 	}
 	if c.PPTP.Enabled && (c.PPTP.Tun == w.Interface || (l.Enabled && c.PPTP.Tun == l.Interface)) {
 		bad("pptp.tun", "%q is also a wan/lan interface", c.PPTP.Tun)
 	}
+	return lanNet, errs
+}
 
-	// The pool must be routable: inside the LAN subnet (reached by proxy
-	// ARP, like the seed's proxyarp) or in a masqueraded prefix; never
-	// straddling the LAN or inside the WAN subnet.
+// validatePoolRoute checks nat.masquerade and that the VPN pool is
+// routable: inside the LAN subnet (reached by proxy ARP, like the seed's
+// proxyarp) or in a masqueraded prefix; never straddling the LAN or
+// inside the WAN subnet.
+func (c *Config) validatePoolRoute(wanNet, lanNet netip.Prefix) []error {
+	var errs []error
+	bad := func(key, format string, args ...any) { errs = append(errs, c.errorf(key, format, args...)) }
+
 	masq := c.masquerade()
 	for i, s := range c.NAT.Masquerade {
 		if p, err := netip.ParsePrefix(s); err != nil || !p.Addr().Is4() {
 			bad(fmt.Sprintf("nat.masquerade.%d", i), "not an IPv4 prefix: %q", s)
 		}
 	}
-	if c.PPTP.Enabled {
-		for _, r := range c.PPTP.params.Pool {
-			inLAN := lanNet.IsValid() && lanNet.Contains(r.First) && lanNet.Contains(r.Last)
-			partLAN := lanNet.IsValid() && !inLAN && rangeOverlaps(r, lanNet)
-			switch {
-			case wanNet.IsValid() && rangeOverlaps(r, wanNet):
-				bad("pptp.remote_ip", "%s overlaps the wan subnet %s", r, wanNet)
-			case partLAN:
-				bad("pptp.remote_ip", "%s straddles the lan subnet %s: put it wholly inside or outside", r, lanNet)
-			case inLAN && !c.PPTP.ProxyARP:
-				bad("pptp.proxy_arp", "the pool %s is inside the lan subnet %s, so proxy_arp must be true", r, lanNet)
-			case !inLAN && !coveredBy(r, masq):
-				bad("pptp.remote_ip", "%s is outside any route: neither inside the lan subnet nor in nat.masquerade %v", r, masq)
-			}
+	if !c.PPTP.Enabled {
+		return errs
+	}
+	for _, r := range c.PPTP.params.Pool {
+		inLAN := lanNet.IsValid() && lanNet.Contains(r.First) && lanNet.Contains(r.Last)
+		partLAN := lanNet.IsValid() && !inLAN && rangeOverlaps(r, lanNet)
+		switch {
+		case wanNet.IsValid() && rangeOverlaps(r, wanNet):
+			bad("pptp.remote_ip", "%s overlaps the wan subnet %s", r, wanNet)
+		case partLAN:
+			bad("pptp.remote_ip", "%s straddles the lan subnet %s: put it wholly inside or outside", r, lanNet)
+		case inLAN && !c.PPTP.ProxyARP:
+			bad("pptp.proxy_arp", "the pool %s is inside the lan subnet %s, so proxy_arp must be true", r, lanNet)
+		case !inLAN && !coveredBy(r, masq):
+			bad("pptp.remote_ip", "%s is outside any route: neither inside the lan subnet nor in nat.masquerade %v", r, masq)
 		}
 	}
+	return errs
+}
+
+// validateFirewall checks nat.tcp_mss and [firewall].
+func (c *Config) validateFirewall() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) { errs = append(errs, c.errorf(key, format, args...)) }
 
 	switch {
 	case c.NAT.TCPMSS.PMTU, c.NAT.TCPMSS.Value == 0:
@@ -154,7 +195,16 @@ func (c *Config) validateRouter() []error {
 			bad("firewall.management_ports", "bad port %d (1-65535, not the pptp port)", p)
 		}
 	}
+	return errs
+}
 
+// validatePortForwards checks [[port_forward]]: each forward's target
+// must be inside the LAN subnet.
+func (c *Config) validatePortForwards(lanNet netip.Prefix) []error {
+	var errs []error
+	bad := func(key, format string, args ...any) { errs = append(errs, c.errorf(key, format, args...)) }
+
+	pptpPort := c.pptpPort()
 	seen := map[string]int{}
 	for i, f := range c.PortForwards {
 		key := func(k string) string { return fmt.Sprintf("port_forward.%d.%s", i, k) }
