@@ -172,121 +172,161 @@ var (
 var knownLoaders = map[string]string{"i386-pc": "amd64", "x86_64-efi": "amd64", "arm64-efi": "arm64"}
 
 // Validate checks the profile for consistency; errors name the offending key.
+// It also fills the defaults: kernel.deb_arch, nic[].name and nic[].order.
 func (b *Board) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var p problems
+	b.validateKernel(&p)
+	modules := b.validateModules(&p)
+	b.validateConsole(&p)
+	b.validateWatchdog(&p, modules)
+	b.validateNICs(&p)
+	b.validateImage(&p)
+	return errors.Join(p...)
+}
+
+// problems collects Validate's errors in the order found, each naming its key.
+type problems []error
+
+func (p *problems) bad(key, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+// validateKernel checks name, arch and [kernel].
+func (b *Board) validateKernel(p *problems) {
 	if !nameRE.MatchString(b.Name) {
-		bad("name", "%q: want lower-case letters, digits and dashes", b.Name)
+		p.bad("name", "%q: want lower-case letters, digits and dashes", b.Name)
 	}
 	if b.Arch != "amd64" && b.Arch != "arm64" {
-		bad("arch", "%q: want amd64 or arm64", b.Arch)
+		p.bad("arch", "%q: want amd64 or arm64", b.Arch)
 	}
 	if b.Kernel.Package == "" {
-		bad("kernel.package", "missing")
+		p.bad("kernel.package", "missing")
 	}
 	if b.Kernel.DebArch == "" {
 		b.Kernel.DebArch = b.Arch
 	}
 	if b.Kernel.DTB != "" && (strings.Contains(b.Kernel.DTB, "..") || filepath.IsAbs(b.Kernel.DTB)) {
-		bad("kernel.dtb", "%q: want a relative path inside the kernel package's dtb folder", b.Kernel.DTB)
+		p.bad("kernel.dtb", "%q: want a relative path inside the kernel package's dtb folder", b.Kernel.DTB)
 	}
+}
+
+// validateModules checks modules and returns the set of their normalised names.
+func (b *Board) validateModules(p *problems) map[string]bool {
 	seen := map[string]bool{}
 	for i, m := range b.Modules {
 		if m == "" || strings.ContainsAny(m, "/ ") {
-			bad(fmt.Sprintf("modules[%d]", i), "%q is not a module name", m)
+			p.bad(fmt.Sprintf("modules[%d]", i), "%q is not a module name", m)
 		}
 		if seen[ModuleName(m)] {
-			bad(fmt.Sprintf("modules[%d]", i), "%q listed twice", m)
+			p.bad(fmt.Sprintf("modules[%d]", i), "%q listed twice", m)
 		}
 		seen[ModuleName(m)] = true
 	}
+	return seen
+}
+
+// validateConsole checks [console].
+func (b *Board) validateConsole(p *problems) {
 	if b.Console.Device == "" || strings.Contains(b.Console.Device, "/") {
-		bad("console.device", "%q: want a device name such as ttyS0", b.Console.Device)
+		p.bad("console.device", "%q: want a device name such as ttyS0", b.Console.Device)
 	}
 	if b.Console.Baud <= 0 {
-		bad("console.baud", "%d: want a positive speed", b.Console.Baud)
+		p.bad("console.baud", "%d: want a positive speed", b.Console.Baud)
 	}
-	if b.Watchdog.Device != "" {
-		if !strings.HasPrefix(b.Watchdog.Device, "/dev/") {
-			bad("watchdog.device", "%q: want a /dev path", b.Watchdog.Device)
-		}
-		if b.Watchdog.Timeout.Duration < 2*time.Second || b.Watchdog.Timeout.Duration > time.Hour {
-			bad("watchdog.timeout", "%v: want between 2s and 1h", b.Watchdog.Timeout.Duration)
-		}
-		if b.Watchdog.Module != "" && !seen[ModuleName(b.Watchdog.Module)] {
-			bad("watchdog.module", "%q is not in modules", b.Watchdog.Module)
-		}
+}
+
+// validateWatchdog checks [watchdog]; its module must be one of modules (as
+// validateModules returned them).
+func (b *Board) validateWatchdog(p *problems, modules map[string]bool) {
+	if b.Watchdog.Device == "" {
+		return
 	}
+	if !strings.HasPrefix(b.Watchdog.Device, "/dev/") {
+		p.bad("watchdog.device", "%q: want a /dev path", b.Watchdog.Device)
+	}
+	if b.Watchdog.Timeout.Duration < 2*time.Second || b.Watchdog.Timeout.Duration > time.Hour {
+		p.bad("watchdog.timeout", "%v: want between 2s and 1h", b.Watchdog.Timeout.Duration)
+	}
+	if b.Watchdog.Module != "" && !modules[ModuleName(b.Watchdog.Module)] {
+		p.bad("watchdog.module", "%q is not in modules", b.Watchdog.Module)
+	}
+}
+
+// validateNICs checks [[nic]]: one wan and one lan, each with a driver or a
+// PCI address.
+func (b *Board) validateNICs(p *problems) {
 	roles := map[string]bool{}
 	names := map[string]bool{}
 	for i, n := range b.NICs {
 		key := fmt.Sprintf("nic[%d]", i)
 		if n.Role != "wan" && n.Role != "lan" {
-			bad(key+".role", "%q: want wan or lan", n.Role)
+			p.bad(key+".role", "%q: want wan or lan", n.Role)
 		}
 		if roles[n.Role] {
-			bad(key+".role", "%q assigned twice", n.Role)
+			p.bad(key+".role", "%q assigned twice", n.Role)
 		}
 		roles[n.Role] = true
 		if n.Name == "" {
 			b.NICs[i].Name = n.Role
 		}
 		if !ifnameRE.MatchString(b.NICs[i].Name) {
-			bad(key+".name", "%q is not an interface name", b.NICs[i].Name)
+			p.bad(key+".name", "%q is not an interface name", b.NICs[i].Name)
 		}
 		if names[b.NICs[i].Name] {
-			bad(key+".name", "%q used twice", b.NICs[i].Name)
+			p.bad(key+".name", "%q used twice", b.NICs[i].Name)
 		}
 		names[b.NICs[i].Name] = true
 		if n.PCI != "" && !pciRE.MatchString(n.PCI) {
-			bad(key+".pci", "%q: want a PCI address like 0000:01:00.0", n.PCI)
+			p.bad(key+".pci", "%q: want a PCI address like 0000:01:00.0", n.PCI)
 		}
 		if n.Order == "" {
 			b.NICs[i].Order = "pci"
 		}
 		if o := b.NICs[i].Order; o != "pci" && o != "mac" {
-			bad(key+".order", "%q: want pci or mac", o)
+			p.bad(key+".order", "%q: want pci or mac", o)
 		}
 		if n.Index < 0 {
-			bad(key+".index", "%d: want >= 0", n.Index)
+			p.bad(key+".index", "%d: want >= 0", n.Index)
 		}
 		if n.Driver == "" && n.PCI == "" {
-			bad(key, "needs a driver or a pci address: roles are never guessed")
+			p.bad(key, "needs a driver or a pci address: roles are never guessed")
 		}
 	}
 	if !roles["wan"] || !roles["lan"] {
-		bad("nic", "want exactly one wan and one lan")
+		p.bad("nic", "want exactly one wan and one lan")
 	}
+}
+
+// validateImage checks [image]: the partitions fit the disk and every loader
+// boots the board's arch.
+func (b *Board) validateImage(p *problems) {
 	im := b.Image
 	if im.BootMiB < 40 {
 		// FAT32 needs at least 65525 clusters; with 512-byte clusters that is ~33 MiB.
-		bad("image.boot_mib", "%d: want >= 40 (FAT32 minimum plus room)", im.BootMiB)
+		p.bad("image.boot_mib", "%d: want >= 40 (FAT32 minimum plus room)", im.BootMiB)
 	}
 	if im.ConfigMiB < 1 {
-		bad("image.config_mib", "%d: want >= 1", im.ConfigMiB)
+		p.bad("image.config_mib", "%d: want >= 1", im.ConfigMiB)
 	}
 	// 1 MiB alignment before the first partition, 1 MiB BIOS boot partition, 1 MiB for the
 	// backup GPT at the end.
 	if im.FirstMiB < 0 {
-		bad("image.first_mib", "%d: want >= 0", im.FirstMiB)
+		p.bad("image.first_mib", "%d: want >= 0", im.FirstMiB)
 	}
 	if need := max(im.FirstMiB, 1) + 2 + im.BootMiB + im.ConfigMiB; im.DiskMiB < need {
-		bad("image.disk_mib", "%d: want >= %d to hold the partitions", im.DiskMiB, need)
+		p.bad("image.disk_mib", "%d: want >= %d to hold the partitions", im.DiskMiB, need)
 	}
 	if len(im.Loaders) == 0 {
-		bad("image.loaders", "want at least one of i386-pc, x86_64-efi, arm64-efi")
+		p.bad("image.loaders", "want at least one of i386-pc, x86_64-efi, arm64-efi")
 	}
 	for i, l := range im.Loaders {
 		arch, ok := knownLoaders[l]
 		if !ok {
-			bad(fmt.Sprintf("image.loaders[%d]", i), "%q: want i386-pc, x86_64-efi or arm64-efi", l)
+			p.bad(fmt.Sprintf("image.loaders[%d]", i), "%q: want i386-pc, x86_64-efi or arm64-efi", l)
 		} else if arch != b.Arch {
-			bad(fmt.Sprintf("image.loaders[%d]", i), "%q does not boot %s", l, b.Arch)
+			p.bad(fmt.Sprintf("image.loaders[%d]", i), "%q does not boot %s", l, b.Arch)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // HasLoader reports whether the image includes the GRUB platform p.

@@ -78,6 +78,51 @@ func ImageName(boardName, version string) string {
 
 // Build runs every step and returns what it made.
 func Build(ctx context.Context, opt Options) (*Result, error) {
+	b, err := newBuilder(opt)
+	if err != nil {
+		return nil, err
+	}
+	bd := b.board
+	b.stepf("board %s (%s): %s", bd.Name, bd.Arch, bd.Description)
+
+	art, err := b.kernelStep(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stage, nmod, err := b.stageStep(ctx, art)
+	if err != nil {
+		return nil, err
+	}
+
+	b.stepf("u-root initramfs (%d core commands, busybox mode) + zstd", len(CoreCommands))
+	cpioPath := filepath.Join(b.opt.Work, "initramfs.cpio")
+	art.initrd = filepath.Join(b.opt.Work, "initrd.zst")
+	if err := b.buildInitramfs(ctx, stage, cpioPath, art.initrd); err != nil {
+		return nil, err
+	}
+
+	b.stepf("GRUB %s", strings.Join(bd.Image.Loaders, " "))
+	art.grub, art.bootImg, err = b.grubImages(ctx, b.opt.Work)
+	if err != nil {
+		return nil, err
+	}
+
+	imgPath := filepath.Join(b.opt.Out, ImageName(bd.Name, b.opt.Version))
+	b.stepf("disk image %s (%d MiB GPT)", filepath.Base(imgPath), bd.Image.DiskMiB)
+	if err := b.assembleDisk(ctx, imgPath, art); err != nil {
+		return nil, err
+	}
+	res, err := b.publish(imgPath, cpioPath, art, nmod)
+	if err != nil {
+		return nil, err
+	}
+	b.progress("done in %s", time.Since(b.start).Round(time.Second))
+	return res, nil
+}
+
+// newBuilder loads the board, fills the default work directory, creates the
+// output, work and cache directories and makes every path absolute.
+func newBuilder(opt Options) (*builder, error) {
 	if opt.Log == nil {
 		opt.Log = os.Stderr
 	}
@@ -100,57 +145,54 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 			}
 		}
 	}
-	b := &builder{opt: opt, board: bd, steps: 6, start: time.Now()}
-	b.stepf("board %s (%s): %s", bd.Name, bd.Arch, bd.Description)
+	return &builder{opt: opt, board: bd, steps: 6, start: time.Now()}, nil
+}
 
+// kernelStep fetches and unpacks the kernel package and copies the kernel
+// (and the board's device tree) into the work directory.
+func (b *builder) kernelStep(ctx context.Context) (*artifacts, error) {
+	bd := b.board
 	b.stepf("kernel %s:%s", bd.Kernel.Package, bd.Kernel.DebArch)
 	k, err := b.prepareKernel(ctx)
 	if err != nil {
 		return nil, err
 	}
-	art := &artifacts{kernel: k, vmlinuz: filepath.Join(opt.Work, "vmlinuz")}
+	art := &artifacts{kernel: k, vmlinuz: filepath.Join(b.opt.Work, "vmlinuz")}
 	if err := copyFile(k.Vmlinuz, art.vmlinuz, 0o644); err != nil {
 		return nil, err
 	}
 	if bd.Kernel.DTB != "" {
-		art.dtb = filepath.Join(opt.Work, "board.dtb")
+		art.dtb = filepath.Join(b.opt.Work, "board.dtb")
 		src := filepath.Join(k.Root, "usr", "lib", "linux-image-"+k.Version, bd.Kernel.DTB)
 		if err := copyFile(src, art.dtb, 0o644); err != nil {
 			return nil, fmt.Errorf("board %s: kernel.dtb: %w", bd.Name, err)
 		}
 	}
 	b.progress("kernel %s from %s=%s", k.Version, k.Deb.Name, k.Deb.Version)
+	return art, nil
+}
 
+// stageStep lays out the initramfs tree and returns its directory and the
+// number of kernel modules in it.
+func (b *builder) stageStep(ctx context.Context, art *artifacts) (string, int, error) {
 	b.stepf("initramfs tree: init, boxd, modules, rootfs/")
-	stage := filepath.Join(opt.Work, "stage")
-	nmod, err := b.stageRootfs(ctx, k, stage)
+	stage := filepath.Join(b.opt.Work, "stage")
+	nmod, err := b.stageRootfs(ctx, art.kernel, stage)
 	if err != nil {
-		return nil, err
+		return "", 0, err
 	}
 	art.defaultConfig = filepath.Join(stage, "etc", "pptpbox", "default.toml")
 	if _, err := os.Stat(art.defaultConfig); err != nil {
-		return nil, fmt.Errorf("rootfs: the embedded default config is missing: %w", err)
+		return "", 0, fmt.Errorf("rootfs: the embedded default config is missing: %w", err)
 	}
-	b.progress("%d modules (closure of %d listed)", nmod, len(bd.Modules))
+	b.progress("%d modules (closure of %d listed)", nmod, len(b.board.Modules))
+	return stage, nmod, nil
+}
 
-	b.stepf("u-root initramfs (%d core commands, busybox mode) + zstd", len(CoreCommands))
-	cpioPath := filepath.Join(opt.Work, "initramfs.cpio")
-	art.initrd = filepath.Join(opt.Work, "initrd.zst")
-	if err := b.buildInitramfs(ctx, stage, cpioPath, art.initrd); err != nil {
-		return nil, err
-	}
-
-	b.stepf("GRUB %s", strings.Join(bd.Image.Loaders, " "))
-	art.grub, art.bootImg, err = b.grubImages(ctx, opt.Work)
-	if err != nil {
-		return nil, err
-	}
-
-	imgPath := filepath.Join(opt.Out, ImageName(bd.Name, opt.Version))
-	b.stepf("disk image %s (%d MiB GPT)", filepath.Base(imgPath), bd.Image.DiskMiB)
-	if err := b.assembleDisk(ctx, imgPath, art); err != nil {
-		return nil, err
-	}
+// publish copies the kernel and initramfs to stable names next to the
+// versioned image, points pptpbox-<board>.img at it and measures the outputs.
+func (b *builder) publish(imgPath, cpioPath string, art *artifacts, nmod int) (*Result, error) {
+	opt, bd, k := b.opt, b.board, art.kernel
 	// Stable names for scripts and tests (make run, qemu/firmware), next to the versioned one.
 	res := &Result{Image: imgPath, KernelVersion: k.Version, Modules: nmod,
 		Kernel: filepath.Join(opt.Out, bd.Name+".vmlinuz"), Initramfs: filepath.Join(opt.Out, bd.Name+".initrd.zst")}
@@ -177,7 +219,6 @@ func Build(ctx context.Context, opt Options) (*Result, error) {
 		}
 		res.Sizes = append(res.Sizes, Size{s.what, st.Size()})
 	}
-	b.progress("done in %s", time.Since(b.start).Round(time.Second))
 	return res, nil
 }
 

@@ -8,11 +8,16 @@
 //  4. hostname, entropy, watchdog (fed from here on)
 //  5. rename the NICs to their roles (wan, lan) as the board profile says
 //  6. find the config: USB stick labelled PPTPBOX, then the flash CONFIG partition, then the
-//     last good copy, then the embedded default (Select in config.go)
+//     last good copy, then the embedded default (Select in config.go; the volumes and
+//     boxd check in config_linux.go)
 //  7. set the services' descriptor limit; supervise boxd (restart with backoff), reap zombies;
 //     a new config is on trial (trial.go) until boxd has served with it, then it is last good,
-//     or the box rolls back to the previous last good one
-//  8. print the ready line, run the console prompt
+//     or the box rolls back to the previous last good one (service_linux.go, trial_linux.go)
+//  8. print the ready line (ready_linux.go), run the console prompt (console_linux.go)
+//
+// On SIGTERM or SIGINT (Ctrl-Alt-Del) it reboots, on SIGUSR2 it powers off, as do the console's
+// reboot and poweroff: boxd is stopped and the config filesystems unmounted first
+// (shutdown_linux.go).
 //
 // The portable decisions (config selection, backoff, the log ring, the command line, the
 // prompt) are plain Go with tests; the Linux system calls live in _linux.go files.

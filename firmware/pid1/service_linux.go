@@ -161,3 +161,29 @@ func (s *service) stop(grace time.Duration) {
 	case <-time.After(grace):
 	}
 }
+
+func (b *box) startBoxd() {
+	s := &service{
+		name: "boxd", argv: []string{boxdPath, "-config", runConfig},
+		log: &PrefixWriter{Prefix: "boxd: ", W: b.ring}, r: b.r, lg: b.lg,
+		stopped: make(chan struct{}), exits: make(chan string, 8),
+	}
+	b.mu.Lock()
+	b.boxdSvc = s
+	b.mu.Unlock()
+	go s.run()
+}
+
+// svc is the current boxd service.
+func (b *box) svc() *service {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.boxdSvc
+}
+
+// dec is the current config decision.
+func (b *box) dec() Decision {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.decision
+}
