@@ -101,21 +101,14 @@ func (m *Mux) Dial(ctx context.Context, cfg Config) (*Client, error) {
 	return c.waitUp(ctx)
 }
 
-// dialControl opens the control connection: pptp.Dial's steps, keeping the
+// dialControl opens the control connection with pptp.Dial and keeps its
 // socket for abort.
 func (c *Client) dialControl(ctx context.Context) error {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", c.cfg.Server)
+	ctrl, err := pptp.Dial(ctx, c.cfg.Server, pptp.Config{}, handler{c}, c.cfg.Logger)
 	if err != nil {
-		return fmt.Errorf("client: control connection: pptp: dial %s: %w", c.cfg.Server, err)
-	}
-	c.nc = nc
-	ctrl := pptp.NewClientConn(nc, pptp.Config{}, handler{c}, c.cfg.Logger)
-	c.ctrl = ctrl
-	go ctrl.Serve(context.Background())
-	if err := ctrl.Start(ctx); err != nil {
 		return fmt.Errorf("client: control connection: %w", err)
 	}
+	c.ctrl, c.nc = ctrl, ctrl.NetConn()
 	return nil
 }
 
@@ -189,8 +182,6 @@ func (c *Client) fail(err error) (*Client, error) {
 	c.m.unregister(c.callID)
 	if c.ctrl != nil {
 		c.ctrl.Close()
-	} else if c.nc != nil {
-		c.nc.Close()
 	}
 	return nil, err
 }

@@ -216,6 +216,11 @@ func Dial(ctx context.Context, addr string, cfg Config, h Handler, log *slog.Log
 // RemoteAddr is the peer's TCP address (zero for transports without one).
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
 
+// NetConn is the transport c runs on. Closing it ends the connection at
+// once with nothing sent, as a client that crashed or lost its link does
+// (pkg/client's aborts); reading or writing it corrupts the message stream.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
 // Role is the end of the connection c is.
 func (c *Conn) Role() Role { return c.role }
 
