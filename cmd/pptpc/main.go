@@ -163,93 +163,123 @@ func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, 
 // gives up at a random point of the login instead (client.Abort).
 func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, stdout io.Writer) error {
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	var (
-		mu      sync.Mutex
-		clients []*client.Client
-		times   []time.Duration
-		errs    = map[string]int{}
-		aborted = map[client.Abort]int{}
-		wg      sync.WaitGroup
-	)
+	p := planLoad(o)
+	r := dialAll(ctx, mux, cfg, p)
+	nAborted := r.report(stdout, p)
+	select {
+	case <-time.After(o.hold):
+	case <-ctx.Done():
+	}
+	var wg sync.WaitGroup
+	for _, c := range r.clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Close() }()
+	}
+	wg.Wait()
+	if len(r.clients) < p.wantUp || nAborted < p.wantAborted {
+		return fmt.Errorf("%d sessions failed", p.wantUp+p.wantAborted-len(r.clients)-nAborted)
+	}
+	return nil
+}
+
+// loadPlan says which sessions of a load run abort, where, and whether
+// silently (-abort, -abort-silent), drawn from seed.
+type loadPlan struct {
+	seed                            uint64
+	aborts                          []client.Abort
+	silent                          []bool
+	wantUp, wantAborted, wantSilent int
+}
+
+func planLoad(o options) loadPlan {
 	seed := o.seed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
 	rnd := rand.New(rand.NewPCG(seed, 0))
-	aborts := make([]client.Abort, o.sessions)
-	silent := make([]bool, o.sessions)
-	wantUp, wantAborted, wantSilent := 0, 0, 0
-	for i := range aborts {
+	p := loadPlan{seed: seed, aborts: make([]client.Abort, o.sessions), silent: make([]bool, o.sessions)}
+	for i := range p.aborts {
 		if o.abort > 0 && rnd.Float64() < o.abort {
-			aborts[i] = client.Aborts[rnd.IntN(len(client.Aborts))]
-			wantAborted++
-			if aborts[i] != client.AbortAfterSCCRQ && rnd.Float64() < o.abortSilent {
-				silent[i] = true
-				wantSilent++
+			p.aborts[i] = client.Aborts[rnd.IntN(len(client.Aborts))]
+			p.wantAborted++
+			if p.aborts[i] != client.AbortAfterSCCRQ && rnd.Float64() < o.abortSilent {
+				p.silent[i] = true
+				p.wantSilent++
 			}
 		} else {
-			wantUp++
+			p.wantUp++
 		}
 	}
+	return p
+}
+
+// loadResult is what the dials of a load run gave.
+type loadResult struct {
+	clients []*client.Client
+	times   []time.Duration // set-up times of the clients, sorted
+	errs    map[string]int
+	aborted map[client.Abort]int
+	total   time.Duration
+}
+
+// dialAll dials every session of p at once and waits for them all.
+func dialAll(ctx context.Context, mux *client.Mux, cfg client.Config, p loadPlan) loadResult {
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+		r  = loadResult{errs: map[string]int{}, aborted: map[client.Abort]int{}}
+	)
 	start := time.Now()
-	for i := 0; i < o.sessions; i++ {
+	for i := 0; i < len(p.aborts); i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
 			dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			cfg := cfg
-			cfg.AbortAt = aborts[i]
-			cfg.AbortSilent = silent[i]
+			cfg.AbortAt = p.aborts[i]
+			cfg.AbortSilent = p.silent[i]
 			c, err := mux.Dial(dctx, cfg)
 			cancel()
 			mu.Lock()
 			defer mu.Unlock()
 			if cfg.AbortAt != client.AbortNone && errors.Is(err, client.ErrAborted) {
-				aborted[cfg.AbortAt]++
+				r.aborted[cfg.AbortAt]++
 				return
 			}
 			if err != nil {
-				errs[err.Error()]++
+				r.errs[err.Error()]++
 				return
 			}
-			clients = append(clients, c)
-			times = append(times, time.Since(t0))
+			r.clients = append(r.clients, c)
+			r.times = append(r.times, time.Since(t0))
 		}()
 	}
 	wg.Wait()
-	total := time.Since(start)
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	nAborted := 0
-	for _, v := range aborted {
+	r.total = time.Since(start)
+	sort.Slice(r.times, func(i, j int) bool { return r.times[i] < r.times[j] })
+	return r
+}
+
+// report prints the run's summary and returns how many sessions aborted.
+func (r loadResult) report(stdout io.Writer, p loadPlan) (nAborted int) {
+	for _, v := range r.aborted {
 		nAborted += v
 	}
-	fmt.Fprintf(stdout, "sessions up: %d of %d in %s\n", len(clients), wantUp, total.Round(time.Millisecond))
-	if wantAborted > 0 {
+	fmt.Fprintf(stdout, "sessions up: %d of %d in %s\n", len(r.clients), p.wantUp, r.total.Round(time.Millisecond))
+	if p.wantAborted > 0 {
 		var each []string
 		for _, a := range client.Aborts {
-			each = append(each, fmt.Sprintf("%v %d", a, aborted[a]))
+			each = append(each, fmt.Sprintf("%v %d", a, r.aborted[a]))
 		}
-		fmt.Fprintf(stdout, "aborted: %d of %d (%s; %d of them silent) seed %d\n", nAborted, wantAborted, strings.Join(each, ", "), wantSilent, seed)
+		fmt.Fprintf(stdout, "aborted: %d of %d (%s; %d of them silent) seed %d\n", nAborted, p.wantAborted, strings.Join(each, ", "), p.wantSilent, p.seed)
 	}
-	if len(times) > 0 {
-		fmt.Fprintf(stdout, "set-up time: p50 %s p95 %s max %s\n", times[len(times)/2].Round(time.Millisecond),
-			times[len(times)*95/100].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
+	if len(r.times) > 0 {
+		fmt.Fprintf(stdout, "set-up time: p50 %s p95 %s max %s\n", r.times[len(r.times)/2].Round(time.Millisecond),
+			r.times[len(r.times)*95/100].Round(time.Millisecond), r.times[len(r.times)-1].Round(time.Millisecond))
 	}
-	for e, n := range errs {
+	for e, n := range r.errs {
 		fmt.Fprintf(stdout, "failed %d: %s\n", n, e)
 	}
-	select {
-	case <-time.After(o.hold):
-	case <-ctx.Done():
-	}
-	for _, c := range clients {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.Close() }()
-	}
-	wg.Wait()
-	if len(clients) < wantUp || nAborted < wantAborted {
-		return fmt.Errorf("%d sessions failed", wantUp+wantAborted-len(clients)-nAborted)
-	}
-	return nil
+	return nAborted
 }

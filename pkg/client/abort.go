@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 )
@@ -90,4 +91,24 @@ func controlCode(frame []byte) (ppp.Proto, ppp.Code, bool) {
 		return 0, 0, false
 	}
 	return proto, ppp.Code(info[0]), true
+}
+
+// midAuthLinger: how long an AbortMidAuth client stays silent between its
+// authentication response and closing its socket.
+const midAuthLinger = 50 * time.Millisecond
+
+// abort is the client vanishing (Config.AbortAt): the control socket is
+// closed at once, with nothing said on it, and no more GRE goes out.
+func (c *Client) abort() {
+	c.abortOnce.Do(func() {
+		c.silent.Store(true)
+		c.nc.Close()
+		close(c.abortCh)
+	})
+}
+
+// goSilent is an AbortSilent client reaching its point: nothing more goes
+// out or comes in (silent is set), and Dial waits for the server.
+func (c *Client) goSilent() {
+	c.silentOnce.Do(func() { close(c.silentCh) })
 }

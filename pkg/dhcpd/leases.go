@@ -130,3 +130,60 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// isRenewal reports whether binding l only moves the expiry of a running
+// lease (same client, address, hostname, client identifier): such changes
+// are written coalesced, not at once.
+func (s *Server) isRenewal(l Lease) bool {
+	old := s.byMAC[l.MAC]
+	return old != nil && !old.Offered && s.now().Before(old.Expiry) &&
+		old.Addr == l.Addr && old.Hostname == l.Hostname && old.ClientID == l.ClientID
+}
+
+// changed records a change of the table: a binding change (now) is written
+// at once; an expiry change is written when the last write is
+// ExpiryWriteEvery old, else left for FlushDue or Flush.
+func (s *Server) changed(now bool) error {
+	s.dirty = true
+	return s.flush(now)
+}
+
+// flush writes pending changes: at once when now, else only once the last
+// write is ExpiryWriteEvery old; s.mu is held.
+func (s *Server) flush(now bool) error {
+	if !s.dirty || (!now && s.now().Sub(s.lastWrite) < s.cfg.ExpiryWriteEvery) {
+		return nil
+	}
+	return s.save()
+}
+
+// FlushDue writes pending expiry changes once ExpiryWriteEvery has passed
+// since the last write (Serve calls it every minute).
+func (s *Server) FlushDue() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flush(false)
+}
+
+// Flush writes pending changes now (a clean stop).
+func (s *Server) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flush(true)
+}
+
+// save writes the table now; s.mu is held.
+func (s *Server) save() error {
+	s.dirty = false
+	if s.cfg.LeaseFile == "" {
+		return nil
+	}
+	s.lastWrite = s.now()
+	s.stats.LeaseWrites++
+	if err := s.write(s.cfg.LeaseFile, s.snapshot()); err != nil {
+		s.stats.LeaseWriteErrs++
+		s.dirty = true // try again with the next change or flush
+		return err
+	}
+	return nil
+}

@@ -61,110 +61,133 @@ func build(p Params) *ruleset {
 		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource, Policy: &accept}
 	rs.chains = []*nftables.Chain{input, wanIn, forward, pre, post}
 
-	add := func(c *nftables.Chain, comment string, exprs ...[]expr.Any) {
-		r := &nftables.Rule{Table: t, Chain: c, UserData: userdata.AppendString(nil, userdata.TypeComment, comment)}
-		for _, e := range exprs {
-			r.Exprs = append(r.Exprs, e...)
-		}
-		rs.rules = append(rs.rules, r)
-	}
+	// One builder per chain, in chain order: each appends its rules in
+	// listing order.
+	rs.inputRules(input, p)
+	rs.wanInRules(wanIn, p)
+	rs.forwardRules(forward, p)
+	rs.preroutingRules(pre, p)
+	rs.postroutingRules(post, p)
+	return rs
+}
 
-	// input: the box itself. The ping limit comes before the conntrack
-	// shortcut: every echo request after a session's first is
-	// "established", and would otherwise never meet the limit.
+// add appends a rule to chain c with comment, its expressions the
+// concatenation of exprs.
+func (rs *ruleset) add(c *nftables.Chain, comment string, exprs ...[]expr.Any) {
+	r := &nftables.Rule{Table: rs.table, Chain: c, UserData: userdata.AppendString(nil, userdata.TypeComment, comment)}
+	for _, e := range exprs {
+		r.Exprs = append(r.Exprs, e...)
+	}
+	rs.rules = append(rs.rules, r)
+}
+
+// inputRules fills input: the box itself. The ping limit comes before the
+// conntrack shortcut: every echo request after a session's first is
+// "established", and would otherwise never meet the limit.
+func (rs *ruleset) inputRules(input *nftables.Chain, p Params) {
 	if p.ICMPRate > 0 {
-		add(input, "ping flood", ifname(expr.MetaKeyIIFNAME, p.WAN), nfproto(unix.NFPROTO_IPV4), l4proto(protoICMP), thByte(0, 8),
+		rs.add(input, "ping flood", ifname(expr.MetaKeyIIFNAME, p.WAN), nfproto(unix.NFPROTO_IPV4), l4proto(protoICMP), thByte(0, 8),
 			[]expr.Any{&expr.Limit{Type: expr.LimitTypePkts, Rate: uint64(p.ICMPRate), Over: true, Unit: expr.LimitTimeSecond, Burst: 2 * p.ICMPRate}},
 			counterRef(CounterWANDropped), verdict(expr.VerdictDrop))
 	}
-	add(input, "established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), verdict(expr.VerdictAccept))
-	add(input, "invalid", ctState(expr.CtStateBitINVALID), verdict(expr.VerdictDrop))
-	add(input, "loopback", ifname(expr.MetaKeyIIFNAME, "lo"), verdict(expr.VerdictAccept))
-	add(input, "from wan", ifname(expr.MetaKeyIIFNAME, p.WAN), jump(chainWANIn))
+	rs.add(input, "established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), verdict(expr.VerdictAccept))
+	rs.add(input, "invalid", ctState(expr.CtStateBitINVALID), verdict(expr.VerdictDrop))
+	rs.add(input, "loopback", ifname(expr.MetaKeyIIFNAME, "lo"), verdict(expr.VerdictAccept))
+	rs.add(input, "from wan", ifname(expr.MetaKeyIIFNAME, p.WAN), jump(chainWANIn))
 	for _, port := range p.MgmtTCPPorts {
 		if p.LAN != "" {
-			add(input, "management from lan", ifname(expr.MetaKeyIIFNAME, p.LAN), l4proto(protoTCP), thPort(2, port), verdict(expr.VerdictAccept))
+			rs.add(input, "management from lan", ifname(expr.MetaKeyIIFNAME, p.LAN), l4proto(protoTCP), thPort(2, port), verdict(expr.VerdictAccept))
 		}
 		if p.VPN != "" && p.MgmtFromVPN {
-			add(input, "management from vpn", ifname(expr.MetaKeyIIFNAME, p.VPN), l4proto(protoTCP), thPort(2, port), verdict(expr.VerdictAccept))
+			rs.add(input, "management from vpn", ifname(expr.MetaKeyIIFNAME, p.VPN), l4proto(protoTCP), thPort(2, port), verdict(expr.VerdictAccept))
 		}
-		add(input, "management refused", l4proto(protoTCP), thPort(2, port), counterRef(CounterMgmtRefused), verdict(expr.VerdictDrop))
+		rs.add(input, "management refused", l4proto(protoTCP), thPort(2, port), counterRef(CounterMgmtRefused), verdict(expr.VerdictDrop))
 	}
+}
 
-	// wan_in: what the WAN may send to the box (RFC 2637 §1: TCP 1723 and GRE).
+// wanInRules fills wan_in: what the WAN may send to the box (RFC 2637 §1:
+// TCP 1723 and GRE).
+func (rs *ruleset) wanInRules(wanIn *nftables.Chain, p Params) {
 	if p.PPTPPort != 0 {
-		add(wanIn, "pptp control", l4proto(protoTCP), thPort(2, p.PPTPPort), verdict(expr.VerdictAccept))
-		add(wanIn, "pptp gre", l4proto(protoGRE), verdict(expr.VerdictAccept))
+		rs.add(wanIn, "pptp control", l4proto(protoTCP), thPort(2, p.PPTPPort), verdict(expr.VerdictAccept))
+		rs.add(wanIn, "pptp gre", l4proto(protoGRE), verdict(expr.VerdictAccept))
 	}
 	if p.ICMPRate > 0 {
 		// Within the rate: the input chain dropped the excess already.
-		add(wanIn, "ping", nfproto(unix.NFPROTO_IPV4), l4proto(protoICMP), thByte(0, 8), verdict(expr.VerdictAccept))
+		rs.add(wanIn, "ping", nfproto(unix.NFPROTO_IPV4), l4proto(protoICMP), thByte(0, 8), verdict(expr.VerdictAccept))
 	}
 	// Router solicitation/advertisement and neighbour discovery (RFC 4861
 	// types 133-136) keep IPv6 on the WAN link working.
-	add(wanIn, "ipv6 nd", nfproto(unix.NFPROTO_IPV6), l4proto(protoICMPv6),
+	rs.add(wanIn, "ipv6 nd", nfproto(unix.NFPROTO_IPV6), l4proto(protoICMPv6),
 		[]expr.Any{
 			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 1},
 			&expr.Range{Op: expr.CmpOpEq, Register: 1, FromData: []byte{133}, ToData: []byte{136}},
 		}, verdict(expr.VerdictAccept))
 	// DHCP server to client: UDP 67 -> 68 (RFC 2131 §4.1).
-	add(wanIn, "dhcp reply", nfproto(unix.NFPROTO_IPV4), l4proto(protoUDP), thPort(0, 67), thPort(2, 68), verdict(expr.VerdictAccept))
-	add(wanIn, "wan drop", counterRef(CounterWANDropped), verdict(expr.VerdictDrop))
+	rs.add(wanIn, "dhcp reply", nfproto(unix.NFPROTO_IPV4), l4proto(protoUDP), thPort(0, 67), thPort(2, 68), verdict(expr.VerdictAccept))
+	rs.add(wanIn, "wan drop", counterRef(CounterWANDropped), verdict(expr.VerdictDrop))
+}
 
-	// forward: clamp first so every forwarded SYN is seen, accepted or not.
+// forwardRules fills forward: clamp first so every forwarded SYN is seen,
+// accepted or not.
+func (rs *ruleset) forwardRules(forward *nftables.Chain, p Params) {
 	if p.ClampMSS != 0 || p.ClampPMTU {
-		add(forward, "mss clamp", mssClamp(p.ClampMSS, p.ClampPMTU))
+		rs.add(forward, "mss clamp", mssClamp(p.ClampMSS, p.ClampPMTU))
 	}
-	add(forward, "established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), verdict(expr.VerdictAccept))
-	add(forward, "invalid", ctState(expr.CtStateBitINVALID), verdict(expr.VerdictDrop))
+	rs.add(forward, "established", ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), verdict(expr.VerdictAccept))
+	rs.add(forward, "invalid", ctState(expr.CtStateBitINVALID), verdict(expr.VerdictDrop))
 	if p.VPN != "" && p.LAN != "" && p.VPNToLAN {
-		add(forward, "vpn to lan", ifname(expr.MetaKeyIIFNAME, p.VPN), ifname(expr.MetaKeyOIFNAME, p.LAN), verdict(expr.VerdictAccept))
-		add(forward, "lan to vpn", ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, p.VPN), verdict(expr.VerdictAccept))
+		rs.add(forward, "vpn to lan", ifname(expr.MetaKeyIIFNAME, p.VPN), ifname(expr.MetaKeyOIFNAME, p.LAN), verdict(expr.VerdictAccept))
+		rs.add(forward, "lan to vpn", ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, p.VPN), verdict(expr.VerdictAccept))
 	}
 	if p.VPN != "" {
-		add(forward, "vpn to wan", ifname(expr.MetaKeyIIFNAME, p.VPN), ifname(expr.MetaKeyOIFNAME, p.WAN), verdict(expr.VerdictAccept))
+		rs.add(forward, "vpn to wan", ifname(expr.MetaKeyIIFNAME, p.VPN), ifname(expr.MetaKeyOIFNAME, p.WAN), verdict(expr.VerdictAccept))
 	}
 	if p.LAN != "" && p.PPTPPassthrough {
-		rs.helpers = append(rs.helpers, pptpHelper(t))
+		rs.helpers = append(rs.helpers, pptpHelper(rs.table))
 		// The first packet (the SYN) of a LAN host's connection to an outside
 		// PPTP server: the helper is only attached to a conntrack entry not yet
 		// confirmed, and runs at confirmation, after this chain. Only the
 		// forward hook: the box's own server (WAN -> box 1723) is input, and
 		// never gets the helper. No verdict: "lan to wan" accepts it.
-		add(forward, "pptp passthrough", ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, p.WAN),
+		rs.add(forward, "pptp passthrough", ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, p.WAN),
 			nfproto(unix.NFPROTO_IPV4), l4proto(protoTCP), thPort(2, pptpWellKnownPort),
 			[]expr.Any{&expr.Objref{Type: int(nftables.ObjTypeCtHelper), Name: HelperPPTP}})
 	}
 	if p.LAN != "" {
-		add(forward, "lan to wan", ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, p.WAN), verdict(expr.VerdictAccept))
+		rs.add(forward, "lan to wan", ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, p.WAN), verdict(expr.VerdictAccept))
 	}
 	if len(p.Forwards) > 0 {
-		add(forward, "port forwards", ctStatus(ipsDstNAT), verdict(expr.VerdictAccept))
+		rs.add(forward, "port forwards", ctStatus(ipsDstNAT), verdict(expr.VerdictAccept))
 	}
-	add(forward, "forward drop", counterRef(CounterForwardDropped), verdict(expr.VerdictDrop))
+	rs.add(forward, "forward drop", counterRef(CounterForwardDropped), verdict(expr.VerdictDrop))
+}
 
-	// prerouting: port forwards, and hairpin for LAN hosts that use the
-	// WAN address.
+// preroutingRules fills prerouting: port forwards, and hairpin for LAN
+// hosts that use the WAN address.
+func (rs *ruleset) preroutingRules(pre *nftables.Chain, p Params) {
 	for _, f := range p.Forwards {
 		c := fmt.Sprintf("forward %v %d", f.Proto, f.Port)
 		var dst []expr.Any
 		if p.WANAddr.IsValid() {
 			dst = ip4Match(16, netip.PrefixFrom(p.WANAddr, 32))
 		}
-		add(pre, c, nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyIIFNAME, p.WAN), dst, l4proto(byte(f.Proto)), thPort(2, f.Port), dnat(f.To))
+		rs.add(pre, c, nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyIIFNAME, p.WAN), dst, l4proto(byte(f.Proto)), thPort(2, f.Port), dnat(f.To))
 		if p.WANAddr.IsValid() && p.LAN != "" {
-			add(pre, c+" hairpin", nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyIIFNAME, p.LAN), dst, l4proto(byte(f.Proto)), thPort(2, f.Port), dnat(f.To))
+			rs.add(pre, c+" hairpin", nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyIIFNAME, p.LAN), dst, l4proto(byte(f.Proto)), thPort(2, f.Port), dnat(f.To))
 		}
 	}
+}
 
-	// postrouting: masquerade out of the WAN (the seed's iptables rule).
+// postroutingRules fills postrouting: masquerade out of the WAN (the seed's
+// iptables rule).
+func (rs *ruleset) postroutingRules(post *nftables.Chain, p Params) {
 	for _, m := range p.Masquerade {
-		add(post, "masquerade "+m.Masked().String(), nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyOIFNAME, p.WAN), ip4Match(12, m), []expr.Any{&expr.Masq{}})
+		rs.add(post, "masquerade "+m.Masked().String(), nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyOIFNAME, p.WAN), ip4Match(12, m), []expr.Any{&expr.Masq{}})
 	}
 	if len(p.Forwards) > 0 && p.WANAddr.IsValid() && p.LAN != "" {
-		add(post, "hairpin", nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyOIFNAME, p.LAN), ip4Match(12, p.LANPrefix), ctStatus(ipsDstNAT), []expr.Any{&expr.Masq{}})
+		rs.add(post, "hairpin", nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyOIFNAME, p.LAN), ip4Match(12, p.LANPrefix), ctStatus(ipsDstNAT), []expr.Any{&expr.Masq{}})
 	}
-	return rs
 }
 
 // HelperPPTP is the name of the table's ct helper object for PPTP
