@@ -3,7 +3,7 @@
 # The privileged tests build network namespaces, tap devices and nftables
 # tables of their own; they need root and skip without it (fail under CI=true).
 
-APT_PACKAGES += nftables iproute2
+APT_PACKAGES += nftables iproute2 iputils-ping
 TEST_TARGETS += test-router
 
 ROUTER_PKGS := ./pkg/router/... ./pkg/netcfg/... ./pkg/nat/... ./pkg/dhcpd/... ./pkg/dhcp4c/...
