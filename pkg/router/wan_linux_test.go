@@ -61,6 +61,24 @@ func waitLease(t *testing.T, ch <-chan dhcp4c.Lease, what string) dhcp4c.Lease {
 	return dhcp4c.Lease{}
 }
 
+// runWANClient brings wan0 up in box and runs c there until the returned
+// function, deferred by the caller, cancels ctx and reports how c ended.
+func runWANClient(ctx context.Context, cancel context.CancelFunc, t *testing.T, box *netnstest.NS, c *dhcp4c.Client) (stop func()) {
+	t.Helper()
+	done := box.Go(func() error {
+		if err := netcfg.LinkUp("wan0"); err != nil {
+			return err
+		}
+		return c.Run(ctx)
+	})
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // TestWANClientFollowsCable: the WAN client binds, installs address,
 // default route and resolv.conf, and after the cable moves to another
 // network (unplug, new server and subnet, plug) takes the new lease.
@@ -75,18 +93,7 @@ func TestWANClientFollowsCable(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := wanClient(slog.Default(), netcfg.WAN{Iface: "wan0", DHCP: true, Hostname: "pptpbox"}, resolv, func(netip.Addr) {})
 	c.OnLease, c.Timeout = func(l dhcp4c.Lease) { leases <- l }, time.Second
-	done := box.Go(func() error {
-		if err := netcfg.LinkUp("wan0"); err != nil {
-			return err
-		}
-		return c.Run(ctx)
-	})
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer runWANClient(ctx, cancel, t, box, c)()
 
 	l := waitLease(t, leases, "first bind")
 	if l.Addr != netip.MustParsePrefix("198.51.100.10/24") || l.Router != netip.MustParseAddr("198.51.100.1") {
@@ -145,18 +152,7 @@ func TestWANClientRenewsAndExpires(t *testing.T) {
 		}
 	})
 	c.OnLease, c.Timeout = func(l dhcp4c.Lease) { leases <- l }, 500*time.Millisecond
-	done := box.Go(func() error {
-		if err := netcfg.LinkUp("wan0"); err != nil {
-			return err
-		}
-		return c.Run(ctx)
-	})
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer runWANClient(ctx, cancel, t, box, c)()
 	l := waitLease(t, leases, "bind")
 	if l.Lease != 4*time.Second || l.Renew != 2*time.Second {
 		t.Fatalf("lease times %v/%v", l.Lease, l.Renew)
