@@ -65,7 +65,7 @@ func (v Violation) String() string {
 // Leaves import no other pptpbox package (but internal/lograte).
 var Leaves = []string{
 	"pkg/ippool", "pkg/ipv4frag", "pkg/tun", "pkg/authguard", "pkg/mschap", "pkg/mppe",
-	"pkg/gre", "pkg/pptp", "pkg/dhcpd", "pkg/netcfg", "pkg/nat", "pkg/control", "pkg/dhcp4c",
+	"pkg/gre", "pkg/pptp", "pkg/dhcpd", "pkg/netcfg", "pkg/nat", "pkg/control", "pkg/dhcp4c", "pkg/login",
 }
 
 // Protocol are the protocol packages: they import none of each other,
@@ -125,9 +125,9 @@ func rules() []Rule {
 			Never:  []string{"pkg/session"},
 		},
 		Rule{
-			Name: "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard)",
+			Name: "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login)",
 			From: []string{"pkg/config"},
-			Only: []string{"pkg/ppp", "pkg/ippool", "pkg/nat", "pkg/netcfg", "pkg/dhcpd", "pkg/aaa", "pkg/authguard"},
+			Only: []string{"pkg/ppp", "pkg/ippool", "pkg/nat", "pkg/netcfg", "pkg/dhcpd", "pkg/aaa", "pkg/authguard", "pkg/login"},
 			Never: []string{"pkg/session", "pkg/radius", "pkg/router", "pkg/control", "pkg/client",
 				"pkg/tun", "pkg/gre", "pkg/pptp"},
 		},

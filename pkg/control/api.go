@@ -44,6 +44,10 @@ type API interface {
 	// or fn fails. Other users are not affected.
 	Trace(ctx context.Context, f TraceFilter, fn func(TraceEvent) error) error
 
+	// Probe runs ping or traceroute from the box (as root, from boxd) and
+	// calls fn for each line of output until it ends, ctx ends or fn fails.
+	Probe(ctx context.Context, r ProbeRequest, fn func(ProbeLine) error) error
+
 	// Users lists the local users of the running config (no passwords).
 	Users(ctx context.Context) ([]User, error)
 	// UserAdd, UserDelete and UserPasswd stage a change in the candidate
@@ -372,4 +376,18 @@ type ReloadResult struct {
 	Config  string   `json:"config"`
 	Applied []string `json:"applied,omitempty"`
 	Restart []string `json:"restart,omitempty"`
+}
+
+// ProbeRequest is a ping or traceroute from the box.
+type ProbeRequest struct {
+	Kind   string `json:"kind"` // "ping" or "traceroute"
+	Target string `json:"target"`
+	Count  int    `json:"count,omitempty"` // ping: probes (default 4); traceroute: max hops (default 30)
+	Source string `json:"source,omitempty"`
+}
+
+// ProbeLine is one line of a probe's output, as ping/traceroute print it.
+type ProbeLine struct {
+	Text string `json:"text"`
+	Done bool   `json:"done,omitempty"` // the summary line
 }
