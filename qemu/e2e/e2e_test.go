@@ -220,12 +220,12 @@ func TestRealClient(t *testing.T) {
 		// Every junk GRE packet reached boxd and was counted as refused
 		// (the kernel delivers raw GRE to it as sent); none was taken for
 		// the live call.
-		refused := func(s control.Stats) uint64 { return s.GREMalformed + s.GREUnknownCall + s.GREWrongPeer }
+		refused := func(s control.StatsReply) uint64 { return s.GREMalformed + s.GREUnknownCall + s.GREWrongPeer }
 		sent := uint64(st.GRELocal + st.GRESpoofed)
 		if got := refused(after) - refused(before); got < sent*95/100 {
 			t.Errorf("boxd counted %d refused GRE packets of %d sent", got, sent)
 		}
-		ctl := func(s control.Stats) uint64 {
+		ctl := func(s control.StatsReply) uint64 {
 			c := s.Control
 			return c.BadMagic + c.BadLength + c.Malformed + c.Unknown + c.Unexpected + c.BadCallID
 		}
@@ -338,8 +338,8 @@ func TestRealClient(t *testing.T) {
 
 	t.Run("admin disconnect", func(t *testing.T) {
 		reconnect(t)
-		// boxctl's "disconnect USER": boxd ends the session, pppd sees the terminate.
-		if err := r.Boxd.Control(ctx, nil, "disconnect", rig.User); err != nil {
+		// boxctl's "kick USER": boxd ends the session, pppd sees the terminate.
+		if _, err := r.Boxd.Client().Kick(ctx, rig.User); err != nil {
 			t.Fatal(err)
 		}
 		if err := rig.WaitPPPDExit(ctx, g, 60*time.Second); err != nil {

@@ -44,7 +44,7 @@ func TestSmallMRUClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return st
+		return st.Stats
 	}
 	routeMTU := func() string {
 		t.Helper()

@@ -75,20 +75,16 @@ func StartBoxd(ctx context.Context, ns *netns.NS, bin, cfgPath, dir string) (*Bo
 	return b, nil
 }
 
-// Control sends one command to boxd's control socket (what boxctl does) and
-// decodes the answer into out when out is non-nil.
-func (b *Boxd) Control(ctx context.Context, out any, cmd string, args ...string) error {
-	if err := control.Call(ctx, b.sock, control.Request{Cmd: cmd, Args: args}, out); err != nil {
-		return fmt.Errorf("rig: boxd %s: %w", cmd, err)
-	}
-	return nil
-}
+// Client is boxd's typed control API over its socket (what boxctl uses).
+func (b *Boxd) Client() *control.Client { return control.NewClient(b.sock) }
 
-// Stats is boxd's "stats" control command.
-func (b *Boxd) Stats(ctx context.Context) (control.Stats, error) {
-	var st control.Stats
-	err := b.Control(ctx, &st, "stats")
-	return st, err
+// Stats is boxd's counters (the API's Stats).
+func (b *Boxd) Stats(ctx context.Context) (control.StatsReply, error) {
+	st, err := b.Client().Stats(ctx)
+	if err != nil {
+		return st, fmt.Errorf("rig: boxd stats: %w", err)
+	}
+	return st, nil
 }
 
 // PID is boxd's process ID (ip netns exec execs it).
