@@ -146,6 +146,8 @@ type SessionDetail struct {
 	// Radius are the attributes of the Access-Accept (secrets and keys masked).
 	Radius []Attribute `json:"radius,omitempty"`
 	Drops  []Counter   `json:"drops,omitempty"` // this session's drops by reason
+	// Counters are the link's other counters (control packets in/out).
+	Counters []Counter `json:"counters,omitempty"`
 }
 
 // Option is one negotiated PPP option: Dir is "local" (what we use/asked)
@@ -227,12 +229,17 @@ type NATReply struct {
 	Enabled bool      `json:"enabled"`
 	Table   string    `json:"table,omitempty"`
 	Rules   []NATRule `json:"rules,omitempty"`
+	// Counters are the table's named counters (nft list counters).
+	Counters []Counter `json:"counters,omitempty"`
 }
 
 // NATRule is one rule: its chain, what it does, its counter.
 type NATRule struct {
 	Chain   string `json:"chain"`
 	Comment string `json:"comment"` // the named counter or a description
+	// Counter is the named counter the rule counts in ("": none; Packets
+	// and Bytes are then 0). Several rules may share one.
+	Counter string `json:"counter,omitempty"`
 	Packets uint64 `json:"packets"`
 	Bytes   uint64 `json:"bytes"`
 }

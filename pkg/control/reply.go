@@ -38,6 +38,17 @@ type Session struct {
 	BytesOut uint64        `json:"bytes_out"`
 	PktsIn   uint64        `json:"packets_in"`
 	PktsOut  uint64        `json:"packets_out"`
+
+	// Added for show sessions (issue 9): the client's TCP source port
+	// (Peer:PeerPort), the link's phase ("establish", "authenticate",
+	// "network", "terminate"), the authentication protocol ("mschapv2")
+	// and who checked it ("radius", "local"; "" before the login), and the
+	// RADIUS Acct-Session-Id when accounting knows one.
+	PeerPort      uint16 `json:"peer_port,omitempty"`
+	State         string `json:"state,omitempty"`
+	Auth          string `json:"auth,omitempty"`
+	AuthSource    string `json:"auth_source,omitempty"`
+	AcctSessionID string `json:"acct_session_id,omitempty"`
 }
 
 // Stats is the session server's part of the reply to "stats": traffic that
