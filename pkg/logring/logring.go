@@ -166,3 +166,10 @@ func levelOf(line []byte) slog.Level {
 	}
 	return l
 }
+
+// Followers is how many followers there are now.
+func (r *Ring) Followers() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.subs)
+}
