@@ -18,20 +18,33 @@ import (
 // Interfaces lists the network interfaces as the kernel has them, each
 // with its role in the config (wan, lan, tun) when it has one.
 func (a boxAPI) Interfaces(ctx context.Context) ([]control.Interface, error) {
-	c, err := rtnetlink.Dial(nil)
+	var links []rtnetlink.LinkMessage
+	var addrs []rtnetlink.AddressMessage
+	err := withRtnetlink("interfaces", func(c *rtnetlink.Conn) (err error) {
+		if links, err = c.Link.List(); err != nil {
+			return err
+		}
+		addrs, err = c.Address.List()
+		return err
+	})
 	if err != nil {
-		return nil, control.Errorf(control.CodeInternal, "interfaces: netlink: %v", err)
-	}
-	defer c.Close()
-	links, err := c.Link.List()
-	if err != nil {
-		return nil, control.Errorf(control.CodeInternal, "interfaces: %v", err)
-	}
-	addrs, err := c.Address.List()
-	if err != nil {
-		return nil, control.Errorf(control.CodeInternal, "interfaces: addresses: %v", err)
+		return nil, err
 	}
 	return interfacesFrom(links, addrs, a.b.roles()), nil
+}
+
+// withRtnetlink runs fn on a new rtnetlink connection (in the calling
+// thread's network namespace); an error is CodeInternal, named by what.
+func withRtnetlink(what string, fn func(c *rtnetlink.Conn) error) error {
+	c, err := rtnetlink.Dial(nil)
+	if err != nil {
+		return control.Errorf(control.CodeInternal, "%s: netlink: %v", what, err)
+	}
+	defer c.Close()
+	if err := fn(c); err != nil {
+		return control.Errorf(control.CodeInternal, "%s: %v", what, err)
+	}
+	return nil
 }
 
 // roles names the interfaces of the config: the WAN and LAN ports and the
@@ -104,18 +117,17 @@ func interfacesFrom(links []rtnetlink.LinkMessage, addrs []rtnetlink.AddressMess
 
 // Routes lists the IPv4 routes of the main table.
 func (a boxAPI) Routes(ctx context.Context) ([]control.Route, error) {
-	c, err := rtnetlink.Dial(nil)
+	var routes []rtnetlink.RouteMessage
+	var links []rtnetlink.LinkMessage
+	err := withRtnetlink("routes", func(c *rtnetlink.Conn) (err error) {
+		if routes, err = c.Route.List(); err != nil {
+			return err
+		}
+		links, err = c.Link.List()
+		return err
+	})
 	if err != nil {
-		return nil, control.Errorf(control.CodeInternal, "routes: netlink: %v", err)
-	}
-	defer c.Close()
-	routes, err := c.Route.List()
-	if err != nil {
-		return nil, control.Errorf(control.CodeInternal, "routes: %v", err)
-	}
-	links, err := c.Link.List()
-	if err != nil {
-		return nil, control.Errorf(control.CodeInternal, "routes: interfaces: %v", err)
+		return nil, err
 	}
 	names := map[uint32]string{}
 	for _, lm := range links {
