@@ -2,6 +2,8 @@
 // router work lands, the WAN/LAN ports and NAT), run from one TOML file.
 //
 //	boxd -config /etc/pptpbox.toml   run the box
+//	     [-board NAME] [-config-source TEXT]
+//	                                 what show system reports (the init passes them)
 //	boxd check [-on-box] FILE        validate FILE; exit 1 with file:line:key errors
 //	                                 (-on-box: the interfaces it names must exist)
 //	boxd version

@@ -524,3 +524,45 @@ func waitFollowers(t *testing.T, ring *logring.Ring, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Stats with the PPTP server on and no RADIUS or router: the server's
+// counters, no radius or dhcpd part.
+func TestStats(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	srv := session.New(session.Config{Logger: log}, nil, nil)
+	a := boxAPI{&box{log: log, cfg: config.Default(), srv: srv}}
+	st, err := a.Stats(context.Background())
+	if err != nil || st.Goroutines == 0 || st.Radius != nil || st.DHCPD != nil || st.Stats != controlStats(srv.Stats()) {
+		t.Errorf("Stats = %+v, %v", st, err)
+	}
+}
+
+// Radius with a client: each configured address, its role, nothing asked
+// yet; Stats carries the client's counters.
+func TestRadiusReply(t *testing.T) {
+	rc, err := radius.New(radius.Config{Servers: []radius.Server{
+		{Auth: "192.0.2.10:1812", Acct: "192.0.2.10:1813", Secret: []byte("s")},
+		{Auth: "192.0.2.11:1812", Secret: []byte("s")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := boxAPI{&box{log: slog.New(slog.DiscardHandler), cfg: config.Default(), rc: rc}}
+	r, err := a.Radius(context.Background())
+	if err != nil || !r.Enabled || r.Counters == nil || len(r.Servers) != 3 {
+		t.Fatalf("Radius = %+v, %v", r, err)
+	}
+	var roles []string
+	for _, s := range r.Servers {
+		roles = append(roles, s.Address+" "+s.Role)
+		if s.Up || s.Requests != 0 {
+			t.Errorf("%s: up or asked before any request: %+v", s.Address, s)
+		}
+	}
+	if want := []string{"192.0.2.10:1812 auth", "192.0.2.10:1813 acct", "192.0.2.11:1812 auth"}; !slices.Equal(roles, want) {
+		t.Errorf("servers %q, want %q", roles, want)
+	}
+	if st, _ := a.Stats(context.Background()); st.Radius == nil {
+		t.Error("Stats without the RADIUS counters")
+	}
+}
