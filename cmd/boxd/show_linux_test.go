@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -165,4 +166,18 @@ func findRule(r control.NATReply, comment string) control.NATRule {
 		}
 	}
 	return control.NATRule{}
+}
+
+// TestNATBeforeTheTable: with the router on but no table in the kernel
+// (yet), show nat says the table is not applied: unavailable, not an
+// internal error.
+func TestNATBeforeTheTable(t *testing.T) {
+	a := boxAPI{&box{log: slog.New(slog.DiscardHandler), cfg: config.Default(), router: router.New(router.Config{})}}
+	netnstest.Run(t, func() error {
+		_, err := a.NAT(context.Background())
+		if control.CodeOf(err) != control.CodeUnavailable {
+			return fmt.Errorf("NAT with no table = %v, want %s", err, control.CodeUnavailable)
+		}
+		return nil
+	}, "nft")
 }

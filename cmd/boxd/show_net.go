@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -203,6 +204,10 @@ func (a boxAPI) NAT(ctx context.Context) (control.NATReply, error) {
 		return control.NATReply{}, control.Errorf(control.CodeUnavailable, "the router is off (no [wan] section): boxd owns no nftables table")
 	}
 	rules, counters, err := nat.ReadRules()
+	if errors.Is(err, unix.ENOENT) || err == nil && len(rules) == 0 && len(counters) == 0 {
+		// An applied table always has its named counters.
+		return control.NATReply{}, control.Errorf(control.CodeUnavailable, "the nftables table inet %s is not applied (yet)", nat.TableName)
+	}
 	if err != nil {
 		return control.NATReply{}, control.Errorf(control.CodeInternal, "%v", err)
 	}

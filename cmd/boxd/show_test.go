@@ -566,3 +566,24 @@ func TestRadiusReply(t *testing.T) {
 		t.Error("Stats without the RADIUS counters")
 	}
 }
+
+// FuzzSelectSessions: any selector an operator types gives sessions or a
+// typed error (not found, bad request), never a panic.
+func FuzzSelectSessions(f *testing.F) {
+	all := []session.Detail{
+		detail("alice", 12, "198.51.100.7", "10.79.97.10", 40001),
+		detail(`CORP\bob`, 14, "198.51.100.7", "10.79.97.12", 40003),
+	}
+	for _, s := range []string{"alice", "#12", "12", "10.79.97.10", "198.51.100.7:40003", `CORP\bob`, "::ffff:198.51.100.7", "#", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sel string) {
+		got, err := selectSessions(slices.Clone(all), sel)
+		switch c := control.CodeOf(err); {
+		case err == nil && len(got) == 0:
+			t.Errorf("%q: no session and no error", sel)
+		case err != nil && c != control.CodeNotFound && c != control.CodeBadRequest:
+			t.Errorf("%q: %v (%s)", sel, err, c)
+		}
+	})
+}
