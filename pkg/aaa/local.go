@@ -129,7 +129,7 @@ func (l *Local) lookup(name string) (LocalUser, bool) {
 
 func fail() *ppp.AuthResult { return &ppp.AuthResult{Message: msgFailed} }
 
-func ok() *ppp.AuthResult { return &ppp.AuthResult{OK: true, Message: msgOK} }
+func ok() *ppp.AuthResult { return &ppp.AuthResult{OK: true, Message: msgOK, Source: "local"} }
 
 // checkPAP compares the cleartext password (RFC 1334 §2.2.1) in constant
 // time.

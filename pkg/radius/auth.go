@@ -210,7 +210,10 @@ func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, 
 		}
 		return res, nil, why + ": " + res.Message
 	}
-	res := &ppp.AuthResult{OK: true, Message: rfc2865.ReplyMessage_GetString(p)}
+	res := &ppp.AuthResult{OK: true, Message: rfc2865.ReplyMessage_GetString(p), Source: "radius"}
+	for _, a := range PacketAttrs(p) {
+		res.Attributes = append(res.Attributes, ppp.AuthAttribute{Name: a.Name, Value: a.Value})
+	}
 	l := &login{}
 	switch req.Proto {
 	case ppp.AuthMSCHAPv2:
