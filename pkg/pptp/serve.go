@@ -37,6 +37,7 @@ func (c *Conn) Serve(ctx context.Context) error {
 		}
 		c.ctr.MessagesIn.Add(1)
 		c.log.Debug("rcvd", "msg", m.Type().String(), "body", m)
+		c.trace("rcvd", m)
 		c.mu.Lock()
 		c.lastRx = time.Now()
 		c.echoWait = false // any message proves the peer alive
