@@ -320,11 +320,13 @@ func (c *Call) Identify(user string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.user == "" {
+		c.user = user
+	}
 	if c.decided {
 		return
 	}
 	c.decided = true
-	c.user = user
 	var matched []*Sub
 	for _, s := range c.waiting {
 		if s.filter.matchUser(user) && !s.isClosed() {
