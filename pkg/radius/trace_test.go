@@ -24,7 +24,7 @@ type recTracer struct {
 	lines []string
 }
 
-func (r *recTracer) Tracing() bool { return true }
+func (r *recTracer) Tracing() bool   { return true }
 func (r *recTracer) Identify(string) {}
 func (r *recTracer) Trace(layer, dir, text string) {
 	r.mu.Lock()
