@@ -67,7 +67,10 @@ func (ss *Session) traceUp(info ppp.UpInfo, mppe string) {
 	if !ss.trace.Tracing() {
 		return
 	}
-	ss.trace.Trace("session", "", fmt.Sprintf("session up: user %q address %v auth %v mppe %s", info.User, info.Peer, info.Auth, mppe))
+	if mppe == "none" {
+		mppe = "no MPPE"
+	}
+	ss.trace.Trace("session", "", fmt.Sprintf("session up: user %q, address %v, auth %v, %s", info.User, info.Peer, info.Auth, mppe))
 	if res := info.Result; res != nil && (res.SessionTimeout > 0 || res.IdleTimeout > 0) {
 		ss.trace.Trace("session", "", fmt.Sprintf("limits: session-timeout %v idle-timeout %v", res.SessionTimeout, res.IdleTimeout))
 	}

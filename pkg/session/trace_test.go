@@ -1,0 +1,174 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pptpbox/pptpbox/pkg/trace"
+)
+
+// collect reads sub's events in the background until the test calls the
+// returned function, which gives what came.
+func collect(t *testing.T, sub *trace.Sub) func() []trace.Event {
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var evs []trace.Event
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			ev, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			evs = append(evs, ev)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done; sub.Close() })
+	return func() []trace.Event {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]trace.Event(nil), evs...)
+	}
+}
+
+func lines(evs []trace.Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "#%d %-8s %-7s %-4s %s\n", e.CallID, e.User, e.Layer, e.Dir, e.Text)
+	}
+	return b.String()
+}
+
+// TestTraceUser: while alice is traced, her login shows its PPTP control
+// messages, LCP, the MS-CHAPv2 exchange (secrets masked), the local user
+// table's verdict, CCP, IPCP and the session's end with its packet
+// summary; bob, logging in at the same time, shows nowhere. A peer tracer
+// of another address sees nothing; one of the clients' address sees both.
+func TestTraceUser(t *testing.T) {
+	r := newRig(t, nil)
+	hub := r.srv.Trace()
+	sub, err := hub.Subscribe(trace.Filter{User: "alice"}, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := collect(t, sub)
+	other, _ := hub.Subscribe(trace.Filter{Peer: netip.MustParseAddr("127.0.0.2")}, 4096)
+	others := collect(t, other)
+	lo, _ := hub.Subscribe(trace.Filter{Peer: netip.MustParseAddr("127.0.0.1")}, 4096)
+	loopback := collect(t, lo)
+
+	var wg sync.WaitGroup
+	var bobErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := r.dial(t, "bob", "bob-pw", nil)
+		if err == nil {
+			c.Close()
+		}
+		bobErr = err
+	}()
+	c, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aliceCall uint16
+	for _, in := range r.srv.Sessions() {
+		if in.User == "alice" {
+			aliceCall = in.CallID
+		}
+	}
+	wg.Wait()
+	if bobErr != nil {
+		t.Fatal(bobErr)
+	}
+	c.Close()
+	waitFor(t, func() bool { return strings.Contains(lines(alice()), "session down:") })
+	waitFor(t, func() bool { return strings.Count(lines(loopback()), "session down:") == 2 })
+
+	evs := alice()
+	out := lines(evs)
+	for _, want := range []string{
+		"pptp    rcvd [SCCRQ ver=0x0100",
+		"pptp    sent [SCCRP ver=0x0100 result=ok",
+		"pptp    rcvd [OCRQ call=",
+		fmt.Sprintf("pptp    sent [OCRP call=0x%x", aliceCall),
+		"lcp     rcvd [LCP ConfReq id=",
+		"lcp     sent [LCP ConfAck id=",
+		"<auth chap MS-v2>",
+		"auth    sent [CHAP Challenge id=",
+		`auth    rcvd [CHAP Response id=0x`,
+		`<hidden 49 bytes>, name = "alice"]`,
+		`auth         local user table: "alice" accepted`,
+		`auth         MS-CHAPv2 peer authentication succeeded for "alice"`,
+		`auth    sent [CHAP Success id=0x`, `"S=<hidden> M=`,
+		"ccp     sent [CCP ConfReq id=0x1 <mppe +H -M +S -L -D -C>]",
+		"ccp          MPPE 128-bit stateless compression enabled",
+		"ipcp    sent [IPCP ConfNak id=0x1 <addr 10.79.97.",
+		"<ms-dns1 8.8.8.8> <ms-dns2 8.8.4.4>",
+		"ipcp         remote IP address 10.79.97.",
+		`session      session up: user "alice", address 10.79.97.`,
+		", auth mschapv2, MPPE 128-bit stateless",
+		"session      session down: ",
+		"packets, out ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("alice's trace lacks %q", want)
+		}
+	}
+	for i, e := range evs {
+		if e.User != "alice" {
+			t.Errorf("line %d of alice's trace is %q's: %s", i, e.User, e.Text)
+		}
+		if e.Peer != netip.MustParseAddr("127.0.0.1") {
+			t.Errorf("line %d: peer %v", i, e.Peer)
+		}
+		if e.CallID != 0 && e.CallID != aliceCall {
+			t.Errorf("line %d: call %d, alice's is %d", i, e.CallID, aliceCall)
+		}
+		if e.Layer != "pptp" && e.CallID != aliceCall {
+			t.Errorf("line %d (%s) without alice's call id", i, e.Text)
+		}
+	}
+	if strings.Contains(out, "bob") || strings.Contains(out, "alice-pw") {
+		t.Error("alice's trace shows bob or her password")
+	}
+	if t.Failed() {
+		t.Logf("alice's trace:\n%s", out)
+	}
+	if got := others(); len(got) != 0 {
+		t.Errorf("a tracer of 127.0.0.2 got %d lines:\n%s", len(got), lines(got))
+	}
+	lb := lines(loopback())
+	if !strings.Contains(lb, `name = "bob"]`) || !strings.Contains(lb, `name = "alice"]`) {
+		t.Errorf("the tracer of 127.0.0.1 lacks a login:\n%s", lb)
+	}
+}
+
+// TestTraceNobody: with no tracer a login opens no trace at all, and the
+// hub's check is the only cost.
+func TestTraceNobody(t *testing.T) {
+	r := newRig(t, nil)
+	c, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r.srv.mu.RLock()
+	defer r.srv.mu.RUnlock()
+	for _, ss := range r.srv.calls {
+		if ss.trace != nil {
+			t.Error("an untraced login holds a trace")
+		}
+		if ss.ctrl.Tracer() != nil {
+			t.Error("an untraced control connection holds a tracer")
+		}
+	}
+}
