@@ -73,10 +73,12 @@ var attrDefs = map[radius.Type]attrDef{
 
 // msDefs are the Microsoft vendor attributes (RFC 2548).
 var msDefs = map[byte]attrDef{
-	1:  {"MS-CHAP-Response", kindSecret, nil},
-	2:  {"MS-CHAP-Error", kindText, nil},
-	7:  {"MS-MPPE-Encryption-Policy", kindInt, map[uint32]string{1: "Encryption-Allowed", 2: "Encryption-Required"}},
-	8:  {"MS-MPPE-Encryption-Types", kindInt, map[uint32]string{1: "RC4-40", 2: "RC4-128", 3: "RC4-40or128", 4: "RC4-56", 6: "RC4-56or128", 7: "RC4-40or56or128"}},
+	1: {"MS-CHAP-Response", kindSecret, nil},
+	2: {"MS-CHAP-Error", kindText, nil},
+	7: {"MS-MPPE-Encryption-Policy", kindInt, map[uint32]string{1: "Encryption-Allowed", 2: "Encryption-Required"}},
+	// Names as FreeRADIUS's and layeh's dictionaries have them; other
+	// values (FreeRADIUS's mschap sends 4 and 6 as bit masks) as numbers.
+	8:  {"MS-MPPE-Encryption-Types", kindInt, map[uint32]string{1: "RC4-40bit-Allowed", 2: "RC4-128bit-Allowed", 6: "RC4-40or128-bit-Allowed"}},
 	11: {"MS-CHAP-Challenge", kindHex, nil},
 	12: {"MS-CHAP-MPPE-Keys", kindSecret, nil},
 	16: {"MS-MPPE-Send-Key", kindSecret, nil},

@@ -116,7 +116,7 @@ func TestTraceMSCHAPv2(t *testing.T) {
 		"radius rcvd [Access-Accept id=0x", "from " + srv.addr(),
 		"<MS-CHAP2-Success <hidden 43 bytes>>",
 		"<MS-MPPE-Send-Key <hidden 34 bytes>>", "<MS-MPPE-Recv-Key <hidden 34 bytes>>",
-		"<MS-MPPE-Encryption-Policy Encryption-Required>", "<MS-MPPE-Encryption-Types RC4-128>",
+		"<MS-MPPE-Encryption-Policy Encryption-Required>", "<MS-MPPE-Encryption-Types RC4-128bit-Allowed>",
 		"<Framed-IP-Address 10.79.97.50>", "<Session-Timeout 3600>", "<Class 0x636c6173732d31>",
 	} {
 		if !strings.Contains(out, want) {

@@ -2,12 +2,18 @@ package session
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/mschap"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/radius"
+	"github.com/pptpbox/pptpbox/pkg/radius/radiustest"
 	"github.com/pptpbox/pptpbox/pkg/trace"
 )
 
@@ -161,6 +167,13 @@ func TestTraceNobody(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if n := testing.AllocsPerRun(1000, func() {
+		if r.srv.connTracer(nil) != nil || r.srv.callTrace(nil, 1) != nil {
+			panic("traced")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per call when nobody traces", n)
+	}
 	r.srv.mu.RLock()
 	defer r.srv.mu.RUnlock()
 	for _, ss := range r.srv.calls {
@@ -170,5 +183,78 @@ func TestTraceNobody(t *testing.T) {
 		if ss.ctrl.Tracer() != nil {
 			t.Error("an untraced control connection holds a tracer")
 		}
+	}
+}
+
+// TestTraceRADIUS: a traced login checked by a real FreeRADIUS shows the
+// Access-Request and the Access-Accept with their attributes, and none of
+// the secrets: the shared secret, the password, the NT-Response, the
+// MPPE keys, the S= authenticator response.
+func TestTraceRADIUS(t *testing.T) {
+	radiustest.Require(t)
+	fr := radiustest.Start(t, radiustest.Options{Users: "alice\tCleartext-Password := \"alice-pw\"\n\tClass = \"alice-class\"\n"})
+	rc, err := radius.New(radius.Config{
+		Servers:       []radius.Server{{Auth: fr.AuthAddr(), Secret: []byte(fr.Secret)}},
+		NASIdentifier: "pptpbox-trace", Timeout: 2 * time.Second, Retries: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reqs []*ppp.AuthRequest
+	var results []*ppp.AuthResult
+	r := newRig(t, func(c *Config) {
+		c.Authenticator = authFunc(func(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
+			res, err := rc.Authenticate(ctx, req)
+			mu.Lock()
+			reqs, results = append(reqs, req), append(results, res)
+			mu.Unlock()
+			return res, err
+		})
+	})
+	sub, err := r.srv.Trace().Subscribe(trace.Filter{User: "alice"}, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := collect(t, sub)
+	c, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	waitFor(t, func() bool { return strings.Contains(lines(alice()), "session down:") })
+	out := lines(alice())
+	for _, want := range []string{
+		"radius  sent [Access-Request id=0x", "to " + fr.AuthAddr(),
+		`<User-Name "alice">`, "<MS-CHAP2-Response <hidden 50 bytes>>", `<NAS-Identifier "pptpbox-trace">`,
+		"radius  rcvd [Access-Accept id=0x", "<Message-Authenticator <hidden 16 bytes>>",
+		"<MS-CHAP2-Success <hidden 43 bytes>>", "<MS-MPPE-Send-Key <hidden", "<MS-MPPE-Recv-Key <hidden",
+		"<Class 0x" + hex.EncodeToString([]byte("alice-class")) + ">",
+		`MS-CHAPv2 peer authentication succeeded for "alice"`, "session up:",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+	mu.Lock()
+	req, res := reqs[0], results[0]
+	mu.Unlock()
+	mr, err := mschap.ParseResponse(req.Response)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string][]byte{
+		"secret": []byte(fr.Secret), "password": []byte("alice-pw"), "NT-Response": mr.NTResponse[:],
+		"send key": res.MPPESendKey, "recv key": res.MPPERecvKey, "S=": []byte(res.AuthenticatorResponse[2:]),
+	} {
+		h := hex.EncodeToString(v)
+		for _, form := range []string{string(v), h, strings.ToUpper(h), h[:16], strings.ToUpper(h[:16])} {
+			if strings.Contains(out, form) {
+				t.Errorf("the trace shows the %s", name)
+			}
+		}
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Logf("trace:\n%s", out)
 	}
 }
