@@ -81,7 +81,13 @@ func (ss *Session) traceDown(reason string) {
 	if !ss.trace.Tracing() {
 		return
 	}
-	ss.trace.Trace("session", "", fmt.Sprintf("session down: %s (cause %v) after %v; in %d bytes %d packets, out %d bytes %d packets",
-		reason, ss.causeOf(reason), time.Since(ss.started).Round(time.Millisecond),
+	cause := ""
+	if ss.wasUp.Load() {
+		// The Acct-Terminate-Cause accounting reports (a login that never
+		// came up has none).
+		cause = fmt.Sprintf(" (cause %v)", ss.causeOf(reason))
+	}
+	ss.trace.Trace("session", "", fmt.Sprintf("session down: %s%s after %v; in %d bytes %d packets, out %d bytes %d packets",
+		reason, cause, time.Since(ss.started).Round(time.Millisecond),
 		ss.bytesIn.Load(), ss.pktsIn.Load(), ss.bytesOut.Load(), ss.pktsOut.Load()))
 }

@@ -122,7 +122,7 @@ func TestTraceUser(t *testing.T) {
 		"ipcp         remote IP address 10.79.97.",
 		`session      session up: user "alice", address 10.79.97.`,
 		", auth mschapv2, MPPE 128-bit stateless",
-		"session      session down: ",
+		"session      session down: LCP terminated by peer (client closed) (cause User-Request) after ",
 		"packets, out ",
 	} {
 		if !strings.Contains(out, want) {
@@ -253,6 +253,40 @@ func TestTraceRADIUS(t *testing.T) {
 				t.Errorf("the trace shows the %s", name)
 			}
 		}
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Logf("trace:\n%s", out)
+	}
+}
+
+// TestTraceFailedLogin: the trace of a refused login says why: the local
+// user table's reason, the MS-CHAPv2 Failure sent, the session's end.
+func TestTraceFailedLogin(t *testing.T) {
+	r := newRig(t, nil)
+	sub, err := r.srv.Trace().Subscribe(trace.Filter{User: "alice"}, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := collect(t, sub)
+	if c, err := r.dial(t, "alice", "not-alice-pw", nil); err == nil {
+		c.Close()
+		t.Fatal("a wrong password logged in")
+	}
+	waitFor(t, func() bool { return strings.Contains(lines(alice()), "session down:") })
+	out := lines(alice())
+	for _, want := range []string{
+		`auth    rcvd [CHAP Response id=0x`,
+		`auth         local user table: "alice" refused: wrong password`,
+		`auth         MS-CHAPv2 peer authentication failed for "alice"`,
+		`auth    sent [CHAP Failure id=0x`, `"E=691 R=`,
+		`session      session down: MS-CHAPv2 peer authentication failed for "alice"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "session up") || strings.Contains(out, "not-alice-pw") {
+		t.Error("the trace shows a session up or the password tried")
 	}
 	if t.Failed() || testing.Verbose() {
 		t.Logf("trace:\n%s", out)
