@@ -82,18 +82,24 @@ func traceDescribe(proto Proto, p Packet) string {
 	return describe(proto, p)
 }
 
-// maskAuthResponse replaces the value of an "S=" authenticator response
-// (RFC 2759 §5: 40 hex digits) with <hidden>.
+// maskAuthResponse replaces the value of every "S=" (the authenticator
+// response, RFC 2759 §5: 40 hex digits) with <hidden>.
 func maskAuthResponse(s string) string {
-	i := strings.Index(s, "S=")
-	if i < 0 {
-		return s
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "S=")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		j := i + 2
+		for j < len(s) && s[j] != ' ' {
+			j++
+		}
+		b.WriteString(s[:i+2])
+		b.WriteString("<hidden>")
+		s = s[j:]
 	}
-	j := i + 2
-	for j < len(s) && s[j] != ' ' {
-		j++
-	}
-	return s[:i+2] + "<hidden>" + s[j:]
 }
 
 // traceAuthFailed notes a refused login, and the authenticator's error

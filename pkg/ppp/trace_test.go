@@ -152,6 +152,7 @@ func TestTraceDescribeMasks(t *testing.T) {
 		{Packet{chapResponse, 2, []byte{0xff}}, `[CHAP Response id=0x2 <malformed, 1 bytes>]`},
 		{Packet{chapSuccess, 3, []byte("S=0123456789ABCDEF0123456789ABCDEF01234567 M=Access granted")}, `[CHAP Success id=0x3 "S=<hidden> M=Access granted"]`},
 		{Packet{chapSuccess, 4, []byte("Access granted")}, `[CHAP Success id=0x4 "Access granted"]`},
+		{Packet{chapSuccess, 4, []byte("S=01 S=02 M=x")}, `[CHAP Success id=0x4 "S=<hidden> S=<hidden> M=x"]`},
 		{Packet{chapFailure, 5, []byte("E=691 R=1 C=00112233445566778899AABBCCDDEEFF V=3 M=no")}, `[CHAP Failure id=0x5 "E=691 R=1 C=00112233445566778899AABBCCDDEEFF V=3 M=no"]`},
 		{Packet{chapChallenge, 6, appendCHAPValue(nil, []byte{1, 2}, "pptpbox")}, `[CHAP Challenge id=0x6 <0102>, name = "pptpbox"]`},
 	}
@@ -163,4 +164,39 @@ func TestTraceDescribeMasks(t *testing.T) {
 	if got := traceDescribe(ProtoPAP, Packet{papAuthReq, 7, appendPAPRequest(nil, "bob", "secret")}); strings.Contains(got, "secret") {
 		t.Errorf("PAP password shown: %s", got)
 	}
+}
+
+// FuzzTraceDescribe: any control packet traces on one line, and a CHAP
+// Response's value or a Success's S= never shows.
+func FuzzTraceDescribe(f *testing.F) {
+	f.Add(uint8(2), uint8(1), appendCHAPValue(nil, make([]byte, 49), "alice"))
+	f.Add(uint8(3), uint8(1), []byte("S=0123456789ABCDEF0123456789ABCDEF01234567 M=ok"))
+	f.Add(uint8(1), uint8(1), AppendOptions(nil, []Option{optU16(lcpMRU, 1400)}))
+	f.Fuzz(func(t *testing.T, code, id uint8, data []byte) {
+		p := Packet{Code: Code(code), ID: id, Data: data}
+		for _, proto := range []Proto{ProtoLCP, ProtoIPCP, ProtoCCP, ProtoPAP, ProtoCHAP} {
+			s := traceDescribe(proto, p)
+			if strings.ContainsAny(s, "\n\r\x1b") {
+				t.Fatalf("%v: line breaks or escapes in %q", proto, s)
+			}
+		}
+		s := traceDescribe(ProtoCHAP, p)
+		if p.Code == chapResponse {
+			if v, err := parseCHAPValue(data); err == nil && len(v.value) >= 4 && strings.Contains(s, hex.EncodeToString(v.value)) {
+				t.Fatalf("response value shown: %q", s)
+			}
+		}
+		if p.Code == chapSuccess {
+			for rest := s; ; {
+				i := strings.Index(rest, "S=")
+				if i < 0 {
+					break
+				}
+				if !strings.HasPrefix(rest[i:], "S=<hidden>") {
+					t.Fatalf("S= shown: %q", s)
+				}
+				rest = rest[i+2:]
+			}
+		}
+	})
 }
