@@ -31,11 +31,11 @@ func (l *Link) tracing() bool {
 // traceNote records a note of layer (call it after tracing()).
 func (l *Link) traceNote(layer, text string) { l.cfg.Tracer.Trace(layer, "", text) }
 
-// tracePacket records a control packet sent or received, its secrets
-// masked (traceDescribe).
+// tracePacket records a control packet sent or received, as the debug log
+// describes it (log.go: secrets masked).
 func (l *Link) tracePacket(dir string, proto Proto, p Packet) {
 	if l.tracing() {
-		l.cfg.Tracer.Trace(traceLayer(proto), dir, traceDescribe(proto, p))
+		l.cfg.Tracer.Trace(traceLayer(proto), dir, describe(proto, p))
 	}
 }
 
@@ -58,28 +58,6 @@ func traceLayer(p Proto) string {
 		return "auth"
 	}
 	return strings.ToLower(p.String())
-}
-
-// traceDescribe is describe with what an operator's screen must not show
-// masked: a CHAP Response value (the MS-CHAP NT-Response and the CHAP-MD5
-// hash can be attacked offline for the password), and the MS-CHAPv2
-// Success's authenticator response S=, which is derived from the password
-// too. PAP passwords are never printed by describe itself.
-func traceDescribe(proto Proto, p Packet) string {
-	if proto != ProtoCHAP {
-		return describe(proto, p)
-	}
-	switch p.Code {
-	case chapResponse:
-		v, err := parseCHAPValue(p.Data)
-		if err != nil {
-			return fmt.Sprintf("[CHAP Response id=0x%x <malformed, %d bytes>]", p.ID, len(p.Data))
-		}
-		return fmt.Sprintf("[CHAP Response id=0x%x <hidden %d bytes>, name = %q]", p.ID, len(v.value), printable([]byte(v.name)))
-	case chapSuccess:
-		return fmt.Sprintf("[CHAP Success id=0x%x %q]", p.ID, maskAuthResponse(printable(p.Data)))
-	}
-	return describe(proto, p)
 }
 
 // maskAuthResponse replaces the value of every "S=" (the authenticator

@@ -139,7 +139,7 @@ func TestTraceOff(t *testing.T) {
 	}
 }
 
-func TestTraceDescribeMasks(t *testing.T) {
+func TestDescribeMasks(t *testing.T) {
 	resp := make([]byte, 49)
 	for i := range resp {
 		resp[i] = 0xa0 + byte(i%16)
@@ -157,30 +157,30 @@ func TestTraceDescribeMasks(t *testing.T) {
 		{Packet{chapChallenge, 6, appendCHAPValue(nil, []byte{1, 2}, "pptpbox")}, `[CHAP Challenge id=0x6 <0102>, name = "pptpbox"]`},
 	}
 	for _, tc := range tests {
-		if got := traceDescribe(ProtoCHAP, tc.p); got != tc.want {
-			t.Errorf("traceDescribe = %s\n             want %s", got, tc.want)
+		if got := describe(ProtoCHAP, tc.p); got != tc.want {
+			t.Errorf("describe = %s\n        want %s", got, tc.want)
 		}
 	}
-	if got := traceDescribe(ProtoPAP, Packet{papAuthReq, 7, appendPAPRequest(nil, "bob", "secret")}); strings.Contains(got, "secret") {
+	if got := describe(ProtoPAP, Packet{papAuthReq, 7, appendPAPRequest(nil, "bob", "secret")}); strings.Contains(got, "secret") {
 		t.Errorf("PAP password shown: %s", got)
 	}
 }
 
-// FuzzTraceDescribe: any control packet traces on one line, and a CHAP
+// FuzzDescribeMasks: any control packet describes on one line, and a CHAP
 // Response's value or a Success's S= never shows.
-func FuzzTraceDescribe(f *testing.F) {
+func FuzzDescribeMasks(f *testing.F) {
 	f.Add(uint8(2), uint8(1), appendCHAPValue(nil, make([]byte, 49), "alice"))
 	f.Add(uint8(3), uint8(1), []byte("S=0123456789ABCDEF0123456789ABCDEF01234567 M=ok"))
 	f.Add(uint8(1), uint8(1), AppendOptions(nil, []Option{optU16(lcpMRU, 1400)}))
 	f.Fuzz(func(t *testing.T, code, id uint8, data []byte) {
 		p := Packet{Code: Code(code), ID: id, Data: data}
 		for _, proto := range []Proto{ProtoLCP, ProtoIPCP, ProtoCCP, ProtoPAP, ProtoCHAP} {
-			s := traceDescribe(proto, p)
+			s := describe(proto, p)
 			if strings.ContainsAny(s, "\n\r\x1b") {
 				t.Fatalf("%v: line breaks or escapes in %q", proto, s)
 			}
 		}
-		s := traceDescribe(ProtoCHAP, p)
+		s := describe(ProtoCHAP, p)
 		if p.Code == chapResponse {
 			if v, err := parseCHAPValue(data); err == nil && len(v.value) >= 4 && strings.Contains(s, hex.EncodeToString(v.value)) {
 				t.Fatalf("response value shown: %q", s)
