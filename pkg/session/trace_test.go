@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/authguard"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/radius"
@@ -287,6 +288,41 @@ func TestTraceFailedLogin(t *testing.T) {
 	}
 	if strings.Contains(out, "session up") || strings.Contains(out, "not-alice-pw") {
 		t.Error("the trace shows a session up or the password tried")
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Logf("trace:\n%s", out)
+	}
+}
+
+// TestTraceGuard: the password-guessing guard says in the trace why a
+// login fails: a failure held back, then the right password refused
+// unchecked while the user is in backoff.
+func TestTraceGuard(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	r := newRig(t, func(c *Config) {
+		c.Guard = authguard.New(authguard.Config{Limit: 1, SourceLimit: 10, Delay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Now: clk.now})
+	})
+	sub, err := r.srv.Trace().Subscribe(trace.Filter{User: "alice"}, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := collect(t, sub)
+	for _, pw := range []string{"wrong", "wrong", "alice-pw"} {
+		if c, err := r.dial(t, "alice", pw, nil); err == nil {
+			c.Close()
+			t.Fatalf("alice logged in with %q in backoff", pw)
+		}
+	}
+	waitFor(t, func() bool { return strings.Count(lines(alice()), "session down:") == 3 })
+	out := lines(alice())
+	for _, want := range []string{
+		"auth         failure answered after ",
+		"(password-guessing backoff)",
+		"auth         refused unchecked: in backoff (",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q", want)
+		}
 	}
 	if t.Failed() || testing.Verbose() {
 		t.Logf("trace:\n%s", out)
