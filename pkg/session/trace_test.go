@@ -328,3 +328,36 @@ func TestTraceGuard(t *testing.T) {
 		t.Logf("trace:\n%s", out)
 	}
 }
+
+// TestTraceSlowReader: a tracer that does not read (a stalled serial line)
+// holds up no login: its buffer fills, the rest is dropped and counted,
+// and reading later gives the count in its place.
+func TestTraceSlowReader(t *testing.T) {
+	r := newRig(t, nil)
+	sub, err := r.srv.Trace().Subscribe(trace.Filter{Peer: netip.MustParseAddr("127.0.0.1")}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	c, err := r.dial(t, "alice", "alice-pw", nil)
+	if err != nil {
+		t.Fatalf("a login with a stalled tracer: %v", err)
+	}
+	c.Close()
+	if sub.Dropped() == 0 {
+		t.Fatal("nothing dropped with a 4-line buffer nobody reads")
+	}
+	var got []string
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			break
+		}
+		got = append(got, ev.Text)
+	}
+	if len(got) < 5 || !strings.HasPrefix(got[0], "[SCCRQ") || !strings.HasPrefix(got[4], "… ") || !strings.HasSuffix(got[4], " events dropped") {
+		t.Fatalf("read after the login: %q", got)
+	}
+}
