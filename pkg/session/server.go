@@ -19,7 +19,8 @@
 // place in the GRE receive buffer. The control plane is in its own files:
 // server.go (Serve, Shutdown, the session table), calls.go (pptp.Handler),
 // login.go (single-session policy and addresses), session.go (one call's
-// link and its up/down), limits.go, authguard.go, accounting.go, stats.go.
+// link and its up/down), limits.go, authguard.go, accounting.go, stats.go,
+// trace.go (the operator's trace of logins).
 package session
 
 import (
