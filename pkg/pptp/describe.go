@@ -24,6 +24,17 @@ func (c *Conn) trace(dir string, m Message) {
 	}
 }
 
+// traceNote records a note about the connection, and err if any, when it
+// is traced.
+func (c *Conn) traceNote(text string, err error) {
+	if t := c.cfg.Tracer; t != nil && t.Tracing() {
+		if err != nil {
+			text = fmt.Sprintf("%s: %v", text, err)
+		}
+		t.Trace("pptp", "", text)
+	}
+}
+
 // shortNames are the abbreviations PPTP engineers use (pptpd's logs, RFC
 // 2637 §1.6's table).
 var shortNames = [...]string{

@@ -92,9 +92,11 @@ func (c *Conn) shutdown(readErr error) error {
 	close(c.done)
 	if orderly {
 		c.log.Info("control connection closed")
+		c.traceNote("control connection closed", nil)
 		return nil
 	}
 	c.log.Info("control connection lost", "err", reason)
+	c.traceNote("control connection lost", reason)
 	return reason
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/authguard"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/pptp"
 	"github.com/pptpbox/pptpbox/pkg/radius"
 	"github.com/pptpbox/pptpbox/pkg/radius/radiustest"
 	"github.com/pptpbox/pptpbox/pkg/trace"
@@ -97,8 +99,8 @@ func TestTraceUser(t *testing.T) {
 		t.Fatal(bobErr)
 	}
 	c.Close()
-	waitFor(t, func() bool { return strings.Contains(lines(alice()), "session down:") })
-	waitFor(t, func() bool { return strings.Count(lines(loopback()), "session down:") == 2 })
+	waitFor(t, func() bool { return strings.Contains(lines(alice()), "control connection ") })
+	waitFor(t, func() bool { return strings.Count(lines(loopback()), "control connection ") == 2 })
 
 	evs := alice()
 	out := lines(evs)
@@ -125,6 +127,7 @@ func TestTraceUser(t *testing.T) {
 		", auth mschapv2, MPPE 128-bit stateless",
 		"session      session down: LCP terminated by peer (client closed) (cause User-Request) after ",
 		"packets, out ",
+		"pptp         control connection closed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("alice's trace lacks %q", want)
@@ -359,5 +362,45 @@ func TestTraceSlowReader(t *testing.T) {
 	}
 	if len(got) < 5 || !strings.HasPrefix(got[0], "[SCCRQ") || !strings.HasPrefix(got[4], "… ") || !strings.HasSuffix(got[4], " events dropped") {
 		t.Fatalf("read after the login: %q", got)
+	}
+}
+
+// TestTracePeerNoCall: `trace peer` follows a connection from its first
+// message even when it never places a call (no user name ever), to its
+// end.
+func TestTracePeerNoCall(t *testing.T) {
+	r := newRig(t, nil)
+	sub, err := r.srv.Trace().Subscribe(trace.Filter{Peer: netip.MustParseAddr("127.0.0.1")}, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := collect(t, sub)
+	user, _ := r.srv.Trace().Subscribe(trace.Filter{User: "alice"}, 64)
+	users := collect(t, user)
+	nc, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &pptp.StartControlConnectionRequest{ProtocolVersion: pptp.ProtocolVersion, FramingCapabilities: 1, BearerCapabilities: 1, HostName: "scanner\x1b[2J"}
+	if _, err := nc.Write(req.Append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pptp.ReadMessage(nc, make([]byte, pptp.MaxMessageLen)); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	waitFor(t, func() bool { return strings.Contains(lines(peer()), "control connection lost") })
+	out := lines(peer())
+	for _, want := range []string{
+		`pptp    rcvd [SCCRQ ver=0x0100 framing=async bearer=analog channels=0 firmware=0x0 host="scanner\x1b[2J" vendor=""]`,
+		"pptp    sent [SCCRP ver=0x0100 result=ok",
+		"pptp         control connection lost: ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("peer trace lacks %q\n%s", want, out)
+		}
+	}
+	if got := users(); len(got) != 0 {
+		t.Errorf("a user tracer got lines of a login that never named a user:\n%s", lines(got))
 	}
 }
