@@ -10,6 +10,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
+	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 )
 
@@ -63,7 +64,19 @@ var attrDefs = map[radius.Type]attrDef{
 	31: {"Calling-Station-Id", kindText, nil},
 	32: {"NAS-Identifier", kindText, nil},
 	40: {"Acct-Status-Type", kindInt, map[uint32]string{1: "Start", 2: "Stop", 3: "Interim-Update", 7: "Accounting-On", 8: "Accounting-Off"}},
+	41: {"Acct-Delay-Time", kindInt, nil},
+	42: {"Acct-Input-Octets", kindInt, nil},
+	43: {"Acct-Output-Octets", kindInt, nil},
 	44: {"Acct-Session-Id", kindText, nil},
+	45: {"Acct-Authentic", kindInt, map[uint32]string{1: "RADIUS", 2: "Local", 3: "Remote"}},
+	46: {"Acct-Session-Time", kindInt, nil},
+	47: {"Acct-Input-Packets", kindInt, nil},
+	48: {"Acct-Output-Packets", kindInt, nil},
+	49: {"Acct-Terminate-Cause", kindInt, map[uint32]string{1: "User-Request", 2: "Lost-Carrier", 3: "Lost-Service", 4: "Idle-Timeout",
+		5: "Session-Timeout", 6: "Admin-Reset", 7: "Admin-Reboot", 8: "Port-Error", 9: "NAS-Error", 10: "NAS-Request", 11: "NAS-Reboot",
+		12: "Port-Unneeded", 13: "Port-Preempted", 14: "Port-Suspended", 15: "Service-Unavailable", 16: "Callback", 17: "User-Error", 18: "Host-Request"}},
+	52: {"Acct-Input-Gigawords", kindInt, nil},
+	53: {"Acct-Output-Gigawords", kindInt, nil},
 	55: {"Event-Timestamp", kindInt, nil},
 	60: {"CHAP-Challenge", kindHex, nil},
 	61: {"NAS-Port-Type", kindInt, map[uint32]string{0: "Async", 5: "Virtual"}},
@@ -185,6 +198,15 @@ func describePacket(p *radius.Packet, where string, attrs []Attr) string {
 // is not traced.
 func authTrace(req *ppp.AuthRequest) ppp.Tracer {
 	if t := req.Trace; t != nil && t.Tracing() {
+		return t
+	}
+	return nil
+}
+
+// acctTrace is the tracer of a session's accounting, nil when the session
+// is not traced.
+func acctTrace(r aaa.Record) ppp.Tracer {
+	if t := r.Trace; t != nil && t.Tracing() {
 		return t
 	}
 	return nil

@@ -198,7 +198,7 @@ func TestTraceRADIUS(t *testing.T) {
 	radiustest.Require(t)
 	fr := radiustest.Start(t, radiustest.Options{Users: "alice\tCleartext-Password := \"alice-pw\"\n\tClass = \"alice-class\"\n"})
 	rc, err := radius.New(radius.Config{
-		Servers:       []radius.Server{{Auth: fr.AuthAddr(), Secret: []byte(fr.Secret)}},
+		Servers:       []radius.Server{{Auth: fr.AuthAddr(), Acct: fr.AcctAddr(), Secret: []byte(fr.Secret)}},
 		NASIdentifier: "pptpbox-trace", Timeout: 2 * time.Second, Retries: 1,
 	})
 	if err != nil {
@@ -215,6 +215,7 @@ func TestTraceRADIUS(t *testing.T) {
 			mu.Unlock()
 			return res, err
 		})
+		c.Accounting = rc
 	})
 	sub, err := r.srv.Trace().Subscribe(trace.Filter{User: "alice"}, 4096)
 	if err != nil {
@@ -226,9 +227,12 @@ func TestTraceRADIUS(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	waitFor(t, func() bool { return strings.Contains(lines(alice()), "session down:") })
+	waitFor(t, func() bool { return strings.Count(lines(alice()), "rcvd [Accounting-Response") == 2 })
 	out := lines(alice())
 	for _, want := range []string{
+		"radius  sent [Accounting-Request id=0x", "to " + fr.AcctAddr(), "<Acct-Status-Type Start>",
+		"<Acct-Status-Type Stop>", "<Acct-Terminate-Cause User-Request>", "<Acct-Authentic RADIUS>",
+		"<Acct-Session-Time ", "<Acct-Input-Octets ", "from " + fr.AcctAddr(),
 		"radius  sent [Access-Request id=0x", "to " + fr.AuthAddr(),
 		`<User-Name "alice">`, "<MS-CHAP2-Response <hidden 50 bytes>>", `<NAS-Identifier "pptpbox-trace">`,
 		"radius  rcvd [Access-Accept id=0x", "<Message-Authenticator <hidden 16 bytes>>",
