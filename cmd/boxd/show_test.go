@@ -31,7 +31,7 @@ import (
 // detail is a live session as session.Details gives it, every field set.
 func detail(user string, call uint16, peer, ip string, port uint16) session.Detail {
 	res := &ppp.AuthResult{OK: true, Source: "radius", Attributes: []ppp.AuthAttribute{
-		{Name: "Framed-IP-Address", Value: ip}, {Name: "MS-MPPE-Send-Key", Value: radius.Masked},
+		{Name: "Framed-IP-Address", Value: ip}, {Name: "MS-MPPE-Send-Key", Value: "<hidden 34 bytes>"},
 	}}
 	var drops [ppp.NumDropReasons]uint64
 	drops[ppp.DropDecrypt] = 7
@@ -101,7 +101,7 @@ func TestSessionDetail(t *testing.T) {
 	if want := "local address=10.79.97.1; peer address=10.79.97.10; peer dns1=192.0.2.53"; opts(got.IPCP) != want {
 		t.Errorf("IPCP = %s\nwant  %s", opts(got.IPCP), want)
 	}
-	if len(got.Radius) != 2 || got.Radius[1] != (control.Attribute{Name: "MS-MPPE-Send-Key", Value: "****"}) {
+	if len(got.Radius) != 2 || got.Radius[1] != (control.Attribute{Name: "MS-MPPE-Send-Key", Value: "<hidden 34 bytes>"}) {
 		t.Errorf("Radius = %+v", got.Radius)
 	}
 	if len(got.Drops) != int(ppp.NumDropReasons) || got.Drops[ppp.DropDecrypt] != (control.Counter{Name: "decrypt", Value: 7}) {

@@ -82,6 +82,10 @@ type AuthRequest struct {
 	Response  []byte
 	// Peer is the transport peer (PPTP client address), for logs and NAS attributes.
 	Peer netip.AddrPort
+	// Trace, when set, is the traced link's Tracer: an Authenticator may
+	// add its own lines (RADIUS request and reply, secrets masked) when
+	// Trace.Tracing(). Nil for an untraced link.
+	Trace Tracer
 }
 
 // AuthResult is the verdict of an Authenticator. A rejected login is a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"net"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,17 +39,18 @@ func TestAcceptAttributes(t *testing.T) {
 		"Session-Timeout":           "3600",
 		"Acct-Interim-Interval":     "300",
 		"Reply-Message":             `"hi\x1b[2J"`, // escaped: no control character reaches a terminal
-		"MS-MPPE-Send-Key":          Masked,
-		"MS-MPPE-Recv-Key":          Masked,
-		"Message-Authenticator":     Masked,
-		"MS-MPPE-Encryption-Policy": "2",
+		"MS-MPPE-Send-Key":          "<hidden 34 bytes>",
+		"MS-MPPE-Recv-Key":          "<hidden 34 bytes>",
+		"Message-Authenticator":     "<hidden 16 bytes>",
+		"MS-MPPE-Encryption-Policy": "Encryption-Required",
 	}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q (all: %v)", k, got[k], v, res.Attributes)
 		}
 	}
-	if s := got["MS-CHAP2-Success"]; !strings.Contains(s, "S=") {
+	// S= is derived from the password: masked like the keys.
+	if s := got["MS-CHAP2-Success"]; s != "<hidden 43 bytes>" {
 		t.Errorf("MS-CHAP2-Success = %q", s)
 	}
 	for _, a := range res.Attributes {
@@ -60,50 +60,6 @@ func TestAcceptAttributes(t *testing.T) {
 			}
 		}
 	}
-}
-
-// TestPacketAttrsMasksSecrets: every secret kind prints as Masked whatever
-// it holds; unknown and malformed values print as hex.
-func TestPacketAttrsMasksSecrets(t *testing.T) {
-	p := radius.New(radius.CodeAccessRequest, []byte("s"))
-	p.Add(2, []byte("the-password"))
-	p.Add(69, []byte("tunnel-pw"))
-	p.Add(8, []byte{1, 2, 3}) // an address of 3 octets
-	p.Add(200, []byte{0xab})
-	vsa, _ := radius.NewVendorSpecific(msVendor, []byte{msMPPESendKey, 4, 'k', 'k', 1, 3, 'r', 99})
-	p.Add(rfc2865.VendorSpecific_Type, vsa)
-	got := PacketAttrs(p)
-	want := []Attr{
-		{"User-Password", Masked}, {"Tunnel-Password", Masked}, {"Framed-IP-Address", "0x010203"},
-		{"Attr-200", "0xab"}, {"MS-MPPE-Send-Key", Masked}, {"MS-CHAP-Response", Masked}, {"MS-malformed", "0x63"},
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("PacketAttrs =\n%v\nwant\n%v", got, want)
-	}
-}
-
-// FuzzPacketAttrs: any packet that parses prints without a panic, and never
-// prints a masked attribute's bytes.
-func FuzzPacketAttrs(f *testing.F) {
-	p := radius.New(radius.CodeAccessAccept, []byte("s"))
-	rfc2865.ReplyMessage_SetString(p, "ok")
-	vsa, _ := radius.NewVendorSpecific(msVendor, []byte{msMPPESendKey, 6, 's', 'e', 'c', 'r'})
-	p.Add(rfc2865.VendorSpecific_Type, vsa)
-	b, _ := p.Encode()
-	f.Add(b)
-	f.Add([]byte{2, 1, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := radius.Parse(b, []byte("s"))
-		if err != nil {
-			return
-		}
-		for _, a := range PacketAttrs(p) {
-			if a.Name == "" || a.Value == "" {
-				// Empty values print as "0x" or `""`: never nothing.
-				t.Errorf("attribute printed as %+v", a)
-			}
-		}
-	})
 }
 
 // TestServers: per address, the requests and timeouts, up after an
