@@ -123,6 +123,9 @@ type Client struct {
 	unsignedReplies, badMsgAuth                                                       atomic.Uint64
 	dae                                                                               daeCounters
 	inFlight                                                                          atomic.Int64
+	// lat and acctPending are the monitoring figures of latency.go.
+	lat         latency
+	acctPending atomic.Int64
 }
 
 // ErrNoServer is wrapped by the error of a request no server answered.
@@ -271,6 +274,7 @@ func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte
 	buf := make([]byte, radius.MaxPacketLength)
 	for try := 0; try <= c.cfg.Retries; try++ {
 		c.requests.Add(1)
+		sent := time.Now()
 		if _, err := conn.Write(wire); err != nil {
 			// ICMP port unreachable from an earlier send shows here:
 			// the server is down, no use waiting.
@@ -309,6 +313,7 @@ func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte
 				c.log.Warn("radius reply dropped", "server", addr, "code", radius.Code(buf[0]).String(), "reason", reason, "err", err)
 				continue
 			}
+			c.lat.observe(time.Since(sent))
 			return reply, nil
 		}
 	}
