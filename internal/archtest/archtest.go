@@ -109,6 +109,11 @@ func rules() []Rule {
 			Never:  []string{"pkg/dhcp4c"},
 		},
 		Rule{
+			Name: "pkg/metrics (the /metrics writer) imports only pkg/control, for its types",
+			From: []string{"pkg/metrics"},
+			Only: []string{"pkg/control"},
+		},
+		Rule{
 			Name: "pkg/aaa imports only ppp, mschap, mppe",
 			From: []string{"pkg/aaa"},
 			Only: []string{"pkg/ppp", "pkg/mschap", "pkg/mppe"},
