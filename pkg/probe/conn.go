@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"net/netip"
 	"time"
 )
@@ -16,6 +17,19 @@ type Conn interface {
 	// os.IsTimeout is true.
 	Recv(b []byte, deadline time.Time) (n int, src netip.Addr, ttl int, err error)
 	Close() error
+}
+
+// ctxErr is ctx.Err(), or context.DeadlineExceeded as soon as ctx's
+// deadline has passed: a read that timed out at that deadline may see it
+// before ctx's own timer has fired.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // Line is one line of output; Last marks the final one.

@@ -64,7 +64,7 @@ func Ping(ctx context.Context, c Conn, cfg PingConfig, out func(Line) error) (Pi
 		return PingStats{}, err
 	}
 	err := p.run(ctx)
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctxErr(ctx) == nil {
 		return p.st, err
 	}
 	lines := p.summary()
@@ -98,7 +98,7 @@ func (p *pinger) run(ctx context.Context) error {
 	seq := uint16(0)
 	for {
 		now := time.Now()
-		if err := ctx.Err(); err != nil {
+		if err := ctxErr(ctx); err != nil {
 			return err
 		}
 		if int(seq) < p.cfg.Count && !now.Before(next) {

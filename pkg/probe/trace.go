@@ -126,13 +126,13 @@ func (t *tracer) hop(ctx context.Context, ttl int) (Hop, error) {
 		deadline = d
 	}
 	for len(sent) > 0 {
-		if err := ctx.Err(); err != nil {
+		if err := ctxErr(ctx); err != nil {
 			return h, err
 		}
 		n, src, _, err := t.c.Recv(t.buf, deadline)
 		if err != nil {
 			if os.IsTimeout(err) || errors.Is(err, os.ErrDeadlineExceeded) {
-				return h, ctx.Err() // the hop ends with "*" for the rest
+				return h, ctxErr(ctx) // the hop ends with "*" for the rest
 			}
 			return h, fmt.Errorf("probe: receive: %w", err)
 		}
