@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/pkg/metrics"
 	"github.com/pptpbox/pptpbox/pkg/nat"
@@ -18,12 +19,13 @@ import (
 // The Prometheus endpoint ([metrics] listen; docs/metrics.md): every
 // figure is read at scrape time from the counters the parts keep anyway.
 
-// serveMetrics serves /metrics on [metrics] listen until ctx ends. The
+// serveMetrics serves /metrics on cfg's [metrics] listen until ctx ends
+// (a reload does not move it: config.ForReload keeps [metrics]). The
 // address may be the LAN port's, which the router is assigning right now:
 // it waits for it (waitAddr). A listener that cannot open is logged and
 // the box runs on without it.
-func (b *box) serveMetrics(ctx context.Context, wg *sync.WaitGroup) {
-	ap, on := b.cfg.MetricsListen()
+func (b *box) serveMetrics(ctx context.Context, cfg *config.Config, wg *sync.WaitGroup) {
+	ap, on := cfg.MetricsListen()
 	if !on {
 		return
 	}
@@ -66,7 +68,7 @@ func (b *box) metricsSnapshot(ctx context.Context) metrics.Snapshot {
 		s.PPTP = pptpMetrics(srv.Stats(), srv.Totals(), controlSessions(srv.Sessions()))
 	}
 	if rc != nil {
-		s.Radius = radiusMetrics(rc)
+		s.Radius = radiusMetrics(rc.Stats(), rc.Latency(), rc.AcctPending())
 		// Per-server state comes from show radius (api_show.go) when it
 		// has it.
 		if rr, err := (boxAPI{b}).Radius(ctx); err == nil {
@@ -103,8 +105,9 @@ func (b *box) metricsSnapshot(ctx context.Context) metrics.Snapshot {
 func pptpMetrics(st session.StatsSnapshot, t session.Totals, sessions []control.Session) *metrics.PPTP {
 	c, a, l := st.Control, st.Auth, st.Limits
 	p := &metrics.PPTP{
-		SessionsUp: t.Up, SessionsStarting: t.Starting, ControlConns: st.Conns,
-		PoolSize: st.PoolSize, PoolInUse: st.PoolInUse,
+		SessionsUp: t.Up, SessionsStarting: t.Starting, ControlConns: st.Conns, MaxConns: l.MaxConns,
+		GuardDelayed: a.DelayedFailures,
+		PoolSize:     st.PoolSize, PoolInUse: st.PoolInUse,
 		LoginsOK: t.LoginsOK,
 		BytesIn:  t.BytesIn, BytesOut: t.BytesOut, PktsIn: t.PktsIn, PktsOut: t.PktsOut,
 		Drops: []control.Counter{
@@ -160,9 +163,9 @@ func pptpMetrics(st session.StatsSnapshot, t session.Totals, sessions []control.
 	return p
 }
 
-// radiusMetrics reads the RADIUS client's counters and latency.
-func radiusMetrics(rc *radius.Client) *metrics.Radius {
-	st, lat := rc.Stats(), rc.Latency()
+// radiusMetrics maps the RADIUS client's counters and latency onto the
+// metrics.
+func radiusMetrics(st radius.Stats, lat radius.Latency, pending int64) *metrics.Radius {
 	return &metrics.Radius{
 		Counters: control.RadiusCounters{
 			Requests: st.Requests, Timeouts: st.Timeouts, BadReplies: st.BadReplies,
@@ -173,6 +176,6 @@ func radiusMetrics(rc *radius.Client) *metrics.Radius {
 			DAEStale: st.DAEStale, DAENoTimestamp: st.DAENoTimestamp, InFlight: st.InFlight,
 		},
 		Latency:     metrics.Histogram{Bounds: radius.LatencyBounds, Counts: lat.Counts, Count: lat.Count, Sum: lat.Sum},
-		AcctPending: rc.AcctPending(),
+		AcctPending: pending,
 	}
 }

@@ -75,7 +75,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io
 
 	stopHUP := b.reloadOnHUP(ctx)
 	defer stopHUP()
-	b.serveMetrics(ctx, &wg)
+	b.serveMetrics(ctx, cfg, &wg)
 
 	if !cfg.PPTP.Enabled {
 		log.Info("pptp disabled in config")

@@ -26,6 +26,7 @@ type Snapshot struct {
 type PPTP struct {
 	SessionsUp, SessionsStarting int
 	ControlConns                 int
+	MaxConns                     int // the cap on ControlConns (0: none)
 	PoolSize, PoolInUse          int
 	LoginsOK                     uint64
 	LoginFailures                []control.Counter // by reason
@@ -38,6 +39,7 @@ type PPTP struct {
 	MTU                                []control.Counter // oversized packets from the LAN side, by what was done
 	CallsOpened                        uint64
 	GuardEntries                       []control.Counter // the login guard's table sizes, by table
+	GuardDelayed                       uint64            // failures the guard held back
 	Sessions                           []control.Session
 }
 

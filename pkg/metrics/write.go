@@ -68,6 +68,8 @@ func writePPTP(w *writer, p *PPTP) {
 	w.level("pptpbox_sessions", int64(p.SessionsStarting), "state", "starting")
 	w.family("pptpbox_control_connections", "gauge", "Open PPTP control connections (TCP 1723).")
 	w.level("pptpbox_control_connections", int64(p.ControlConns))
+	w.family("pptpbox_control_connections_limit", "gauge", "The cap on open PPTP control connections (max_connections as boxd applies it; 0: none).")
+	w.level("pptpbox_control_connections_limit", int64(p.MaxConns))
 	w.family("pptpbox_pool_addresses", "gauge", "Addresses in the VPN address pool.")
 	w.level("pptpbox_pool_addresses", int64(p.PoolSize))
 	w.family("pptpbox_pool_addresses_in_use", "gauge", "Addresses of the VPN address pool handed out.")
@@ -87,6 +89,8 @@ func writePPTP(w *writer, p *PPTP) {
 	w.counter("pptpbox_calls_opened_total", p.CallsOpened)
 	w.counters("pptpbox_limit_refusals_total", "Connections and calls refused or ended by a limit against peers that have not logged in, by limit.", "limit", p.Refusals)
 	w.counters("pptpbox_oversized_packets_total", "Packets to a client larger than its MRU, by what was done.", "action", p.MTU)
+	w.family("pptpbox_login_guard_delayed_failures_total", "counter", "Login failures the password-guessing guard held back (also counted in pptpbox_login_failures_total).")
+	w.counter("pptpbox_login_guard_delayed_failures_total", p.GuardDelayed)
 	w.family("pptpbox_login_guard_entries", "gauge", "Entries in the password-guessing guard's tables, by table.")
 	for _, c := range p.GuardEntries {
 		w.level("pptpbox_login_guard_entries", int64(c.Value), "table", c.Name)
