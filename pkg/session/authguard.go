@@ -18,8 +18,8 @@ import (
 const msgBackoff = "Too many failed logins; try again later"
 
 // authenticator is what the links authenticate with: Config.Authenticator,
-// behind the guard when there is one.
-// Each verdict is counted (countingAuth, loginstats.go).
+// its verdicts counted (countingAuth, loginstats.go), behind the guard when
+// there is one.
 func (s *Server) authenticator() ppp.Authenticator {
 	if s.cfg.Authenticator == nil && s.cfg.Guard == nil {
 		return nil
