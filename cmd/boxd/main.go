@@ -4,6 +4,8 @@
 //	boxd -config /etc/pptpbox.toml   run the box
 //	boxd check [-on-box] FILE        validate FILE; exit 1 with file:line:key errors
 //	                                 (-on-box: the interfaces it names must exist)
+//	boxd hash-password               read a password (twice, no echo, on a terminal) and
+//	                                 print its salted hash for [console] password_hash
 //	boxd version
 //
 // It needs root (TUN, a raw GRE socket) and nothing else from the host.
@@ -42,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		switch args[0] {
 		case "check":
 			return check(args[1:], stdout, linkExists)
+		case "hash-password":
+			return hashPassword(args[1:], os.Stdin, stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, "boxd", version)
 			return nil
