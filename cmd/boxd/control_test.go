@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/config"
+	"github.com/pptpbox/pptpbox/pkg/confstore"
 	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/pkg/session"
 )
@@ -89,12 +90,9 @@ func TestControlStatsCarryEveryField(t *testing.T) {
 // handler serves, and an unknown one is answered with that list.
 func TestControlCommands(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := &box{
-		log:  log,
-		path: filepath.Join(t.TempDir(), "missing.toml"), // reload: refused, last good kept
-		cfg:  config.Default(),
-		srv:  session.New(session.Config{Logger: log}, nil, nil), // not serving: no socket, no TUN
-	}
+	missing := filepath.Join(t.TempDir(), "missing.toml") // reload: refused, last good kept
+	b := newBox(config.Default(), boxFiles{path: missing, store: confstore.Store{Path: missing}}, io.Discard)
+	b.srv = session.New(session.Config{Logger: log}, nil, nil) // not serving: no socket, no TUN
 	h := b.controlHandler()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -2,6 +2,8 @@
 // router work lands, the WAN/LAN ports and NAT), run from one TOML file.
 //
 //	boxd -config /etc/pptpbox.toml   run the box
+//	     [-config-store FILE]        where console commits go (default: the -config file);
+//	                                 the firmware runs a copy in /run and commits to /config
 //	boxd check [-on-box] FILE        validate FILE; exit 1 with file:line:key errors
 //	                                 (-on-box: the interfaces it names must exist)
 //	boxd hash-password               read a password (twice, no echo, on a terminal) and
@@ -16,14 +18,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/pptpbox/pptpbox/pkg/config"
+	"github.com/pptpbox/pptpbox/pkg/confstore"
 	"github.com/pptpbox/pptpbox/pkg/control"
 )
 
@@ -54,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("boxd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "/etc/pptpbox.toml", "config file")
+	storePath := fs.String("config-store", "", "where config commits are written, with the rollback point beside it (default: the -config file)")
 	sock := fs.String("control", control.DefaultSocket, "control socket path (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -61,9 +67,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := config.Load(*cfgPath)
+	files := boxFiles{path: *cfgPath, store: confstore.Store{Path: *storePath, RunPath: *cfgPath}}
+	if files.store.Path == "" {
+		files.store.Path = *cfgPath
+	}
+	// A commit confirmed that was never confirmed is undone before the
+	// config is read (the run file is reverted too).
+	if _, err := confstore.RevertPending(files.store, newLogger(stderr, "info")); err != nil {
+		return err
+	}
+	cfg, text, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, *cfgPath, *sock, stderr)
+	files.text = text
+	return serve(ctx, cfg, files, *sock, stderr)
+}
+
+// loadConfig reads and validates path, keeping its text (the running
+// config the console shows and diffs against).
+func loadConfig(path string) (*config.Config, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", &config.Error{File: path, Msg: err.Error()}
+	}
+	cfg, errs := confstore.Check(path, string(b))
+	if len(errs) > 0 {
+		return nil, "", errors.New(strings.Join(errs, "\n"))
+	}
+	return cfg, string(b), nil
 }
