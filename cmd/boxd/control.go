@@ -47,10 +47,13 @@ func (b *box) controlHandler() control.Handler {
 		}
 		switch req.Cmd {
 		case "reload":
-			b.reload(ctx)
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			return map[string]string{"config": b.cfg.File()}, nil
+			// A refused reload is an error (its file:line: key lines in
+			// the message), so boxctl reload exits non-zero.
+			res, err := b.reload(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]string{"config": res.Config}, nil
 		case "sessions":
 			return controlSessions(srv.Sessions()), nil
 		case "stats":
