@@ -228,12 +228,12 @@ func (m *Manager) Commit(ctx context.Context, r control.CommitRequest) (control.
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	text := m.candidate()
-	c, errs := Check(m.o.Store.Path, text)
-	if len(errs) > 0 {
+	if _, errs := Check(candidateName, text); len(errs) > 0 {
 		e := refused("commit refused: the candidate does not validate")
 		e.Details = errs
 		return control.CommitResult{}, e
 	}
+	c, _ := Check(m.runPath(), text) // valid: named as the file boxd will run
 	if m.o.OnBox != nil {
 		if err := m.o.OnBox(c); err != nil {
 			e := refused("commit refused: %v", err)
@@ -375,12 +375,12 @@ func (m *Manager) rollbackLocked(ctx context.Context, swap bool) (control.Commit
 		}
 		return control.CommitResult{}, control.Errorf(control.CodeInternal, "rollback: %v", err)
 	}
-	c, errs := Check(m.o.Store.PrevPath(), prev)
-	if len(errs) > 0 {
+	if _, errs := Check(m.o.Store.PrevPath(), prev); len(errs) > 0 {
 		e := refused("rollback refused: the rollback point does not validate")
 		e.Details = errs
 		return control.CommitResult{}, e
 	}
+	c, _ := Check(m.runPath(), prev)
 	old := m.running
 	res, err := m.install(ctx, prev, c)
 	if err != nil {

@@ -357,3 +357,16 @@ func TestReload(t *testing.T) {
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func asErr(err error, e **control.Error) bool { return errors.As(err, e) }
+
+// The config a commit applies is named as the file boxd runs with (what
+// show system and the logs print), not "candidate".
+func TestCommitNamesTheRunFile(t *testing.T) {
+	r := newRig(t)
+	r.m.Set("pptp.mtu", "1300")
+	if _, err := r.m.Commit(context.Background(), control.CommitRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.applied[0].File(); got != r.store.RunPath {
+		t.Errorf("applied config named %q, want %q", got, r.store.RunPath)
+	}
+}
