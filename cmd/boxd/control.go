@@ -26,8 +26,8 @@ type boxStats struct {
 
 func (b *box) stats() boxStats {
 	st := boxStats{Stats: controlStats(b.srv.Stats()), Goroutines: runtime.NumGoroutine()}
-	if b.rc != nil {
-		rs := b.rc.Stats()
+	if rc := b.radiusClient(); rc != nil {
+		rs := rc.Stats()
 		st.Radius = &rs
 	}
 	if b.router != nil {

@@ -35,7 +35,11 @@ type box struct {
 	users  *localUsers
 	router *router.Router // nil when the config has no router sections
 	srv    *session.Server
-	rc     *radius.Client // nil without [radius]
+	rc     *radius.Client // nil without [radius]; a reload may swap it (b.mu)
+	// aaa checks logins and accounts sessions; a reload that changes
+	// [radius] swaps the RADIUS client behind it. Nil until the PPTP
+	// server has started (b.mu).
+	aaa *liveAAA
 	// conf is the candidate config and the commits (api_config.go); every
 	// change of the running config, a SIGHUP reload included, goes
 	// through it and applies with b.apply.
@@ -125,8 +129,9 @@ func (b *box) serve(ctx context.Context, sock string) error {
 	}
 	defer ps.tun.delRoutes()
 	b.mu.Lock() // a SIGHUP reload may run already
-	b.srv, b.rc = ps.srv, ps.acct.rc
+	b.srv, b.rc = ps.srv, ps.acct.current().rc
 	b.tun = ps.tun
+	b.aaa = ps.acct
 	b.mu.Unlock()
 
 	ctlCtx, stopCtl := context.WithCancel(ctx)
@@ -194,12 +199,30 @@ func (b *box) apply(ctx context.Context, nc *config.Config) (control.CommitResul
 	old := b.cfg
 	b.mu.Unlock()
 	eff, pending := nc.ForReload(old)
+	b.mu.Lock()
+	live := b.aaa
+	b.mu.Unlock()
+	var setup *aaaSetup // a new RADIUS client, made before anything changes
+	if live != nil && !reflect.DeepEqual(old.Radius, eff.Radius) {
+		s, err := newAAA(eff, b.users, b.log)
+		if err != nil {
+			return control.CommitResult{}, err
+		}
+		setup = s
+	}
 	if b.router != nil && eff.RouterEnabled() {
 		if err := b.router.Reload(ctx, eff.NATParams()); err != nil {
 			return control.CommitResult{}, err
 		}
 	}
 	b.users.set(eff.Users)
+	if setup != nil {
+		live.swap(setup)
+		b.mu.Lock()
+		b.rc = setup.rc
+		b.mu.Unlock()
+		b.log.Info("radius: new logins use the new [radius]; running sessions keep their accounting", "servers", len(eff.Radius.Servers))
+	}
 	b.mu.Lock()
 	tn, srv := b.tun, b.srv
 	b.mu.Unlock()
@@ -229,6 +252,7 @@ func liveChanges(old, eff *config.Config) []string {
 		{"nat", old.NAT, eff.NAT},
 		{"firewall", old.Firewall, eff.Firewall},
 		{"port_forward", old.PortForwards, eff.PortForwards},
+		{"radius", old.Radius, eff.Radius},
 	} {
 		if !reflect.DeepEqual(c.a, c.b) {
 			out = append(out, c.name)
