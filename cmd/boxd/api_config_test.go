@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/confstore"
 	"github.com/pptpbox/pptpbox/pkg/control"
@@ -51,5 +52,35 @@ func TestAPIReload(t *testing.T) {
 	}
 	if text, _ := api.ConfigShow(ctx, control.Running); text.Path != path || text.Text[:8] != "[[user]]" {
 		t.Errorf("running: %+v", text)
+	}
+}
+
+// TestStartRevertsPendingCommit: boxd started while a commit confirmed
+// waits (it stopped before the confirmation) puts the rollback point back
+// in the store and the run file before it reads its config, and runs it.
+func TestStartRevertsPendingCommit(t *testing.T) {
+	dir := t.TempDir()
+	runFile, store := filepath.Join(dir, "run.toml"), filepath.Join(dir, "store.toml")
+	before := "[pptp]\nenabled = false\n"
+	unconfirmed := before + "[[user]]\nname = \"x\"\npassword = \"y\"\n"
+	for path, text := range map[string]string{runFile: unconfirmed, store: unconfirmed, store + ".prev": before, store + ".pending": `{"revert_at":"2026-12-02T22:00:00Z"}`} {
+		os.WriteFile(path, []byte(text), 0o600)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var log strings.Builder
+	if err := run(ctx, []string{"-config", runFile, "-config-store", store, "-control", ""}, io.Discard, &log); err != nil {
+		t.Fatalf("boxd: %v\n%s", err, log.String())
+	}
+	for _, path := range []string{runFile, store} {
+		if b, _ := os.ReadFile(path); string(b) != before {
+			t.Errorf("%s: %q, want the rollback point", path, b)
+		}
+	}
+	if _, err := os.Stat(store + ".pending"); err == nil {
+		t.Error("the pending marker stayed")
+	}
+	if !strings.Contains(log.String(), "reverted to the rollback point") {
+		t.Errorf("the revert is not logged:\n%s", log.String())
 	}
 }
