@@ -244,8 +244,16 @@ func (m *Manager) Commit(ctx context.Context, r control.CommitRequest) (control.
 	if text == m.running {
 		m.cand = nil
 		res := control.CommitResult{Path: m.o.Store.Path}
-		if m.pending != nil && r.ConfirmWithin == 0 {
+		switch {
+		case m.pending != nil && r.ConfirmWithin == 0:
 			return m.confirmLocked()
+		case m.pending != nil:
+			// commit confirmed again with nothing new: a new deadline.
+			res.RevertAt = m.o.Clock.Now().Add(r.ConfirmWithin)
+			if err := m.o.Store.writeMarker(marker{RevertAt: res.RevertAt, Comment: r.Comment}); err != nil {
+				return control.CommitResult{}, control.Errorf(control.CodeInternal, "commit: pending marker: %v", err)
+			}
+			m.arm(res.RevertAt)
 		}
 		return res, nil
 	}

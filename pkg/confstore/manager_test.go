@@ -291,8 +291,17 @@ func TestCommitConfirmedTwice(t *testing.T) {
 		t.Errorf("reverted to %q", r.m.Running())
 	}
 
+	// commit confirmed again with nothing new moves the deadline.
 	r.m.Set("pptp.mtu", "1300")
 	r.m.Commit(ctx, control.CommitRequest{ConfirmWithin: time.Minute})
+	r.clock.advance(50 * time.Second)
+	if res, err := r.m.Commit(ctx, control.CommitRequest{ConfirmWithin: time.Minute}); err != nil || res.Changed || !res.RevertAt.Equal(r.clock.Now().Add(time.Minute)) {
+		t.Errorf("commit confirmed again: %+v %v", res, err)
+	}
+	r.clock.advance(50 * time.Second)
+	if r.m.Running() == base {
+		t.Error("reverted at the first deadline after it was moved")
+	}
 	if res, err := r.m.Commit(ctx, control.CommitRequest{}); err != nil || !res.Confirmed {
 		t.Errorf("plain commit while pending: %+v %v", res, err)
 	}
