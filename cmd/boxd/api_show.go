@@ -175,6 +175,18 @@ func acctSessionID(rc *radius.Client) func(*ppp.AuthResult) string {
 	}
 }
 
+// endedSessions maps the sessions a config change ended (their summary:
+// they are gone, so there is no detail left to read).
+func endedSessions(in []session.Info) []control.Session {
+	out := make([]control.Session, 0, len(in))
+	for _, i := range in {
+		s := controlSession(session.Detail{Info: i}, nil)
+		s.State = "ended"
+		out = append(out, s)
+	}
+	return out
+}
+
 // controlSession maps a session onto the control API's (control_test.go
 // checks that no field is left out).
 func controlSession(d session.Detail, acctID func(*ppp.AuthResult) string) control.Session {
@@ -201,7 +213,9 @@ func controlSession(d session.Detail, acctID func(*ppp.AuthResult) string) contr
 	}
 	if d.Result != nil {
 		s.AuthSource = d.Result.Source
-		s.AcctSessionID = acctID(d.Result)
+		if acctID != nil {
+			s.AcctSessionID = acctID(d.Result)
+		}
 	}
 	return s
 }

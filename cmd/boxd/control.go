@@ -26,8 +26,8 @@ type boxStats struct {
 
 func (b *box) stats() boxStats {
 	st := boxStats{Stats: controlStats(b.srv.Stats()), Goroutines: runtime.NumGoroutine()}
-	if b.rc != nil {
-		rs := b.rc.Stats()
+	if rc := b.radiusClient(); rc != nil {
+		rs := rc.Stats()
 		st.Radius = &rs
 	}
 	if b.router != nil {
@@ -48,10 +48,13 @@ func (b *box) controlHandler() control.Handler {
 		}
 		switch req.Cmd {
 		case "reload":
-			b.reload(ctx)
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			return map[string]string{"config": b.cfg.File()}, nil
+			// A refused reload is an error (its file:line: key lines in
+			// the message), so boxctl reload exits non-zero.
+			res, err := b.reload(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]string{"config": res.Config}, nil
 		case "sessions":
 			return boxAPI{b}.Sessions(ctx)
 		case "stats":

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/config"
+	"github.com/pptpbox/pptpbox/pkg/confstore"
 	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/pkg/session"
 )
@@ -78,12 +79,9 @@ func TestControlStatsCarryEveryField(t *testing.T) {
 // handler serves, and an unknown one is answered with that list.
 func TestControlCommands(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := &box{
-		log:  log,
-		path: filepath.Join(t.TempDir(), "missing.toml"), // reload: refused, last good kept
-		cfg:  config.Default(),
-		srv:  session.New(session.Config{Logger: log}, nil, nil), // not serving: no socket, no TUN
-	}
+	missing := filepath.Join(t.TempDir(), "missing.toml") // reload: refused, last good kept
+	b := newBox(config.Default(), boxFiles{path: missing, store: confstore.Store{Path: missing}}, sysInfo{}, io.Discard)
+	b.srv = session.New(session.Config{Logger: log}, nil, nil) // not serving: no socket, no TUN
 	h := b.controlHandler()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -93,6 +91,13 @@ func TestControlCommands(t *testing.T) {
 			args = []string{"alice"}
 		}
 		_, err := h(ctx, control.Request{Cmd: c.Name, Args: args})
+		if c.Name == "reload" {
+			// The file is missing: refused, with the reason.
+			if control.CodeOf(err) != control.CodeRefused || !strings.Contains(err.Error(), missing+": no such file") {
+				t.Errorf("reload of a missing file: %v", err)
+			}
+			continue
+		}
 		if err != nil && !(c.Name == "disconnect" && err.Error() == `no session for user "alice"`) {
 			t.Errorf("%s: %v", c.Name, err)
 		}

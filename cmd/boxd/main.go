@@ -4,8 +4,12 @@
 //	boxd -config /etc/pptpbox.toml   run the box
 //	     [-board NAME] [-config-source TEXT]
 //	                                 what show system reports (the init passes them)
+//	     [-config-store FILE]        where console commits go (default: the -config file);
+//	                                 the firmware runs a copy in /run and commits to /config
 //	boxd check [-on-box] FILE        validate FILE; exit 1 with file:line:key errors
 //	                                 (-on-box: the interfaces it names must exist)
+//	boxd hash-password               read a password (twice, no echo, on a terminal) and
+//	                                 print its salted hash for [console] password_hash
 //	boxd version
 //
 // It needs root (TUN, a raw GRE socket) and nothing else from the host.
@@ -16,14 +20,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/pptpbox/pptpbox/pkg/config"
+	"github.com/pptpbox/pptpbox/pkg/confstore"
 	"github.com/pptpbox/pptpbox/pkg/control"
 )
 
@@ -44,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		switch args[0] {
 		case "check":
 			return check(args[1:], stdout, linkExists)
+		case "hash-password":
+			return hashPassword(args[1:], os.Stdin, stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, "boxd", version)
 			return nil
@@ -52,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("boxd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "/etc/pptpbox.toml", "config file")
+	storePath := fs.String("config-store", "", "where config commits are written, with the rollback point beside it (default: the -config file)")
 	sock := fs.String("control", control.DefaultSocket, "control socket path (empty: none)")
 	var sys sysInfo
 	fs.StringVar(&sys.board, "board", "", "the board's name, for show system (the init passes it)")
@@ -62,9 +72,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := config.Load(*cfgPath)
+	files := boxFiles{path: *cfgPath, store: confstore.Store{Path: *storePath, RunPath: *cfgPath}}
+	if files.store.Path == "" {
+		files.store.Path = *cfgPath
+	}
+	// A commit confirmed that was never confirmed is undone before the
+	// config is read (the run file is reverted too).
+	if _, err := confstore.RevertPending(files.store, newLogger(stderr, "info")); err != nil {
+		return err
+	}
+	cfg, text, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, *cfgPath, *sock, sys, stderr)
+	files.text = text
+	return serve(ctx, cfg, files, *sock, sys, stderr)
+}
+
+// loadConfig reads and validates path, keeping its text (the running
+// config the console shows and diffs against).
+func loadConfig(path string) (*config.Config, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", &config.Error{File: path, Msg: err.Error()}
+	}
+	cfg, errs := confstore.Check(path, string(b))
+	if len(errs) > 0 {
+		return nil, "", errors.New(strings.Join(errs, "\n"))
+	}
+	return cfg, string(b), nil
 }

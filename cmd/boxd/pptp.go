@@ -25,7 +25,7 @@ type pptpServer struct {
 	srv  *session.Server
 	ln   net.Listener
 	tun  *tunNet
-	acct *aaaSetup
+	acct *liveAAA
 }
 
 // startPPTP brings the PPTP server up from cfg: logins and accounting
@@ -35,10 +35,11 @@ type pptpServer struct {
 // unknown): it bounds max_connections. The caller serves ps.srv on ps.ln,
 // then stops ps.acct and removes ps.tun's routes.
 func startPPTP(ctx context.Context, cfg *config.Config, users ppp.Authenticator, nofile uint64, log *slog.Logger) (*pptpServer, error) {
-	acct, err := newAAA(cfg, users, log)
+	setup, err := newAAA(cfg, users, log)
 	if err != nil {
 		return nil, err
 	}
+	acct := newLiveAAA(setup)
 	p := cfg.PPTPParams()
 	pool := ippool.New(p.Pool)
 	t, err := openTunNet(p, pool, cfg.Users, log)
@@ -53,8 +54,8 @@ func startPPTP(ctx context.Context, cfg *config.Config, users ppp.Authenticator,
 	sc := sessionConfig(p, pool, acct, connCap(p.MaxConns, nofile, log), log)
 	sc.OnAddr = t.onAddr(proxyARP(cfg, log))
 	ps := &pptpServer{srv: session.New(sc, g, t.dev), ln: ln, tun: t, acct: acct}
-	acct.start(ctx)
-	if err := acct.serveDAE(ctx, ps.srv); err != nil {
+	setup.start(ctx)
+	if err := setup.serveDAE(ctx, ps.srv); err != nil {
 		t.delRoutes()
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func startPPTP(ctx context.Context, cfg *config.Config, users ppp.Authenticator,
 
 // sessionConfig is the session server's configuration from [pptp], with
 // maxConns as connCap sized it.
-func sessionConfig(p config.PPTPParams, pool *ippool.Pool, acct *aaaSetup, maxConns int, log *slog.Logger) session.Config {
+func sessionConfig(p config.PPTPParams, pool *ippool.Pool, acct *liveAAA, maxConns int, log *slog.Logger) session.Config {
 	return session.Config{
 		Logger:           log,
 		Name:             p.Name,
@@ -72,8 +73,8 @@ func sessionConfig(p config.PPTPParams, pool *ippool.Pool, acct *aaaSetup, maxCo
 		DNS:              p.DNS,
 		Auth:             p.Auth,
 		AuthRetries:      p.AuthRetries,
-		Authenticator:    acct.auth,
-		Accounting:       acct.acct,
+		Authenticator:    acct,
+		Accounting:       acct,
 		MPPE:             p.MPPE,
 		MRU:              uint16(p.MTU),
 		EchoInterval:     p.EchoInterval,

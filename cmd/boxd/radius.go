@@ -25,6 +25,9 @@ type aaaSetup struct {
 	rc   *radius.Client // nil without [radius]
 	cfg  *config.Radius
 	log  *slog.Logger
+	// owns reports whether this setup's RADIUS client let the login of
+	// res in (liveAAA routes the session's accounting to it); nil: none.
+	owns func(res *ppp.AuthResult) bool
 }
 
 func newAAA(cfg *config.Config, users ppp.Authenticator, log *slog.Logger) (*aaaSetup, error) {
@@ -54,7 +57,7 @@ func newAAA(cfg *config.Config, users ppp.Authenticator, log *slog.Logger) (*aaa
 	if !r.RequireMessageAuthenticator {
 		log.Warn("radius: require_message_authenticator is off: Access replies without a Message-Authenticator are believed (Blast-RADIUS, CVE-2024-3596)")
 	}
-	a := &aaaSetup{auth: rc, rc: rc, cfg: r, log: log}
+	a := &aaaSetup{auth: rc, rc: rc, cfg: r, log: log, owns: func(res *ppp.AuthResult) bool { return res != nil && rc.SessionID(res) != "" }}
 	if r.FallbackLocal {
 		a.auth = aaa.Fallback{Primary: rc, Secondary: users, Logger: log}
 	}
@@ -75,6 +78,19 @@ func (a *aaaSetup) start(ctx context.Context) {
 			a.log.Warn("radius accounting-on not answered", "err", err)
 		}
 	}()
+}
+
+// drain waits (bounded) for the accounting records a replaced setup still
+// sends; its servers get no Accounting-Off (they may be the new ones too).
+func (a *aaaSetup) drain() {
+	if a.rc == nil || a.acct == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.rc.Close(ctx); err != nil {
+		a.log.Warn("radius accounting of a replaced server list", "err", err)
+	}
 }
 
 // stop waits (bounded) for the sessions' Stop records, then sends

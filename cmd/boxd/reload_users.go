@@ -34,18 +34,18 @@ func staleUsers(old, new []config.User) map[string]string {
 	return stale
 }
 
-// endStaleSessions ends the sessions of the users a reload removed or
-// changed (Admin-Reset; RADIUS accounting reports Acct-Terminate-Cause
+// endStaleSessions ends (and returns) the sessions of the users a reload
+// removed or changed (Admin-Reset; RADIUS accounting reports Acct-Terminate-Cause
 // Admin-Reset) and logs each. A session's name is matched as the local
 // table matches it: exactly, or without a Windows "DOMAIN\" prefix. With
 // RADIUS and no fallback_local the table logs no one in, so nothing ends.
-func endStaleSessions(log *slog.Logger, srv *session.Server, running *config.Config, old, new []config.User) {
+func endStaleSessions(log *slog.Logger, srv *session.Server, running *config.Config, old, new []config.User) []session.Info {
 	if srv == nil || (running.RadiusEnabled() && !running.Radius.FallbackLocal) {
-		return
+		return nil
 	}
 	stale := staleUsers(old, new)
 	if len(stale) == 0 {
-		return
+		return nil
 	}
 	why := func(user string) (string, bool) {
 		if w, ok := stale[user]; ok {
@@ -59,4 +59,5 @@ func endStaleSessions(log *slog.Logger, srv *session.Server, running *config.Con
 		w, _ := why(in.User)
 		log.Warn("reload: session ended", "user", in.User, "why", w, "ip", in.IP, "peer", in.Peer, "call", in.CallID, "cause", aaa.CauseAdminReset.String())
 	}
+	return ended
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/config"
+	"github.com/pptpbox/pptpbox/pkg/confstore"
 	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/pkg/logring"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
@@ -31,13 +33,21 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // box is the running daemon: what a reload may change lives here.
 type box struct {
 	log    *slog.Logger
-	path   string
+	path   string // the -config file
 	users  *localUsers
 	router *router.Router // nil when the config has no router sections
 	srv    *session.Server
-	rc     *radius.Client // nil without [radius]
+	rc     *radius.Client // nil without [radius]; a reload may swap it (b.mu)
 	logs   *logring.Ring  // boxd's recent log lines (show log)
 	sys    sysInfo        // for show system
+	// aaa checks logins and accounts sessions; a reload that changes
+	// [radius] swaps the RADIUS client behind it. Nil until the PPTP
+	// server has started (b.mu).
+	aaa *liveAAA
+	// conf is the candidate config and the commits (api_config.go); every
+	// change of the running config, a SIGHUP reload included, goes
+	// through it and applies with b.apply.
+	conf *confstore.Manager
 
 	mu  sync.Mutex
 	cfg *config.Config // the last good config
@@ -47,16 +57,45 @@ type box struct {
 	tun *tunNet
 }
 
+// boxFiles are the config files boxd runs with: the -config file and its
+// text as loaded, and the store commits go to (-config-store).
+type boxFiles struct {
+	path  string
+	text  string
+	store confstore.Store
+}
+
+// newBox makes the daemon's state for cfg; serveBox runs it.
+func newBox(cfg *config.Config, files boxFiles, sys sysInfo, stderr io.Writer) *box {
+	logs := logring.New(logLines)
+	log := newLogger(logring.Tee(logs, stderr), cfg.Log.Level)
+	sys.started = time.Now()
+	b := &box{log: log, path: files.path, cfg: cfg, users: newLocalUsers(cfg.Users), logs: logs, sys: sys}
+	b.conf = confstore.New(confstore.Options{
+		Store: files.store,
+		Apply: b.apply,
+		OnBox: func(c *config.Config) error {
+			if !c.RouterEnabled() {
+				return nil
+			}
+			return c.CheckInterfaces(linkExists)
+		},
+		Log: log,
+	}, files.text)
+	return b
+}
+
 // serve runs the box until ctx ends. SIGHUP reloads the config file: a file
 // that fails validation is refused with its file:line:key error and the box
 // keeps running on its last good config.
-func serve(ctx context.Context, cfg *config.Config, path, sock string, sys sysInfo, stderr io.Writer) error {
-	logs := logring.New(logLines)
-	log := newLogger(logring.Tee(logs, stderr), cfg.Log.Level)
-	log.Info("boxd starting", "version", version, "config", cfg.File())
+func serve(ctx context.Context, cfg *config.Config, files boxFiles, sock string, sys sysInfo, stderr io.Writer) error {
+	return newBox(cfg, files, sys, stderr).serve(ctx, sock)
+}
+
+func (b *box) serve(ctx context.Context, sock string) error {
+	cfg, log := b.cfg, b.log
+	log.Info("boxd starting", "version", version, "config", cfg.File(), "config_store", b.conf.StorePath())
 	nofile := raiseNoFile(log)
-	sys.started = time.Now()
-	b := &box{log: log, path: path, cfg: cfg, users: newLocalUsers(cfg.Users), logs: logs, sys: sys}
 	// Deferred calls run last-in first-out: cancel the router before waiting
 	// for it, so an early error return does not hang.
 	var wg sync.WaitGroup
@@ -97,8 +136,9 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, sys sysIn
 	}
 	defer ps.tun.delRoutes()
 	b.mu.Lock() // a SIGHUP reload may run already
-	b.srv, b.rc = ps.srv, ps.acct.rc
+	b.srv, b.rc = ps.srv, ps.acct.current().rc
 	b.tun = ps.tun
+	b.aaa = ps.acct
 	b.mu.Unlock()
 
 	ctlCtx, stopCtl := context.WithCancel(ctx)
@@ -141,32 +181,59 @@ func (b *box) reloadOnHUP(ctx context.Context) (stop func()) {
 	return func() { signal.Stop(hup) }
 }
 
-// reload re-reads the config file. Users, NAT, firewall and port forwards
-// change at once; [pptp], [wan], [lan], [log] and [console] keep their
-// running values until the next restart (config.ForReload), and the log
-// names those sections, so the rules never describe ports that are not
-// configured that way.
-func (b *box) reload(ctx context.Context) {
-	nc, err := config.Load(b.path)
+// reload re-reads the config file (SIGHUP, the legacy reload command): a
+// file that fails validation is refused with its file:line: key errors
+// and the box keeps its last good config.
+func (b *box) reload(ctx context.Context) (control.ReloadResult, error) {
+	res, err := b.conf.Reload(ctx)
 	if err != nil {
 		b.log.Error("reload refused: keeping the last good config", "err", err)
-		return
+		return res, err
 	}
+	b.log.Info("reload done", "config", res.Config, "applied", strings.Join(res.Applied, ","))
+	return res, nil
+}
+
+// apply makes nc the running config (a reload, a commit, a rollback).
+// Users, NAT, firewall and port forwards change at once; [pptp], [wan],
+// [lan], [log], [console] and [radius] keep their running values until the
+// next restart (config.ForReload) and come back in Restart, so the rules
+// never describe ports that are not configured that way. A user removed,
+// or whose password or fixed address changed, loses their sessions
+// (Admin-Reset); nobody else's session is touched.
+func (b *box) apply(ctx context.Context, nc *config.Config) (control.CommitResult, error) {
 	b.mu.Lock()
 	old := b.cfg
 	b.mu.Unlock()
 	eff, pending := nc.ForReload(old)
+	b.mu.Lock()
+	live := b.aaa
+	b.mu.Unlock()
+	var setup *aaaSetup // a new RADIUS client, made before anything changes
+	if live != nil && !reflect.DeepEqual(old.Radius, eff.Radius) {
+		s, err := newAAA(eff, b.users, b.log)
+		if err != nil {
+			return control.CommitResult{}, err
+		}
+		setup = s
+	}
 	if b.router != nil && eff.RouterEnabled() {
 		if err := b.router.Reload(ctx, eff.NATParams()); err != nil {
-			b.log.Error("reload refused: keeping the last good config", "err", err)
-			return
+			return control.CommitResult{}, err
 		}
 	}
 	b.users.set(eff.Users)
+	if setup != nil {
+		live.swap(setup)
+		b.mu.Lock()
+		b.rc = setup.rc
+		b.mu.Unlock()
+		b.log.Info("radius: new logins use the new [radius]; running sessions keep their accounting", "servers", len(eff.Radius.Servers))
+	}
 	b.mu.Lock()
 	tn, srv := b.tun, b.srv
 	b.mu.Unlock()
-	endStaleSessions(b.log, srv, eff, old.Users, eff.Users)
+	ended := endStaleSessions(b.log, srv, eff, old.Users, eff.Users)
 	if tn != nil {
 		tn.setUsers(eff.Users)
 	}
@@ -176,7 +243,29 @@ func (b *box) reload(ctx context.Context) {
 	b.mu.Lock()
 	b.cfg = eff
 	b.mu.Unlock()
-	b.log.Info("reload done", "config", b.path, "users", len(eff.Users))
+	b.log.Info("config applied", "config", nc.File(), "users", len(eff.Users), "ended", len(ended))
+	return control.CommitResult{Applied: liveChanges(old, eff), Restart: pending, Ended: endedSessions(ended)}, nil
+}
+
+// liveChanges names the sections that differ between old and eff (what a
+// reload applied at once).
+func liveChanges(old, eff *config.Config) []string {
+	var out []string
+	for _, c := range []struct {
+		name string
+		a, b any
+	}{
+		{"user", old.Users, eff.Users},
+		{"nat", old.NAT, eff.NAT},
+		{"firewall", old.Firewall, eff.Firewall},
+		{"port_forward", old.PortForwards, eff.PortForwards},
+		{"radius", old.Radius, eff.Radius},
+	} {
+		if !reflect.DeepEqual(c.a, c.b) {
+			out = append(out, c.name)
+		}
+	}
+	return out
 }
 
 // localUsers is the [[user]] table, swapped whole on reload.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/pptpbox/pptpbox/pkg/atomicfile"
 )
 
 // Source is where the running config came from.
@@ -134,37 +136,9 @@ func Select(usb, flash, lastGood *Candidate, def *Candidate, validate Validator)
 }
 
 // WriteFileAtomic replaces dir/name with data so that a power cut leaves either the old or
-// the new file: write a temporary file, fsync it, rename it over the old one, fsync the
-// directory.
+// the new file (pkg/atomicfile: temporary file, fsync, rename, fsync of the directory).
 func WriteFileAtomic(dir, name string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("fsync %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("rename %s: %w", name, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(dir, name), data)
 }
 
 // ReadCandidate reads a config file, returning nil when it does not exist. A file that

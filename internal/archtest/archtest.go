@@ -65,7 +65,7 @@ func (v Violation) String() string {
 // Leaves import no other pptpbox package (but internal/lograte).
 var Leaves = []string{
 	"pkg/ippool", "pkg/ipv4frag", "pkg/tun", "pkg/authguard", "pkg/mschap", "pkg/mppe",
-	"pkg/gre", "pkg/pptp", "pkg/dhcpd", "pkg/netcfg", "pkg/nat", "pkg/control", "pkg/dhcp4c", "pkg/login",
+	"pkg/gre", "pkg/pptp", "pkg/dhcpd", "pkg/netcfg", "pkg/nat", "pkg/control", "pkg/dhcp4c", "pkg/login", "pkg/atomicfile",
 	"pkg/logring", "pkg/trace", "pkg/probe",
 }
 
@@ -142,6 +142,11 @@ func rules() []Rule {
 			Only: []string{"pkg/ppp", "pkg/ippool", "pkg/nat", "pkg/netcfg", "pkg/dhcpd", "pkg/aaa", "pkg/authguard", "pkg/login"},
 			Never: []string{"pkg/session", "pkg/radius", "pkg/router", "pkg/control", "pkg/client",
 				"pkg/tun", "pkg/gre", "pkg/pptp"},
+		},
+		Rule{
+			Name: "pkg/confstore (staged config, commit, rollback) imports only config (to validate), control (the API's types) and atomicfile",
+			From: []string{"pkg/confstore"},
+			Only: []string{"pkg/config", "pkg/control", "pkg/atomicfile"},
 		},
 		Rule{
 			Name: "CLI and test rigs (cmd/boxctl, cmd/init, qemu/...) import pkg/control, never pkg/session",

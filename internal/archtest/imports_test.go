@@ -97,6 +97,7 @@ func fakeTree() []Package {
 		pkg("pkg/radius", []string{"pkg/aaa", "pkg/ppp", "layeh.com/radius"}, []string{"pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/router", []string{"pkg/netcfg", "pkg/nat", "pkg/dhcpd", "pkg/dhcp4c"}, nil),
 		pkg("pkg/config", []string{"pkg/ppp", "pkg/aaa", "pkg/nat"}, []string{"pkg/mschap", "pkg/mppe"}),
+		pkg("pkg/confstore", []string{"pkg/config", "pkg/control", "pkg/atomicfile"}, []string{"pkg/ppp", "pkg/aaa", "pkg/nat", "pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/client", []string{"pkg/pptp", "pkg/gre", "pkg/ppp"}, []string{"pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/session", []string{"pkg/pptp", "pkg/gre", "pkg/ppp", "pkg/aaa"}, []string{"pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/gre/gretest", []string{"pkg/gre"}, nil),
@@ -171,6 +172,13 @@ func TestCheck(t *testing.T) {
 			return ps
 		}, []string{
 			`pkg/metrics imports pkg/radius: breaks the rule "pkg/metrics (the /metrics writer) imports only pkg/control, for its types" (docs/internals.md)`,
+		}},
+		{"confstore applies a config itself", func(ps []Package) []Package {
+			*find(ps, "pkg/confstore") = pkg("pkg/confstore", []string{"pkg/config", "pkg/control", "pkg/router"}, nil)
+			return ps
+		}, []string{
+			`pkg/confstore imports pkg/dhcp4c (through pkg/router): breaks the rule "nothing in pkg/ but router imports dhcp4c" (docs/internals.md)`,
+			`pkg/confstore imports pkg/router: breaks the rule "pkg/confstore (staged config, commit, rollback) imports only config (to validate), control (the API's types) and atomicfile" (docs/internals.md)`,
 		}},
 		{"dhcp4c outside router", func(ps []Package) []Package {
 			return append(ps, pkg("pkg/dhcp4c/dhcp4ctest", []string{"pkg/dhcp4c"}, nil), pkg("pkg/wan", []string{"pkg/dhcp4c"}, nil))

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/pptpbox/pptpbox/pkg/login"
 )
 
 func TestConsoleSection(t *testing.T) {
@@ -21,6 +23,8 @@ func TestConsoleSection(t *testing.T) {
 		{name: "string", in: "[log]\nlevel = \"info\"\n[console]\ndebug_shell = \"yes\"\n", wantErr: "debug_shell", line: 4},
 		{name: "unknown key", in: "[console]\ndebug_shell = true\nbaud = 9600\n", wantErr: "console.baud: unknown key", line: 3},
 		{name: "not a table", in: "console = 1\n", wantErr: "console", line: 1},
+		{name: "hash", in: "[console]\npassword_hash = \"" + testHash + "\"\n"},
+		{name: "plain password", in: "[log]\n[console]\npassword_hash = \"secret\"\n", wantErr: "console.password_hash: not a bcrypt hash (make one with boxd hash-password)", line: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +55,15 @@ func TestConsoleSection(t *testing.T) {
 				t.Fatalf("error at %s:%d, want box.toml:%d (%v)", ce.File, ce.Line, tt.line, err)
 			}
 		})
+	}
+}
+
+// testHash is login.Hash("s3cret").
+const testHash = "$2a$10$r05.uhy3CdGpF4tHCHvHuutgbtbmDEgzueD8HoVq5Xq.9aNbST.Cm"
+
+func TestConsoleHashVerifies(t *testing.T) {
+	if !login.Verify(testHash, "s3cret") {
+		t.Fatal("testHash is not a hash of s3cret")
 	}
 }
 

@@ -3,11 +3,14 @@ package config
 import "reflect"
 
 // ForReload is what a running boxd applies when it reloads c while old is
-// in force. Users, NAT, firewall and port forwards change at once; the
-// sections that shape the running server and ports ([pptp], [wan], [lan]
-// with [lan.dhcp], [log], [console], [radius], [metrics], and whether the
-// router runs at all) keep old's values until the next restart, and
-// pending names the changed ones so that the reload can say so. Keeping them is what keeps the box
+// in force. Users, NAT, firewall, port forwards and [radius] (its servers,
+// secrets, timers, accounting: boxd swaps the RADIUS client, see
+// RadiusLive) change at once; the sections that shape the running server
+// and ports ([pptp], [wan], [lan] with [lan.dhcp], [log], [console], [metrics],
+// whether the router or RADIUS runs at all, and [radius] while a
+// Disconnect-Request listener is on) keep old's values until the next
+// restart, and pending names the changed ones so that the reload can say
+// so. Keeping them is what keeps the box
 // consistent: a ruleset built from a new [lan] address while the LAN port
 // still has the old one would masquerade a subnet nobody is on.
 func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
@@ -22,7 +25,7 @@ func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
 		{"lan", !reflect.DeepEqual(c.LAN, old.LAN), func() { e.LAN = old.LAN }},
 		{"log", !reflect.DeepEqual(c.Log, old.Log), func() { e.Log = old.Log }},
 		{"console", !reflect.DeepEqual(c.Console, old.Console), func() { e.Console = old.Console }},
-		{"radius", !reflect.DeepEqual(c.Radius, old.Radius), func() { e.Radius = old.Radius }},
+		{"radius", !reflect.DeepEqual(c.Radius, old.Radius) && !RadiusLive(old.Radius, c.Radius), func() { e.Radius = old.Radius }},
 		{"metrics", !reflect.DeepEqual(c.Metrics, old.Metrics), func() { e.Metrics = old.Metrics }},
 		{"router", c.router != old.router, func() { e.router = old.router }},
 	}
@@ -33,4 +36,12 @@ func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
 		}
 	}
 	return &e, pending
+}
+
+// RadiusLive reports whether a running box can change [radius] from old to
+// new without a restart: RADIUS stays on (or off), and no Disconnect-
+// Request listener is involved (it is bound to the running client's
+// sessions and the servers' addresses and secrets it started with).
+func RadiusLive(old, new Radius) bool {
+	return old.enabled == new.enabled && old.DAEListen == "" && new.DAEListen == ""
 }

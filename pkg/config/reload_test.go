@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -79,6 +80,16 @@ password = "alice-pw"
 					t.Errorf("remote_ip %q wan mode %q: want the running ones", eff.PPTP.RemoteIP, eff.WAN.Mode)
 				}
 			}},
+		{"radius switched on waits",
+			func(s string) string {
+				return s + "[radius]\ntimeout = \"2s\"\n[[radius.server]]\naddress = \"192.0.2.9\"\nsecret = \"s\"\n"
+			},
+			[]string{"radius"},
+			func(t *testing.T, eff *Config) {
+				if eff.RadiusEnabled() {
+					t.Error("RADIUS is on in the effective config; it starts at a restart")
+				}
+			}},
 		{"the router switched off waits",
 			func(s string) string { return "[pptp]\nlocal_ip = \"10.79.97.1\"\nremote_ip = \"10.79.97.10-200\"\n" },
 			[]string{"router"}, // the [wan] and [lan] defaults equal the base file's
@@ -116,4 +127,52 @@ func replace(t *testing.T, s, old, new string) string {
 		t.Fatalf("fixture lacks %q", old)
 	}
 	return strings.Replace(s, old, new, 1)
+}
+
+// TestForReloadRadius: with RADIUS on, a change of its servers, secrets or
+// timers applies at once; switching it off, or any change while a
+// Disconnect-Request listener is on, waits for a restart.
+func TestForReloadRadius(t *testing.T) {
+	const base = "[radius]\ntimeout = \"3s\"\n[[radius.server]]\naddress = \"192.0.2.9\"\nsecret = \"s\"\n"
+	parse := func(s string) *Config {
+		t.Helper()
+		c, err := Parse("r.toml", []byte(s))
+		if err == nil {
+			err = c.Validate()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	old := parse(base)
+	for _, tc := range []struct {
+		name, text string
+		pending    []string
+		radius     *Config // the [radius] eff must carry
+	}{
+		{"server and secret", replace(t, replace(t, base, "192.0.2.9", "192.0.2.10"), `"s"`, `"t"`), nil, nil},
+		{"timeout", replace(t, base, "3s", "1s"), nil, nil},
+		{"switched off", "[pptp]\n", []string{"radius"}, old},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc := parse(tc.text)
+			eff, pending := nc.ForReload(old)
+			if !slices.Equal(pending, tc.pending) {
+				t.Errorf("pending %v, want %v", pending, tc.pending)
+			}
+			want := nc
+			if tc.radius != nil {
+				want = tc.radius
+			}
+			if !reflect.DeepEqual(eff.Radius, want.Radius) {
+				t.Errorf("radius %+v, want %+v", eff.Radius, want.Radius)
+			}
+		})
+	}
+	withDAE := parse(replace(t, base, "[radius]\n", "[radius]\ndae_listen = \"127.0.0.1:3799\"\n"))
+	nc := parse(replace(t, replace(t, base, "[radius]\n", "[radius]\ndae_listen = \"127.0.0.1:3799\"\n"), "3s", "1s"))
+	if eff, pending := nc.ForReload(withDAE); !slices.Equal(pending, []string{"radius"}) || eff.Radius.Timeout != withDAE.Radius.Timeout {
+		t.Errorf("with a DAE listener: pending %v timeout %v, want [radius] kept", pending, eff.Radius.Timeout)
+	}
 }
