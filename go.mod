@@ -12,6 +12,7 @@ require (
 	github.com/u-root/u-root v0.16.0
 	golang.org/x/crypto v0.51.0
 	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.43.0
 	layeh.com/radius v0.0.0-20231213012653-1006025d24f8
 )
 
@@ -51,7 +52,6 @@ require (
 	golang.org/x/mod v0.35.0 // indirect
 	golang.org/x/net v0.55.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/term v0.43.0 // indirect
 	golang.org/x/text v0.37.0 // indirect
 	golang.org/x/tools v0.44.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect

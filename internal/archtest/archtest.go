@@ -66,6 +66,7 @@ func (v Violation) String() string {
 var Leaves = []string{
 	"pkg/ippool", "pkg/ipv4frag", "pkg/tun", "pkg/authguard", "pkg/mschap", "pkg/mppe",
 	"pkg/gre", "pkg/pptp", "pkg/dhcpd", "pkg/netcfg", "pkg/nat", "pkg/control", "pkg/dhcp4c", "pkg/login",
+	"pkg/cli",
 }
 
 // Protocol are the protocol packages: they import none of each other,
