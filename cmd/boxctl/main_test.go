@@ -69,7 +69,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"--socket", sock, "kick", "alice"}, exitOK, "kicked alice", ""},
 		{[]string{"--socket", sock, "kick", "nobody"}, exitNotFound, "", `no session "nobody"`},
 		{[]string{"--socket", sock, "config", "set", "pptp.mppe", "sometimes"}, exitRefused, "", "pptpbox.toml:2: pptp.mppe: not one of"},
-		{[]string{"--socket", sock, "config", "reload"}, exitError, "", "disk on fire"},
+		{[]string{"--socket", sock, "reload"}, exitError, "", "disk on fire"},
 		{[]string{"--socket", sock, "bogus"}, exitUsage, "", `"bogus" is not a command`},
 		{[]string{"--socket", sock, "show"}, exitUsage, "", "incomplete command"},
 		{[]string{"--socket", sock, "kick"}, exitUsage, "", "missing <user|id|address>"},

@@ -79,7 +79,6 @@ func New(api control.API, local Local) *cli.Tree {
 		{Name: "confirm", Help: "keep a commit confirmed", Run: c.commitLike(c.api.ConfigConfirm)},
 		{Name: "rollback", Help: "apply and write the rollback point (the config before the last commit)", Run: c.commitLike(c.api.ConfigRollback)},
 		{Name: "discard", Help: "drop the staged changes", Run: c.done(c.api.ConfigDiscard, "staged changes discarded")},
-		{Name: "reload", Help: "re-read the config file, as SIGHUP", Run: c.reload},
 	}
 	if local.Edit != nil {
 		config = slices.Insert(config, 4, &cli.Node{Name: "edit", Help: "edit the candidate in an editor", Run: c.configEdit})
@@ -106,6 +105,7 @@ func New(api control.API, local Local) *cli.Tree {
 		{Name: "traceroute", Help: "traceroute from the box", Run: c.probe("traceroute"), Args: []cli.Arg{{Name: "host", Help: "a name or address"}},
 			Options: []cli.Option{{Name: "hops", Value: "N", Help: "the most hops (default 30)"}}},
 		{Name: "config", Help: "the config: stage, check, commit, roll back", Children: config},
+		{Name: "reload", Help: "re-read the config file boxd runs with, as SIGHUP", Run: c.reload},
 	}
 	if local.Reboot != nil {
 		top = append(top, &cli.Node{Name: "reboot", Help: "restart the box (asks first)", Run: c.confirmThen("Reboot the box?", local.Reboot)})

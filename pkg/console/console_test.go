@@ -119,7 +119,7 @@ func TestCommands(t *testing.T) {
 		{"config confirm", []string{"written to"}, nil, "ConfigConfirm"},
 		{"config rollback", []string{"written to"}, nil, "ConfigRollback"},
 		{"config discard", []string{"staged changes discarded"}, nil, "ConfigDiscard"},
-		{"config reload", []string{"reloaded /run/pptpbox.toml", "applied live: radius"}, nil, "Reload"},
+		{"reload", []string{"reloaded /run/pptpbox.toml", "applied live: radius"}, nil, "Reload"},
 	} {
 		f := fakeBox()
 		out, err := run(t, New(f, Local{}), tc.line, nil)
