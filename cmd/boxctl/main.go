@@ -63,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 Commands may be abbreviated to a unique prefix (sh sess); --json prints
 the reply as JSON. Exit status: 0 ok, 1 another error, 2 usage, 3 boxd is
 not running, 4 refused (a config that does not validate), 5 not found.
+The untyped commands of the old boxctl work as before: sessions, stats,
+disconnect USER, ping (no host).
 
 flags:
 `)
@@ -93,10 +95,14 @@ flags:
 		fmt.Fprintln(stderr, "boxctl: no command (boxctl -h lists them; the interactive console needs a terminal)")
 		return exitUsage
 	}
-	if *asJSON {
-		words = append(words, "--"+console.FlagJSON)
+	if isLegacy(words) {
+		err = runLegacy(ctx, *sock, words, *asJSON, stdout)
+	} else {
+		if *asJSON {
+			words = append(words, "--"+console.FlagJSON)
+		}
+		err = tree.Exec(ctx, words, stdout, nil)
 	}
-	err = tree.Exec(ctx, words, stdout, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "boxctl: %v\n", err)
 		if cli.IsUsage(err) {

@@ -5,11 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/pkg/control/controltest"
@@ -22,28 +21,7 @@ func fakeBoxd(t *testing.T) (*controltest.Fake, string) {
 		SessionList: []control.Session{{User: "alice", Peer: "198.51.100.7", PeerPort: 50123, IP: "10.0.0.2", CallID: 7, MPPE: "MPPE 128-bit stateless", AuthSource: "local"}},
 		Errs:        map[string]error{},
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	path := filepath.Join(t.TempDir(), "boxd.sock")
-	done := make(chan error, 1)
-	go func() { done <- control.Serve(ctx, path, control.NewHandler(f), nil) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.Dial("unix", path)
-		if err == nil {
-			c.Close()
-			return f, path
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fake boxd not listening: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return f, controltest.Serve(t, control.NewHandler(f))
 }
 
 func boxctl(args ...string) (code int, stdout, stderr string) {
@@ -119,6 +97,56 @@ func TestJSON(t *testing.T) {
 		var ss []control.Session
 		if code != exitOK || json.Unmarshal([]byte(out), &ss) != nil || len(ss) != 1 || ss[0] != f.SessionList[0] {
 			t.Errorf("boxctl %q: exit %d %s %s", args, code, out, errOut)
+		}
+	}
+}
+
+// TestLegacyCommands: the old boxctl's untyped commands still work,
+// against boxd's untyped handler (control.Commands) as before, and ping
+// and stats against the typed one too (the init's readiness check).
+func TestLegacyCommands(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	path := controltest.Serve(t, func(_ context.Context, req control.Request) (any, error) {
+		mu.Lock()
+		got = append(got, req.Cmd+" "+strings.Join(req.Args, " "))
+		mu.Unlock()
+		switch req.Cmd {
+		case "sessions":
+			return []control.Session{{User: "alice", IP: "10.0.0.2", CallID: 7}}, nil
+		case "stats":
+			return map[string]int{"goroutines": 12}, nil
+		case "disconnect":
+			return map[string]int{"ended": 1}, nil
+		case "ping":
+			return map[string]string{"version": "v1"}, nil
+		}
+		return nil, errors.New("unknown command")
+	})
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sessions"}, "alice  10.0.0.2"},
+		{[]string{"sessions", "--json"}, `"user": "alice"`},
+		{[]string{"stats"}, `"goroutines": 12`},
+		{[]string{"disconnect", "alice"}, `"ended": 1`},
+		{[]string{"ping"}, `"version": "v1"`},
+	} {
+		code, out, errOut := boxctl(append([]string{"-socket", path}, tc.args...)...)
+		if code != exitOK || !strings.Contains(out, tc.want) {
+			t.Errorf("boxctl %q: exit %d\n%s%s", tc.args, code, out, errOut)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := "sessions ;sessions ;stats ;disconnect alice;ping "; strings.Join(got, ";") != want {
+		t.Errorf("the handler got %q, want %q", strings.Join(got, ";"), want)
+	}
+	_, sock := fakeBoxd(t)
+	for _, args := range [][]string{{"ping"}, {"stats"}} {
+		if code, out, errOut := boxctl(append([]string{"-socket", sock}, args...)...); code != exitOK {
+			t.Errorf("boxctl %q against the typed handler: exit %d\n%s%s", args, code, out, errOut)
 		}
 	}
 }
