@@ -527,3 +527,28 @@ func TestCommandNames(t *testing.T) {
 		t.Fatalf("%d commands for %d API methods: %v", len(names), reflect.TypeFor[API]().NumMethod(), names)
 	}
 }
+
+// panicky is an API whose Sessions and Trace panic.
+type panicky struct{ fakeAPI }
+
+func (*panicky) Sessions(context.Context) ([]Session, error) { panic("index out of range") }
+func (*panicky) Trace(context.Context, TraceFilter, func(TraceEvent) error) error {
+	panic("nil map")
+}
+
+// TestPanicIsInternal: a method that panics answers internal, and the
+// server (and the connection) go on.
+func TestPanicIsInternal(t *testing.T) {
+	c := serve(t, &panicky{})
+	if _, err := c.Sessions(context.Background()); CodeOf(err) != CodeInternal || !strings.Contains(err.Error(), "index out of range") {
+		t.Fatalf("Sessions: %v", err)
+	}
+	err := c.Trace(context.Background(), TraceFilter{User: "a"}, func(TraceEvent) error { return nil })
+	if CodeOf(err) != CodeInternal || !strings.Contains(err.Error(), "nil map") {
+		t.Fatalf("Trace: %v", err)
+	}
+	resps := rawExchange(t, c.Socket, `{"cmd":"sessions"}`, `{"cmd":"ping"}`)
+	if resps[0].OK || !resps[1].OK {
+		t.Fatalf("after a panic: %+v", resps)
+	}
+}

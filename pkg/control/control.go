@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -192,7 +193,12 @@ func serveOne(ctx context.Context, w *lineWriter, lines <-chan line, b []byte, h
 		if req.V > APIVersion {
 			return nil, Errorf(CodeBadRequest, "API version %d is newer than this boxd's (%d): use a boxctl of the same release", req.V, APIVersion)
 		}
-		return h(ctx, req)
+		var reply any
+		err := recovered(log, req.Cmd, func() (err error) {
+			reply, err = h(ctx, req)
+			return err
+		})
+		return reply, err
 	}()
 	events := 0
 	if s, ok := reply.(Stream); ok && err == nil {
@@ -212,13 +218,15 @@ func serveOne(ctx context.Context, w *lineWriter, lines <-chan line, b []byte, h
 			}
 			cancel()
 		}()
-		err = s(sctx, func(ev any) error {
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return fmt.Errorf("control: encode event: %w", err)
-			}
-			events++
-			return w.write(Response{Event: b})
+		err = recovered(log, req.Cmd, func() error {
+			return s(sctx, func(ev any) error {
+				b, err := json.Marshal(ev)
+				if err != nil {
+					return fmt.Errorf("control: encode event: %w", err)
+				}
+				events++
+				return w.write(Response{Event: b})
+			})
 		})
 		cancel()
 		<-watched
@@ -247,6 +255,20 @@ func serveOne(ctx context.Context, w *lineWriter, lines <-chan line, b []byte, h
 		more = false
 	}
 	return next, more
+}
+
+// recovered runs f, turning a panic into CodeInternal (logged with its
+// stack): a bug behind one command must not take the PPTP server down.
+func recovered(log *slog.Logger, cmd string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if log != nil {
+				log.Error("control: command panicked", "cmd", cmd, "panic", r, "stack", string(debug.Stack()))
+			}
+			err = Errorf(CodeInternal, "%s: internal error (panic: %v)", cmd, r)
+		}
+	}()
+	return f()
 }
 
 // wireError is err as it crosses the socket: an *Error keeps its code and
