@@ -58,8 +58,14 @@ func NewShell(tree *Tree, rw io.ReadWriter, prompt string) *Shell {
 	return s
 }
 
-// SetSize tells the line editor the terminal's width and height.
-func (s *Shell) SetSize(width, height int) error { return s.term.SetSize(width, height) }
+// SetSize tells the line editor the terminal's width and height. A size
+// of 0 (a serial line, a pty nobody sized) keeps the default 80x24.
+func (s *Shell) SetSize(width, height int) error {
+	if width <= 0 || height <= 0 {
+		return nil
+	}
+	return s.term.SetSize(width, height)
+}
 
 // Write prints p above the prompt (log lines, notices).
 func (s *Shell) Write(p []byte) (int, error) { return s.term.Write(p) }
