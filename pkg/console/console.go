@@ -197,11 +197,11 @@ func (c *console) showSessions(ctx context.Context, call *cli.Call) error {
 		}
 		rows := make([][]string, 0, len(ss))
 		for _, s := range ss {
-			rows = append(rows, []string{s.User, peerAddr(s), or(s.IP), humanDuration(s.Uptime),
+			rows = append(rows, []string{s.User, peerAddr(s), or(s.IP), or(s.State), humanDuration(s.Uptime),
 				humanBytes(s.BytesIn), humanBytes(s.BytesOut), humanCount(s.PktsIn) + "/" + humanCount(s.PktsOut),
 				or(s.MPPE), or(s.AuthSource), sessionID(s)})
 		}
-		return table(w, "USER\tPEER\tTUNNEL\tUPTIME\tIN\tOUT\tPKTS IN/OUT\tMPPE\tAUTH\tID", rows)
+		return table(w, "USER\tPEER\tTUNNEL\tSTATE\tUPTIME\tIN\tOUT\tPKTS IN/OUT\tMPPE\tAUTH\tID", rows)
 	})
 }
 

@@ -81,8 +81,8 @@ func TestCommands(t *testing.T) {
 		never []string
 		call  string // the API call it made (its last)
 	}{
-		{"show sessions", []string{"USER", "PEER", "TUNNEL", "MPPE", "AUTH", "ID",
-			"alice", "198.51.100.7:50123", "10.0.0.2", "3h04m", "1.5 KiB", "5.0 MiB", "1.2k/4.5k", "MPPE 128-bit stateless", "radius", "#7",
+		{"show sessions", []string{"USER", "PEER", "TUNNEL", "STATE", "MPPE", "AUTH", "ID",
+			"alice", "198.51.100.7:50123", "10.0.0.2", "network", "3h04m", "1.5 KiB", "5.0 MiB", "1.2k/4.5k", "MPPE 128-bit stateless", "radius", "#7",
 			"bob", "203.0.113.9", "42s", "local", "#8"}, []string{"203.0.113.9:"}, "Sessions"},
 		{"sh sess alice", []string{"session #7, user alice", "peer", "198.51.100.7:50123", "tunnel address", "10.0.0.2",
 			"auth", "mschapv2 (radius)", "MPPE 128-bit stateless", "acct session id", "0000000A",
