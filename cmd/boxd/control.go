@@ -38,7 +38,8 @@ func (b *box) stats() boxStats {
 	return st
 }
 
-// controlHandler serves the commands of control.Commands.
+// controlHandler serves the commands of control.Commands: the socket's
+// protocol until boxd serves control.API (control.NewHandler(boxAPI{b})).
 func (b *box) controlHandler() control.Handler {
 	srv := b.srv
 	return func(ctx context.Context, req control.Request) (any, error) {
@@ -52,7 +53,7 @@ func (b *box) controlHandler() control.Handler {
 			defer b.mu.Unlock()
 			return map[string]string{"config": b.cfg.File()}, nil
 		case "sessions":
-			return controlSessions(srv.Sessions()), nil
+			return boxAPI{b}.Sessions(ctx)
 		case "stats":
 			return b.stats(), nil
 		case "disconnect":
@@ -69,28 +70,6 @@ func (b *box) controlHandler() control.Handler {
 		}
 		return nil, fmt.Errorf("unknown command %q (%s)", req.Cmd, control.CommandList())
 	}
-}
-
-// controlSessions maps the session server's view of its sessions onto the
-// control socket's reply (control_test.go checks that no field is left out).
-func controlSessions(in []session.Info) []control.Session {
-	out := make([]control.Session, 0, len(in))
-	for _, s := range in {
-		out = append(out, control.Session{
-			User:     s.User,
-			Peer:     s.Peer,
-			IP:       s.IP,
-			CallID:   s.CallID,
-			PeerCall: s.PeerCall,
-			MPPE:     s.MPPE,
-			Uptime:   s.Uptime,
-			BytesIn:  s.BytesIn,
-			BytesOut: s.BytesOut,
-			PktsIn:   s.PktsIn,
-			PktsOut:  s.PktsOut,
-		})
-	}
-	return out
 }
 
 // controlStats maps the session server's counters onto the control

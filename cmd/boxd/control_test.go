@@ -67,17 +67,6 @@ func checkMapped(t *testing.T, in, got any) {
 	}
 }
 
-func TestControlSessionsCarryEveryField(t *testing.T) {
-	var in session.Info
-	n := 0
-	fill(t, reflect.ValueOf(&in).Elem(), &n)
-	got := controlSessions([]session.Info{in})
-	if len(got) != 1 {
-		t.Fatalf("got %d sessions, want 1", len(got))
-	}
-	checkMapped(t, in, got[0])
-}
-
 func TestControlStatsCarryEveryField(t *testing.T) {
 	var in session.StatsSnapshot
 	n := 0

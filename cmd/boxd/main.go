@@ -2,6 +2,8 @@
 // router work lands, the WAN/LAN ports and NAT), run from one TOML file.
 //
 //	boxd -config /etc/pptpbox.toml   run the box
+//	     [-board NAME] [-config-source TEXT]
+//	                                 what show system reports (the init passes them)
 //	boxd check [-on-box] FILE        validate FILE; exit 1 with file:line:key errors
 //	                                 (-on-box: the interfaces it names must exist)
 //	boxd version
@@ -51,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "/etc/pptpbox.toml", "config file")
 	sock := fs.String("control", control.DefaultSocket, "control socket path (empty: none)")
+	var sys sysInfo
+	fs.StringVar(&sys.board, "board", "", "the board's name, for show system (the init passes it)")
+	fs.StringVar(&sys.configSource, "config-source", "", "where the config came from, for show system (the init passes it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,5 +66,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, *cfgPath, *sock, stderr)
+	return serve(ctx, cfg, *cfgPath, *sock, sys, stderr)
 }

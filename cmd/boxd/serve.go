@@ -10,10 +10,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/control"
+	"github.com/pptpbox/pptpbox/pkg/logring"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/radius"
 	"github.com/pptpbox/pptpbox/pkg/router"
@@ -34,6 +36,8 @@ type box struct {
 	router *router.Router // nil when the config has no router sections
 	srv    *session.Server
 	rc     *radius.Client // nil without [radius]
+	logs   *logring.Ring  // boxd's recent log lines (show log)
+	sys    sysInfo        // for show system
 
 	mu  sync.Mutex
 	cfg *config.Config // the last good config
@@ -46,11 +50,13 @@ type box struct {
 // serve runs the box until ctx ends. SIGHUP reloads the config file: a file
 // that fails validation is refused with its file:line:key error and the box
 // keeps running on its last good config.
-func serve(ctx context.Context, cfg *config.Config, path, sock string, stderr io.Writer) error {
-	log := newLogger(stderr, cfg.Log.Level)
+func serve(ctx context.Context, cfg *config.Config, path, sock string, sys sysInfo, stderr io.Writer) error {
+	logs := logring.New(logLines)
+	log := newLogger(logring.Tee(logs, stderr), cfg.Log.Level)
 	log.Info("boxd starting", "version", version, "config", cfg.File())
 	nofile := raiseNoFile(log)
-	b := &box{log: log, path: path, cfg: cfg, users: newLocalUsers(cfg.Users)}
+	sys.started = time.Now()
+	b := &box{log: log, path: path, cfg: cfg, users: newLocalUsers(cfg.Users), logs: logs, sys: sys}
 	// Deferred calls run last-in first-out: cancel the router before waiting
 	// for it, so an early error return does not hang.
 	var wg sync.WaitGroup

@@ -66,7 +66,7 @@ func (v Violation) String() string {
 var Leaves = []string{
 	"pkg/ippool", "pkg/ipv4frag", "pkg/tun", "pkg/authguard", "pkg/mschap", "pkg/mppe",
 	"pkg/gre", "pkg/pptp", "pkg/dhcpd", "pkg/netcfg", "pkg/nat", "pkg/control", "pkg/dhcp4c", "pkg/login",
-	"pkg/cli",
+	"pkg/logring", "pkg/trace", "pkg/cli",
 }
 
 // Protocol are the protocol packages: they import none of each other,
@@ -119,6 +119,12 @@ func rules() []Rule {
 			Name: "pkg/radius imports only aaa, ppp, mschap, mppe (never pkg/session)",
 			From: []string{"pkg/radius"},
 			Only: []string{"pkg/aaa", "pkg/ppp", "pkg/mschap", "pkg/mppe"},
+		},
+		Rule{
+			Name:   "only pkg/session (and cmd/boxd) imports pkg/trace; the layers declare the tracer interface they write to",
+			From:   []string{"pkg/..."},
+			Except: []string{"pkg/session/...", "pkg/trace/..."},
+			Never:  []string{"pkg/trace"},
 		},
 		Rule{
 			Name:   "nothing in pkg/ imports pkg/session; only cmd/boxd does",

@@ -37,6 +37,9 @@ type Record struct {
 	BytesIn, BytesOut, PktsIn, PktsOut uint64
 	Cause                              Cause  // Stop only
 	Reason                             string // Stop only: the log's reason
+	// Trace is the traced session's tracer (the operator's `trace`), nil
+	// for an untraced one: accounting may add its requests and replies.
+	Trace ppp.Tracer
 }
 
 // Cause is why a session ended. The values are RFC 2866 §5.10's

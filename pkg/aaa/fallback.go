@@ -25,5 +25,8 @@ func (f Fallback) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.
 	if f.Logger != nil {
 		f.Logger.Warn("primary authenticator failed: checking local users", "user", req.User, "peer", req.Peer.String(), "err", err)
 	}
+	if t := req.Trace; t != nil && t.Tracing() {
+		t.Trace("auth", "", "no verdict from RADIUS: checking the local user table")
+	}
 	return f.Secondary.Authenticate(ctx, req)
 }

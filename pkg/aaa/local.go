@@ -106,9 +106,15 @@ func (l *Local) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.Au
 	}
 	if !res.OK {
 		l.log.Info("local auth refused", "proto", req.Proto.String(), "user", req.User, "peer", req.Peer.String(), "reason", why)
+		if t := req.Trace; t != nil && t.Tracing() {
+			t.Trace("auth", "", fmt.Sprintf("local user table: %q refused: %s", req.User, why))
+		}
 		return res, nil
 	}
 	res.FramedIP = u.IP
+	if t := req.Trace; t != nil && t.Tracing() {
+		t.Trace("auth", "", fmt.Sprintf("local user table: %q accepted", req.User))
+	}
 	return res, nil
 }
 
@@ -129,7 +135,7 @@ func (l *Local) lookup(name string) (LocalUser, bool) {
 
 func fail() *ppp.AuthResult { return &ppp.AuthResult{Message: msgFailed} }
 
-func ok() *ppp.AuthResult { return &ppp.AuthResult{OK: true, Message: msgOK} }
+func ok() *ppp.AuthResult { return &ppp.AuthResult{OK: true, Message: msgOK, Source: "local"} }
 
 // checkPAP compares the cleartext password (RFC 1334 §2.2.1) in constant
 // time.

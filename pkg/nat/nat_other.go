@@ -29,3 +29,13 @@ type Counter struct {
 
 // ReadCounters needs Linux nftables.
 func ReadCounters() ([]Counter, error) { return nil, errOS }
+
+// Rule is one rule of the table with its counter.
+type Rule struct {
+	Chain, Comment, Counter string
+	Counted                 bool
+	Packets, Bytes          uint64
+}
+
+// ReadRules needs Linux nftables.
+func ReadRules() ([]Rule, []Counter, error) { return nil, nil, errOS }

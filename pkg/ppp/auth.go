@@ -168,6 +168,10 @@ func (l *Link) startAuthenticate(req *AuthRequest, replyID uint8) {
 	a.pending = true
 	a.user = req.User
 	req.Peer = l.cfg.Peer
+	l.traceIdentify(req.User)
+	if l.tracing() {
+		req.Trace = l.cfg.Tracer
+	}
 	gen := a.gen
 	ctx := l.ctx
 	authn, network := l.cfg.Authenticator, l.cfg.Network
@@ -222,6 +226,9 @@ func (l *Link) authResult(req *AuthRequest, replyID uint8, res *AuthResult, err 
 			l.log.Warn(fmt.Sprintf("%s: authenticator error for %q: %v", authLabel(a.proto), req.User, err))
 		}
 		l.log.Info(fmt.Sprintf("%s peer authentication failed for %q", authLabel(a.proto), req.User))
+		if l.tracing() {
+			l.traceAuthFailed(req, err)
+		}
 		if msg == "" {
 			msg = "Authentication failed"
 		}
@@ -246,6 +253,9 @@ func (l *Link) authResult(req *AuthRequest, replyID uint8, res *AuthResult, err 
 	}
 	a.result = res
 	l.log.Debug(fmt.Sprintf("%s peer authentication succeeded for %q", authLabel(a.proto), req.User))
+	if l.tracing() {
+		l.traceNote("auth", fmt.Sprintf("%s peer authentication succeeded for %q", authLabel(a.proto), req.User))
+	}
 	l.authReplySuccess(replyID, res)
 	if nerr == nil && (!np.LocalIP.Is4() || !np.PeerIP.Is4() || np.PeerIP.IsUnspecified() || np.LocalIP == np.PeerIP) {
 		nerr = fmt.Errorf("unusable addresses local %v peer %v", np.LocalIP, np.PeerIP)

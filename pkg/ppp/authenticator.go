@@ -82,6 +82,10 @@ type AuthRequest struct {
 	Response  []byte
 	// Peer is the transport peer (PPTP client address), for logs and NAS attributes.
 	Peer netip.AddrPort
+	// Trace, when set, is the traced link's Tracer: an Authenticator may
+	// add its own lines (RADIUS request and reply, secrets masked) when
+	// Trace.Tracing(). Nil for an untraced link.
+	Trace Tracer
 }
 
 // AuthResult is the verdict of an Authenticator. A rejected login is a
@@ -110,7 +114,15 @@ type AuthResult struct {
 	MPPERequired bool
 	// Class and other opaque attributes the accounting layer echoes back.
 	Class [][]byte
+	// Source names what gave the verdict, for the operator: "radius",
+	// "local". Attributes are what its answer carried, printed (RADIUS:
+	// the Access-Accept's attributes, secrets and keys masked).
+	Source     string
+	Attributes []AuthAttribute
 }
+
+// AuthAttribute is one attribute of an authenticator's answer, printed.
+type AuthAttribute struct{ Name, Value string }
 
 // Authenticator checks a peer's credentials. It is declared here, by its
 // consumer; pkg/aaa implements it (local user table, RADIUS). Authenticate

@@ -71,6 +71,9 @@ func (l *Link) startMPPE() error {
 	l.tx.mu.Unlock()
 	l.rx.dec = dec
 	l.log.Debug(c.describe() + " compression enabled")
+	if l.tracing() {
+		l.traceNote("ccp", c.describe()+" compression enabled")
+	}
 	return nil
 }
 

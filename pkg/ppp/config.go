@@ -40,6 +40,9 @@ func (r Role) String() string {
 type Config struct {
 	Role   Role
 	Logger *slog.Logger // nil: discard
+	// Tracer, when set, gets the link's control packets and notes as an
+	// operator's trace shows them (trace.go); nil for an untraced link.
+	Tracer Tracer
 	// Name is our CHAP name (e.g. "pptpbox"), sent in Challenge packets.
 	Name string
 	// MRU we ask the peer to respect; 0 means 1400.

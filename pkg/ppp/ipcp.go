@@ -179,6 +179,9 @@ func (c *ipcpLayer) up() {
 	}
 	c.l.log.Debug("local  IP address " + c.local.String())
 	c.l.log.Debug("remote IP address " + c.peer.String())
+	if c.l.tracing() {
+		c.l.traceIPCPUp(c.local, c.peer, c.dns)
+	}
 	for i, d := range c.dns {
 		if d.Is4() && !d.IsUnspecified() {
 			c.l.log.Debug(fmt.Sprintf("%s DNS address %v", [2]string{"primary  ", "secondary"}[i], d))

@@ -217,6 +217,12 @@ func (l *Link) inputControl(proto Proto, info []byte) {
 			l.log.Debug("rcvd " + describe(proto, p))
 		}
 	}
+	if known && l.cfg.Tracer != nil {
+		switch proto {
+		case ProtoLCP, ProtoIPCP, ProtoCCP, ProtoPAP, ProtoCHAP:
+			l.tracePacket("rcvd", proto, p)
+		}
+	}
 	l.stat.ctlIn.Add(1)
 	switch proto {
 	case ProtoLCP:
@@ -319,6 +325,9 @@ func (l *Link) sendPacket(proto Proto, p Packet) {
 	if l.log.Enabled(context.Background(), slog.LevelDebug) {
 		l.log.Debug("sent " + describe(proto, p))
 	}
+	if l.cfg.Tracer != nil {
+		l.tracePacket("sent", proto, p)
+	}
 	l.tx.mu.Lock()
 	acfc, pfc := l.tx.acfc, l.tx.pfc
 	l.tx.mu.Unlock()
@@ -372,6 +381,9 @@ func (l *Link) linkDead() {
 	l.tx.closed = true
 	l.tx.mu.Unlock()
 	l.log.Info("PPP link down", "reason", reason, "user", l.auth.user)
+	if l.tracing() {
+		l.traceNote("lcp", "link down: "+reason)
+	}
 	if down := l.cfg.OnDown; down != nil {
 		l.later(func() { down(reason) })
 	}

@@ -144,12 +144,25 @@ func describeCHAP(b *strings.Builder, p Packet) {
 		name = fmt.Sprintf("code=0x%x", uint8(p.Code))
 	}
 	fmt.Fprintf(b, "%s id=0x%x", name, p.ID)
+	// A Response's value (the MS-CHAP NT-Response, the CHAP-MD5 hash) can
+	// be attacked offline for the password, and so can the MS-CHAPv2
+	// Success's S= authenticator response: neither is printed.
 	switch p.Code {
-	case chapChallenge, chapResponse:
+	case chapChallenge:
 		if v, err := parseCHAPValue(p.Data); err == nil {
 			fmt.Fprintf(b, " <%x>, name = %q", v.value, printable([]byte(v.name)))
 		}
-	case chapSuccess, chapFailure:
+	case chapResponse:
+		if v, err := parseCHAPValue(p.Data); err == nil {
+			fmt.Fprintf(b, " <hidden %d bytes>, name = %q", len(v.value), printable([]byte(v.name)))
+		} else {
+			fmt.Fprintf(b, " <malformed, %d bytes>", len(p.Data))
+		}
+	case chapSuccess:
+		if len(p.Data) > 0 {
+			fmt.Fprintf(b, " %q", maskAuthResponse(printable(p.Data)))
+		}
+	case chapFailure:
 		if len(p.Data) > 0 {
 			fmt.Fprintf(b, " %q", printable(p.Data))
 		}

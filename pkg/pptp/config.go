@@ -46,6 +46,9 @@ type Config struct {
 	// Counters, shared by all connections of a server when set; otherwise
 	// the connection has its own.
 	Counters *Counters
+	// Tracer, when set, gets every control message sent and received
+	// (describe.go); nil on an untraced connection.
+	Tracer Tracer
 }
 
 func (cfg Config) withDefaults() Config {

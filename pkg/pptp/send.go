@@ -22,6 +22,7 @@ func (c *Conn) sendLocked(m Message) error {
 	}
 	c.ctr.MessagesOut.Add(1)
 	c.log.Debug("sent", "msg", m.Type().String(), "body", m)
+	c.trace("sent", m)
 	return nil
 }
 

@@ -37,6 +37,7 @@ func (c *Conn) Serve(ctx context.Context) error {
 		}
 		c.ctr.MessagesIn.Add(1)
 		c.log.Debug("rcvd", "msg", m.Type().String(), "body", m)
+		c.trace("rcvd", m)
 		c.mu.Lock()
 		c.lastRx = time.Now()
 		c.echoWait = false // any message proves the peer alive
@@ -91,9 +92,11 @@ func (c *Conn) shutdown(readErr error) error {
 	close(c.done)
 	if orderly {
 		c.log.Info("control connection closed")
+		c.traceNote("control connection closed", nil)
 		return nil
 	}
 	c.log.Info("control connection lost", "err", reason)
+	c.traceNote("control connection lost", reason)
 	return reason
 }
 

@@ -171,13 +171,25 @@ func (c *Client) AccountingOn(ctx context.Context, on bool) error {
 func (c *Client) account(st rfc2866.AcctStatusType, l *login, r aaa.Record) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.acctBudget())
 	defer cancel()
-	_, _, err := c.exchange(ctx, true, func(s *Server) (*radius.Packet, error) {
-		return c.acctRequest(s.Secret, st, l, r)
+	tr, server := acctTrace(r), ""
+	reply, _, err := c.exchange(ctx, true, func(s *Server) (*radius.Packet, error) {
+		p, err := c.acctRequest(s.Secret, st, l, r)
+		if tr != nil && err == nil {
+			server = s.Acct
+			traceRequest(tr, p, server)
+		}
+		return p, err
 	})
 	if err != nil {
 		c.acctLost.Add(1)
 		c.log.Error("radius accounting lost", "status", st.String(), "user", r.User, "session_id", l.sessionID, "err", err)
+		if tr != nil {
+			tr.Trace("radius", "", "accounting "+st.String()+" lost: "+err.Error())
+		}
 		return
+	}
+	if tr != nil {
+		traceReply(tr, reply, server)
 	}
 	c.acctSent.Add(1)
 	c.log.Debug("radius accounting sent", "status", st.String(), "user", r.User, "session_id", l.sessionID)

@@ -38,16 +38,31 @@ type login struct {
 // ctx ended), which the link treats as a failure too.
 func (c *Client) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
 	sessionID := c.newSessionID()
+	tr, server := authTrace(req), ""
 	reply, sent, err := c.exchange(ctx, false, func(s *Server) (*radius.Packet, error) {
-		return c.accessRequest(req, s.Secret, sessionID)
+		p, err := c.accessRequest(req, s.Secret, sessionID)
+		if tr != nil && err == nil {
+			server = s.Auth
+			traceRequest(tr, p, server)
+		}
+		return p, err
 	})
 	if err != nil {
+		if tr != nil {
+			tr.Trace("radius", "", "no verdict: "+err.Error())
+		}
 		return nil, err
+	}
+	if tr != nil {
+		traceReply(tr, reply, server)
 	}
 	res, l, why := parseReply(reply, sent, req)
 	if !res.OK {
 		c.rejects.Add(1)
 		c.log.Info("radius auth refused", "proto", req.Proto.String(), "user", req.User, "peer", req.Peer.String(), "reason", why)
+		if tr != nil {
+			tr.Trace("radius", "", "refused: "+why)
+		}
 		return res, nil
 	}
 	c.accepts.Add(1)
@@ -210,7 +225,10 @@ func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, 
 		}
 		return res, nil, why + ": " + res.Message
 	}
-	res := &ppp.AuthResult{OK: true, Message: rfc2865.ReplyMessage_GetString(p)}
+	res := &ppp.AuthResult{OK: true, Message: rfc2865.ReplyMessage_GetString(p), Source: "radius"}
+	for _, a := range DescribeAttributes(p) {
+		res.Attributes = append(res.Attributes, ppp.AuthAttribute{Name: a.Name, Value: a.Value})
+	}
 	l := &login{}
 	switch req.Proto {
 	case ppp.AuthMSCHAPv2:

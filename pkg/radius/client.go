@@ -123,6 +123,7 @@ type Client struct {
 	unsignedReplies, badMsgAuth                                                       atomic.Uint64
 	dae                                                                               daeCounters
 	inFlight                                                                          atomic.Int64
+	servers                                                                           serverTable // per address (servers.go)
 }
 
 // ErrNoServer is wrapped by the error of a request no server answered.
@@ -246,6 +247,7 @@ func (c *Client) exchange(ctx context.Context, acct bool, build func(s *Server) 
 			return nil, nil, fmt.Errorf("radius: %v to %s: %w", req.Code, addr, ctx.Err())
 		}
 		c.markDead(i, true)
+		c.servers.failed(addr)
 		c.log.Warn("radius server not answering", "server", addr, "code", req.Code.String(), "err", err)
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
@@ -271,6 +273,8 @@ func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte
 	buf := make([]byte, radius.MaxPacketLength)
 	for try := 0; try <= c.cfg.Retries; try++ {
 		c.requests.Add(1)
+		c.servers.sent(addr)
+		sentAt := time.Now()
 		if _, err := conn.Write(wire); err != nil {
 			// ICMP port unreachable from an earlier send shows here:
 			// the server is down, no use waiting.
@@ -287,6 +291,7 @@ func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
 					c.timeouts.Add(1)
+					c.servers.timedOut(addr)
 					break
 				}
 				return nil, err
@@ -309,6 +314,8 @@ func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte
 				c.log.Warn("radius reply dropped", "server", addr, "code", radius.Code(buf[0]).String(), "reason", reason, "err", err)
 				continue
 			}
+			now := time.Now()
+			c.servers.answered(addr, now.Sub(sentAt), now)
 			return reply, nil
 		}
 	}

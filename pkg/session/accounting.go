@@ -33,7 +33,7 @@ func (ss *Session) causeOf(reason string) aaa.Cause {
 func (ss *Session) record() aaa.Record {
 	r := aaa.Record{
 		User: ss.user, Peer: ss.peer, IP: ss.ip, CallID: ss.callID, Result: ss.result,
-		Up:      ss.upAt,
+		Up: ss.upAt, Trace: ss.pppTracer(),
 		BytesIn: ss.bytesIn.Load(), BytesOut: ss.bytesOut.Load(),
 		PktsIn: ss.pktsIn.Load(), PktsOut: ss.pktsOut.Load(),
 	}

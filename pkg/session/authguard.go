@@ -36,6 +36,9 @@ func (ga guardedAuth) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*
 		s.stats.Auth.BlockedLogins.Add(1)
 		s.log.Warn("login failed unchecked: in backoff", "user", req.User, "peer", src.String(), "blocked", why,
 			"failures_source", v.Source, "failures_user", v.User, "failures_pair", v.Pair, "delay", v.Delay.String())
+		if t := req.Trace; t != nil && t.Tracing() {
+			t.Trace("auth", "", fmt.Sprintf("refused unchecked: in backoff (%s); failure answered after %v", why, v.Delay))
+		}
 		return holdFailure(ctx, v.Delay, &ppp.AuthResult{Message: msgBackoff})
 	}
 	next := s.cfg.Authenticator
@@ -56,6 +59,9 @@ func (ga guardedAuth) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*
 		s.log.Warn("login failure delayed: backoff", "user", req.User, "peer", src.String(),
 			"failures_source", v.Source, "failures_user", v.User, "failures_pair", v.Pair,
 			"delay", v.Delay.String(), "source_refused_for", v.SourceRefused.String())
+		if t := req.Trace; t != nil && t.Tracing() {
+			t.Trace("auth", "", fmt.Sprintf("failure answered after %v (password-guessing backoff)", v.Delay))
+		}
 	}
 	return holdFailure(ctx, v.Delay, res)
 }

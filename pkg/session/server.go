@@ -19,7 +19,8 @@
 // place in the GRE receive buffer. The control plane is in its own files:
 // server.go (Serve, Shutdown, the session table), calls.go (pptp.Handler),
 // login.go (single-session policy and addresses), session.go (one call's
-// link and its up/down), limits.go, authguard.go, accounting.go, stats.go.
+// link and its up/down), limits.go, authguard.go, accounting.go, stats.go,
+// trace.go (the operator's trace of logins).
 package session
 
 import (
@@ -36,6 +37,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
+	"github.com/pptpbox/pptpbox/pkg/trace"
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
 
@@ -103,6 +105,8 @@ type Server struct {
 	ctrlCounters pptp.Counters
 	// lim admits control connections (limits.go).
 	lim limits
+	// trace is the operator's trace hub (trace.go).
+	trace *trace.Hub
 
 	mu      sync.RWMutex
 	calls   map[uint16]*Session // by our call ID (the GRE key the peer sends)
@@ -146,6 +150,7 @@ func New(cfg Config, g gre.Conn, t tun.Device) *Server {
 		conns:  map[*pptp.Conn]struct{}{},
 		unauth: map[netip.Addr]int{},
 		idle:   make(chan struct{}),
+		trace:  trace.New(),
 	}
 }
 
@@ -206,6 +211,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		Counters:     &s.ctrlCounters,
 		StartTimeout: s.cfg.StartTimeout,
 		MaxCalls:     s.cfg.MaxCallsPerConn,
+		Tracer:       s.connTracer(nc),
 	}, s, s.log)
 	s.mu.Lock()
 	if s.closing {

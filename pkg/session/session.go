@@ -12,6 +12,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
+	"github.com/pptpbox/pptpbox/pkg/trace"
 )
 
 // Session is one PPTP call: its control connection, its GRE tunnel and its
@@ -24,6 +25,7 @@ type Session struct {
 	peer       netip.Addr
 	started    time.Time
 	link       *ppp.Link
+	trace      *trace.Call // nil when untraced (trace.go)
 
 	// The identity: written only by assign (claimUser, unclaimUser,
 	// takeAddr) under srv.mu while the session is in srv.calls, never
@@ -114,11 +116,13 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 		down:       make(chan struct{}),
 		tunnel:     gre.NewTunnel(gre.TunnelConfig{PeerCallID: peerCallID, PeerWindow: peerWindow}),
 		sendBuf:    make([]byte, gre.MaxHeaderLen+maxFrame),
+		trace:      s.callTrace(c, callID),
 	}
 	log := s.log.With("call", callID, "peer", ss.peer.String())
 	ss.link = ppp.New(ppp.Config{
 		Role:          ppp.Server,
 		Logger:        log,
+		Tracer:        ss.pppTracer(),
 		Name:          s.cfg.Name,
 		MRU:           s.cfg.MRU,
 		Auth:          s.cfg.Auth,
@@ -179,6 +183,7 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 	if mppe == "" {
 		mppe = "none" // cleartext (mppe "allow" with a refusing peer, or "off"): say so
 	}
+	ss.traceUp(info, mppe)
 	ss.srv.log.Info("session up", "user", info.User, "peer", ss.peer.String(), "call", ss.callID,
 		"ip", info.Peer.String(), "auth", info.Auth.String(), "mppe", mppe)
 }
@@ -227,6 +232,7 @@ func (ss *Session) onDown(reason string) {
 		r.Cause, r.Reason = ss.causeOf(reason), reason
 		a.Stop(r)
 	}
+	ss.traceDown(reason)
 	ip := ""
 	if ss.ip.IsValid() {
 		ip = ss.ip.String()
