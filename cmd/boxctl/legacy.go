@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -11,13 +10,13 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/control"
 )
 
-// The untyped commands of the boxctl before the console (control.Commands),
-// kept as they were for the scripts, tests and firmware that run them
-// (the init's readiness check is `boxctl ping`): `sessions` (a table, JSON
-// with --json), `stats` (JSON), `disconnect USER`, `ping` without a host.
-// They go away with control.Call once boxd serves control.NewHandler.
+// The commands of the boxctl before the console, kept for the scripts and
+// the init that run them (its readiness check is `boxctl ping`):
+// `sessions` (the old table, JSON with --json), `stats` (JSON),
+// `disconnect USER` (kick), `ping` without a host (is boxd alive: its
+// version). They call the typed API like the rest.
 
-// isLegacy reports whether words are one of the untyped commands.
+// isLegacy reports whether words are one of the old commands.
 func isLegacy(words []string) bool {
 	switch words[0] {
 	case "sessions", "stats", "disconnect":
@@ -28,9 +27,8 @@ func isLegacy(words []string) bool {
 	return false
 }
 
-// runLegacy sends words as an untyped request and prints the reply as the
-// old boxctl did.
-func runLegacy(ctx context.Context, sock string, words []string, asJSON bool, stdout io.Writer) error {
+// runLegacy runs an old command and prints its reply as the old boxctl did.
+func runLegacy(ctx context.Context, api control.API, words []string, asJSON bool, stdout io.Writer) error {
 	words = slices.DeleteFunc(slices.Clone(words), func(w string) bool {
 		if w == "--json" || w == "-json" {
 			asJSON = true
@@ -38,27 +36,35 @@ func runLegacy(ctx context.Context, sock string, words []string, asJSON bool, st
 		}
 		return false
 	})
-	req := control.Request{Cmd: words[0], Args: words[1:]}
-	var raw json.RawMessage
-	if err := control.Call(ctx, sock, req, &raw); err != nil {
-		return err
-	}
-	if asJSON || req.Cmd != "sessions" {
-		var v any
-		if len(raw) > 0 {
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return err
-			}
+	var v any
+	var err error
+	switch words[0] {
+	case "ping":
+		v, err = api.Ping(ctx)
+	case "stats":
+		v, err = api.Stats(ctx)
+	case "disconnect":
+		if len(words) != 2 {
+			return usageError("usage: disconnect USER")
 		}
-		b, _ := json.MarshalIndent(v, "", "  ")
-		_, err := fmt.Fprintln(stdout, string(b))
+		var ended []control.Session
+		ended, err = api.Kick(ctx, words[1])
+		v = map[string]int{"ended": len(ended)}
+	case "sessions":
+		var list []control.Session
+		if list, err = api.Sessions(ctx); err == nil && !asJSON {
+			return oldTable(stdout, list)
+		}
+		v = list
+	}
+	if err != nil {
 		return err
 	}
-	var list []control.Session
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	return printJSON(stdout, v)
+}
+
+func oldTable(w io.Writer, list []control.Session) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "USER\tIP\tPEER\tCALL\tMPPE\tUPTIME\tIN\tOUT")
 	for _, s := range list {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\n", s.User, s.IP, s.Peer, s.CallID, s.MPPE, s.Uptime, s.BytesIn, s.BytesOut)

@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,8 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 Commands may be abbreviated to a unique prefix (sh sess); --json prints
 the reply as JSON. Exit status: 0 ok, 1 another error, 2 usage, 3 boxd is
 not running, 4 refused (a config that does not validate), 5 not found.
-The untyped commands of the old boxctl work as before: sessions, stats,
-disconnect USER, ping (no host).
+The commands of the old boxctl work as before: sessions, stats,
+disconnect USER, ping (no host: is boxd alive).
 
 flags:
 `)
@@ -96,7 +97,7 @@ flags:
 		return exitUsage
 	}
 	if isLegacy(words) {
-		err = runLegacy(ctx, *sock, words, *asJSON, stdout)
+		err = runLegacy(ctx, control.NewClient(*sock), words, *asJSON, stdout)
 	} else {
 		if *asJSON {
 			words = append(words, "--"+console.FlagJSON)
@@ -110,6 +111,17 @@ flags:
 		}
 	}
 	return exitCode(err)
+}
+
+func usageError(msg string) error { return &cli.UsageError{Msg: msg} }
+
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
 }
 
 // exitCode is the exit status for a command's error.

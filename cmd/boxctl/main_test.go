@@ -7,7 +7,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pptpbox/pptpbox/pkg/control"
@@ -101,52 +100,31 @@ func TestJSON(t *testing.T) {
 	}
 }
 
-// TestLegacyCommands: the old boxctl's untyped commands still work,
-// against boxd's untyped handler (control.Commands) as before, and ping
-// and stats against the typed one too (the init's readiness check).
+// TestLegacyCommands: the old boxctl's commands still work, over the
+// typed API.
 func TestLegacyCommands(t *testing.T) {
-	var mu sync.Mutex
-	var got []string
-	path := controltest.Serve(t, func(_ context.Context, req control.Request) (any, error) {
-		mu.Lock()
-		got = append(got, req.Cmd+" "+strings.Join(req.Args, " "))
-		mu.Unlock()
-		switch req.Cmd {
-		case "sessions":
-			return []control.Session{{User: "alice", IP: "10.0.0.2", CallID: 7}}, nil
-		case "stats":
-			return map[string]int{"goroutines": 12}, nil
-		case "disconnect":
-			return map[string]int{"ended": 1}, nil
-		case "ping":
-			return map[string]string{"version": "v1"}, nil
-		}
-		return nil, errors.New("unknown command")
-	})
+	f, sock := fakeBoxd(t)
+	f.SystemReply.Version = "v7"
+	f.StatsReply.Goroutines = 12
 	for _, tc := range []struct {
 		args []string
+		code int
 		want string
 	}{
-		{[]string{"sessions"}, "alice  10.0.0.2"},
-		{[]string{"sessions", "--json"}, `"user": "alice"`},
-		{[]string{"stats"}, `"goroutines": 12`},
-		{[]string{"disconnect", "alice"}, `"ended": 1`},
-		{[]string{"ping"}, `"version": "v1"`},
+		{[]string{"sessions"}, exitOK, "alice  10.0.0.2"},
+		{[]string{"sessions", "--json"}, exitOK, `"user": "alice"`},
+		{[]string{"stats"}, exitOK, `"goroutines": 12`},
+		{[]string{"disconnect", "alice"}, exitOK, `"ended": 1`},
+		{[]string{"disconnect", "nobody"}, exitNotFound, ""},
+		{[]string{"disconnect"}, exitUsage, ""},
+		{[]string{"ping"}, exitOK, `"version": "v7"`},
 	} {
-		code, out, errOut := boxctl(append([]string{"-socket", path}, tc.args...)...)
-		if code != exitOK || !strings.Contains(out, tc.want) {
+		code, out, errOut := boxctl(append([]string{"-socket", sock}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out, tc.want) {
 			t.Errorf("boxctl %q: exit %d\n%s%s", tc.args, code, out, errOut)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := "sessions ;sessions ;stats ;disconnect alice;ping "; strings.Join(got, ";") != want {
-		t.Errorf("the handler got %q, want %q", strings.Join(got, ";"), want)
-	}
-	_, sock := fakeBoxd(t)
-	for _, args := range [][]string{{"ping"}, {"stats"}} {
-		if code, out, errOut := boxctl(append([]string{"-socket", sock}, args...)...); code != exitOK {
-			t.Errorf("boxctl %q against the typed handler: exit %d\n%s%s", args, code, out, errOut)
-		}
+	if calls := strings.Join(f.Calls(), ";"); calls != "Sessions;Sessions;Stats;Kick alice;Kick nobody;Ping" {
+		t.Errorf("the API saw %s", calls)
 	}
 }

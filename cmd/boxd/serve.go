@@ -85,7 +85,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, sys sysIn
 	if !cfg.PPTP.Enabled {
 		log.Info("pptp disabled in config")
 		if sock != "" {
-			go control.Serve(ctx, sock, b.controlHandler(), log)
+			go control.Serve(ctx, sock, control.NewHandler(boxAPI{b}), log)
 		}
 		<-ctx.Done()
 		return nil
@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, sys sysIn
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := control.Serve(ctlCtx, sock, b.controlHandler(), log); err != nil {
+			if err := control.Serve(ctlCtx, sock, control.NewHandler(boxAPI{b}), log); err != nil {
 				log.Error("control socket", "err", err)
 			}
 		}()

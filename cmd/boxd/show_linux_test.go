@@ -63,10 +63,10 @@ password = "alice-pw"
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// The session, through the control socket's sessions command (served
-	// by boxAPI.Sessions).
-	var ss []control.Session
-	if err := control.Call(ctx, sock, control.Request{Cmd: "sessions"}, &ss); err != nil {
+	// The session, through the control socket (boxAPI.Sessions behind
+	// control.NewHandler).
+	ss, err := control.NewClient(sock).Sessions(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ss) != 1 {

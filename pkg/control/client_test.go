@@ -219,10 +219,16 @@ func sendAll[E any](events []E, fn func(E) error, end error) error {
 // ends, and returns a Client of it once it answers.
 func serve(t *testing.T, api API) *Client {
 	t.Helper()
+	return serveHandler(t, NewHandler(api))
+}
+
+// serveHandler runs Serve with h until the test ends.
+func serveHandler(t *testing.T, h Handler) *Client {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	path := filepath.Join(t.TempDir(), "boxd.sock")
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, path, NewHandler(api), nil) }()
+	go func() { done <- Serve(ctx, path, h, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -47,8 +47,6 @@ type Request struct {
 	V    int             `json:"v,omitempty"` // the client's APIVersion
 	Cmd  string          `json:"cmd"`
 	Body json.RawMessage `json:"body,omitempty"` // the typed arguments (handler.go)
-	// Args are the arguments of the untyped commands (Commands).
-	Args []string `json:"args,omitempty"`
 }
 
 // Response is one line of an answer: the reply (OK and Data, or Error) or,
@@ -301,34 +299,6 @@ func (w *lineWriter) write(r Response) error {
 	w.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err = w.c.Write(append(b, '\n'))
 	return err
-}
-
-// Call sends one untyped request (Commands) to the socket at path and
-// decodes Data into out (if non-nil). The typed API is Client's.
-func Call(ctx context.Context, path string, req Request, out any) error {
-	c, err := dial(ctx, path)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	req.V = APIVersion
-	if err := json.NewEncoder(c).Encode(&req); err != nil {
-		return fmt.Errorf("control: send: %w", err)
-	}
-	var resp Response
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		return fmt.Errorf("control: receive: %w", err)
-	}
-	if !resp.OK {
-		return replyError(resp)
-	}
-	if out != nil && len(resp.Data) > 0 {
-		return json.Unmarshal(resp.Data, out)
-	}
-	return nil
 }
 
 // replyError is the error of a reply that is not OK.
