@@ -92,6 +92,20 @@ func (l *logTail) waitFor(t *testing.T, what string, d time.Duration) string {
 	}
 }
 
+// waitSeen waits until what is in the output, whether or not waitFor
+// already took its line: for lines whose order against others is not fixed
+// (the metrics listener starts beside the PPTP server).
+func (l *logTail) waitSeen(t *testing.T, what string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !strings.Contains(l.String(), what) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within %s; output:\n%s", what, d, l.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // proc is a process a test started, with its output collected.
 type proc struct {
 	cmd  *exec.Cmd

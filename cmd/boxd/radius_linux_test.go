@@ -68,6 +68,8 @@ acct_port = 18199
 address = "`+fr.AuthAddr()+`"
 secret = "`+fr.Secret+`"
 acct_port = 18130
+[metrics]
+listen = "127.0.0.1:9100"
 # A local user that RADIUS does not know: not used without fallback_local.
 [[user]]
 name = "local"
@@ -201,6 +203,28 @@ password = "local-pw"
 	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "stats", "--json").CombinedOutput()
 	if err != nil || !regexp.MustCompile(`"radius": \{[^}]*"rejects": 2,`).Match(out) || !strings.Contains(string(out), `"dae_stale": 1,`) || !strings.Contains(string(out), `"tun_malformed"`) {
 		t.Errorf("boxctl show stats: %v\n%s", err, out)
+	}
+	// And /metrics shows the logins by reason and the RADIUS figures.
+	m := scrapeNS(t, srv, "127.0.0.1:9100")
+	for _, want := range []struct {
+		series   string
+		min, max float64
+	}{
+		{`pptpbox_logins_total`, 4, 4},
+		{`pptpbox_sessions{state="up"}`, 1, 1},
+		{`pptpbox_login_failures_total{reason="radius_reject"}`, 2, 2},
+		{`pptpbox_login_failures_total{reason="unknown_user"}`, 0, 0},
+		{`pptpbox_radius_access_replies_total{result="reject"}`, 2, 2},
+		{`pptpbox_radius_access_replies_total{result="accept"}`, 4, 4},
+		{`pptpbox_radius_latency_seconds_count`, 6, 1000},
+		{`pptpbox_radius_latency_seconds_bucket{le="+Inf"}`, 6, 1000},
+		{`pptpbox_radius_accounting_requests_total{result="answered"}`, 5, 1000},
+		{`pptpbox_radius_dae_requests_total{result="ack"}`, 1, 1},
+		{`pptpbox_radius_dae_dropped_total{reason="stale"}`, 1, 1},
+	} {
+		if v, _, ok := m.find(strings.ReplaceAll(want.series, "+", `\+`)); !ok || v < want.min || v > want.max {
+			t.Errorf("/metrics %s = %v (%v), want %v..%v", want.series, v, ok, want.min, want.max)
+		}
 	}
 	boxd.cmd.Process.Signal(syscall.SIGTERM)
 	if err := boxd.wait(t, 20*time.Second); err != nil {

@@ -92,6 +92,8 @@ address = "192.168.1.1/24"
 lease_file = "`+filepath.Join(dir, "leases.json")+`"
 [nat]
 tcp_mss = 1356
+[metrics]
+listen = "192.168.1.1:9100"
 [[user]]
 name = "alice"
 password = "alice-pw"
@@ -138,6 +140,35 @@ password = "alice-pw"
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+
+	// /metrics on the LAN address (boxd waited for the router to put it
+	// on lan0): the session, the firewall's counters; from the WAN side
+	// the endpoint is not there (another address, and the WAN drops).
+	m := scrapeNS(t, box, "192.168.1.1:9100")
+	for _, want := range []struct {
+		series   string
+		min, max float64
+	}{
+		{`pptpbox_sessions{state="up"}`, 1, 1},
+		{`pptpbox_firewall_packets_total{counter="wan_in_dropped"}`, 1, 100},
+		{`pptpbox_firewall_packets_total{counter="mss_clamped"}`, 1, 10},
+		{`pptpbox_firewall_bytes_total{counter="mss_clamped"}`, 40, 1000},
+		{`pptpbox_dhcp_events_total{event="lease_write_errors"}`, 0, 0},
+	} {
+		if v, _, ok := m.find(want.series); !ok || v < want.min || v > want.max {
+			t.Errorf("/metrics %s = %v (%v), want %v..%v", want.series, v, ok, want.min, want.max)
+		}
+	}
+	if err := inet.Do(func() error {
+		c, err := net.DialTimeout("tcp4", "192.0.2.1:9100", 2*time.Second)
+		if err == nil {
+			c.Close()
+			return fmt.Errorf("/metrics answered on the WAN address")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 	boxd.cmd.Process.Signal(os.Interrupt)
 	boxLog.waitFor(t, `msg="session down" user=alice`, 15*time.Second)

@@ -81,6 +81,7 @@ func serve(ctx context.Context, cfg *config.Config, path, sock string, sys sysIn
 
 	stopHUP := b.reloadOnHUP(ctx)
 	defer stopHUP()
+	b.serveMetrics(ctx, cfg, &wg)
 
 	if !cfg.PPTP.Enabled {
 		log.Info("pptp disabled in config")

@@ -66,7 +66,7 @@ func (v Violation) String() string {
 var Leaves = []string{
 	"pkg/ippool", "pkg/ipv4frag", "pkg/tun", "pkg/authguard", "pkg/mschap", "pkg/mppe",
 	"pkg/gre", "pkg/pptp", "pkg/dhcpd", "pkg/netcfg", "pkg/nat", "pkg/control", "pkg/dhcp4c", "pkg/login",
-	"pkg/logring", "pkg/trace", "pkg/cli",
+	"pkg/logring", "pkg/trace", "pkg/probe", "pkg/cli",
 }
 
 // Protocol are the protocol packages: they import none of each other,
@@ -109,6 +109,11 @@ func rules() []Rule {
 			From:   []string{"pkg/..."},
 			Except: []string{"pkg/router", "pkg/dhcp4c/..."},
 			Never:  []string{"pkg/dhcp4c"},
+		},
+		Rule{
+			Name: "pkg/metrics (the /metrics writer) imports only pkg/control, for its types",
+			From: []string{"pkg/metrics"},
+			Only: []string{"pkg/control"},
 		},
 		Rule{
 			Name: "pkg/aaa imports only ppp, mschap, mppe",

@@ -100,6 +100,7 @@ func fakeTree() []Package {
 		pkg("pkg/client", []string{"pkg/pptp", "pkg/gre", "pkg/ppp"}, []string{"pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/session", []string{"pkg/pptp", "pkg/gre", "pkg/ppp", "pkg/aaa"}, []string{"pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/gre/gretest", []string{"pkg/gre"}, nil),
+		pkg("pkg/metrics", []string{"pkg/control", "github.com/VictoriaMetrics/metrics"}, nil),
 		pkg("cmd/boxd", []string{"pkg/session", "pkg/router", "pkg/control"}, nil),
 		pkg("cmd/boxctl", []string{"pkg/control"}, nil),
 		pkg("cmd/init", []string{"firmware/pid1"}, nil),
@@ -164,6 +165,12 @@ func TestCheck(t *testing.T) {
 		}, []string{
 			`cmd/boxd imports pkg/tun/tuntest (through pkg/session): breaks the rule "test helpers (gretest, tuntest, netnstest, radiustest, controltest, internal/flood) are for tests and qemu/ rigs: pkg/, cmd/ and firmware/ code never imports them" (docs/internals.md)`,
 			`pkg/session imports pkg/tun/tuntest: breaks the rule "test helpers (gretest, tuntest, netnstest, radiustest, controltest, internal/flood) are for tests and qemu/ rigs: pkg/, cmd/ and firmware/ code never imports them" (docs/internals.md)`,
+		}},
+		{"metrics reads the session server itself", func(ps []Package) []Package {
+			*find(ps, "pkg/metrics") = pkg("pkg/metrics", []string{"pkg/control", "pkg/radius"}, []string{"pkg/aaa", "pkg/ppp"})
+			return ps
+		}, []string{
+			`pkg/metrics imports pkg/radius: breaks the rule "pkg/metrics (the /metrics writer) imports only pkg/control, for its types" (docs/internals.md)`,
 		}},
 		{"dhcp4c outside router", func(ps []Package) []Package {
 			return append(ps, pkg("pkg/dhcp4c/dhcp4ctest", []string{"pkg/dhcp4c"}, nil), pkg("pkg/wan", []string{"pkg/dhcp4c"}, nil))

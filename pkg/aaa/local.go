@@ -103,8 +103,12 @@ func (l *Local) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.Au
 	}
 	if !known {
 		res, why = fail(), "unknown user"
+		res.Refusal = ppp.RefusalUnknownUser
 	}
 	if !res.OK {
+		if res.Refusal == "" {
+			res.Refusal = ppp.RefusalBadPassword
+		}
 		l.log.Info("local auth refused", "proto", req.Proto.String(), "user", req.User, "peer", req.Peer.String(), "reason", why)
 		if t := req.Trace; t != nil && t.Tracing() {
 			t.Trace("auth", "", fmt.Sprintf("local user table: %q refused: %s", req.User, why))

@@ -204,13 +204,16 @@ func TestUnsupportedAndCancelled(t *testing.T) {
 func TestRefusalLogged(t *testing.T) {
 	var buf bytes.Buffer
 	l := testTable().WithLogger(slog.New(slog.NewTextHandler(&buf, nil)))
-	for _, req := range []*ppp.AuthRequest{
-		{Proto: ppp.AuthPAP, User: "nobody", Password: []byte("x")},
-		{Proto: ppp.AuthPAP, User: "test", Password: []byte("x")},
+	for _, tc := range []struct {
+		req     *ppp.AuthRequest
+		refusal string // what the counters see (AuthResult.Refusal)
+	}{
+		{&ppp.AuthRequest{Proto: ppp.AuthPAP, User: "nobody", Password: []byte("x")}, ppp.RefusalUnknownUser},
+		{&ppp.AuthRequest{Proto: ppp.AuthPAP, User: "test", Password: []byte("x")}, ppp.RefusalBadPassword},
 	} {
-		res, err := l.Authenticate(context.Background(), req)
-		if err != nil || res.OK || res.Message != "Authentication failed" {
-			t.Fatalf("%s: %+v, %v", req.User, res, err)
+		res, err := l.Authenticate(context.Background(), tc.req)
+		if err != nil || res.OK || res.Message != "Authentication failed" || res.Refusal != tc.refusal {
+			t.Fatalf("%s: %+v, %v (want refusal %s)", tc.req.User, res, err, tc.refusal)
 		}
 	}
 	for _, s := range []string{"reason=\"unknown user\"", "user=nobody", "reason=\"wrong password\"", "user=test"} {

@@ -33,6 +33,8 @@ type Config struct {
 	Console Console `toml:"console"`
 	// Radius is [radius] (radius.go): RADIUS authentication and accounting.
 	Radius Radius `toml:"radius"`
+	// Metrics is [metrics] (metrics.go): the Prometheus endpoint.
+	Metrics Metrics `toml:"metrics"`
 
 	// Router sections (WAN, LAN, NAT, firewall) live in router.go.
 	Router

@@ -5,9 +5,9 @@ import "reflect"
 // ForReload is what a running boxd applies when it reloads c while old is
 // in force. Users, NAT, firewall and port forwards change at once; the
 // sections that shape the running server and ports ([pptp], [wan], [lan]
-// with [lan.dhcp], [log], [console], and whether the router runs at all)
-// keep old's values until the next restart, and pending names the changed
-// ones so that the reload can say so. Keeping them is what keeps the box
+// with [lan.dhcp], [log], [console], [radius], [metrics], and whether the
+// router runs at all) keep old's values until the next restart, and
+// pending names the changed ones so that the reload can say so. Keeping them is what keeps the box
 // consistent: a ruleset built from a new [lan] address while the LAN port
 // still has the old one would masquerade a subnet nobody is on.
 func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
@@ -23,6 +23,7 @@ func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
 		{"log", !reflect.DeepEqual(c.Log, old.Log), func() { e.Log = old.Log }},
 		{"console", !reflect.DeepEqual(c.Console, old.Console), func() { e.Console = old.Console }},
 		{"radius", !reflect.DeepEqual(c.Radius, old.Radius), func() { e.Radius = old.Radius }},
+		{"metrics", !reflect.DeepEqual(c.Metrics, old.Metrics), func() { e.Metrics = old.Metrics }},
 		{"router", c.router != old.router, func() { e.router = old.router }},
 	}
 	for _, k := range keep {

@@ -32,6 +32,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateRouter()...)
 	errs = append(errs, c.validateRadius()...)
 	errs = append(errs, c.validateAuthGuard()...)
+	errs = append(errs, c.validateMetrics()...)
 	return errors.Join(errs...)
 }
 

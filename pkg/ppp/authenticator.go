@@ -100,6 +100,10 @@ type AuthResult struct {
 	// dial-in permission, 691 authentication failure); 0 means 691. Only
 	// 691 lets the peer retry on the same link.
 	FailureCode int
+	// Refusal says why OK is false, for counters and logs; it is never
+	// sent to the peer. The authenticators use the Refusal* values; ""
+	// when they do not say.
+	Refusal string
 	// AuthenticatorResponse is the MS-CHAPv2 "S=<40 hex>" string (RFC 2759 §8.7).
 	AuthenticatorResponse string
 	// MPPESendKey and MPPERecvKey are the MPPE master keys from the server's
@@ -123,6 +127,13 @@ type AuthResult struct {
 
 // AuthAttribute is one attribute of an authenticator's answer, printed.
 type AuthAttribute struct{ Name, Value string }
+
+// Refusal values of AuthResult.Refusal.
+const (
+	RefusalUnknownUser  = "unknown_user"  // no such user in the local table
+	RefusalBadPassword  = "bad_password"  // the local table's password did not match
+	RefusalRadiusReject = "radius_reject" // Access-Reject (or Access-Challenge, or an unusable Accept)
+)
 
 // Authenticator checks a peer's credentials. It is declared here, by its
 // consumer; pkg/aaa implements it (local user table, RADIUS). Authenticate

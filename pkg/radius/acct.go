@@ -169,6 +169,8 @@ func (c *Client) AccountingOn(ctx context.Context, on bool) error {
 
 // account sends one Accounting-Request for a session (RFC 2866 §4.1).
 func (c *Client) account(st rfc2866.AcctStatusType, l *login, r aaa.Record) {
+	c.acctPending.Add(1)
+	defer c.acctPending.Add(-1)
 	ctx, cancel := context.WithTimeout(context.Background(), c.acctBudget())
 	defer cancel()
 	tr, server := acctTrace(r), ""

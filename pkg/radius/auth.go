@@ -58,6 +58,7 @@ func (c *Client) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.A
 	}
 	res, l, why := parseReply(reply, sent, req)
 	if !res.OK {
+		res.Refusal = ppp.RefusalRadiusReject
 		c.rejects.Add(1)
 		c.log.Info("radius auth refused", "proto", req.Proto.String(), "user", req.User, "peer", req.Peer.String(), "reason", why)
 		if tr != nil {

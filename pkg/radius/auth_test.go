@@ -187,7 +187,7 @@ func TestReject(t *testing.T) {
 	srv := newFakeServer(t, "sekrit", mschapv2Server(nil))
 	c := newTestClient(t, nil, Server{Auth: srv.addr(), Secret: []byte("sekrit")})
 	res, err := c.Authenticate(context.Background(), mschapv2Request("alice", "wrong"))
-	if err != nil || res.OK || res.Message != "Bad password for alice" || res.FailureCode != 691 {
+	if err != nil || res.OK || res.Message != "Bad password for alice" || res.FailureCode != 691 || res.Refusal != ppp.RefusalRadiusReject {
 		t.Fatalf("Authenticate = %+v, %v", res, err)
 	}
 	// The server's E= reaches the link: an expired password is 648.

@@ -124,6 +124,9 @@ type Client struct {
 	dae                                                                               daeCounters
 	inFlight                                                                          atomic.Int64
 	servers                                                                           serverTable // per address (servers.go)
+	// lat and acctPending are the monitoring figures of latency.go.
+	lat         latency
+	acctPending atomic.Int64
 }
 
 // ErrNoServer is wrapped by the error of a request no server answered.
@@ -316,6 +319,7 @@ func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte
 			}
 			now := time.Now()
 			c.servers.answered(addr, now.Sub(sentAt), now)
+			c.lat.observe(now.Sub(sentAt))
 			return reply, nil
 		}
 	}

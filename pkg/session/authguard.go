@@ -18,15 +18,23 @@ import (
 const msgBackoff = "Too many failed logins; try again later"
 
 // authenticator is what the links authenticate with: Config.Authenticator,
-// behind the guard when there is one.
+// its verdicts counted (countingAuth, loginstats.go), behind the guard when
+// there is one.
 func (s *Server) authenticator() ppp.Authenticator {
-	if s.cfg.Guard == nil {
-		return s.cfg.Authenticator
+	if s.cfg.Authenticator == nil && s.cfg.Guard == nil {
+		return nil
 	}
-	return guardedAuth{s}
+	counted := countingAuth{s, s.cfg.Authenticator}
+	if s.cfg.Guard == nil {
+		return counted
+	}
+	return guardedAuth{s, counted}
 }
 
-type guardedAuth struct{ s *Server }
+type guardedAuth struct {
+	s    *Server
+	next ppp.Authenticator
+}
 
 func (ga guardedAuth) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
 	s, g := ga.s, ga.s.cfg.Guard
@@ -41,11 +49,7 @@ func (ga guardedAuth) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*
 		}
 		return holdFailure(ctx, v.Delay, &ppp.AuthResult{Message: msgBackoff})
 	}
-	next := s.cfg.Authenticator
-	if next == nil {
-		return nil, fmt.Errorf("no authenticator configured")
-	}
-	res, err := next.Authenticate(ctx, req)
+	res, err := ga.next.Authenticate(ctx, req)
 	if err != nil || res == nil {
 		return res, err // no verdict (RADIUS unreachable): not the peer's failure
 	}

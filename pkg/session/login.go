@@ -83,6 +83,7 @@ func (s *Server) assign(ss *Session, user string, res *ppp.AuthResult) (ppp.Netw
 	}
 	ip, err := s.takeAddr(ss, res, old)
 	if err != nil {
+		s.stats.Login.noAddress.Add(1)
 		s.unclaimUser(ss)
 		return ppp.NetworkParams{}, err
 	}

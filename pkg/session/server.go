@@ -116,6 +116,9 @@ type Server struct {
 	closing bool
 	idle    chan struct{} // closed and replaced when calls becomes empty
 
+	// ended is the traffic of the sessions removed so far (loginstats.go).
+	ended traffic
+
 	// unauth counts the calls in calls whose link is not up yet, by
 	// sourceKey of the peer (admitCallLocked, limits.go); under mu.
 	unauth map[netip.Addr]int
@@ -299,6 +302,7 @@ func (s *Server) sessionByIP(a netip.Addr) *Session {
 func (s *Server) remove(ss *Session) {
 	s.mu.Lock()
 	delete(s.calls, ss.callID)
+	s.ended.add(ss)
 	s.uncountUnauthLocked(ss)
 	if s.byIP[ss.ip] == ss {
 		delete(s.byIP, ss.ip)

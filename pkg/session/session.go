@@ -164,6 +164,7 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 	ss.mppe.Store(info.MPPE)
 	ss.result, ss.upAt = info.Result, time.Now()
 	ss.wasUp.Store(true)
+	ss.srv.stats.Login.up.Add(1)
 	ss.srv.loggedIn(ss)
 	if res := info.Result; res != nil && res.SessionTimeout > 0 {
 		// Counted from the network phase, as pppd's maxconnect: the time

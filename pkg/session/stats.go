@@ -29,6 +29,7 @@ type Stats struct {
 	CallsRefused         atomic.Uint64 // Outgoing-Call-Requests refused (limits, shutdown)
 	AuthFailures         atomic.Uint64 // sessions that ended in the authentication phase
 	Auth                 authStats     // logins refused or slowed (authstats.go)
+	Login                loginStats    // logins up and refused by reason (loginstats.go)
 
 	// Work bounds of the receive path (issue 14 item 5, 11).
 	// GREFarJump counts data packets more than gre.MaxSeqJump ahead of
