@@ -31,7 +31,7 @@ func testTree(ran func(c *Call)) *Tree {
 			{Name: "ping", Help: "ping from the box", Run: run, Args: []Arg{{Name: "host", Help: "name or address"}},
 				Options: []Option{{Name: "count", Value: "N", Help: "probes", Complete: func(context.Context) []string { return []string{"1", "5"} }}}},
 			{Name: "users", Help: "local users", Children: []*Node{
-				{Name: "add", Help: "add a user", Run: run, Args: []Arg{{Name: "name", Help: "user name"},
+				{Name: "add", Help: "add a user", Run: run, Secret: true, Args: []Arg{{Name: "name", Help: "user name"},
 					{Name: "password", Help: "password"}, {Name: "ip", Help: "fixed address", Optional: true}}},
 			}},
 		}},
@@ -330,8 +330,8 @@ func TestShell(t *testing.T) {
 	r.typ(t, "\r")
 	r.ran(t, "users add bob a?b")
 	r.typ(t, "nope\r")
-	r.typ(t, "\x1b[A\x1b[A\r") // up twice: nope, then users add bob "a?b"
-	r.ran(t, "users add bob a?b")
+	r.typ(t, "\x1b[A\x1b[A\r") // up twice: nope, then show log follow (users add is secret)
+	r.ran(t, "show log follow")
 	r.typ(t, "exit\r")
 	select {
 	case err := <-r.ended:

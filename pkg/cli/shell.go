@@ -100,6 +100,9 @@ func (s *Shell) runLine(ctx context.Context, line string) error {
 		s.printError(err)
 		return err
 	}
+	if p, err := s.tree.Parse(words); err == nil && p.Node.Secret {
+		s.hist.forget(line)
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.in.setInterrupt(cancel, false)
@@ -221,6 +224,15 @@ func (h *history) Add(entry string) {
 	h.lines = append(h.lines, entry)
 	if len(h.lines) > maxHistory {
 		h.lines = slices.Delete(h.lines, 0, len(h.lines)-maxHistory)
+	}
+}
+
+// forget removes the last entry if it is line (ReadLine added it).
+func (h *history) forget(line string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := len(h.lines); n > 0 && h.lines[n-1] == line {
+		h.lines = h.lines[:n-1]
 	}
 }
 

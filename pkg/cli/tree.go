@@ -27,6 +27,9 @@ type Node struct {
 	Args     []Arg    // positional arguments, the optional ones last
 	Options  []Option // keyword options after the arguments: `count 5`
 	Run      func(ctx context.Context, c *Call) error
+	// Secret keeps the command's lines out of the shell's history (they
+	// carry a password).
+	Secret bool
 }
 
 // Arg is one positional argument.

@@ -95,10 +95,10 @@ func New(api control.API, local Local) *cli.Tree {
 		}},
 		{Name: "users", Help: "local users (changes are staged: config commit applies them)", Children: []*cli.Node{
 			{Name: "list", Help: "the local users of the running config", Run: c.usersList},
-			{Name: "add", Help: "stage a new user", Run: c.usersAdd, Args: []cli.Arg{{Name: "name", Help: "the user name"},
+			{Name: "add", Help: "stage a new user", Run: c.usersAdd, Secret: true, Args: []cli.Arg{{Name: "name", Help: "the user name"},
 				{Name: "password", Help: "the password (quote it if it has blanks or ?)"}, {Name: "ip", Help: "a fixed tunnel address (default: the pool)", Optional: true}}},
 			{Name: "delete", Help: "stage a user's removal", Run: c.usersDelete, Args: []cli.Arg{user}},
-			{Name: "passwd", Help: "stage a new password", Run: c.usersPasswd, Args: []cli.Arg{user, {Name: "password", Help: "the new password"}}},
+			{Name: "passwd", Help: "stage a new password", Run: c.usersPasswd, Secret: true, Args: []cli.Arg{user, {Name: "password", Help: "the new password"}}},
 		}},
 		{Name: "ping", Help: "ping from the box", Run: c.probe("ping"), Args: []cli.Arg{{Name: "host", Help: "a name or address"}},
 			Options: []cli.Option{{Name: "count", Value: "N", Help: "probes to send (default 4)"}}},

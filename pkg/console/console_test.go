@@ -316,3 +316,15 @@ func TestHumanUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordsStayOutOfHistory: the commands that carry a password are
+// secret (the shell keeps them out of its history); the others are not.
+func TestPasswordsStayOutOfHistory(t *testing.T) {
+	tree := New(fakeBox(), Local{})
+	for line, secret := range map[string]bool{"users add bob pw": true, "users passwd bob pw": true, "users delete bob": false, "show sessions": false} {
+		words, _ := cli.Split(line)
+		if p, err := tree.Parse(words); err != nil || p.Node.Secret != secret {
+			t.Errorf("%s: secret %v (%v), want %v", line, p != nil && p.Node.Secret, err, secret)
+		}
+	}
+}
