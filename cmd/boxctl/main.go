@@ -1,12 +1,13 @@
-// Command boxctl talks to a running boxd over its control socket.
+// Command boxctl is the operator's console over boxd's control socket: the
+// same command tree as the serial console (pkg/console).
 //
-//	boxctl sessions            list live sessions
-//	boxctl stats               server counters (drops by reason, limits, RADIUS, DHCP)
-//	boxctl disconnect USER     end USER's sessions
-//	boxctl reload              re-read the config file (as SIGHUP)
-//	boxctl ping                is boxd alive (version, time)
+//	boxctl [--socket PATH] [--json] COMMAND...   run one command
+//	boxctl                                       the interactive console (on a terminal)
+//	boxctl -h, boxctl help                       the commands
 //
-// The commands are control.Commands; boxctl -h lists them.
+// Exit status: 0 ok, 1 another error, 2 usage (a bad command line), 3 boxd
+// is not running, 4 refused (a config that does not validate: its
+// file:line: key errors are printed), 5 not found (no such session, user).
 package main
 
 import (
@@ -17,74 +18,209 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
-	"time"
+	"os/exec"
+	"os/signal"
+	"syscall"
 
+	"golang.org/x/term"
+
+	"github.com/pptpbox/pptpbox/pkg/cli"
+	"github.com/pptpbox/pptpbox/pkg/console"
 	"github.com/pptpbox/pptpbox/pkg/control"
 )
 
+// The exit statuses.
+const (
+	exitOK         = 0
+	exitError      = 1
+	exitUsage      = 2
+	exitNotRunning = 3
+	exitRefused    = 4
+	exitNotFound   = 5
+)
+
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "boxctl:", err)
-		os.Exit(1)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string, stdout io.Writer) error {
+// run is boxctl with args; it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("boxctl", flag.ContinueOnError)
-	sock := fs.String("socket", control.DefaultSocket, "boxd control socket")
-	asJSON := fs.Bool("json", false, "print the raw JSON answer")
-	fs.SetOutput(io.Discard) // errors are returned; -h prints usage to stdout
-	if err := fs.Parse(args); err != nil {
+	sock := fs.String("socket", control.DefaultSocket, "boxd's control socket")
+	asJSON := fs.Bool("json", false, "print replies as JSON")
+	fs.SetOutput(io.Discard)
+	var t *tty
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		t = &tty{f: f}
+	}
+	var tree *cli.Tree
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, `usage: boxctl [--socket PATH] [--json] COMMAND...
+       boxctl            (on a terminal: the interactive console)
+
+Commands may be abbreviated to a unique prefix (sh sess); --json prints
+the reply as JSON. Exit status: 0 ok, 1 another error, 2 usage, 3 boxd is
+not running, 4 refused (a config that does not validate), 5 not found.
+The commands of the old boxctl work as before: sessions, stats,
+disconnect USER, ping (no host: is boxd alive).
+
+flags:
+`)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		fmt.Fprintln(w, "\ncommands:")
+		tree.WriteHelp(w, tree.Root, nil)
+	}
+	err := fs.Parse(args)
+	tree = console.New(control.NewClient(*sock), t.local())
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			usage(stdout, fs)
-			return nil
+			usage(stdout)
+			return exitOK
 		}
-		return err
+		fmt.Fprintf(stderr, "boxctl: %v (boxctl -h lists the commands)\n", err)
+		return exitUsage
 	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: boxctl [-socket PATH] [-json] COMMAND (%s)", control.CommandList())
+	words := fs.Args()
+	switch {
+	case len(words) == 1 && words[0] == "help":
+		usage(stdout)
+		return exitOK
+	case len(words) == 0 && t != nil:
+		return t.interactive(ctx, tree, stdout, stderr)
+	case len(words) == 0:
+		fmt.Fprintln(stderr, "boxctl: no command (boxctl -h lists them; the interactive console needs a terminal)")
+		return exitUsage
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req := control.Request{Cmd: fs.Arg(0), Args: fs.Args()[1:]}
-	var raw json.RawMessage
-	if err := control.Call(ctx, *sock, req, &raw); err != nil {
-		return err
-	}
-	if *asJSON || req.Cmd != "sessions" {
-		var v any
-		if len(raw) > 0 {
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return err
-			}
+	if isLegacy(words) {
+		err = runLegacy(ctx, control.NewClient(*sock), words, *asJSON, stdout)
+	} else {
+		if *asJSON {
+			words = append(words, "--"+console.FlagJSON)
 		}
-		b, _ := json.MarshalIndent(v, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-		return nil
+		err = tree.Exec(ctx, words, stdout, nil)
 	}
-	var list []control.Session
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return err
+	if err != nil {
+		fmt.Fprintf(stderr, "boxctl: %v\n", err)
+		if cli.IsUsage(err) {
+			fmt.Fprintln(stderr, "boxctl: boxctl -h lists the commands")
+		}
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tIP\tPEER\tCALL\tMPPE\tUPTIME\tIN\tOUT")
-	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\n", s.User, s.IP, s.Peer, s.CallID, s.MPPE, s.Uptime, s.BytesIn, s.BytesOut)
-	}
-	return tw.Flush()
+	return exitCode(err)
 }
 
-// usage prints the flags and every command boxd's control socket serves.
-func usage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "usage: boxctl [-socket PATH] [-json] COMMAND [ARGS]")
-	fmt.Fprintln(w, "\ncommands:")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, c := range control.Commands {
-		fmt.Fprintf(tw, "  %s %s\t%s\n", c.Name, c.Args, c.Help)
+func usageError(msg string) error { return &cli.UsageError{Msg: msg} }
+
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
 	}
-	tw.Flush()
-	fmt.Fprintln(w, "\nflags:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// exitCode is the exit status for a command's error.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case cli.IsUsage(err):
+		return exitUsage
+	case errors.Is(err, control.ErrNotRunning):
+		return exitNotRunning
+	}
+	var e *control.Error
+	if !errors.As(err, &e) {
+		return exitError
+	}
+	switch e.Code {
+	case control.CodeBadRequest:
+		return exitUsage
+	case control.CodeRefused:
+		return exitRefused
+	case control.CodeNotFound:
+		return exitNotFound
+	}
+	return exitError
+}
+
+// tty is boxctl's terminal, when stdin is one.
+type tty struct {
+	f      *os.File
+	cooked *term.State // set while the interactive console has it raw
+}
+
+// interactive runs the console on the terminal, in raw mode.
+func (t *tty) interactive(ctx context.Context, tree *cli.Tree, stdout, stderr io.Writer) int {
+	fd := int(t.f.Fd())
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		fmt.Fprintf(stderr, "boxctl: %v\n", err)
+		return exitError
+	}
+	t.cooked = old
+	defer term.Restore(fd, old)
+	sh := cli.NewShell(tree, struct {
+		io.Reader
+		io.Writer
+	}{t.f, stdout}, "boxctl> ")
+	if w, h, err := term.GetSize(fd); err == nil {
+		sh.SetSize(w, h)
+	}
+	fmt.Fprint(sh, "pptpbox console: ? lists the commands, Tab completes, Ctrl-D leaves\n")
+	if err := sh.Run(ctx); err != nil && ctx.Err() == nil {
+		term.Restore(fd, old)
+		fmt.Fprintf(stderr, "boxctl: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// local is what boxctl does itself: on a terminal, config edit runs
+// $EDITOR (vi if unset). Reboot and the USB stick are the box console's.
+func (t *tty) local() console.Local {
+	if t == nil {
+		return console.Local{}
+	}
+	return console.Local{Edit: t.edit}
+}
+
+// edit runs the editor on text in a temporary file, the terminal as it
+// was before raw mode.
+func (t *tty) edit(ctx context.Context, text string) (string, error) {
+	f, err := os.CreateTemp("", "pptpbox-*.toml")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	editor := os.Getenv("EDITOR")
+	if editor == "" {
+		editor = "vi"
+	}
+	fd := int(t.f.Fd())
+	if t.cooked != nil {
+		if raw, err := term.GetState(fd); err == nil {
+			term.Restore(fd, t.cooked)
+			defer term.Restore(fd, raw)
+		}
+	}
+	cmd := exec.CommandContext(ctx, "sh", "-c", editor+` "$1"`, "editor", f.Name())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = t.f, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s: %w", editor, err)
+	}
+	b, err := os.ReadFile(f.Name())
+	return string(b), err
 }

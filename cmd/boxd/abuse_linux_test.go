@@ -208,12 +208,12 @@ func mustRun(t *testing.T, ns *netnstest.NS, name string, args ...string) {
 func boxctlStats(t *testing.T, bin, sock string) session.StatsSnapshot {
 	t.Helper()
 	var st session.StatsSnapshot
-	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "stats").Output()
+	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "stats", "--json").Output()
 	if err != nil {
-		t.Fatalf("boxctl stats: %v", err)
+		t.Fatalf("boxctl show stats: %v", err)
 	}
 	if err := json.Unmarshal(out, &st); err != nil {
-		t.Fatalf("boxctl stats: %v\n%s", err, out)
+		t.Fatalf("boxctl show stats: %v\n%s", err, out)
 	}
 	return st
 }

@@ -54,9 +54,9 @@ password = "alice-pw"
 		t.Fatalf("a call from the address in backoff was not refused with do-not-accept:\n%s\n%s", out, boxd.log.String())
 	}
 	boxd.log.waitFor(t, `msg="call refused: source in login backoff" peer=192.0.2.2`, 5*time.Second)
-	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "stats").CombinedOutput()
+	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "stats", "--json").CombinedOutput()
 	if err != nil {
-		t.Fatalf("boxctl stats: %v\n%s", err, out)
+		t.Fatalf("boxctl show stats: %v\n%s", err, out)
 	}
 	for key, want := range map[string]string{"guard_delayed_failures": "1", "guard_refused_calls": "1", "guard_sources": "1"} {
 		m := regexp.MustCompile(`"` + key + `":\s*(\d+)`).FindStringSubmatch(string(out))

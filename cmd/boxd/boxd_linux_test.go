@@ -216,15 +216,15 @@ password = "alice-pw"
 	if out, err := srv.Run("ping", "-c", "3", "-i", "0.2", "-W", "2", "10.79.97.10"); err != nil {
 		t.Fatalf("box -> client ping: %v\n%s", err, out)
 	}
-	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "sessions").CombinedOutput()
+	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "sessions").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "alice") || !strings.Contains(string(out), "10.79.97.10") {
-		t.Fatalf("boxctl sessions: %v\n%s", err, out)
+		t.Fatalf("boxctl show sessions: %v\n%s", err, out)
 	}
 
 	// Nothing but IPv4 enters the TUN: the kernel sends no IPv6 router
 	// solicitations or MLD reports into it (IPv6 is off on the device).
-	if out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "stats").CombinedOutput(); err != nil {
-		t.Fatalf("boxctl stats: %v\n%s", err, out)
+	if out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "stats", "--json").CombinedOutput(); err != nil {
+		t.Fatalf("boxctl show stats: %v\n%s", err, out)
 	} else if m := regexp.MustCompile(`"tun_malformed":\s*(\d+)`).FindStringSubmatch(string(out)); m == nil || m[1] != "0" {
 		t.Errorf("tun_malformed %v, want 0:\n%s\n%s", m, out, boxLog.String())
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
 	"github.com/pptpbox/pptpbox/pkg/radius/radiustest"
 )
@@ -63,11 +64,11 @@ type churnRig struct {
 
 func (r *churnRig) snapshot() (churnSnapshot, error) {
 	var s churnSnapshot
-	out, err := exec.Command(filepath.Join(r.bin, "boxctl"), "-socket", r.sock, "stats").Output()
+	out, err := exec.Command(filepath.Join(r.bin, "boxctl"), "-socket", r.sock, "show", "stats", "--json").Output()
 	if err != nil {
-		return s, fmt.Errorf("boxctl stats: %v", err)
+		return s, fmt.Errorf("boxctl show stats: %v", err)
 	}
-	var st boxStats
+	var st control.StatsReply
 	if err := json.Unmarshal(out, &st); err != nil {
 		return s, err
 	}
@@ -240,8 +241,8 @@ password = "load-pw"
 	}
 	if extra != nil {
 		// The logins went through RADIUS: at least one Access-Accept each.
-		out, err := exec.Command(filepath.Join(r.bin, "boxctl"), "-socket", r.sock, "stats").Output()
-		var st boxStats
+		out, err := exec.Command(filepath.Join(r.bin, "boxctl"), "-socket", r.sock, "show", "stats", "--json").Output()
+		var st control.StatsReply
 		if err == nil {
 			err = json.Unmarshal(out, &st)
 		}

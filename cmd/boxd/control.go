@@ -1,79 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"runtime"
-	"time"
-
 	"github.com/pptpbox/pptpbox/pkg/control"
-	"github.com/pptpbox/pptpbox/pkg/dhcpd"
-	"github.com/pptpbox/pptpbox/pkg/radius"
 	"github.com/pptpbox/pptpbox/pkg/session"
 )
-
-// boxStats is what `boxctl stats` prints: the session server's counters,
-// and the RADIUS client's when [radius] is on.
-type boxStats struct {
-	control.Stats
-	Radius *radius.Stats `json:"radius,omitempty"`
-	// Goroutines is boxd's goroutine count: with no session it returns to
-	// the same figure, so a growing one is a leak (TestBoxdChurn).
-	Goroutines int          `json:"goroutines"`
-	DHCPD      *dhcpd.Stats `json:"dhcpd,omitempty"`
-}
-
-func (b *box) stats() boxStats {
-	st := boxStats{Stats: controlStats(b.srv.Stats()), Goroutines: runtime.NumGoroutine()}
-	if rc := b.radiusClient(); rc != nil {
-		rs := rc.Stats()
-		st.Radius = &rs
-	}
-	if b.router != nil {
-		if ds, ok := b.router.DHCPStats(); ok {
-			st.DHCPD = &ds
-		}
-	}
-	return st
-}
-
-// controlHandler serves the commands of control.Commands: the socket's
-// protocol until boxd serves control.API (control.NewHandler(boxAPI{b})).
-func (b *box) controlHandler() control.Handler {
-	srv := b.srv
-	return func(ctx context.Context, req control.Request) (any, error) {
-		if srv == nil && req.Cmd != "ping" && req.Cmd != "reload" {
-			return nil, errors.New("pptp server disabled")
-		}
-		switch req.Cmd {
-		case "reload":
-			// A refused reload is an error (its file:line: key lines in
-			// the message), so boxctl reload exits non-zero.
-			res, err := b.reload(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return map[string]string{"config": res.Config}, nil
-		case "sessions":
-			return boxAPI{b}.Sessions(ctx)
-		case "stats":
-			return b.stats(), nil
-		case "disconnect":
-			if len(req.Args) != 1 {
-				return nil, errors.New("usage: disconnect USER")
-			}
-			n := srv.Disconnect(req.Args[0], "disconnected by the administrator")
-			if n == 0 {
-				return nil, fmt.Errorf("no session for user %q", req.Args[0])
-			}
-			return map[string]int{"ended": n}, nil
-		case "ping":
-			return map[string]string{"version": version, "time": time.Now().UTC().Format(time.RFC3339)}, nil
-		}
-		return nil, fmt.Errorf("unknown command %q (%s)", req.Cmd, control.CommandList())
-	}
-}
 
 // controlStats maps the session server's counters onto the control
 // socket's reply (control_test.go checks that no field is left out).

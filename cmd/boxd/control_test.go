@@ -14,6 +14,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/confstore"
 	"github.com/pptpbox/pptpbox/pkg/control"
+	"github.com/pptpbox/pptpbox/pkg/control/controltest"
 	"github.com/pptpbox/pptpbox/pkg/session"
 )
 
@@ -75,35 +76,31 @@ func TestControlStatsCarryEveryField(t *testing.T) {
 	checkMapped(t, in, controlStats(in))
 }
 
-// TestControlCommands: every command boxctl's usage lists is one the
-// handler serves, and an unknown one is answered with that list.
-func TestControlCommands(t *testing.T) {
+// TestControlSocketServesTheAPI: the socket as serve.go sets it up
+// (control.NewHandler(boxAPI{b})) answers the typed API through
+// control.Client, errors typed.
+func TestControlSocketServesTheAPI(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	missing := filepath.Join(t.TempDir(), "missing.toml") // reload: refused, last good kept
 	b := newBox(config.Default(), boxFiles{path: missing, store: confstore.Store{Path: missing}}, sysInfo{}, io.Discard)
 	b.srv = session.New(session.Config{Logger: log}, nil, nil) // not serving: no socket, no TUN
-	h := b.controlHandler()
+	c := control.NewClient(controltest.Serve(t, control.NewHandler(boxAPI{b})))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, c := range control.Commands {
-		var args []string
-		if c.Args != "" {
-			args = []string{"alice"}
-		}
-		_, err := h(ctx, control.Request{Cmd: c.Name, Args: args})
-		if c.Name == "reload" {
-			// The file is missing: refused, with the reason.
-			if control.CodeOf(err) != control.CodeRefused || !strings.Contains(err.Error(), missing+": no such file") {
-				t.Errorf("reload of a missing file: %v", err)
-			}
-			continue
-		}
-		if err != nil && !(c.Name == "disconnect" && err.Error() == `no session for user "alice"`) {
-			t.Errorf("%s: %v", c.Name, err)
-		}
+	if p, err := c.Ping(ctx); err != nil || p.Version != version || p.APIVersion != control.APIVersion {
+		t.Errorf("ping: %+v %v", p, err)
 	}
-	_, err := h(ctx, control.Request{Cmd: "bogus"})
-	if want := `unknown command "bogus" (sessions, stats, disconnect USER, reload, ping)`; err == nil || err.Error() != want {
-		t.Errorf("bogus: %v, want %s", err, want)
+	if ss, err := c.Sessions(ctx); err != nil || len(ss) != 0 {
+		t.Errorf("sessions: %v %v", ss, err)
+	}
+	if st, err := c.Stats(ctx); err != nil || st.Goroutines == 0 {
+		t.Errorf("stats: %+v %v", st, err)
+	}
+	if _, err := c.Kick(ctx, "alice"); control.CodeOf(err) != control.CodeNotFound {
+		t.Errorf("kick alice: %v, want not_found", err)
+	}
+	// The file is missing: refused, with the reason.
+	if _, err := c.Reload(ctx); control.CodeOf(err) != control.CodeRefused || !strings.Contains(err.Error(), missing+": no such file") {
+		t.Errorf("reload of a missing file: %v", err)
 	}
 }

@@ -1,21 +1,22 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 
+	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/pkg/netcfg/netnstest"
 )
 
 // TestDHCPDeclineIgnoredInStats: a DHCPDECLINE from a LAN host that holds no lease on the
 // address it names is ignored by the box's DHCP server, logged with its reason, and counted
-// in `boxctl stats` (dhcpd.declines_ignored).
+// in `boxctl show stats` (dhcpd counter declines_ignored).
 func TestDHCPDeclineIgnoredInStats(t *testing.T) {
 	netnstest.Require(t, "ip", "nft")
 	bin := buildBinaries(t)
@@ -63,11 +64,19 @@ lease_file = "`+filepath.Join(dir, "leases.json")+`"
 		t.Fatal(err)
 	}
 	boxd.log.waitFor(t, `msg="dhcpd: decline ignored"`, 10*time.Second)
-	out, err := box.Run(filepath.Join(bin, "boxctl"), "-socket", sock, "stats")
+	out, err := box.Run(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "stats", "--json")
 	if err != nil {
-		t.Fatalf("boxctl stats: %v\n%s", err, out)
+		t.Fatalf("boxctl show stats: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, `"declines_ignored": 1`) || !strings.Contains(out, `"lease_writes": 0`) {
-		t.Fatalf("boxctl stats without the dhcpd counters:\n%s", out)
+	var st control.StatsReply
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.DHCPD == nil {
+		t.Fatalf("boxctl show stats without the dhcpd counters (%v):\n%s", err, out)
+	}
+	got := map[string]uint64{}
+	for _, c := range st.DHCPD.Counters {
+		got[c.Name] = c.Value
+	}
+	if v, ok := got["declines_ignored"]; !ok || v != 1 || got["lease_writes"] != 0 {
+		t.Fatalf("dhcpd counters %v, want declines_ignored 1, lease_writes 0:\n%s", got, out)
 	}
 }

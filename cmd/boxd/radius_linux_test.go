@@ -200,9 +200,9 @@ password = "local-pw"
 	again := pptpc("alice", "alice-pw", false)
 	again.log.waitFor(t, "connected:", 30*time.Second)
 	// The operator sees the RADIUS counters next to the session server's.
-	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "stats").CombinedOutput()
+	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "stats", "--json").CombinedOutput()
 	if err != nil || !regexp.MustCompile(`"radius": \{[^}]*"rejects": 2,`).Match(out) || !strings.Contains(string(out), `"dae_stale": 1,`) || !strings.Contains(string(out), `"tun_malformed"`) {
-		t.Errorf("boxctl stats: %v\n%s", err, out)
+		t.Errorf("boxctl show stats: %v\n%s", err, out)
 	}
 	// And /metrics shows the logins by reason and the RADIUS figures.
 	m := scrapeNS(t, srv, "127.0.0.1:9100")

@@ -181,8 +181,8 @@ func TestReloadEndsSessionsOfChangedUsers(t *testing.T) {
 	if strings.Contains(out, `msg="session down" user=carol`) || strings.Contains(out, "user=carol why=") {
 		t.Errorf("carol's session ended:\n%s", out)
 	}
-	sessions, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "sessions").CombinedOutput()
+	sessions, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "sessions").CombinedOutput()
 	if err != nil || !strings.Contains(string(sessions), "carol") || strings.Contains(string(sessions), "alice") {
-		t.Fatalf("boxctl sessions after the reload: %v\n%s\n%s", err, sessions, out)
+		t.Fatalf("boxctl show sessions after the reload: %v\n%s\n%s", err, sessions, out)
 	}
 }

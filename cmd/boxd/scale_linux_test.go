@@ -66,9 +66,9 @@ password = "load-pw"
 	// At level warn the ready line is not logged: wait for the control socket.
 	stats := func() (session.StatsSnapshot, error) {
 		var st session.StatsSnapshot
-		out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "stats").Output()
+		out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "stats", "--json").Output()
 		if err != nil {
-			return st, fmt.Errorf("boxctl stats: %v", err)
+			return st, fmt.Errorf("boxctl show stats: %v", err)
 		}
 		return st, json.Unmarshal(out, &st)
 	}

@@ -125,7 +125,7 @@ func (b *box) serve(ctx context.Context, sock string) error {
 	if !cfg.PPTP.Enabled {
 		log.Info("pptp disabled in config")
 		if sock != "" {
-			go control.Serve(ctx, sock, b.controlHandler(), log)
+			go control.Serve(ctx, sock, control.NewHandler(boxAPI{b}), log)
 		}
 		<-ctx.Done()
 		return nil
@@ -147,7 +147,7 @@ func (b *box) serve(ctx context.Context, sock string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := control.Serve(ctlCtx, sock, b.controlHandler(), log); err != nil {
+			if err := control.Serve(ctlCtx, sock, control.NewHandler(boxAPI{b}), log); err != nil {
 				log.Error("control socket", "err", err)
 			}
 		}()

@@ -63,10 +63,11 @@ password = "alice-pw"
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// The session, through the control socket's sessions command (served
-	// by boxAPI.Sessions).
-	var ss []control.Session
-	if err := control.Call(ctx, sock, control.Request{Cmd: "sessions"}, &ss); err != nil {
+	// Everything through the control socket, as boxctl and the console
+	// ask: control.Client against control.NewHandler(boxAPI).
+	a := control.NewClient(sock)
+	ss, err := a.Sessions(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ss) != 1 {
@@ -92,28 +93,36 @@ password = "alice-pw"
 		t.Fatal(err)
 	}
 
-	cfg, err := config.Load(cfgPath)
+	// The session in detail, by its tunnel address.
+	d, err := a.Session(ctx, "10.79.97.10")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// boxd's box as far as these commands read it: the config (roles) and
-	// a router (never run here: the kernel state is the running boxd's).
-	a := boxAPI{&box{log: slog.New(slog.DiscardHandler), cfg: cfg, router: router.New(router.Config{Ports: cfg.Ports()})}}
+	if d.User != "alice" || len(d.LCP) == 0 || len(d.CCP) == 0 || len(d.IPCP) == 0 {
+		t.Errorf("session detail = %+v", d)
+	}
+	if _, err := a.Session(ctx, "nobody"); control.CodeOf(err) != control.CodeNotFound {
+		t.Errorf("session nobody: %v, want %s", err, control.CodeNotFound)
+	}
+	if sys, err := a.System(ctx); err != nil || sys.Board != "netns-test" || sys.ConfigSource != "test file" || sys.ConfigFile != cfgPath || sys.Goroutines == 0 {
+		t.Errorf("system = %+v, %v", sys, err)
+	}
+	if lines, err := a.Log(ctx, 0); err != nil || !slices.ContainsFunc(lines, func(l control.LogLine) bool { return strings.Contains(l.Text, "pptp server ready") }) {
+		t.Errorf("log: %v (%d lines)", err, len(lines))
+	}
+
 	var ifs []control.Interface
 	var routes []control.Route
 	var rules control.NATReply
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if err := boxNS.Do(func() (err error) {
-			if ifs, err = a.Interfaces(ctx); err != nil {
-				return err
-			}
-			if routes, err = a.Routes(ctx); err != nil {
-				return err
-			}
-			rules, err = a.NAT(ctx)
-			return err
-		}); err != nil {
+		if ifs, err = a.Interfaces(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if routes, err = a.Routes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rules, err = a.NAT(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if findRule(rules, "wan drop").Packets >= 3 || time.Now().After(deadline) {
@@ -153,6 +162,17 @@ password = "alice-pw"
 	}
 	if len(rules.Rules) < 10 || len(rules.Counters) != 4 {
 		t.Errorf("nat: %d rules, %d counters", len(rules.Rules), len(rules.Counters))
+	}
+
+	// kick ends the session (Admin-Reset) and says which it ended.
+	if k, err := a.Kick(ctx, "alice"); err != nil || len(k) != 1 || k[0].User != "alice" {
+		t.Errorf("kick alice = %+v, %v", k, err)
+	}
+	if ss, err := a.Sessions(ctx); err != nil || len(ss) != 0 {
+		t.Errorf("sessions after kick = %+v, %v", ss, err)
+	}
+	if _, err := a.Kick(ctx, "alice"); control.CodeOf(err) != control.CodeNotFound {
+		t.Errorf("kick alice again: %v, want %s", err, control.CodeNotFound)
 	}
 	if t.Failed() {
 		t.Logf("boxd log:\n%s", p.log.String())

@@ -219,10 +219,16 @@ func sendAll[E any](events []E, fn func(E) error, end error) error {
 // ends, and returns a Client of it once it answers.
 func serve(t *testing.T, api API) *Client {
 	t.Helper()
+	return serveHandler(t, NewHandler(api))
+}
+
+// serveHandler runs Serve with h until the test ends.
+func serveHandler(t *testing.T, h Handler) *Client {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	path := filepath.Join(t.TempDir(), "boxd.sock")
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, path, NewHandler(api), nil) }()
+	go func() { done <- Serve(ctx, path, h, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -525,5 +531,30 @@ func TestCommandNames(t *testing.T) {
 	names := strings.Split(commandNames(endpoints(&fakeAPI{})), ", ")
 	if len(names) != reflect.TypeFor[API]().NumMethod() || !slices.IsSorted(names) {
 		t.Fatalf("%d commands for %d API methods: %v", len(names), reflect.TypeFor[API]().NumMethod(), names)
+	}
+}
+
+// panicky is an API whose Sessions and Trace panic.
+type panicky struct{ fakeAPI }
+
+func (*panicky) Sessions(context.Context) ([]Session, error) { panic("index out of range") }
+func (*panicky) Trace(context.Context, TraceFilter, func(TraceEvent) error) error {
+	panic("nil map")
+}
+
+// TestPanicIsInternal: a method that panics answers internal, and the
+// server (and the connection) go on.
+func TestPanicIsInternal(t *testing.T) {
+	c := serve(t, &panicky{})
+	if _, err := c.Sessions(context.Background()); CodeOf(err) != CodeInternal || !strings.Contains(err.Error(), "index out of range") {
+		t.Fatalf("Sessions: %v", err)
+	}
+	err := c.Trace(context.Background(), TraceFilter{User: "a"}, func(TraceEvent) error { return nil })
+	if CodeOf(err) != CodeInternal || !strings.Contains(err.Error(), "nil map") {
+		t.Fatalf("Trace: %v", err)
+	}
+	resps := rawExchange(t, c.Socket, `{"cmd":"sessions"}`, `{"cmd":"ping"}`)
+	if resps[0].OK || !resps[1].OK {
+		t.Fatalf("after a panic: %+v", resps)
 	}
 }

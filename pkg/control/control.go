@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -46,8 +47,6 @@ type Request struct {
 	V    int             `json:"v,omitempty"` // the client's APIVersion
 	Cmd  string          `json:"cmd"`
 	Body json.RawMessage `json:"body,omitempty"` // the typed arguments (handler.go)
-	// Args are the arguments of the untyped commands (Commands).
-	Args []string `json:"args,omitempty"`
 }
 
 // Response is one line of an answer: the reply (OK and Data, or Error) or,
@@ -192,7 +191,12 @@ func serveOne(ctx context.Context, w *lineWriter, lines <-chan line, b []byte, h
 		if req.V > APIVersion {
 			return nil, Errorf(CodeBadRequest, "API version %d is newer than this boxd's (%d): use a boxctl of the same release", req.V, APIVersion)
 		}
-		return h(ctx, req)
+		var reply any
+		err := recovered(log, req.Cmd, func() (err error) {
+			reply, err = h(ctx, req)
+			return err
+		})
+		return reply, err
 	}()
 	events := 0
 	if s, ok := reply.(Stream); ok && err == nil {
@@ -212,13 +216,15 @@ func serveOne(ctx context.Context, w *lineWriter, lines <-chan line, b []byte, h
 			}
 			cancel()
 		}()
-		err = s(sctx, func(ev any) error {
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return fmt.Errorf("control: encode event: %w", err)
-			}
-			events++
-			return w.write(Response{Event: b})
+		err = recovered(log, req.Cmd, func() error {
+			return s(sctx, func(ev any) error {
+				b, err := json.Marshal(ev)
+				if err != nil {
+					return fmt.Errorf("control: encode event: %w", err)
+				}
+				events++
+				return w.write(Response{Event: b})
+			})
 		})
 		cancel()
 		<-watched
@@ -247,6 +253,20 @@ func serveOne(ctx context.Context, w *lineWriter, lines <-chan line, b []byte, h
 		more = false
 	}
 	return next, more
+}
+
+// recovered runs f, turning a panic into CodeInternal (logged with its
+// stack): a bug behind one command must not take the PPTP server down.
+func recovered(log *slog.Logger, cmd string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if log != nil {
+				log.Error("control: command panicked", "cmd", cmd, "panic", r, "stack", string(debug.Stack()))
+			}
+			err = Errorf(CodeInternal, "%s: internal error (panic: %v)", cmd, r)
+		}
+	}()
+	return f()
 }
 
 // wireError is err as it crosses the socket: an *Error keeps its code and
@@ -279,34 +299,6 @@ func (w *lineWriter) write(r Response) error {
 	w.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err = w.c.Write(append(b, '\n'))
 	return err
-}
-
-// Call sends one untyped request (Commands) to the socket at path and
-// decodes Data into out (if non-nil). The typed API is Client's.
-func Call(ctx context.Context, path string, req Request, out any) error {
-	c, err := dial(ctx, path)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	req.V = APIVersion
-	if err := json.NewEncoder(c).Encode(&req); err != nil {
-		return fmt.Errorf("control: send: %w", err)
-	}
-	var resp Response
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		return fmt.Errorf("control: receive: %w", err)
-	}
-	if !resp.OK {
-		return replyError(resp)
-	}
-	if out != nil && len(resp.Data) > 0 {
-		return json.Unmarshal(resp.Data, out)
-	}
-	return nil
 }
 
 // replyError is the error of a reply that is not OK.

@@ -2,45 +2,35 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"path/filepath"
 	"testing"
-	"time"
 )
 
-func TestRoundTrip(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	path := filepath.Join(t.TempDir(), "s", "boxd.sock")
-	done := make(chan error, 1)
-	go func() {
-		done <- Serve(ctx, path, func(ctx context.Context, req Request) (any, error) {
-			switch req.Cmd {
-			case "echo":
-				return req.Args, nil
-			case "fail":
-				return nil, errors.New("it failed")
-			}
-			return nil, errors.New("unknown command " + req.Cmd)
-		}, nil)
-	}()
-	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-	defer ccancel()
-	var got []string
-	var err error
-	for i := 0; i < 50; i++ { // the listener comes up asynchronously
-		if err = Call(cctx, path, Request{Cmd: "echo", Args: []string{"a", "b"}}, &got); err == nil {
-			break
+// TestServeAnyHandler: Serve answers with what a Handler returns, its
+// plain errors as internal, and leaves the API to NewHandler.
+func TestServeAnyHandler(t *testing.T) {
+	c := serveHandler(t, func(ctx context.Context, req Request) (any, error) {
+		switch req.Cmd {
+		case "echo":
+			return req.Body, nil
+		case "fail":
+			return nil, errors.New("it failed")
 		}
-		time.Sleep(20 * time.Millisecond)
+		return nil, Errorf(CodeBadRequest, "unknown command %s", req.Cmd)
+	})
+	resps := rawExchange(t, c.Socket, `{"cmd":"echo","body":{"a":["b"]}}`, `{"cmd":"fail"}`, `{"cmd":"x"}`)
+	if r := resps[0]; !r.OK || string(r.Data) != `{"a":["b"]}` {
+		t.Errorf("echo: %+v %s", r, r.Data)
 	}
-	if err != nil || len(got) != 2 || got[1] != "b" {
-		t.Fatalf("echo: %v %v", got, err)
+	if r := resps[1]; r.OK || r.Error.Code != CodeInternal || r.Error.Message != "it failed" {
+		t.Errorf("fail: %+v", r.Error)
 	}
-	if err := Call(cctx, path, Request{Cmd: "fail"}, nil); err == nil || err.Error() != "it failed" {
-		t.Fatalf("fail: %v", err)
+	if r := resps[2]; r.OK || r.Error.Code != CodeBadRequest {
+		t.Errorf("x: %+v", r.Error)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	var v json.RawMessage
+	if err := NewClient(c.Socket).exchange(context.Background(), "echo", []int{1, 2}, &v, nil); err != nil || string(v) != "[1,2]" {
+		t.Errorf("client echo: %s %v", v, err)
 	}
 }

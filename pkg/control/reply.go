@@ -1,29 +1,11 @@
 package control
 
-import (
-	"strings"
-	"time"
-)
+import "time"
 
 // The replies of the commands boxd serves, as clients decode them. boxd maps
 // its own types onto these (cmd/boxd/control.go), so a CLI or a test rig
 // reads the socket without importing the session layer. The JSON names are
 // the wire format: boxctl -json, the QEMU tests and scripts read them.
-
-// Commands are the commands boxd's control socket serves, with their
-// arguments, as boxctl's usage lists them.
-var Commands = []Command{
-	{"sessions", "", "list live sessions"},
-	{"stats", "", "server counters (drops by reason, limits, RADIUS, DHCP)"},
-	{"disconnect", "USER", "end USER's sessions"},
-	{"reload", "", "re-read the config file (as SIGHUP)"},
-	{"ping", "", "is boxd alive (version, time)"},
-}
-
-// Command is one control command.
-type Command struct {
-	Name, Args, Help string
-}
 
 // Session is one live session in the reply to "sessions".
 type Session struct {
@@ -125,20 +107,4 @@ type LimitCounters struct {
 	LoginTimeouts         uint64 `json:"login_timeouts"`           // login_timeout
 	ConnsOpen             int    `json:"conns_open"`
 	MaxConns              int    `json:"max_conns"` // 0: none
-}
-
-// CommandList is the commands with their arguments, comma separated:
-// "sessions, stats, disconnect USER, reload, ping".
-func CommandList() string {
-	var b strings.Builder
-	for i, c := range Commands {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(c.Name)
-		if c.Args != "" {
-			b.WriteString(" " + c.Args)
-		}
-	}
-	return b.String()
 }
