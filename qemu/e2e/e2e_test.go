@@ -132,6 +132,11 @@ func TestRealClient(t *testing.T) {
 
 	var res *rig.Result
 	connected := t.Run("connect", func(t *testing.T) {
+		// trace user, as the console asks it: the login's negotiation
+		// line by line, secrets masked (docs/trace.md). Started before the
+		// guest is configured, which takes seconds: the subscription is
+		// in place long before pppd sends its first packet.
+		tr := startTrace(ctx, r.Boxd.Client(), control.TraceFilter{User: rig.User})
 		if err := rig.Configure(ctx, g, good); err != nil {
 			t.Fatal(err)
 		}
@@ -163,6 +168,12 @@ func TestRealClient(t *testing.T) {
 			t.Fatalf("boxd: %v", err)
 		}
 		mustContain(t, "boxd session up", line, "auth=mschapv2", "ip="+res.LocalIP.String())
+		out := tr.stop(t)
+		mustContain(t, "trace user", out, "[SCCRQ", "[OCRP", "[LCP ConfReq", "<hidden 49 bytes>, name = \""+rig.User+"\"]",
+			"MS-CHAPv2 peer authentication succeeded", "S=<hidden>", "[CCP ConfAck", "[IPCP ConfAck", "session up:")
+		if strings.Contains(out, rig.Password) {
+			t.Errorf("the password shows in the trace:\n%s", out)
+		}
 	})
 	if !connected {
 		t.Fatal("no session; the remaining scenarios need one")
