@@ -28,6 +28,11 @@ func AddUser(text string, u User) (string, error) {
 	if s := d.user(u.Name); s != nil {
 		return "", fmt.Errorf("%w: user %q exists (line %d)", ErrBadEdit, u.Name, d.line(s.start))
 	}
+	if v, ok := decoded(text)["user"]; ok {
+		if _, arr := v.([]map[string]any); !arr {
+			return "", fmt.Errorf("%w: user is defined here but not as [[user]] blocks, so a [[user]] cannot be added", ErrBadEdit)
+		}
+	}
 	block := "[[user]]" + d.nl + "name = " + Quote(u.Name) + d.nl + "password = " + Quote(u.Password) + d.nl
 	if u.IP != "" {
 		block += "ip = " + Quote(u.IP) + d.nl
@@ -39,10 +44,32 @@ func AddUser(text string, u User) (string, error) {
 		}
 	}
 	if last < 0 {
-		return d.appendBlock(block), nil
+		return stillTOML(text, d.appendBlock(block))
 	}
 	at := d.elementEnd(last)
-	return d.text[:at] + d.lineBreakBefore(at) + d.nl + block + d.text[at:], nil
+	return stillTOML(text, d.text[:at]+d.lineBreakBefore(at)+d.nl+block+d.text[at:])
+}
+
+// decoded is text's TOML tree (nil when it is not TOML).
+func decoded(text string) map[string]any {
+	var m map[string]any
+	if _, err := toml.Decode(text, &m); err != nil {
+		return nil
+	}
+	return m
+}
+
+// stillTOML refuses an edit that turned TOML text into text that is not
+// (the scanner reads less of TOML than the decoder; this is the net under it).
+func stillTOML(before, after string) (string, error) {
+	if decoded(before) == nil {
+		return after, nil
+	}
+	var m map[string]any
+	if _, err := toml.Decode(after, &m); err != nil {
+		return "", fmt.Errorf("%w: the edited config would not be TOML: %v", ErrBadEdit, err)
+	}
+	return after, nil
 }
 
 // DeleteUser returns text without name's [[user]] block (its sub-tables and
@@ -61,7 +88,7 @@ func DeleteUser(text, name string) (string, error) {
 	if to < len(d.text) && (from == 0 || strings.HasSuffix(d.text[:from], d.nl+d.nl)) {
 		to += blankLineAt(d.text[to:], d.nl)
 	}
-	return d.text[:from] + d.text[to:], nil
+	return stillTOML(text, d.text[:from]+d.text[to:])
 }
 
 // SetUserPassword returns text with name's password set.
@@ -79,10 +106,10 @@ func SetUserPassword(text, name, password string) (string, error) {
 	}
 	for _, kv := range s.keys {
 		if kv.key == "password" {
-			return d.text[:kv.valStart] + Quote(password) + d.text[kv.valEnd:], nil
+			return stillTOML(text, d.text[:kv.valStart]+Quote(password)+d.text[kv.valEnd:])
 		}
 	}
-	return d.insertKey(s, "password", Quote(password)), nil
+	return stillTOML(text, d.insertKey(s, "password", Quote(password)))
 }
 
 func (d *doc) user(name string) *section {
