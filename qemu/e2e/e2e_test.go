@@ -205,6 +205,31 @@ func TestRealClient(t *testing.T) {
 		t.Logf("download box -> guest: %d bytes in %v (%.2f MB/s), sha256 %s", down.Bytes, down.Duration.Round(time.Millisecond), down.Rate(), down.SHA256)
 	})
 
+	// /metrics, scraped as Prometheus would during the session: the
+	// session and the bytes the transfers moved (docs/metrics.md).
+	t.Run("metrics", func(t *testing.T) {
+		page, err := scrape(r.NS, rig.MetricsAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := metricValue(page, `pptpbox_sessions{state="up"}`); !ok || v != 1 {
+			t.Errorf("pptpbox_sessions up = %v (%v)", v, ok)
+		}
+		user := `pptpbox_session_bytes_total{user="` + rig.User + `"`
+		for _, dir := range []string{"in", "out"} {
+			v, ok := metricValue(page, user, `ip="`+res.LocalIP.String()+`"`, `direction="`+dir+`"`)
+			if !ok || v < transferSize {
+				t.Errorf("%s direction=%s = %v (%v), want at least %d", user, dir, v, ok, transferSize)
+			}
+			if tv, ok := metricValue(page, `pptpbox_traffic_bytes_total{direction="`+dir+`"}`); !ok || tv < v {
+				t.Errorf("pptpbox_traffic_bytes_total %s = %v (%v), below the session's %v", dir, tv, ok, v)
+			}
+		}
+		if t.Failed() {
+			t.Logf("/metrics:\n%s", page)
+		}
+	})
+
 	t.Run("bad-input storm", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 		defer cancel()

@@ -35,12 +35,17 @@ const (
 )
 
 // DefaultConfig is the boxd configuration of the bench: PPTP on BoxAddr,
-// MS-CHAPv2 against the local user table, MPPE-128 required, DNS handed out.
+// MS-CHAPv2 against the local user table, MPPE-128 required, DNS handed out,
+// /metrics on MetricsAddr (the namespace's loopback).
 // It has no [wan]/[lan]/[nat] section, so boxd runs as a plain PPTP server
 // and leaves the namespace's links and nftables alone.
 func DefaultConfig() string {
-	return benchConfig(BoxAddr.String() + ":1723")
+	return benchConfig(BoxAddr.String()+":1723") + fmt.Sprintf("\n[metrics]\nlisten = %q\n", MetricsAddr)
 }
+
+// MetricsAddr is where DefaultConfig's boxd serves /metrics, in the rig's
+// namespace.
+const MetricsAddr = "127.0.0.1:9100"
 
 func benchConfig(listen string) string {
 	return fmt.Sprintf(`# pptpbox bench: boxd in a network namespace, the Debian client in QEMU.
