@@ -5,8 +5,9 @@ import "reflect"
 // ForReload is what a running boxd applies when it reloads c while old is
 // in force. Users, NAT, firewall, port forwards and [radius] (its servers,
 // secrets, timers, accounting: boxd swaps the RADIUS client, see
-// RadiusLive) change at once; the sections that shape the running server
-// and ports ([pptp], [wan], [lan] with [lan.dhcp], [log], [console], [metrics],
+// RadiusLive) change at once, and so does [console] (boxd does not use it:
+// the init reads it at each console login); the sections that shape the
+// running server and ports ([pptp], [wan], [lan] with [lan.dhcp], [log], [metrics],
 // whether the router or RADIUS runs at all, and [radius] while a
 // Disconnect-Request listener is on) keep old's values until the next
 // restart, and pending names the changed ones so that the reload can say
@@ -24,7 +25,6 @@ func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
 		{"wan", !reflect.DeepEqual(c.WAN, old.WAN), func() { e.WAN = old.WAN }},
 		{"lan", !reflect.DeepEqual(c.LAN, old.LAN), func() { e.LAN = old.LAN }},
 		{"log", !reflect.DeepEqual(c.Log, old.Log), func() { e.Log = old.Log }},
-		{"console", !reflect.DeepEqual(c.Console, old.Console), func() { e.Console = old.Console }},
 		{"radius", !reflect.DeepEqual(c.Radius, old.Radius) && !RadiusLive(old.Radius, c.Radius), func() { e.Radius = old.Radius }},
 		{"metrics", !reflect.DeepEqual(c.Metrics, old.Metrics), func() { e.Metrics = old.Metrics }},
 		{"router", c.router != old.router, func() { e.router = old.router }},

@@ -59,6 +59,14 @@ password = "alice-pw"
 					t.Errorf("passthrough %v -> %v: want true (the default) -> false", old.NATParams().PPTPPassthrough, eff.NATParams().PPTPPassthrough)
 				}
 			}},
+		{"console applies at once (the init reads it at each login)",
+			func(s string) string { return s + "[console]\ndebug_shell = true\n" },
+			nil,
+			func(t *testing.T, eff *Config) {
+				if !eff.Console.DebugShell {
+					t.Error("debug_shell kept its old value")
+				}
+			}},
 		{"a new lan address waits, and the rules keep the running subnet",
 			func(s string) string {
 				return replace(t, replace(t, s, "192.168.1.1/24", "192.168.50.1/24"), "tcp_mss = 1356", "tcp_mss = 1300")
