@@ -138,13 +138,25 @@ func (d *doc) set(parts []string, val string) (string, error) {
 		}
 	}
 	table, last := strings.Join(parts[:len(parts)-1], "."), parts[len(parts)-1]
-	if _, isArray := d.arrays[table]; isArray {
-		return "", fmt.Errorf("%w: [[%s]] is a list of tables: name one by its number (%s.0.%s)", ErrBadEdit, table, table, last)
-	}
-	if p := strings.LastIndex(table, "."); p > 0 {
-		if _, isArray := d.arrays[table[:p]]; isArray {
-			if _, err := strconv.Atoi(table[p+1:]); err == nil {
-				return "", fmt.Errorf("%w: there is no [[%s]] number %s", ErrNotFound, table[:p], table[p+1:])
+	// Through a list of tables, a key names one element by its number:
+	// radius.server.0.secret, never radius.server.secret.
+	elem := -1 // the section of the deepest element the key passes through
+	for i := range parts[:len(parts)-1] {
+		name := strings.Join(parts[:i+1], ".")
+		n, isArray := d.arrays[name]
+		if !isArray {
+			continue
+		}
+		k, err := strconv.Atoi(parts[i+1])
+		if err != nil || i+1 == len(parts)-1 {
+			return "", fmt.Errorf("%w: [[%s]] is a list of tables: name one by its number (%s.0.%s)", ErrBadEdit, name, name, strings.Join(parts[i+1:], "."))
+		}
+		if k < 0 || k >= n || parts[i+1] != strconv.Itoa(k) {
+			return "", fmt.Errorf("%w: there is no [[%s]] number %s", ErrNotFound, name, parts[i+1])
+		}
+		for j := range d.sections {
+			if d.sections[j].name == name+"."+parts[i+1] {
+				elem = j
 			}
 		}
 	}
@@ -166,8 +178,29 @@ func (d *doc) set(parts []string, val string) (string, error) {
 			}
 		}
 	}
+	if elem >= 0 {
+		// A new table inside an element: its header names the table
+		// without the numbers (TOML puts it in the element above it), at
+		// the end of the element.
+		at := d.elementEnd(elem)
+		return d.text[:at] + d.lineBreakBefore(at) + d.nl + "[" + d.unnumbered(table) + "]" + d.nl + last + " = " + val + d.nl + d.text[at:], nil
+	}
 	// A new table at the end.
 	return d.appendBlock("[" + table + "]" + d.nl + last + " = " + val + d.nl), nil
+}
+
+// unnumbered is a resolved table name as a header writes it: without the
+// element numbers after each list of tables.
+func (d *doc) unnumbered(name string) string {
+	parts := strings.Split(name, ".")
+	var out []string
+	for i := 0; i < len(parts); i++ {
+		out = append(out, parts[i])
+		if _, ok := d.arrays[strings.Join(parts[:i+1], ".")]; ok {
+			i++ // skip the number
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 // insertKey adds key = val to s after its last key (or its header).

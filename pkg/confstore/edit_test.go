@@ -99,6 +99,28 @@ func TestSetNewTable(t *testing.T) {
 	}
 }
 
+// TestSetNewTableInElement: a new table inside the first of two [[user]]
+// blocks goes at the end of that block, its header without the number.
+func TestSetNewTableInElement(t *testing.T) {
+	got, err := Set(sample, "user.0.limits.rate", "5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(sample, "password = \"alice-pw\"\n", "password = \"alice-pw\"\n\n[user.limits]\nrate = 5\n", 1)
+	if got != want {
+		t.Errorf("got\n%s", got)
+	}
+	var m struct {
+		User []struct {
+			Name   string
+			Limits map[string]int
+		}
+	}
+	if _, err := toml.Decode(got, &m); err != nil || m.User[0].Limits["rate"] != 5 || m.User[1].Limits != nil {
+		t.Errorf("decoded %+v, %v: want rate 5 in alice's block only", m, err)
+	}
+}
+
 func TestSetRefused(t *testing.T) {
 	for _, c := range []struct{ key, value string }{
 		{"", "1"},
@@ -108,6 +130,9 @@ func TestSetRefused(t *testing.T) {
 		{"user", "1"},                 // an array of tables
 		{"user.name", "x"},            // which user?
 		{"user.7.name", "x"},          // no such user
+		{"user.x.name", "x"},          // a user is named by its number
+		{"user.01.name", "x"},         // and one way only
+		{"user.x.0", "1"},             // not a table inside the last user
 		{"pptp.dns.x", "1"},           // inside a value
 		{"pptp.mtu", `"unterminated`}, // a broken string is not a word
 		{"pptp.mtu", "[1,"},
