@@ -11,10 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// findVolumes waits for the flash CONFIG partition and for USB sticks still being probed.
+// findVolumes waits for the flash CONFIG partition and for the USB bus to settle (usbSettle:
+// a stick is looked for once it has had the time to become a disk).
 func (b *box) findVolumes() (flash, usb string) {
-	deadline := time.Now().Add(8 * time.Second)
-	minUSB := time.Now().Add(2 * time.Second) // USB devices enumerate after the host controller loads
+	start := time.Now()
+	flashDeadline := start.Add(8 * time.Second)
+	u := newUSBSettle()
 	for {
 		flash, usb = "", ""
 		for _, v := range scanFAT() {
@@ -25,8 +27,17 @@ func (b *box) findVolumes() (flash, usb string) {
 				flash = v.Dev
 			}
 		}
-		settled := !usbPresent() || (time.Now().After(minUSB) && !usbStoragePending())
-		if (flash != "" && settled) || time.Now().After(deadline) {
+		now := time.Now()
+		snap := usbSnapshot()
+		settled, why := u.Observe(now, snap)
+		if why != "" {
+			b.lg.Warn(why)
+		}
+		if settled && (flash != "" || now.After(flashDeadline)) {
+			if snap.Controllers > 0 {
+				b.lg.Info("usb settled", "after", u.Elapsed(now).Round(100*time.Millisecond), "devices", len(snap.Devices),
+					"disks", strings.Join(snap.Disks, " "), "stick", usb)
+			}
 			return flash, usb
 		}
 		time.Sleep(200 * time.Millisecond)

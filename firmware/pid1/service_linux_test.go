@@ -22,15 +22,15 @@ func TestServiceExitReasonIsOwnRun(t *testing.T) {
 	s := &service{
 		name: "t", argv: []string{"/bin/sh", "-c", script, "sh", dir},
 		log: io.Discard, r: testReaper(), lg: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		stopped: make(chan struct{}), exits: make(chan string, 8),
+		stopped: make(chan struct{}), exits: make(chan exitReport, 8),
 	}
 	go s.run()
 	defer s.stop(5 * time.Second)
 	next := func() string {
 		t.Helper()
 		select {
-		case why := <-s.exits:
-			return why
+		case ex := <-s.exits:
+			return ex.why
 		case <-time.After(20 * time.Second):
 			t.Fatal("no exit reported")
 			return ""
