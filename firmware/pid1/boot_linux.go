@@ -53,7 +53,8 @@ type box struct {
 	boxdSvc  *service
 	decision Decision
 
-	readyLines atomic.Int32 // ready lines printed
+	readyLines atomic.Int32             // ready lines printed
+	degraded   atomic.Pointer[[]string] // what boxd serves without, at its last ping
 	followOnce sync.Once
 	flashDev   string
 	usbDev     string

@@ -133,7 +133,17 @@ func (b *box) validate(c *Candidate) error {
 	defer cancel()
 	// -on-box: the ports have their role names by now, so a config naming a port the board
 	// does not have is rejected here rather than failing in boxd at every start.
-	out, err := b.r.output(ctx, []string{boxdPath, "check", "-on-box", f})
+	// -ports: a board port whose card is missing is no reason to reject a config (boxd
+	// serves without it); any other interface the file names must be here.
+	argv := []string{boxdPath, "check", "-on-box"}
+	if b.board != nil {
+		var names []string
+		for _, n := range b.board.NICs {
+			names = append(names, n.Name)
+		}
+		argv = append(argv, "-ports", strings.Join(names, ","))
+	}
+	out, err := b.r.output(ctx, append(argv, f))
 	if err != nil {
 		msg := strings.TrimSpace(strings.ReplaceAll(string(out), f, c.Path))
 		if msg == "" {

@@ -65,7 +65,7 @@ func (b *box) commands() map[string]Command {
 	cmds := map[string]Command{
 		"status": {"version, uptime, ports, config, services", func(_ []string, out io.Writer) error {
 			fmt.Fprintf(out, "pptpbox %s board %s up %s\n", b.version, b.boardName(), time.Since(b.start).Round(time.Second))
-			fmt.Fprintf(out, "wan %s\nlan %s\n", b.addr("wan"), b.addr("lan"))
+			b.printPorts(out)
 			d := b.dec()
 			fmt.Fprintf(out, "config %s (%s)\n", d.Use.Source, d.Use.Path)
 			for _, e := range d.Errors {

@@ -2,6 +2,7 @@ package pid1
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -151,5 +152,20 @@ func (b *box) watchLatePorts() {
 				fmt.Fprintf(b.console, "pptpbox port %s=%s appeared (was %s) uptime=%.1fs\n", a.NIC.Role, a.NIC.Name, a.Link.Name, uptime())
 			}
 		}
+	}
+}
+
+// printPorts is the ports part of the console's status: each role's interface and address,
+// or "missing" with why, and what boxd serves without (asked afresh).
+func (b *box) printPorts(out io.Writer) {
+	fmt.Fprintf(out, "wan %s\nlan %s\n", b.addr("wan"), b.addr("lan"))
+	for _, a := range b.ports.missing() {
+		fmt.Fprintf(out, "  %s port missing: %s\n", a.NIC.Role, a.Reason)
+	}
+	if !b.boxdReady() {
+		return
+	}
+	for _, d := range b.boxdDegraded() {
+		fmt.Fprintf(out, "  degraded: %s\n", d)
 	}
 }

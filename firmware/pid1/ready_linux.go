@@ -2,6 +2,7 @@ package pid1
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -48,8 +49,16 @@ func (b *box) printReady() {
 		time.Sleep(250 * time.Millisecond)
 	}
 	wan := b.addr("wan")
-	for _, a := range b.ports.missing() {
-		b.printBanner(fmt.Sprintf("pptpbox degraded: no %s port (%s); serving without it until its card appears", a.NIC.Role, a.Reason))
+	// What boxd serves without, in its words (what is off), else the init's own
+	// view of the cards (a boxctl-less image).
+	if deg := b.boxdDegraded(); len(deg) > 0 {
+		for _, d := range deg {
+			b.printBanner("pptpbox degraded: " + d)
+		}
+	} else {
+		for _, a := range b.ports.missing() {
+			b.printBanner(fmt.Sprintf("pptpbox degraded: no %s port (%s); serving without it until its card appears", a.NIC.Role, a.Reason))
+		}
 	}
 	// A degraded box says so at the end of its ready line: missing=wan,lan.
 	missing := ""
@@ -110,8 +119,25 @@ func (b *box) boxdReady() bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_, err := b.r.output(ctx, []string{boxctlPath, "ping"})
-	return err == nil
+	out, err := b.r.output(ctx, []string{boxctlPath, "ping"})
+	if err != nil {
+		return false
+	}
+	// The ping reply (JSON) lists what boxd serves without.
+	var pong struct {
+		Degraded []string `json:"degraded"`
+	}
+	json.Unmarshal(out, &pong)
+	b.degraded.Store(&pong.Degraded)
+	return true
+}
+
+// boxdDegraded is what boxd said at its last ping that it serves without.
+func (b *box) boxdDegraded() []string {
+	if p := b.degraded.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // uptime is the time since the kernel started (/proc/uptime), the boot time the ready line
