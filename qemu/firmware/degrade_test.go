@@ -86,7 +86,7 @@ func TestDegradedPorts(t *testing.T) {
 			t.Errorf("boxd died on a box with no NICs:\n%s", v.con.tail(40))
 		}
 	})
-	t.Run("WAN only, LAN plugged later", func(t *testing.T) {
+	t.Run("WAN only then LAN plugged", func(t *testing.T) {
 		v, mon := degradedBoot(t, "-netdev", "user,id=wan", "-device", "virtio-net-pci,netdev=wan,addr=0x4",
 			"-netdev", "user,id=lan,restrict=on")
 		m, next := v.waitFor(readyRE, 0, bootLimit)
@@ -99,7 +99,7 @@ func TestDegradedPorts(t *testing.T) {
 		}
 		// The LAN card arrives (a USB NIC plugged in, in spirit): the init renames it to
 		// lan, boxd's router sees it and puts the config's address on it.
-		out := qmp(t, mon, `{"execute":"device_add","arguments":{"driver":"virtio-net-pci","netdev":"lan","id":"lan1","addr":"0x5"}}`)
+		out := qmp(t, mon, `{"execute":"device_add","arguments":{"driver":"virtio-net-pci","netdev":"lan","id":"lan1","addr":"0x8"}}`)
 		if strings.Contains(out, `"error"`) {
 			t.Fatalf("device_add: %s", out)
 		}
