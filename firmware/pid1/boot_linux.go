@@ -48,6 +48,9 @@ type box struct {
 	wd      *watchdog
 	ports   portTable  // role -> interface name, and the roles absent
 	def     *Candidate // the embedded default
+	// modulesAt is when the modules were loaded: the NIC drivers have probed for a while
+	// by the time the ports are assigned (the entropy wait comes between).
+	modulesAt time.Time
 
 	mu       sync.Mutex // guards boxd and decision (a rollback replaces both)
 	boxdSvc  *service
@@ -95,6 +98,7 @@ func Boot(version string) error {
 			b.lg.Warn("modules", "err", e)
 		}
 		b.lg.Info("modules loaded", "count", n, "took", time.Since(t).Round(time.Millisecond))
+		b.modulesAt = time.Now()
 	}
 	if err := unix.Sethostname([]byte("pptpbox")); err != nil {
 		b.lg.Warn("hostname", "err", err)

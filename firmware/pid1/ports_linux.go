@@ -87,7 +87,9 @@ func (b *box) assignNICs() {
 	var as []board.Assignment
 	var absent []board.Absent
 	var err error
-	deadline := time.Now().Add(5 * time.Second)
+	// Drivers probe asynchronously after their module loads: give them 5 s from then (not
+	// from here: a box with a card missing would wait it all again after the entropy wait).
+	deadline := b.modulesAt.Add(5 * time.Second)
 	for {
 		var links []board.Link
 		links, err = scanLinks()
