@@ -19,10 +19,12 @@ firmware-apt-arm64:
 	  [ "$$(id -u)" = 0 ] || { echo "firmware: run as root once: dpkg --add-architecture arm64 && apt-get update" >&2; exit 1; }; \
 	  dpkg --add-architecture arm64 && apt-get update -qq; }
 
-image: $(if $(filter %arm64 nanopi%,$(BOARD)),firmware-apt-arm64)
+# Every target that runs host tools (depmod, sgdisk, mtools, grub-mkimage, qemu) depends on
+# deps: on a fresh machine it installs them, or names the missing packages and stops.
+image: deps $(if $(filter %arm64 nanopi%,$(BOARD)),firmware-apt-arm64)
 	$(GO) run ./cmd/mkfirmware -board board/$(BOARD) -out $(OUT) -cache $(CACHE) -version $(VERSION)
 
-images:
+images: deps
 	$(MAKE) image BOARD=qemu-amd64
 	$(MAKE) image BOARD=qemu-arm64
 
@@ -47,14 +49,14 @@ define run-disk
 	if [ ! -e $$dst ] || [ $$src -nt $$dst ]; then cp --sparse=always $$src $$dst; fi
 endef
 
-run:
+run: deps
 	$(MAKE) image BOARD=qemu-amd64
 	$(call run-disk,qemu-amd64)
 	@echo "run: booting $(OUT)/run-qemu-amd64.img (SeaBIOS); Ctrl-A X quits"
 	qemu-system-x86_64 -M pc -m 512 -nographic \
 		-drive file=$(OUT)/run-qemu-amd64.img,format=raw,if=virtio $(RUN_NET)
 
-run-arm64:
+run-arm64: deps
 	$(MAKE) image BOARD=qemu-arm64
 	$(call run-disk,qemu-arm64)
 	@echo "run-arm64: booting $(OUT)/run-qemu-arm64.img (EDK2); Ctrl-A X quits"
@@ -65,7 +67,7 @@ run-arm64:
 # Boot tests (SeaBIOS, OVMF, AAVMF), config-at-boot, reproducibility, initramfs budget, and
 # the end-to-end test (the booted image serves Debian's pptp-linux client guest on its LAN and
 # NATs it to a WAN host: root, for the network namespace and taps it makes).
-test-firmware: images client-guest
+test-firmware: deps images client-guest
 	@if [ "$$(id -u)" != 0 ]; then echo "test-firmware: needs root (network namespace, tap devices)" >&2; exit 1; fi
 	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_CACHE=$(CACHE) CACHE=$(CACHE) \
 		$(GO) test -count=1 -v -timeout 25m ./qemu/firmware

@@ -7,5 +7,5 @@ APT_PACKAGES += iproute2 pptp-linux
 TEST_TARGETS += test-pptp
 
 .PHONY: test-pptp
-test-pptp:
+test-pptp: deps
 	$(GO) test -count=1 -race ./pkg/pptp/... ./pkg/gre/...

@@ -11,11 +11,11 @@ QEMU_BOXD := $(QEMU_OUT)/boxd
 .PHONY: client-guest server-guest test-qemu fuzz-qemu demo
 
 # client-guest builds (or finds in the cache) the PPTP client guest image.
-client-guest:
+client-guest: deps
 	@CACHE=$(CACHE) qemu/client/build.sh client
 
 # server-guest is the same plus poptop pptpd, a reference server for the rig.
-server-guest:
+server-guest: deps
 	@CACHE=$(CACHE) qemu/client/build.sh server
 
 $(QEMU_BOXD): FORCE_QEMU_BOXD
@@ -27,7 +27,7 @@ FORCE_QEMU_BOXD:
 
 # test-qemu runs the QEMU tests (privileged: root, network namespaces, taps). Without the
 # PPTPBOX_QEMU_TESTS gate the plain unit run skips them.
-test-qemu: client-guest $(QEMU_BOXD)
+test-qemu: deps client-guest $(QEMU_BOXD)
 	@if [ "$$(id -u)" != 0 ]; then echo "test-qemu: needs root (network namespaces, tap devices)" >&2; exit 1; fi
 	@mkdir -p $(QEMU_OUT)
 	CACHE=$(CACHE) PPTPBOX_QEMU_TESTS=1 PPTPBOX_BOXD=$(abspath $(QEMU_BOXD)) \
@@ -40,5 +40,5 @@ fuzz-qemu:
 	scripts/fuzz-all.sh $(FUZZTIME) ./qemu/vmtest
 
 # demo runs boxd in a namespace with an example config and lets the client guest dial in.
-demo: client-guest $(QEMU_BOXD)
+demo: deps client-guest $(QEMU_BOXD)
 	CACHE=$(CACHE) qemu/demo.sh $(abspath $(QEMU_BOXD))

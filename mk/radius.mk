@@ -6,6 +6,6 @@ APT_PACKAGES += freeradius freeradius-utils iproute2 iputils-ping
 TEST_TARGETS += test-radius
 
 .PHONY: test-radius
-test-radius:
+test-radius: deps
 	CI=true $(GO) test -count=1 -race ./pkg/radius/... ./pkg/aaa/...
 	CI=true $(GO) test -count=1 -run 'TestBoxdFreeRADIUS|TestRadius' ./cmd/boxd ./pkg/config

@@ -9,6 +9,6 @@ TEST_TARGETS += test-router
 ROUTER_PKGS := ./pkg/router/... ./pkg/netcfg/... ./pkg/nat/... ./pkg/dhcpd/... ./pkg/dhcp4c/...
 
 .PHONY: test-router
-test-router:
+test-router: deps
 	@if [ "$$(id -u)" != 0 ]; then echo "test-router: needs root (network namespaces, nftables)" >&2; exit 1; fi
 	$(GO) test -count=1 -p 1 $(ROUTER_PKGS)

@@ -15,5 +15,11 @@ type boxAPI struct{ b *box }
 var _ control.API = boxAPI{}
 
 func (a boxAPI) Ping(ctx context.Context) (control.Pong, error) {
-	return control.Pong{Version: version, APIVersion: control.APIVersion, Time: time.Now().UTC()}, nil
+	p := control.Pong{Version: version, APIVersion: control.APIVersion, Time: time.Now().UTC()}
+	for _, port := range a.b.ports() {
+		if s := port.Summary(); s != "" {
+			p.Degraded = append(p.Degraded, s)
+		}
+	}
+	return p, nil
 }

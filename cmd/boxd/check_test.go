@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,5 +38,41 @@ func TestCheckInterfaces(t *testing.T) {
 	}
 	if err := check([]string{"-on-box"}, &out, exists); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Fatalf("no file: %v", err)
+	}
+}
+
+// TestCheckBoardPortsMayBeAbsent: with -ports, a board port the file names
+// whose card is missing passes (the box serves without it) and the output
+// says it is absent; a name that is no board port still fails.
+func TestCheckBoardPortsMayBeAbsent(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "x.toml")
+	os.WriteFile(f, []byte("[wan]\ninterface = \"wan\"\nmode = \"dhcp\"\n[lan]\ninterface = \"lan\"\naddress = \"192.168.1.1/24\"\n"), 0o644)
+	exists := func(n string) bool { return n == "wan" }
+	var out bytes.Buffer
+	if err := check([]string{"-on-box", "-ports", "wan,lan", f}, &out, exists); err != nil {
+		t.Fatalf("lan card missing: %v", err)
+	}
+	if !strings.Contains(out.String(), "absent now, served without until they appear: lan") {
+		t.Errorf("output %q does not name the absent port", out.String())
+	}
+	if err := check([]string{"-on-box", "-ports", "wan", f}, &out, exists); err == nil || !strings.Contains(err.Error(), "lan.interface: no interface \"lan\"") {
+		t.Fatalf("lan is no board port: %v", err)
+	}
+}
+
+// TestExitCode: errors a restart cannot fix exit 78, the init's signal to
+// stop restarting boxd; others exit 1.
+func TestExitCode(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("[pptp]\nbogus = 1\n"), 0o644)
+	err := run(t.Context(), []string{"-config", bad, "-control", ""}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || exitCode(err) != exitUnfixable {
+		t.Fatalf("bad config: %v, exit %d", err, exitCode(err))
+	}
+	if err := run(t.Context(), []string{"-nosuchflag"}, &bytes.Buffer{}, &bytes.Buffer{}); exitCode(err) != exitUnfixable {
+		t.Fatalf("bad flag: %v", err)
+	}
+	if exitCode(errors.New("listen: address in use")) != 1 {
+		t.Fatal("a plain error must exit 1")
 	}
 }

@@ -42,8 +42,28 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "boxd:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitUnfixable is the exit status for a fault that starting boxd again
+// cannot fix (sysexits.h's EX_CONFIG): the init stops restarting it and
+// says why, instead of looping (firmware/pid1.ExitUnfixable).
+const exitUnfixable = 78
+
+// unfixable marks an error that a restart cannot fix: the config file
+// cannot run, the command line is wrong, the kernel lacks a device.
+type unfixable struct{ error }
+
+func (u unfixable) Unwrap() error { return u.error }
+
+// exitCode is the exit status for an error run returned.
+func exitCode(err error) int {
+	var u unfixable
+	if errors.As(err, &u) {
+		return exitUnfixable
+	}
+	return 1
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,10 +87,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&sys.board, "board", "", "the board's name, for show system (the init passes it)")
 	fs.StringVar(&sys.configSource, "config-source", "", "where the config came from, for show system (the init passes it)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return unfixable{err}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return unfixable{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	files := boxFiles{path: *cfgPath, store: confstore.Store{Path: *storePath, RunPath: *cfgPath}}
 	if files.store.Path == "" {
@@ -83,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg, text, err := loadConfig(*cfgPath)
 	if err != nil {
-		return err
+		return unfixable{err}
 	}
 	files.text = text
 	return serve(ctx, cfg, files, *sock, sys, stderr)

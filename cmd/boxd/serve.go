@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,7 +79,14 @@ func newBox(cfg *config.Config, files boxFiles, sys sysInfo, stderr io.Writer) *
 			if !c.RouterEnabled() {
 				return nil
 			}
-			return c.CheckInterfaces(linkExists)
+			// A port the running config already names may be absent (its
+			// card missing): a change that keeps it is not refused for
+			// that, or a degraded box could take no edit at all. A new
+			// name must exist.
+			b.mu.Lock()
+			running := configInterfaces(b.cfg)
+			b.mu.Unlock()
+			return c.CheckInterfaces(func(n string) bool { return linkExists(n) || slices.Contains(running, n) })
 		},
 		Log: log,
 	}, files.text)
@@ -104,8 +112,12 @@ func (b *box) serve(ctx context.Context, sock string) error {
 	defer cancel()
 
 	if cfg.RouterEnabled() {
+		// An interface the config names that is absent (a card missing, a
+		// USB NIC unplugged) is not fatal: the router serves on the ports
+		// there are, says which are missing (show system, ping), and brings
+		// the others up when they appear.
 		if err := cfg.CheckInterfaces(linkExists); err != nil {
-			return err
+			log.Warn("ports missing: serving without them until they appear", "err", err)
 		}
 		b.router = router.New(router.Config{Ports: cfg.Ports(), DHCPServer: cfg.DHCPServer(), NAT: cfg.NATParams(), Logger: log})
 		wg.Add(1)

@@ -38,6 +38,7 @@ func (a boxAPI) System(ctx context.Context) (control.System, error) {
 		ConfigFile:   file,
 		ConfigSource: b.sys.configSource,
 		// ConfigStore and Pending: the config store's (api_config.go).
+		Ports: b.ports(),
 	}
 	var errs []error
 	var err error
@@ -61,6 +62,19 @@ func (a boxAPI) System(ctx context.Context) (control.System, error) {
 		b.log.Warn("show system: some figures are missing", "err", errors.Join(errs...))
 	}
 	return s, nil
+}
+
+// ports is the router's ports for show system and ping (nil without a
+// router).
+func (b *box) ports() []control.Port {
+	if b.router == nil {
+		return nil
+	}
+	var out []control.Port
+	for _, p := range b.router.Ports() {
+		out = append(out, control.Port{Role: p.Role, Iface: p.Iface, Present: p.Present, Since: p.Since, Off: p.Off})
+	}
+	return out
 }
 
 // parseUptime reads /proc/uptime: "12345.67 23456.78" (seconds up, idle).

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"sync"
+	"syscall"
 
 	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
@@ -38,6 +41,11 @@ func openTunNet(p config.PPTPParams, pool *ippool.Pool, users []config.User, log
 	fixed := t.fixedRoutes(users)
 	dev, err := tun.Open(p.Tun)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) {
+			// No /dev/net/tun, or no tun driver: the image lacks the
+			// module, and no restart will load it.
+			return nil, unfixable{err}
+		}
 		return nil, err
 	}
 	setup := []func() error{

@@ -222,6 +222,13 @@ func (b *Board) validateModules(p *problems) map[string]bool {
 		}
 		seen[ModuleName(m)] = true
 	}
+	// A USB stick binds to usb-storage (or uas) but only becomes a block device through
+	// the SCSI disk driver; Debian builds it as a module, and nothing loads it on demand.
+	for _, usb := range []string{"usb_storage", "uas"} {
+		if seen[usb] && !seen["sd_mod"] {
+			p.bad("modules", "%s without sd_mod: a USB stick would never show a disk", usb)
+		}
+	}
 	return seen
 }
 
@@ -294,6 +301,28 @@ func (b *Board) validateNICs(p *problems) {
 	}
 	if !roles["wan"] || !roles["lan"] {
 		p.bad("nic", "want exactly one wan and one lan")
+	}
+	b.validateMissingCard(p)
+}
+
+// validateMissingCard checks that a missing card can only ever cost the LAN its port. When
+// the two roles share a rule (same driver, PCI address and order) the interfaces are told
+// apart by index alone, and with one card absent the one left takes the lower index: that
+// must be the WAN's, so the card left is firewalled as the WAN and runs a DHCP client,
+// rather than serving DHCP and management on what may be the internet.
+func (b *Board) validateMissingCard(p *problems) {
+	for i, w := range b.NICs {
+		if w.Role != "wan" {
+			continue
+		}
+		for j, l := range b.NICs {
+			if l.Role != "lan" || ModuleName(l.Driver) != ModuleName(w.Driver) || !strings.EqualFold(l.PCI, w.PCI) || l.Order != w.Order {
+				continue
+			}
+			if l.Index < w.Index {
+				p.bad(fmt.Sprintf("nic[%d].index", j), "%d is below the wan's (nic[%d].index %d) on the same rule: with a card missing the LAN would take the WAN's card", l.Index, i, w.Index)
+			}
+		}
 	}
 }
 

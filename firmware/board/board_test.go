@@ -74,6 +74,15 @@ func TestParseErrors(t *testing.T) {
 		{"disk too small", func(s string) string { return strings.Replace(s, "disk_mib = 128", "disk_mib = 100", 1) }, "image.disk_mib"},
 		{"fat32 too small", func(s string) string { return strings.Replace(s, "boot_mib = 96", "boot_mib = 20", 1) }, "image.boot_mib"},
 		{"bad duration", func(s string) string { return strings.Replace(s, `"30s"`, `"soon"`, 1) }, "b.toml"},
+		{"usb storage without a disk driver", func(s string) string {
+			return strings.Replace(s, `"virtio_net", "i6300esb"`, `"virtio_net", "usb_storage", "i6300esb"`, 1)
+		}, "usb_storage without sd_mod"},
+		{"lan before wan on one rule", func(s string) string {
+			return strings.Replace(strings.Replace(s, "index = 1", "index = 0", 1), "role = \"wan\"\ndriver = \"virtio_net\"", "role = \"wan\"\ndriver = \"virtio_net\"\nindex = 1", 1)
+		}, "the LAN would take the WAN's card"},
+		{"lan before wan on different rules", func(s string) string {
+			return strings.Replace(strings.Replace(s, "index = 1", "index = 0\norder = \"mac\"", 1), "role = \"wan\"\ndriver = \"virtio_net\"", "role = \"wan\"\ndriver = \"virtio_net\"\nindex = 1", 1)
+		}, ""},
 		{"module listed twice", func(s string) string {
 			return strings.Replace(s, `"virtio_net", "i6300esb"`, `"virtio_net", "virtio-net", "i6300esb"`, 1)
 		}, "listed twice"},
@@ -125,13 +134,18 @@ func TestAssignRoles(t *testing.T) {
 			virtio, map[string]string{"wan": "eth1", "lan": "eth0"}, ""},
 		{"by pci address", []NIC{{Role: "wan", PCI: "0000:00:05.0", Order: "pci"}, {Role: "lan", Driver: "virtio_net", Order: "pci"}},
 			virtio, map[string]string{"wan": "eth2", "lan": "eth0"}, ""},
-		{"missing port", []NIC{{Role: "wan", Driver: "igb", Order: "pci"}}, virtio, nil, "found 0"},
+		{"missing port", []NIC{{Role: "wan", Driver: "igb", Order: "pci"}, {Role: "lan", Driver: "e1000", Order: "pci"}},
+			virtio, map[string]string{"wan": "", "lan": "eth2"}, ""},
+		{"one card of two: the wan keeps it", []NIC{{Role: "wan", Driver: "virtio_net", Order: "pci"}, {Role: "lan", Driver: "virtio_net", Order: "pci", Index: 1}},
+			virtio[:1], map[string]string{"wan": "eth1", "lan": ""}, ""},
+		{"no interfaces", []NIC{{Role: "wan", Driver: "virtio_net", Order: "pci"}, {Role: "lan", Driver: "virtio_net", Order: "pci", Index: 1}},
+			nil, map[string]string{"wan": "", "lan": ""}, ""},
 		{"same port twice", []NIC{{Role: "wan", Driver: "e1000", Order: "pci"}, {Role: "lan", PCI: "0000:00:05.0", Order: "pci"}}, virtio, nil, "already has role"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &Board{Name: "t", NICs: tt.nics}
-			as, err := b.AssignRoles(tt.links)
+			as, absent, err := b.AssignRoles(tt.links)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -145,9 +159,19 @@ func TestAssignRoles(t *testing.T) {
 			for _, a := range as {
 				got[a.NIC.Role] = a.Link.Name
 			}
+			missing := map[string]bool{}
+			for _, a := range absent {
+				missing[a.NIC.Role] = true
+				if !strings.Contains(a.Reason, "found") {
+					t.Errorf("absent %s: reason %q does not say what was found", a.NIC.Role, a.Reason)
+				}
+			}
 			for r, n := range tt.want {
 				if got[r] != n {
 					t.Errorf("%s = %s, want %s", r, got[r], n)
+				}
+				if missing[r] != (n == "") {
+					t.Errorf("%s absent=%v, want %v", r, missing[r], n == "")
 				}
 			}
 		})
@@ -167,4 +191,28 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("re-validate: %v", err)
 		}
 	})
+}
+
+// TestAssignLate: a card plugged in after boot takes the absent role; the role that has its
+// port keeps it even when the new card sorts before it.
+func TestAssignLate(t *testing.T) {
+	b := &Board{Name: "t", NICs: []NIC{{Role: "wan", Name: "wan", Driver: "virtio_net", Order: "pci"}, {Role: "lan", Name: "lan", Driver: "virtio_net", Order: "pci", Index: 1}}}
+	boot := []Link{{Name: "eth0", Driver: "virtio_net", Path: "/sys/devices/pci0000:00/0000:00:04.0/virtio1"}}
+	as, absent, err := b.AssignRoles(boot)
+	if err != nil || len(as) != 1 || as[0].NIC.Role != "wan" || len(absent) != 1 || absent[0].NIC.Role != "lan" {
+		t.Fatalf("boot: %+v absent %+v err %v", as, absent, err)
+	}
+	// After the rename the port is "wan"; the new card sits at a lower PCI address.
+	now := []Link{
+		{Name: "wan", Driver: "virtio_net", Path: "/sys/devices/pci0000:00/0000:00:04.0/virtio1"},
+		{Name: "eth1", Driver: "virtio_net", Path: "/sys/devices/pci0000:00/0000:00:02.0/virtio2"},
+		{Name: "eth2", Driver: "e1000", Path: "/sys/devices/pci0000:00/0000:00:01.0"},
+	}
+	late := b.AssignLate(now, absent, map[string]bool{"wan": true})
+	if len(late) != 1 || late[0].NIC.Role != "lan" || late[0].Link.Name != "eth1" {
+		t.Fatalf("late: %+v, want lan on eth1", late)
+	}
+	if late := b.AssignLate(now[:1], absent, map[string]bool{"wan": true}); len(late) != 0 {
+		t.Fatalf("nothing new: %+v", late)
+	}
 }

@@ -11,6 +11,7 @@ package image
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -241,6 +242,21 @@ func (b *builder) progress(format string, args ...any) {
 	fmt.Fprintf(b.opt.Log, "        %s\n", fmt.Sprintf(format, args...))
 }
 
+// toolPackages names the Debian package of each host tool the build runs.
+var toolPackages = map[string]string{
+	"depmod": "kmod", "sgdisk": "gdisk", "mkfs.vfat": "dosfstools", "mmd": "mtools", "mcopy": "mtools",
+	"grub-mkimage": "grub-common", "zstd": "zstd", "cpio": "cpio", "dpkg-deb": "dpkg", "apt-get": "apt",
+}
+
+// missingTool is the error for a host tool that is not installed: which package has it,
+// and that `make deps` installs them all (a fresh machine runs `make image` first).
+func missingTool(name string, err error) error {
+	if pkg, ok := toolPackages[name]; ok {
+		return fmt.Errorf("%s not found: install the Debian package %s (make deps installs every package the build needs): %w", name, pkg, err)
+	}
+	return fmt.Errorf("%s not found (make deps installs what the build needs): %w", name, err)
+}
+
 // output runs a command and returns its standard output.
 func (b *builder) output(ctx context.Context, dir string, name string, args ...string) ([]byte, error) {
 	return b.run(ctx, dir, nil, name, args...)
@@ -256,6 +272,9 @@ func (b *builder) run(ctx context.Context, dir string, env []string, name string
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, missingTool(name, err)
+		}
 		msg := strings.TrimSpace(stderr.String())
 		if len(msg) > 2000 {
 			msg = "..." + msg[len(msg)-2000:]

@@ -49,25 +49,38 @@ func scanFAT() []fatVolume {
 	return out
 }
 
-// usbStoragePending reports whether a USB mass-storage interface is bound to usb-storage
-// but has no block device yet (the SCSI scan runs after usb-storage's delay_use).
-func usbStoragePending() bool {
-	ifaces, _ := filepath.Glob("/sys/bus/usb/drivers/usb-storage/*:*")
-	for _, i := range ifaces {
-		real, err := filepath.EvalSymlinks(i)
-		if err != nil {
-			continue
-		}
-		disks, _ := filepath.Glob(filepath.Join(real, "host*", "target*", "*", "block", "*"))
-		if len(disks) == 0 {
-			return true
+// usbSnapshot reads the USB bus from sysfs: the root hubs, the devices and interfaces, the
+// storage interfaces (usb-storage or uas) that have no disk yet (the SCSI scan runs after
+// usb-storage's delay_use), and the disks behind USB.
+func usbSnapshot() USBSnapshot {
+	var s USBSnapshot
+	ents, _ := os.ReadDir("/sys/bus/usb/devices")
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "usb") {
+			s.Controllers++
+		} else {
+			s.Devices = append(s.Devices, e.Name())
 		}
 	}
-	return false
-}
-
-// usbPresent reports whether any USB host controller is registered.
-func usbPresent() bool {
-	m, _ := filepath.Glob("/sys/bus/usb/devices/usb*")
-	return len(m) > 0
+	for _, drv := range []string{"usb-storage", "uas"} {
+		ifaces, _ := filepath.Glob("/sys/bus/usb/drivers/" + drv + "/*:*")
+		for _, i := range ifaces {
+			real, err := filepath.EvalSymlinks(i)
+			if err != nil {
+				continue
+			}
+			disks, _ := filepath.Glob(filepath.Join(real, "host*", "target*", "*", "block", "*"))
+			if len(disks) == 0 {
+				s.Pending = append(s.Pending, filepath.Base(i))
+			}
+		}
+	}
+	blocks, _ := os.ReadDir("/sys/class/block")
+	for _, e := range blocks {
+		if sys, err := filepath.EvalSymlinks(filepath.Join("/sys/class/block", e.Name())); err == nil && strings.Contains(sys, "/usb") {
+			s.Disks = append(s.Disks, e.Name())
+		}
+	}
+	s.Devices, s.Pending, s.Disks = sortedCopy(s.Devices), sortedCopy(s.Pending), sortedCopy(s.Disks)
+	return s
 }

@@ -46,14 +46,18 @@ type box struct {
 	lg      *slog.Logger
 	r       *reaper
 	wd      *watchdog
-	roles   map[string]string // role -> interface name
-	def     *Candidate        // the embedded default
+	ports   portTable  // role -> interface name, and the roles absent
+	def     *Candidate // the embedded default
+	// modulesAt is when the modules were loaded: the NIC drivers have probed for a while
+	// by the time the ports are assigned (the entropy wait comes between).
+	modulesAt time.Time
 
 	mu       sync.Mutex // guards boxd and decision (a rollback replaces both)
 	boxdSvc  *service
 	decision Decision
 
-	readyLines atomic.Int32 // ready lines printed
+	readyLines atomic.Int32             // ready lines printed
+	degraded   atomic.Pointer[[]string] // what boxd serves without, at its last ping
 	followOnce sync.Once
 	flashDev   string
 	usbDev     string
@@ -65,7 +69,7 @@ func Boot(version string) error {
 	if os.Getpid() != 1 {
 		return fmt.Errorf("pid1: must run as PID 1 (the kernel's /init), not pid %d", os.Getpid())
 	}
-	b := &box{version: version, start: time.Now(), roles: map[string]string{}, shutdownC: make(chan string, 1)}
+	b := &box{version: version, start: time.Now(), shutdownC: make(chan string, 1)}
 	mountErr := mountEarly()
 	b.setupConsole()
 	if mountErr != nil {
@@ -94,6 +98,7 @@ func Boot(version string) error {
 			b.lg.Warn("modules", "err", e)
 		}
 		b.lg.Info("modules loaded", "count", n, "took", time.Since(t).Round(time.Millisecond))
+		b.modulesAt = time.Now()
 	}
 	if err := unix.Sethostname([]byte("pptpbox")); err != nil {
 		b.lg.Warn("hostname", "err", err)
@@ -104,6 +109,7 @@ func Boot(version string) error {
 	waitEntropy(b.logf)
 	b.startWatchdog()
 	b.assignNICs()
+	go b.watchLatePorts()
 	b.selectConfig()
 	b.setServiceLimits()
 	b.startBoxd()
@@ -159,38 +165,4 @@ func (b *box) startWatchdog() {
 	}
 	b.wd = wd
 	b.lg.Info("watchdog armed", "device", b.board.Watchdog.Device, "timeout", timeout)
-}
-
-// assignNICs renames the ports to their roles. The drivers probe asynchronously, so it
-// waits a little for the interfaces the board expects.
-func (b *box) assignNICs() {
-	if b.board == nil {
-		return
-	}
-	var as []board.Assignment
-	var err error
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var links []board.Link
-		links, err = scanLinks()
-		if err == nil {
-			as, err = b.board.AssignRoles(links)
-		}
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		b.lg.Error("network ports", "err", err)
-		return
-	}
-	for _, a := range as {
-		if err := renameLink(a.Link.Name, a.NIC.Name); err != nil {
-			b.lg.Error("network ports", "err", err)
-			continue
-		}
-		b.roles[a.NIC.Role] = a.NIC.Name
-		b.lg.Info("port", "role", a.NIC.Role, "name", a.NIC.Name, "was", a.Link.Name, "driver", a.Link.Driver, "pci", a.Link.PCI, "mac", a.Link.MAC)
-	}
 }

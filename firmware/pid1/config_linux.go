@@ -11,10 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// findVolumes waits for the flash CONFIG partition and for USB sticks still being probed.
+// findVolumes waits for the flash CONFIG partition and for the USB bus to settle (usbSettle:
+// a stick is looked for once it has had the time to become a disk).
 func (b *box) findVolumes() (flash, usb string) {
-	deadline := time.Now().Add(8 * time.Second)
-	minUSB := time.Now().Add(2 * time.Second) // USB devices enumerate after the host controller loads
+	start := time.Now()
+	flashDeadline := start.Add(8 * time.Second)
+	u := newUSBSettle()
 	for {
 		flash, usb = "", ""
 		for _, v := range scanFAT() {
@@ -25,8 +27,17 @@ func (b *box) findVolumes() (flash, usb string) {
 				flash = v.Dev
 			}
 		}
-		settled := !usbPresent() || (time.Now().After(minUSB) && !usbStoragePending())
-		if (flash != "" && settled) || time.Now().After(deadline) {
+		now := time.Now()
+		snap := usbSnapshot()
+		settled, why := u.Observe(now, snap)
+		if why != "" {
+			b.lg.Warn(why)
+		}
+		if settled && (flash != "" || now.After(flashDeadline)) {
+			if snap.Controllers > 0 {
+				b.lg.Info("usb settled", "after", u.Elapsed(now).Round(100*time.Millisecond), "devices", len(snap.Devices),
+					"disks", strings.Join(snap.Disks, " "), "stick", usb)
+			}
 			return flash, usb
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -122,7 +133,17 @@ func (b *box) validate(c *Candidate) error {
 	defer cancel()
 	// -on-box: the ports have their role names by now, so a config naming a port the board
 	// does not have is rejected here rather than failing in boxd at every start.
-	out, err := b.r.output(ctx, []string{boxdPath, "check", "-on-box", f})
+	// -ports: a board port whose card is missing is no reason to reject a config (boxd
+	// serves without it); any other interface the file names must be here.
+	argv := []string{boxdPath, "check", "-on-box"}
+	if b.board != nil {
+		var names []string
+		for _, n := range b.board.NICs {
+			names = append(names, n.Name)
+		}
+		argv = append(argv, "-ports", strings.Join(names, ","))
+	}
+	out, err := b.r.output(ctx, append(argv, f))
 	if err != nil {
 		msg := strings.TrimSpace(strings.ReplaceAll(string(out), f, c.Path))
 		if msg == "" {

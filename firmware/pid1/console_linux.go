@@ -65,7 +65,7 @@ func (b *box) commands() map[string]Command {
 	cmds := map[string]Command{
 		"status": {"version, uptime, ports, config, services", func(_ []string, out io.Writer) error {
 			fmt.Fprintf(out, "pptpbox %s board %s up %s\n", b.version, b.boardName(), time.Since(b.start).Round(time.Second))
-			fmt.Fprintf(out, "wan %s\nlan %s\n", b.addr("wan"), b.addr("lan"))
+			b.printPorts(out)
 			d := b.dec()
 			fmt.Fprintf(out, "config %s (%s)\n", d.Use.Source, d.Use.Path)
 			for _, e := range d.Errors {
@@ -95,21 +95,7 @@ func (b *box) commands() map[string]Command {
 		"version":  {"firmware version", func(_ []string, out io.Writer) error { fmt.Fprintln(out, b.version); return nil }},
 		"reboot":   {"stop boxd cleanly and reboot", func([]string, io.Writer) error { b.requestShutdown("reboot"); return ErrExitPrompt }},
 		"poweroff": {"stop boxd cleanly and power off", func([]string, io.Writer) error { b.requestShutdown("poweroff"); return ErrExitPrompt }},
-		"restart": {"restart boxd", func(_ []string, out io.Writer) error {
-			s := b.svc()
-			up, _ := s.running()
-			if !up {
-				return fmt.Errorf("boxd is not running")
-			}
-			s.mu.Lock()
-			p := s.proc
-			s.mu.Unlock()
-			if p != nil {
-				unix.Kill(-p.Pid, unix.SIGTERM)
-			}
-			fmt.Fprintln(out, "boxd: restarting")
-			return nil
-		}},
+		"restart":  {"restart boxd", func(_ []string, out io.Writer) error { return b.restartBoxd(out) }},
 	}
 	if b.cmd.Flag(optDebug) || DebugShellRequested(b.dec().Use.Data) {
 		cmds["shell"] = Command{"debug shell (enabled by " + optDebug + "=1 or [console] debug_shell)", func(_ []string, out io.Writer) error {

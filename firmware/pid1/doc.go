@@ -6,11 +6,13 @@
 //  2. read the board profile embedded at /etc/pptpbox/board.toml
 //  3. load the board's kernel modules (modules.dep order, parameters from the command line)
 //  4. hostname, entropy, watchdog (fed from here on)
-//  5. rename the NICs to their roles (wan, lan) as the board profile says
+//  5. rename the NICs to their roles (wan, lan) as the board profile says; a role with no
+//     card is missing and the box runs without it (ports_linux.go, later cards too)
 //  6. find the config: USB stick labelled PPTPBOX, then the flash CONFIG partition, then the
 //     last good copy, then the embedded default (Select in config.go; the volumes and
 //     boxd check in config_linux.go)
-//  7. set the services' descriptor limit; supervise boxd (restart with backoff), reap zombies;
+//  7. set the services' descriptor limit; supervise boxd (restart with backoff, stop on a
+//     fault a restart cannot fix: restart.go), reap zombies;
 //     a new config is on trial (trial.go) until boxd has served with it, then it is last good,
 //     or the box rolls back to the previous last good one (service_linux.go, trial_linux.go)
 //  8. print the ready line (ready_linux.go), run the console prompt (console_linux.go)

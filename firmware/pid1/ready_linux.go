@@ -2,6 +2,7 @@ package pid1
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -13,6 +14,12 @@ import (
 // no CLI in the image, has stayed up for two seconds), with the ports' addresses.
 func (b *box) announceReady() {
 	for !b.boxdReady() {
+		if why := b.svc().stoppedWhy(); why != "" {
+			// No point waiting out the 90 s: it is not coming back by itself.
+			b.printBanner("pptpbox not ready: boxd stopped: " + why)
+			go b.printReadyWhenUp()
+			return
+		}
 		if time.Since(b.start) > 90*time.Second {
 			b.printBanner("pptpbox not ready: boxd is not answering; see `log`")
 			go b.printReadyWhenUp()
@@ -35,16 +42,33 @@ func (b *box) printReady() {
 	// Give a DHCP lease on the WAN a moment; the line reports what is there.
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
-		if (b.roles["wan"] == "" || ifaceAddr(b.roles["wan"]) != "none") && (b.roles["lan"] == "" || ifaceAddr(b.roles["lan"]) != "none") {
+		wan, lan := b.ports.name("wan"), b.ports.name("lan")
+		if (wan == "" || ifaceAddr(wan) != "none") && (lan == "" || ifaceAddr(lan) != "none") {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 	wan := b.addr("wan")
-	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s uptime=%.1fs\n",
-		b.version, wan, b.addr("lan"), b.boardName(), b.dec().Use.Source, uptime())
+	// What boxd serves without, in its words (what is off), else the init's own
+	// view of the cards (a boxctl-less image).
+	if deg := b.boxdDegraded(); len(deg) > 0 {
+		for _, d := range deg {
+			b.printBanner("pptpbox degraded: " + d)
+		}
+	} else {
+		for _, a := range b.ports.missing() {
+			b.printBanner(fmt.Sprintf("pptpbox degraded: no %s port (%s); serving without it until its card appears", a.NIC.Role, a.Reason))
+		}
+	}
+	// A degraded box says so at the end of its ready line: missing=wan,lan.
+	missing := ""
+	if m := b.ports.missingSummary(); m != "" {
+		missing = " missing=" + m
+	}
+	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s uptime=%.1fs%s\n",
+		b.version, wan, b.addr("lan"), b.boardName(), b.dec().Use.Source, uptime(), missing)
 	b.readyLines.Add(1)
-	if b.roles["wan"] != "" {
+	if b.ports.name("wan") != "" || b.ports.isMissing("wan") {
 		b.followOnce.Do(func() { go b.followWAN(wan) })
 	}
 }
@@ -65,9 +89,14 @@ func (b *box) followWAN(last string) {
 	}
 }
 
+// addr is "wan:10.0.2.15/24", "wan:none" (no address yet), "missing" (the board's card for
+// the role is not there) or "none" (no board).
 func (b *box) addr(role string) string {
-	name := b.roles[role]
+	name := b.ports.name(role)
 	if name == "" {
+		if b.ports.isMissing(role) {
+			return "missing"
+		}
 		return "none"
 	}
 	return name + ":" + ifaceAddr(name)
@@ -90,8 +119,25 @@ func (b *box) boxdReady() bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_, err := b.r.output(ctx, []string{boxctlPath, "ping"})
-	return err == nil
+	out, err := b.r.output(ctx, []string{boxctlPath, "ping"})
+	if err != nil {
+		return false
+	}
+	// The ping reply (JSON) lists what boxd serves without.
+	var pong struct {
+		Degraded []string `json:"degraded"`
+	}
+	json.Unmarshal(out, &pong)
+	b.degraded.Store(&pong.Degraded)
+	return true
+}
+
+// boxdDegraded is what boxd said at its last ping that it serves without.
+func (b *box) boxdDegraded() []string {
+	if p := b.degraded.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // uptime is the time since the kernel started (/proc/uptime), the boot time the ready line

@@ -26,11 +26,21 @@ type service struct {
 	started  time.Time
 	restarts int
 	stopping bool
+	gaveUp   string        // why the policy stopped restarting it ("" while it does)
 	exited   chan struct{} // closed when the current process exits
 	stopped  chan struct{} // closed when run returns
 	// exits, when set, receives why each process died (not when stopped); a trial reads
 	// it, and nobody needs to: sends do not block.
-	exits chan string
+	exits chan exitReport
+	// onGiveUp, when set, is told when the restart policy stops restarting the service.
+	onGiveUp func(reason string)
+}
+
+// exitReport is one death of a service: why (its status and last line), and whether the
+// restart policy gave up on it (then it is not started again).
+type exitReport struct {
+	why    string
+	gaveUp string
 }
 
 // runOutput is what one run of the process wrote: its last line (for the reason a trial
@@ -43,7 +53,7 @@ type runOutput struct {
 
 func (s *service) run() {
 	defer close(s.stopped)
-	bo := DefaultBackoff()
+	policy := NewRestartPolicy()
 	for {
 		s.mu.Lock()
 		if s.stopping {
@@ -54,10 +64,15 @@ func (s *service) run() {
 		s.mu.Unlock()
 		start := time.Now()
 		var why string
+		code := -1
 		if err != nil {
 			why = err.Error()
 		} else {
-			why = describeStatus(<-ch)
+			ws := <-ch
+			why = describeStatus(ws)
+			if ws.Exited() {
+				code = ws.ExitStatus()
+			}
 			s.mu.Lock()
 			s.proc = nil
 			close(s.exited)
@@ -79,12 +94,23 @@ func (s *service) run() {
 				why += ": " + l
 			}
 		}
+		ran := time.Since(start)
+		wait, giveUp := policy.Next(ran, code, why)
 		select {
-		case s.exits <- why:
+		case s.exits <- exitReport{why: why, gaveUp: giveUp}:
 		default:
 		}
-		wait := bo.Next(time.Since(start))
-		s.lg.Warn("service died, restarting", "service", s.name, "reason", why, "ran", time.Since(start).Round(time.Millisecond), "restart_in", wait)
+		if giveUp != "" {
+			s.mu.Lock()
+			s.gaveUp = giveUp
+			s.mu.Unlock()
+			s.lg.Error("service stopped: not restarting it", "service", s.name, "reason", giveUp, "ran", ran.Round(time.Millisecond))
+			if s.onGiveUp != nil {
+				s.onGiveUp(giveUp)
+			}
+			return
+		}
+		s.lg.Warn("service died, restarting", "service", s.name, "reason", why, "ran", ran.Round(time.Millisecond), "restart_in", wait)
 		time.Sleep(wait)
 		s.mu.Lock()
 		s.restarts++
@@ -126,10 +152,20 @@ func (s *service) spawn() (ch <-chan unix.WaitStatus, out *runOutput, err error)
 func (s *service) status() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.gaveUp != "" {
+		return fmt.Sprintf("%s: stopped, not restarted (restarts %d): %s; `restart` tries again", s.name, s.restarts, s.gaveUp)
+	}
 	if s.proc == nil {
 		return fmt.Sprintf("%s: not running (restarts %d)", s.name, s.restarts)
 	}
 	return fmt.Sprintf("%s: running pid %d for %s (restarts %d)", s.name, s.proc.Pid, time.Since(s.started).Round(time.Second), s.restarts)
+}
+
+// stoppedWhy is why the restart policy gave up on the service ("" while it restarts).
+func (s *service) stoppedWhy() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gaveUp
 }
 
 // running reports whether the process is up and since when.
@@ -166,12 +202,35 @@ func (b *box) startBoxd() {
 	s := &service{
 		name: "boxd", argv: []string{boxdPath, "-config", runConfig},
 		log: &PrefixWriter{Prefix: "boxd: ", W: b.ring}, r: b.r, lg: b.lg,
-		stopped: make(chan struct{}), exits: make(chan string, 8),
+		stopped: make(chan struct{}), exits: make(chan exitReport, 8),
+		onGiveUp: func(reason string) {
+			b.printBanner("boxd stopped: " + reason + "; `status` and `log` say more, `restart` tries again")
+		},
 	}
 	b.mu.Lock()
 	b.boxdSvc = s
 	b.mu.Unlock()
 	go s.run()
+}
+
+// restartBoxd is the console's restart: SIGTERM to a running boxd (the service starts it
+// again), or a new start of one the restart policy gave up on.
+func (b *box) restartBoxd(out io.Writer) error {
+	s := b.svc()
+	if s.stoppedWhy() != "" {
+		fmt.Fprintln(out, "boxd: starting again")
+		b.startBoxd()
+		return nil
+	}
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("boxd is not running")
+	}
+	unix.Kill(-p.Pid, unix.SIGTERM)
+	fmt.Fprintln(out, "boxd: restarting")
+	return nil
 }
 
 // svc is the current boxd service.

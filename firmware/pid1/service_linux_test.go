@@ -22,15 +22,15 @@ func TestServiceExitReasonIsOwnRun(t *testing.T) {
 	s := &service{
 		name: "t", argv: []string{"/bin/sh", "-c", script, "sh", dir},
 		log: io.Discard, r: testReaper(), lg: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		stopped: make(chan struct{}), exits: make(chan string, 8),
+		stopped: make(chan struct{}), exits: make(chan exitReport, 8),
 	}
 	go s.run()
 	defer s.stop(5 * time.Second)
 	next := func() string {
 		t.Helper()
 		select {
-		case why := <-s.exits:
-			return why
+		case ex := <-s.exits:
+			return ex.why
 		case <-time.After(20 * time.Second):
 			t.Fatal("no exit reported")
 			return ""
@@ -41,5 +41,40 @@ func TestServiceExitReasonIsOwnRun(t *testing.T) {
 	}
 	if second := next(); !strings.Contains(second, "exit status 3") || strings.Contains(second, "last words") {
 		t.Errorf("second exit: %q, want status 3 and no line (the run printed none)", second)
+	}
+}
+
+// TestServiceStopsOnUnfixable: a service that exits with ExitUnfixable is not started again:
+// its exit report says the policy gave up, status says so, and the restart count stays 0.
+func TestServiceStopsOnUnfixable(t *testing.T) {
+	s := &service{
+		name: "t", argv: []string{"/bin/sh", "-c", "echo 'config: no such key'; exit 78"},
+		log: io.Discard, r: testReaper(), lg: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		stopped: make(chan struct{}), exits: make(chan exitReport, 8),
+	}
+	gaveUp := make(chan string, 1)
+	s.onGiveUp = func(r string) { gaveUp <- r }
+	go s.run()
+	defer s.stop(5 * time.Second)
+	select {
+	case ex := <-s.exits:
+		if !strings.Contains(ex.gaveUp, "cannot fix") || !strings.Contains(ex.why, "config: no such key") {
+			t.Fatalf("exit report %+v", ex)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit reported")
+	}
+	select {
+	case <-gaveUp:
+	case <-time.After(5 * time.Second):
+		t.Fatal("onGiveUp not called")
+	}
+	select {
+	case <-s.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the service loop did not end")
+	}
+	if st := s.status(); !strings.Contains(st, "stopped, not restarted (restarts 0)") || !strings.Contains(st, "`restart` tries again") {
+		t.Errorf("status %q", st)
 	}
 }

@@ -15,6 +15,7 @@ import (
 //
 //	trying --(ready continuously for Hold)------------------> promoted (write last-good.toml)
 //	trying --(boxd exited MaxFails times)-------------------> rolled back (previous last good)
+//	trying --(the init gave up restarting boxd)--------------> rolled back
 //	trying --(not ready for Hold by ReadyWithin + Hold)-----> rolled back
 //
 // Trial is plain state driven by the caller's clock (Tick, Exited), so it is tested without
@@ -116,6 +117,18 @@ func (t *Trial) Exited(now time.Time, why string) TrialState {
 		t.state = TrialRolledBack
 		t.reason = fmt.Sprintf("boxd exited %d times in %s, last: %s", t.fails, now.Sub(t.start).Round(100*time.Millisecond), why)
 	}
+	return t.state
+}
+
+// GaveUp reports that the init stopped restarting boxd (a fault a restart cannot fix):
+// with a new config on trial, that is the config's doing until shown otherwise, and the
+// box goes back to the previous one at once rather than waiting out ReadyWithin.
+func (t *Trial) GaveUp(why string) TrialState {
+	if t.state != TrialTrying {
+		return t.state
+	}
+	t.state = TrialRolledBack
+	t.reason = why
 	return t.state
 }
 

@@ -26,8 +26,12 @@ func (b *box) superviseTrial() {
 	for {
 		var st TrialState
 		select {
-		case why := <-s.exits:
-			st = t.Exited(time.Now(), why)
+		case ex := <-s.exits:
+			if ex.gaveUp != "" {
+				st = t.GaveUp(ex.gaveUp)
+			} else {
+				st = t.Exited(time.Now(), ex.why)
+			}
 		case <-tick.C:
 			st = t.Tick(time.Now(), b.boxdReady())
 		}

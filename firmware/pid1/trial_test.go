@@ -174,3 +174,22 @@ func TestLastLine(t *testing.T) {
 		t.Fatalf("after a runaway line: %q", got)
 	}
 }
+
+// TestTrialGaveUp: when the init stops restarting boxd, the config on trial rolls back at
+// once, with the reason, rather than after ReadyWithin; a promoted trial is left alone.
+func TestTrialGaveUp(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	tr := NewTrial(t0, 3*time.Second)
+	if st := tr.Exited(t0.Add(time.Second), "exit status 78"); st != TrialTrying {
+		t.Fatalf("after one exit: %s", st)
+	}
+	if st := tr.GaveUp("boxd reports a fault a restart cannot fix: x"); st != TrialRolledBack || tr.Reason() != "boxd reports a fault a restart cannot fix: x" {
+		t.Fatalf("gave up: %s %q", st, tr.Reason())
+	}
+	tr = NewTrial(t0, 3*time.Second)
+	tr.Tick(t0, true)
+	tr.Tick(t0.Add(3*time.Second), true)
+	if st := tr.GaveUp("late"); st != TrialPromoted {
+		t.Fatalf("promoted trial: %s", st)
+	}
+}

@@ -387,6 +387,16 @@ func (c *console) showSystem(ctx context.Context, call *cli.Call) error {
 			kv = append(kv, [2]string{"commit confirmed", "rolls back at " + s.Pending.RevertAt.Local().Format(time.TimeOnly) +
 				" unless `config confirm`"})
 		}
+		for _, p := range s.Ports {
+			state := p.Iface + " up"
+			if !p.Present {
+				state = p.Iface + " MISSING: served without it until it appears"
+				if len(p.Off) > 0 {
+					state += "; off: " + strings.Join(p.Off, ", ")
+				}
+			}
+			kv = append(kv, [2]string{"port " + p.Role, state})
+		}
 		return pairs(w, "", kv)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -135,6 +136,10 @@ type Pong struct {
 	Version    string    `json:"version"`
 	APIVersion int       `json:"api_version"`
 	Time       time.Time `json:"time"`
+	// Degraded says what the box serves without ("no lan port (interface
+	// lan0 absent): LAN DHCP server off"); empty when it has everything.
+	// The init's readiness check reads it for its ready line.
+	Degraded []string `json:"degraded,omitempty"`
 }
 
 // SessionDetail is one session in full: what show session prints.
@@ -294,6 +299,30 @@ type System struct {
 	ConfigStore  string        `json:"config_store"` // where commits are written
 	ConfigSource string        `json:"config_source,omitempty"`
 	Pending      *Pending      `json:"pending,omitempty"` // a commit confirmed waiting
+	Ports        []Port        `json:"ports,omitempty"`   // the router's ports
+}
+
+// Port is one of the router's ports: whether its interface is there, and
+// what is off while it is not.
+type Port struct {
+	Role    string    `json:"role"`  // wan, lan
+	Iface   string    `json:"iface"` // the interface the config names
+	Present bool      `json:"present"`
+	Since   time.Time `json:"since"`
+	Off     []string  `json:"off,omitempty"` // what does not run while it is absent
+}
+
+// Summary is "no lan port (interface lan0 absent): LAN address 192.168.1.1/24
+// and LAN DHCP server off", "" for a port that is there.
+func (p Port) Summary() string {
+	if p.Present {
+		return ""
+	}
+	s := fmt.Sprintf("no %s port (interface %s absent)", p.Role, p.Iface)
+	if len(p.Off) > 0 {
+		s += ": off: " + strings.Join(p.Off, ", ")
+	}
+	return s
 }
 
 // Pending is a commit confirmed that has not been confirmed yet.

@@ -41,6 +41,9 @@ func Routes() ([]Route, error) { return nil, errOS }
 func LinkState(name string) (LinkEvent, error)                 { return LinkEvent{}, errOS }
 func WatchLinks(ctx context.Context, fn func(LinkEvent)) error { return errOS }
 func (p *Ports) Configure() error                              { return errOS }
+func (p *Ports) ConfigureLAN() error                           { return errOS }
+func (p *Ports) ConfigureWAN() error                           { return errOS }
+func EnableForwarding() error                                  { return errOS }
 
 // LinkEvent is one link notification (Linux only).
 type LinkEvent struct {

@@ -52,7 +52,8 @@ func TestPortsConfigureStatic(t *testing.T) {
 				}
 			}
 		}
-		for _, s := range p.sysctls() {
+		want := append(wanSysctls("wan0"), [2]string{"net/ipv4/ip_forward", "1"}, [2]string{"net/ipv4/conf/lan0/rp_filter", "1"})
+		for _, s := range want {
 			if got, err := Sysctl(s[0]); err != nil || got != s[1] {
 				return fmt.Errorf("sysctl %s = %q, %v; want %s", s[0], got, err, s[1])
 			}

@@ -81,6 +81,7 @@ type Router struct {
 	mu      sync.Mutex
 	params  nat.Params // the last table applied, or the first one to apply
 	applied bool
+	ports   []PortState // once Run has started them
 }
 
 // New returns a router for cfg; Run starts it.
@@ -123,36 +124,32 @@ func (r *Router) Run(ctx context.Context) error {
 	return r.runPorts(ctx)
 }
 
-// runPorts configures the ports and then runs their services (WAN DHCP
-// client, LAN DHCP server) until ctx ends.
+// runPorts runs each port (runPort) until ctx ends or one's services fail.
+// A port whose interface is absent does not hold the others up: the box
+// serves on the ports it has (PPTP on the LAN with no WAN, say).
 func (r *Router) runPorts(ctx context.Context) error {
 	if err := r.cfg.Validate(); err != nil {
 		return err
 	}
-	if err := r.cfg.Ports.Configure(); err != nil {
+	if err := netcfg.EnableForwarding(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	if r.cfg.DHCPServer != nil {
-		cfg := r.cfg.dhcpServer()
-		if cfg.Logger == nil {
-			cfg.Logger = r.log
-		}
-		srv, err := dhcpd.New(cfg)
-		if err != nil {
-			return err
-		}
-		r.dhcp.Store(srv)
-		wg.Go(func() { errc <- srv.Serve(ctx) })
+	ports := []port{r.wanPort()}
+	if r.cfg.LAN != nil {
+		ports = append(ports, r.lanPort())
 	}
-	if r.cfg.WAN.DHCP {
-		c := wanClient(r.log, r.cfg.WAN, r.cfg.ResolvConf, func(a netip.Addr) { r.setWAN(ctx, a) })
-		wg.Go(func() { errc <- c.Run(ctx) })
-	} else {
-		r.setWAN(ctx, r.cfg.WAN.Addr.Addr())
+	r.mu.Lock()
+	r.ports = make([]PortState, len(ports))
+	for i, p := range ports {
+		r.ports[i] = PortState{Role: p.role, Iface: p.iface, Off: p.off}
+	}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	errc := make(chan error, len(ports))
+	for i, p := range ports {
+		wg.Go(func() { errc <- r.runPort(ctx, i, p) })
 	}
 	var first error
 	select {
