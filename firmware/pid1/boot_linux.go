@@ -54,6 +54,8 @@ type box struct {
 	decision Decision
 
 	readyLines atomic.Int32 // ready lines printed
+	deathSaves atomic.Int32 // boxd deaths whose log was saved (savelog_linux.go)
+	logDir     string       // where the log is saved (logDir)
 	followOnce sync.Once
 	flashDev   string
 	usbDev     string
@@ -65,7 +67,7 @@ func Boot(version string) error {
 	if os.Getpid() != 1 {
 		return fmt.Errorf("pid1: must run as PID 1 (the kernel's /init), not pid %d", os.Getpid())
 	}
-	b := &box{version: version, start: time.Now(), roles: map[string]string{}, shutdownC: make(chan string, 1)}
+	b := &box{version: version, start: time.Now(), roles: map[string]string{}, shutdownC: make(chan string, 1), logDir: logDir}
 	mountErr := mountEarly()
 	b.setupConsole()
 	if mountErr != nil {

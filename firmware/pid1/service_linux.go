@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -31,6 +32,9 @@ type service struct {
 	// exits, when set, receives why each process died (not when stopped); a trial reads
 	// it, and nobody needs to: sends do not block.
 	exits chan string
+	// died, when set, is called with why each process died (not when stopped), once its
+	// output has been read: the init saves its log then.
+	died func(why string)
 }
 
 // runOutput is what one run of the process wrote: its last line (for the reason a trial
@@ -78,6 +82,9 @@ func (s *service) run() {
 			if l := out.last.get(); l != "" {
 				why += ": " + l
 			}
+		}
+		if s.died != nil {
+			s.died(why)
 		}
 		select {
 		case s.exits <- why:
@@ -164,9 +171,12 @@ func (s *service) stop(grace time.Duration) {
 
 func (b *box) startBoxd() {
 	s := &service{
-		name: "boxd", argv: []string{boxdPath, "-config", runConfig},
+		// boxd sets the clock from [time] (-set-clock: it owns the WAN) and reads the log
+		// saved at the last reboot (-log-previous, savelog_linux.go).
+		name: "boxd", argv: []string{boxdPath, "-config", runConfig, "-set-clock", "-log-previous", filepath.Join(b.logDir, PreviousLogName)},
 		log: &PrefixWriter{Prefix: "boxd: ", W: b.ring}, r: b.r, lg: b.lg,
 		stopped: make(chan struct{}), exits: make(chan string, 8),
+		died: func(why string) { b.saveLog("boxd died: "+why, true) },
 	}
 	b.mu.Lock()
 	b.boxdSvc = s

@@ -2,6 +2,7 @@ package remotelog
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -26,7 +27,8 @@ type entry struct {
 // use; Send never blocks.
 type Writer struct {
 	h     Header
-	conn  net.Conn
+	addr  *net.UDPAddr
+	conn  net.Conn // nil until the first send connects it (run's)
 	q     chan entry
 	stop  chan struct{} // closed by Close
 	done  chan struct{} // closed when run has returned
@@ -36,16 +38,18 @@ type Writer struct {
 	lastErr       atomic.Pointer[string]
 }
 
-// Dial makes a Writer sending to addr ("host:port") from app (APP-NAME)
-// with the host's name and our PID in the header.
+// Dial makes a Writer sending to addr ("IP:port") from app (APP-NAME)
+// with the host's name and our PID in the header. The socket is connected
+// at the first send, and again after a send failed: at boot the route to
+// the server may not exist yet (a connected UDP socket also hears of an
+// unreachable port, which lastErr then says).
 func Dial(addr, app string) (*Writer, error) {
-	c, err := net.Dial("udp", addr)
+	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	w := &Writer{h: Header{Hostname: host, AppName: app, ProcID: strconv.Itoa(os.Getpid())},
-		conn: c}
+	w := &Writer{h: Header{Hostname: host, AppName: app, ProcID: strconv.Itoa(os.Getpid())}, addr: ua}
 	w.start()
 	return w, nil
 }
@@ -56,7 +60,7 @@ func (w *Writer) start() {
 }
 
 // Addr is the server's address.
-func (w *Writer) Addr() string { return w.conn.RemoteAddr().String() }
+func (w *Writer) Addr() string { return w.addr.String() }
 
 // Send queues one record, or drops it (counted) when the queue is full or
 // the Writer is closed.
@@ -90,8 +94,12 @@ func (w *Writer) Close() error {
 	select {
 	case <-w.done:
 	case <-time.After(time.Second):
+		return errors.New("remotelog: the socket did not take the last messages in 1s")
 	}
-	return w.conn.Close()
+	if w.conn != nil {
+		return w.conn.Close()
+	}
+	return nil
 }
 
 func (w *Writer) run() {
@@ -116,9 +124,13 @@ func (w *Writer) run() {
 
 func (w *Writer) write(buf []byte, e entry) []byte {
 	buf = Format(buf[:0], w.h, e.t, e.level, e.msg, e.ps)
-	// A UDP send to an unreachable port fails with ECONNREFUSED on a later
-	// send: the message is lost either way, and counted.
-	if _, err := w.conn.Write(buf); err != nil {
+	err := w.connect()
+	if err == nil {
+		// A UDP send to an unreachable port fails with ECONNREFUSED on a
+		// later send: the message is lost either way, and counted.
+		_, err = w.conn.Write(buf)
+	}
+	if err != nil {
 		w.dropped.Add(1)
 		s := err.Error()
 		w.lastErr.Store(&s)
@@ -126,6 +138,19 @@ func (w *Writer) write(buf []byte, e entry) []byte {
 	}
 	w.sent.Add(1)
 	return buf
+}
+
+// connect makes the socket when there is none (run's goroutine only).
+func (w *Writer) connect() error {
+	if w.conn != nil {
+		return nil
+	}
+	c, err := net.DialUDP("udp", nil, w.addr)
+	if err != nil {
+		return err
+	}
+	w.conn = c
+	return nil
 }
 
 // Handler passes each record to next and sends it to w too.
