@@ -2,20 +2,29 @@ package clock
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/beevik/ntp"
 )
 
 // Query asks server over UDP (RFC 4330; beevik/ntp) and checks the answer
-// as RFC 4330 §5 asks (Validate). It waits at most 5 s, less if ctx ends
-// sooner.
+// as RFC 4330 §5 asks (Validate). It waits at most 5 s, name resolution
+// included, less if ctx ends sooner.
 func Query(ctx context.Context, server string) (Sample, error) {
-	timeout := 5 * time.Second
-	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
-	}
-	r, err := ntp.QueryWithOptions(server, ntp.QueryOptions{Timeout: timeout})
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	d, _ := ctx.Deadline()
+	r, err := ntp.QueryWithOptions(server, ntp.QueryOptions{
+		Timeout: time.Until(d),
+		// The default dialer resolves the name with no deadline: a WAN
+		// without a working resolver would hold the round (and boxd's
+		// shutdown) for the resolver's own timeouts.
+		Dialer: func(_, remote string) (net.Conn, error) {
+			var nd net.Dialer
+			return nd.DialContext(ctx, "udp", remote)
+		},
+	})
 	if err != nil {
 		return Sample{}, err
 	}
