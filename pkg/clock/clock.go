@@ -103,6 +103,7 @@ type State struct {
 	Poll     time.Duration
 	NextPoll time.Time
 	LastErr  string // of the last failed round ("" after a good one)
+	Failures int    // failed rounds since the last good one
 }
 
 // Action is what a round did to the clock.
@@ -234,7 +235,7 @@ func (s *Syncer) good(smp Sample) time.Duration {
 		s.st.Steps++
 	}
 	s.st.Server, s.st.Stratum, s.st.Offset, s.st.RTT = smp.Server, smp.Stratum, smp.Offset, smp.RTT
-	s.st.LastSync, s.st.Action, s.st.LastErr = now, act, ""
+	s.st.LastSync, s.st.Action, s.st.LastErr, s.st.Failures = now, act, "", 0
 	s.st.NextPoll = now.Add(s.st.Poll)
 	poll := s.st.Poll
 	s.mu.Unlock()
@@ -271,8 +272,16 @@ func (s *Syncer) failed(err error) time.Duration {
 	}
 	s.st.LastErr = err.Error()
 	s.st.NextPoll = now.Add(s.st.Poll)
-	poll := s.st.Poll
+	s.st.Failures++
+	poll, n := s.st.Poll, s.st.Failures
 	s.mu.Unlock()
-	s.cfg.Log.Warn("clock: no usable time server", "err", err, "retry_in", poll)
+	// A box without a way to a server fails every poll: the console
+	// hears of the first failure, then of the 16th, 32nd, 64th... (about
+	// 10 min, 27 min, an hour at MinPoll); the rest are debug lines.
+	lvl := slog.LevelDebug
+	if n == 1 || (n >= 16 && n&(n-1) == 0) {
+		lvl = slog.LevelWarn
+	}
+	s.cfg.Log.Log(context.Background(), lvl, "clock: no usable time server", "err", err, "failed_rounds", n, "retry_in", poll)
 	return poll
 }

@@ -1,9 +1,13 @@
 package clock
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,6 +179,31 @@ func TestSyncerPollInterval(t *testing.T) {
 	now = now.Add(25 * time.Hour)
 	if s.State().Synced {
 		t.Fatal("still synced after 25h without a good round")
+	}
+}
+
+// Failures are warned about at the first, then at the 16th, 32nd, 64th...
+func TestSyncerFailureWarnings(t *testing.T) {
+	q := &fakeQuery{script: []any{errors.New("down")}}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	s := New(Config{Servers: []string{"a"}, Query: q.query, Log: log})
+	for range 70 {
+		s.Round(context.Background())
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		_, after, _ := strings.Cut(l, "failed_rounds=")
+		n, _, _ := strings.Cut(after, " ")
+		got = append(got, n)
+	}
+	if want := []string{"1", "16", "32", "64"}; !slices.Equal(got, want) {
+		t.Fatalf("warned at failed rounds %v, want %v:\n%s", got, want, buf.String())
+	}
+	q.script = []any{time.Millisecond}
+	s.Round(context.Background())
+	if st := s.State(); st.Failures != 0 || !st.Synced {
+		t.Fatalf("after a good round: %+v", st)
 	}
 }
 
