@@ -24,8 +24,17 @@ type Server struct {
 
 // Start listens on 127.0.0.1 (a free port) and serves until Close. The
 // server's clock is the local one moved by offset; it claims stratum 2.
-func Start(offset time.Duration) (*Server, error) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+func Start(offset time.Duration) (*Server, error) { return StartAt("127.0.0.1:0", offset) }
+
+// StartAt is Start on addr ("IP:port"): a test network's address, such
+// as a namespace's WAN host at port 123 (the socket stays in the network
+// namespace of the thread that calls StartAt).
+func StartAt(addr string, offset time.Duration) (*Server, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.ListenUDP("udp", ua)
 	if err != nil {
 		return nil, err
 	}
