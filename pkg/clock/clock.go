@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -173,7 +174,7 @@ func (s *Syncer) State() State {
 // Run syncs until ctx ends.
 func (s *Syncer) Run(ctx context.Context) {
 	s.cfg.Log.Info("clock: sntp client started", "servers", fmt.Sprint(s.cfg.Servers), "sets_clock", s.cfg.Set != nil)
-	for {
+	for ctx.Err() == nil {
 		wait := s.Round(ctx)
 		t := time.NewTimer(wait)
 		select {
@@ -188,20 +189,21 @@ func (s *Syncer) Run(ctx context.Context) {
 // Round runs one round: it asks the servers in order until one answers,
 // corrects the clock and returns how long to wait before the next round.
 func (s *Syncer) Round(ctx context.Context) time.Duration {
-	var errs []error
+	var errs []string
 	for _, srv := range s.cfg.Servers {
 		smp, err := s.cfg.Query(ctx, srv)
 		if ctx.Err() != nil {
 			return 0 // stopping: a round cut short says nothing
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", srv, err))
+			errs = append(errs, srv+": "+err.Error())
 			continue
 		}
 		smp.Server = srv
 		return s.good(smp)
 	}
-	return s.failed(errors.Join(errs...))
+	// One line (show system prints it): each server's error.
+	return s.failed(errors.New(strings.Join(errs, "; ")))
 }
 
 // good corrects the clock by smp and moves the poll interval.
@@ -256,7 +258,7 @@ func (s *Syncer) good(smp Sample) time.Duration {
 
 // failed records a round without a usable answer.
 func (s *Syncer) failed(err error) time.Duration {
-	if err == nil {
+	if err.Error() == "" {
 		err = errors.New("no servers")
 	}
 	now := s.cfg.Now()

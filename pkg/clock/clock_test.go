@@ -127,6 +127,12 @@ func TestSyncerFailsOverToTheNextServer(t *testing.T) {
 	if st := s.State(); !st.Synced || st.Server != srv.Addr() {
 		t.Fatalf("state %+v, want synced to the second server", st)
 	}
+	// Both down: one line naming each.
+	srv.Set(0, 0, 0) // kiss-o'-death
+	s.Round(context.Background())
+	if st := s.State(); !strings.HasPrefix(st.LastErr, deadAddr+": ") || !strings.Contains(st.LastErr, "; "+srv.Addr()+": ") || strings.Contains(st.LastErr, "\n") {
+		t.Fatalf("last error %q", st.LastErr)
+	}
 }
 
 // fakeQuery answers from a script: one entry per call, an error or an offset.
