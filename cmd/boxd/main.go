@@ -6,6 +6,8 @@
 //	                                 what show system reports (the init passes them)
 //	     [-config-store FILE]        where console commits go (default: the -config file);
 //	                                 the firmware runs a copy in /run and commits to /config
+//	     [-set-clock]                [time]'s SNTP client sets the clock (the init passes it)
+//	     [-log-previous FILE]        the log the init saved, for show log previous
 //	boxd check [-on-box] FILE        validate FILE; exit 1 with file:line:key errors
 //	                                 (-on-box: the interfaces it names must exist)
 //	boxd hash-password               read a password (twice, no echo, on a terminal) and
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var sys sysInfo
 	fs.StringVar(&sys.board, "board", "", "the board's name, for show system (the init passes it)")
 	fs.StringVar(&sys.configSource, "config-source", "", "where the config came from, for show system (the init passes it)")
+	fs.BoolVar(&sys.setClock, "set-clock", false, "let [time]'s SNTP client set the clock and the RTC (the init passes it; elsewhere boxd only measures)")
+	fs.StringVar(&sys.logPrevious, "log-previous", "", "the log the init saves at reboot, for show log previous (the init passes it)")
 	if err := fs.Parse(args); err != nil {
 		return unfixable{err}
 	}

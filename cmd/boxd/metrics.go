@@ -60,7 +60,7 @@ func (b *box) serveMetrics(ctx context.Context, cfg *config.Config, wg *sync.Wai
 // and sessions, the RADIUS client's, the firewall's and the LAN DHCP
 // server's, each when that part runs.
 func (b *box) metricsSnapshot(ctx context.Context) metrics.Snapshot {
-	s := metrics.Snapshot{Version: version}
+	s := metrics.Snapshot{Version: version, Clock: b.clockState(), Syslog: b.syslogState()}
 	b.mu.Lock()
 	srv, rc := b.srv, b.rc
 	b.mu.Unlock()

@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/aaa"
+	"github.com/pptpbox/pptpbox/pkg/clock"
 	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/confstore"
 	"github.com/pptpbox/pptpbox/pkg/control"
 	"github.com/pptpbox/pptpbox/pkg/logring"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/radius"
+	"github.com/pptpbox/pptpbox/pkg/remotelog"
 	"github.com/pptpbox/pptpbox/pkg/router"
 	"github.com/pptpbox/pptpbox/pkg/session"
 )
@@ -41,6 +43,11 @@ type box struct {
 	rc     *radius.Client // nil without [radius]; a reload may swap it (b.mu)
 	logs   *logring.Ring  // boxd's recent log lines (show log)
 	sys    sysInfo        // for show system
+	clock  *clock.Syncer  // the SNTP client; nil when [time] is off
+	// clockServers are [time] servers as started (a reload changes them
+	// at the next restart).
+	clockServers []string
+	syslog       *remotelog.Writer // [log] syslog; nil: none
 	// aaa checks logins and accounts sessions; a reload that changes
 	// [radius] swaps the RADIUS client behind it. Nil until the PPTP
 	// server has started (b.mu).
@@ -69,9 +76,11 @@ type boxFiles struct {
 // newBox makes the daemon's state for cfg; serveBox runs it.
 func newBox(cfg *config.Config, files boxFiles, sys sysInfo, stderr io.Writer) *box {
 	logs := logring.New(logLines)
-	log := newLogger(logring.Tee(logs, stderr), cfg.Log.Level)
+	h, syslog := withSyslog(newLogger(logring.Tee(logs, stderr), cfg.Log.Level).Handler(), cfg, stderr)
+	log := slog.New(h)
 	sys.started = time.Now()
-	b := &box{log: log, path: files.path, cfg: cfg, users: newLocalUsers(cfg.Users), logs: logs, sys: sys}
+	b := &box{log: log, path: files.path, cfg: cfg, users: newLocalUsers(cfg.Users), logs: logs, sys: sys,
+		clock: newClock(cfg, sys, log), clockServers: cfg.Time.Servers, syslog: syslog}
 	b.conf = confstore.New(confstore.Options{
 		Store: files.store,
 		Apply: b.apply,
@@ -103,6 +112,10 @@ func serve(ctx context.Context, cfg *config.Config, files boxFiles, sock string,
 func (b *box) serve(ctx context.Context, sock string) error {
 	cfg, log := b.cfg, b.log
 	log.Info("boxd starting", "version", version, "config", cfg.File(), "config_store", b.conf.StorePath())
+	if b.syslog != nil {
+		defer b.syslog.Close()
+		log.Info("remote syslog", "server", b.syslog.Addr())
+	}
 	nofile := raiseNoFile(log)
 	// Deferred calls run last-in first-out: cancel the router before waiting
 	// for it, so an early error return does not hang.
@@ -130,6 +143,7 @@ func (b *box) serve(ctx context.Context, sock string) error {
 		}()
 	}
 
+	b.runClock(ctx, &wg)
 	stopHUP := b.reloadOnHUP(ctx)
 	defer stopHUP()
 	b.serveMetrics(ctx, cfg, &wg)

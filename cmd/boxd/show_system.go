@@ -19,6 +19,8 @@ import (
 type sysInfo struct {
 	board        string // -board
 	configSource string // -config-source
+	setClock     bool   // -set-clock: the SNTP client sets the clock and the RTC
+	logPrevious  string // -log-previous: the log the init saved
 	started      time.Time
 }
 
@@ -38,7 +40,10 @@ func (a boxAPI) System(ctx context.Context) (control.System, error) {
 		ConfigFile:   file,
 		ConfigSource: b.sys.configSource,
 		// ConfigStore and Pending: the config store's (api_config.go).
-		Ports: b.ports(),
+		Ports:  b.ports(),
+		Time:   time.Now(),
+		Clock:  b.clockState(),
+		Syslog: b.syslogState(),
 	}
 	var errs []error
 	var err error

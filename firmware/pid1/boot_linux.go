@@ -58,6 +58,8 @@ type box struct {
 
 	readyLines atomic.Int32             // ready lines printed
 	degraded   atomic.Pointer[[]string] // what boxd serves without, at its last ping
+	deathSaves atomic.Int32             // boxd deaths whose log was saved (savelog_linux.go)
+	logDir     string                   // where the log is saved (logDir)
 	followOnce sync.Once
 	flashDev   string
 	usbDev     string
@@ -69,7 +71,7 @@ func Boot(version string) error {
 	if os.Getpid() != 1 {
 		return fmt.Errorf("pid1: must run as PID 1 (the kernel's /init), not pid %d", os.Getpid())
 	}
-	b := &box{version: version, start: time.Now(), shutdownC: make(chan string, 1)}
+	b := &box{version: version, start: time.Now(), shutdownC: make(chan string, 1), logDir: logDir}
 	mountErr := mountEarly()
 	b.setupConsole()
 	if mountErr != nil {

@@ -18,8 +18,9 @@
 //  8. print the ready line (ready_linux.go), run the console prompt (console_linux.go)
 //
 // On SIGTERM or SIGINT (Ctrl-Alt-Del) it reboots, on SIGUSR2 it powers off, as do the console's
-// reboot and poweroff: boxd is stopped and the config filesystems unmounted first
-// (shutdown_linux.go).
+// reboot and poweroff: boxd is stopped, the log ring saved to the CONFIG partition and the
+// config filesystems unmounted first (shutdown_linux.go). The ring is also saved when boxd
+// dies (savelog.go, savelog_linux.go); boxd's show log previous reads it.
 //
 // The portable decisions (config selection, backoff, the log ring, the command line, the
 // prompt) are plain Go with tests; the Linux system calls live in _linux.go files.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -34,6 +35,9 @@ type service struct {
 	exits chan exitReport
 	// onGiveUp, when set, is told when the restart policy stops restarting the service.
 	onGiveUp func(reason string)
+	// died, when set, is called with why each process died (not when stopped), once its
+	// output has been read: the init saves its log then.
+	died func(why string)
 }
 
 // exitReport is one death of a service: why (its status and last line), and whether the
@@ -96,6 +100,9 @@ func (s *service) run() {
 		}
 		ran := time.Since(start)
 		wait, giveUp := policy.Next(ran, code, why)
+		if s.died != nil {
+			s.died(why)
+		}
 		select {
 		case s.exits <- exitReport{why: why, gaveUp: giveUp}:
 		default:
@@ -200,9 +207,12 @@ func (s *service) stop(grace time.Duration) {
 
 func (b *box) startBoxd() {
 	s := &service{
-		name: "boxd", argv: []string{boxdPath, "-config", runConfig},
+		// boxd sets the clock from [time] (-set-clock: it owns the WAN) and reads the log
+		// saved at the last reboot (-log-previous, savelog_linux.go).
+		name: "boxd", argv: []string{boxdPath, "-config", runConfig, "-set-clock", "-log-previous", filepath.Join(b.logDir, PreviousLogName)},
 		log: &PrefixWriter{Prefix: "boxd: ", W: b.ring}, r: b.r, lg: b.lg,
 		stopped: make(chan struct{}), exits: make(chan exitReport, 8),
+		died: func(why string) { b.saveLog("boxd died: "+why, true) },
 		onGiveUp: func(reason string) {
 			b.printBanner("boxd stopped: " + reason + "; `status` and `log` say more, `restart` tries again")
 		},

@@ -37,6 +37,8 @@ func (b *box) shutdown(kind string) {
 	if s := b.svc(); s != nil {
 		s.stop(10 * time.Second)
 	}
+	// After boxd's last lines (its sessions closed), before the unmount.
+	b.saveLog(kind, false)
 	unix.Sync()
 	for _, m := range []string{usbMount, flashMount} {
 		if err := unix.Unmount(m, 0); err != nil && err != unix.EINVAL {

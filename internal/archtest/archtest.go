@@ -66,7 +66,7 @@ func (v Violation) String() string {
 var Leaves = []string{
 	"pkg/ippool", "pkg/ipv4frag", "pkg/tun", "pkg/authguard", "pkg/mschap", "pkg/mppe",
 	"pkg/gre", "pkg/pptp", "pkg/dhcpd", "pkg/netcfg", "pkg/nat", "pkg/control", "pkg/dhcp4c", "pkg/login", "pkg/atomicfile",
-	"pkg/logring", "pkg/trace", "pkg/probe", "pkg/cli",
+	"pkg/logring", "pkg/trace", "pkg/probe", "pkg/cli", "pkg/clock", "pkg/remotelog",
 }
 
 // Protocol are the protocol packages: they import none of each other,
@@ -77,7 +77,7 @@ var Protocol = []string{"pkg/pptp", "pkg/gre", "pkg/ppp", "pkg/mschap", "pkg/mpp
 // tuntest/bindtest): production binaries do not link them.
 var TestHelpers = []string{
 	"pkg/gre/gretest", "pkg/tun/tuntest", "pkg/netcfg/netnstest", "pkg/radius/radiustest", "internal/flood",
-	"pkg/control/controltest",
+	"pkg/control/controltest", "pkg/clock/ntptest",
 }
 
 // Rules are the import rules of docs/internals.md.
@@ -163,7 +163,7 @@ func rules() []Rule {
 			Never: []string{"pkg/session"},
 		},
 		Rule{
-			Name:   "test helpers (gretest, tuntest, netnstest, radiustest, controltest, internal/flood) are for tests and qemu/ rigs: pkg/, cmd/ and firmware/ code never imports them",
+			Name:   "test helpers (gretest, tuntest, netnstest, radiustest, controltest, ntptest, internal/flood) are for tests and qemu/ rigs: pkg/, cmd/ and firmware/ code never imports them",
 			From:   []string{"pkg/...", "cmd/...", "firmware/...", "internal/..."},
 			Except: TestHelpers,
 			Never:  TestHelpers,

@@ -35,6 +35,8 @@ type Config struct {
 	Radius Radius `toml:"radius"`
 	// Metrics is [metrics] (metrics.go): the Prometheus endpoint.
 	Metrics Metrics `toml:"metrics"`
+	// Time is [time] (time.go): the SNTP client.
+	Time Time `toml:"time"`
 
 	// Router sections (WAN, LAN, NAT, firewall) live in router.go.
 	Router
@@ -53,6 +55,9 @@ type Log struct {
 	// Level is debug, info, warn or error. At debug the PPP negotiation is
 	// logged the way pppd's "debug" option does.
 	Level string `toml:"level"`
+	// Syslog is a remote syslog server, "IP:port": boxd sends its log
+	// there too (RFC 5424 over UDP). Empty: none.
+	Syslog string `toml:"syslog"`
 }
 
 // PPTP is the VPN server: the pptpd.conf and /etc/ppp/pptpd-options of the seed setup.
@@ -165,6 +170,7 @@ func Default() *Config {
 	c.Router = defaultRouter()
 	c.router = true
 	c.Radius = defaultRadius()
+	c.Time = defaultTime()
 	c.PPTP.AuthGuard = defaultAuthGuard()
 	c.validatePPTP() // the defaults are valid: this parses them into PPTPParams
 	return c
@@ -236,6 +242,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	c.router = md.IsDefined("wan") || md.IsDefined("lan") || md.IsDefined("nat")
 	c.fillRadius(md.IsDefined("radius"))
+	if !md.IsDefined("time", "enabled") {
+		c.Time.Enabled = c.router // on when boxd runs the WAN
+	}
 	var errs []error
 	for _, k := range md.Undecoded() {
 		key := k.String()

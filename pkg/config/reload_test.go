@@ -100,10 +100,15 @@ password = "alice-pw"
 			}},
 		{"the router switched off waits",
 			func(s string) string { return "[pptp]\nlocal_ip = \"10.79.97.1\"\nremote_ip = \"10.79.97.10-200\"\n" },
-			[]string{"router"}, // the [wan] and [lan] defaults equal the base file's
+			// The [wan] and [lan] defaults equal the base file's; [time]
+			// defaults to off without a WAN.
+			[]string{"time", "router"},
 			func(t *testing.T, eff *Config) {
 				if !eff.RouterEnabled() {
 					t.Error("the router is off in the effective config; it runs until a restart")
+				}
+				if !eff.Time.Enabled {
+					t.Error("the SNTP client is off in the effective config; it runs until a restart")
 				}
 			}},
 	}

@@ -63,7 +63,8 @@ func New(api control.API, local Local) *cli.Tree {
 			Args: []cli.Arg{{Name: "N", Help: "the last N lines (default: all boxd keeps)", Optional: true}},
 			Children: []*cli.Node{{Name: "follow", Help: "new log lines as they come, until Ctrl-C", Run: c.followLog,
 				Options: []cli.Option{{Name: "level", Value: "level", Help: "the lowest level shown (default info)",
-					Complete: func(context.Context) []string { return []string{"debug", "info", "warn", "error"} }}}}}},
+					Complete: func(context.Context) []string { return []string{"debug", "info", "warn", "error"} }}}},
+				{Name: "previous", Help: "the log the init saved when the box last went down or boxd exited", Run: c.showLogPrevious}}},
 	}
 	config := []*cli.Node{
 		{Name: "show", Help: "the running config, or the candidate (staged changes)", Run: c.configShow,
@@ -397,8 +398,56 @@ func (c *console) showSystem(ctx context.Context, call *cli.Call) error {
 			}
 			kv = append(kv, [2]string{"port " + p.Role, state})
 		}
+		if !s.Time.IsZero() {
+			kv = append(kv, [2]string{"time", s.Time.UTC().Format(time.DateTime) + " UTC"})
+		}
+		kv = append(kv, [2]string{"clock", clockLine(s.Clock, s.Time)})
+		if s.Syslog != nil {
+			l := fmt.Sprintf("%s, %d sent, %d dropped", s.Syslog.Server, s.Syslog.Sent, s.Syslog.Dropped)
+			if s.Syslog.LastError != "" {
+				l += " (last error: " + s.Syslog.LastError + ")"
+			}
+			kv = append(kv, [2]string{"syslog", l})
+		}
 		return pairs(w, "", kv)
 	})
+}
+
+// clockLine is the SNTP client's state in a line, times relative to now
+// (the box's clock when it answered).
+func clockLine(c *control.Clock, now time.Time) string {
+	if c == nil {
+		return "not set by boxd ([time] off)"
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var l string
+	if c.Synced {
+		l = fmt.Sprintf("synced to %s stratum %d, offset %s (%s), %s ago", c.Server, c.Stratum, signed(c.Offset), c.Action,
+			humanDuration(now.Sub(c.LastSync)))
+	} else {
+		l = "not synced"
+		if c.LastError != "" {
+			l += ": " + c.LastError
+		}
+	}
+	if !c.NextPoll.IsZero() {
+		l += ", next poll in " + humanDuration(c.NextPoll.Sub(now))
+	}
+	if !c.SetsClock {
+		l += "; measured only, this boxd does not set the clock"
+	}
+	return l
+}
+
+// signed is an offset to the millisecond with its sign: "+3ms", "-1.5s".
+func signed(d time.Duration) string {
+	d = d.Round(time.Millisecond)
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
 }
 
 func (c *console) showStats(ctx context.Context, call *cli.Call) error {
@@ -424,6 +473,17 @@ func (c *console) showLog(ctx context.Context, call *cli.Call) error {
 	return reply(call, ls, err, func(w io.Writer, ls []control.LogLine) error {
 		for _, l := range ls {
 			fmt.Fprintln(w, l.Text)
+		}
+		return nil
+	})
+}
+
+func (c *console) showLogPrevious(ctx context.Context, call *cli.Call) error {
+	p, err := c.api.LogPrevious(ctx)
+	return reply(call, p, err, func(w io.Writer, p control.PreviousLog) error {
+		fmt.Fprintf(w, "saved %s UTC in %s (%d lines)\n", p.Saved.UTC().Format(time.DateTime), p.File, len(p.Lines))
+		for _, l := range p.Lines {
+			fmt.Fprintln(w, l)
 		}
 		return nil
 	})

@@ -45,7 +45,11 @@ func fakeBox() *controltest.Fake {
 		SystemReply: control.System{Version: "v9.1", Board: "apu2", Hostname: "box", Uptime: 26 * time.Hour, BoxdUptime: 90 * time.Second,
 			Load: [3]float64{0.5, 0.25, 0.01}, MemTotal: 2 << 30, MemAvailable: 1 << 30, ConfigFile: "/run/pptpbox.toml",
 			ConfigStore: "/config/pptpbox.toml", ConfigSource: "CONFIG partition", Pending: &control.Pending{RevertAt: t0},
-			Ports: []control.Port{{Role: "wan", Iface: "wan", Present: true}, {Role: "lan", Iface: "lan", Off: []string{"LAN DHCP server"}}}},
+			Ports: []control.Port{{Role: "wan", Iface: "wan", Present: true}, {Role: "lan", Iface: "lan", Off: []string{"LAN DHCP server"}}},
+			Time: t0, Clock: &control.Clock{Synced: true, SetsClock: true, Server: "pool.ntp.org", Stratum: 2, Offset: -3400 * time.Microsecond,
+				Action: "slewed", LastSync: t0.Add(-2 * time.Minute), NextPoll: t0.Add(6 * time.Minute)},
+			Syslog: &control.Syslog{Server: "192.0.2.9:514", Sent: 10, Dropped: 1, LastError: "connection refused"}},
+		Previous: control.PreviousLog{File: "/config/log/previous.log", Saved: t0, Lines: []string{`boxd: level=INFO msg="pptp server ready"`, "pptpbox: reboot"}},
 		LogLines: []control.LogLine{{Time: t0, Level: "INFO", Text: `level=INFO msg="pptp server ready"`},
 			{Time: t0, Level: "WARN", Text: `level=WARN msg="radius timeout"`}},
 		Events: []control.TraceEvent{{Time: t0, CallID: 7, User: "alice", Layer: "lcp", Dir: "rcvd", Text: "[LCP ConfReq id=0x1 <mru 1400>]"},
@@ -100,7 +104,10 @@ func TestCommands(t *testing.T) {
 			"192.0.2.11:1813", "acct", "down", "never", "counters", "accepts", "38"}, nil, "Radius"},
 		{"show system", []string{"version", "v9.1", "board", "apu2", "uptime", "1d02h", "boxd uptime", "1m30s", "load", "0.50 0.25 0.01",
 			"memory", "1.0 GiB available of 2.0 GiB", "config source", "CONFIG partition", "commit confirmed", "unless `config confirm`",
-			"port wan", "wan up", "port lan", "lan MISSING: served without it until it appears; off: LAN DHCP server"}, nil, "System"},
+			"port wan", "wan up", "port lan", "lan MISSING: served without it until it appears; off: LAN DHCP server",
+			"time", "2026-12-02 21:00:00 UTC", "clock", "synced to pool.ntp.org stratum 2, offset -3ms (slewed), 2m00s ago, next poll in 6m00s",
+			"syslog", "192.0.2.9:514, 10 sent, 1 dropped (last error: connection refused)"}, []string{"measured only"}, "System"},
+		{"show log previous", []string{"saved 2026-12-02 21:00:00 UTC in /config/log/previous.log (2 lines)", `boxd: level=INFO msg="pptp server ready"`, "pptpbox: reboot"}, nil, "LogPrevious"},
 		{"show stats", []string{"sessions", "2", "gre_malformed", "5", "control.bad_magic", "4", "radius.timeouts", "6", "goroutines", "33"}, nil, "Stats"},
 		{"show log", []string{`msg="pptp server ready"`, `msg="radius timeout"`}, nil, "Log 0"},
 		{"show log 1", []string{`msg="radius timeout"`}, []string{"ready"}, "Log 1"},
@@ -327,6 +334,23 @@ func TestPasswordsStayOutOfHistory(t *testing.T) {
 		words, _ := cli.Split(line)
 		if p, err := tree.Parse(words); err != nil || p.Node.Secret != secret {
 			t.Errorf("%s: secret %v (%v), want %v", line, p != nil && p.Node.Secret, err, secret)
+		}
+	}
+}
+
+func TestClockLine(t *testing.T) {
+	for _, tc := range []struct {
+		c    *control.Clock
+		want string
+	}{
+		{nil, "not set by boxd ([time] off)"},
+		{&control.Clock{LastError: "pool.ntp.org: network is unreachable", NextPoll: t0.Add(4 * time.Second), SetsClock: true},
+			"not synced: pool.ntp.org: network is unreachable, next poll in 4s"},
+		{&control.Clock{Synced: true, Server: "127.0.0.1:123", Stratum: 1, Offset: 90 * time.Minute, Action: "measured", LastSync: t0},
+			"synced to 127.0.0.1:123 stratum 1, offset +1h30m0s (measured), 0s ago; measured only, this boxd does not set the clock"},
+	} {
+		if got := clockLine(tc.c, t0); got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
 		}
 	}
 }

@@ -38,6 +38,10 @@ type API interface {
 
 	// Log returns the last n lines of boxd's log (0: all it keeps).
 	Log(ctx context.Context, n int) ([]LogLine, error)
+	// LogPrevious returns the log the init saved on the CONFIG partition
+	// at the last reboot, poweroff or boxd exit; CodeUnavailable when boxd
+	// was not told where it is, CodeNotFound when nothing was saved yet.
+	LogPrevious(ctx context.Context) (PreviousLog, error)
 	// FollowLog calls fn for each new log line at or above minLevel
 	// ("debug", "info", "warn", "error") until ctx ends or fn fails.
 	FollowLog(ctx context.Context, minLevel string, fn func(LogLine) error) error
@@ -300,6 +304,9 @@ type System struct {
 	ConfigSource string        `json:"config_source,omitempty"`
 	Pending      *Pending      `json:"pending,omitempty"` // a commit confirmed waiting
 	Ports        []Port        `json:"ports,omitempty"`   // the router's ports
+	Time         time.Time     `json:"time,omitzero"`     // the box's clock when it answered
+	Clock        *Clock        `json:"clock,omitempty"`   // nil: the SNTP client is off ([time])
+	Syslog       *Syslog       `json:"syslog,omitempty"`  // nil: no [log] syslog
 }
 
 // Port is one of the router's ports: whether its interface is there, and
@@ -323,6 +330,37 @@ func (p Port) Summary() string {
 		s += ": off: " + strings.Join(p.Off, ", ")
 	}
 	return s
+}
+
+// Clock is the SNTP client's state.
+type Clock struct {
+	Synced    bool          `json:"synced"`
+	SetsClock bool          `json:"sets_clock"` // false: boxd only measures (not the firmware's boxd)
+	Servers   []string      `json:"servers"`
+	Server    string        `json:"server,omitempty"` // of the last good round
+	Stratum   uint8         `json:"stratum,omitempty"`
+	Offset    time.Duration `json:"offset_ns"`        // measured in the last good round
+	Action    string        `json:"action,omitempty"` // stepped, slewed, measured
+	Steps     int           `json:"steps"`
+	LastSync  time.Time     `json:"last_sync,omitzero"`
+	NextPoll  time.Time     `json:"next_poll,omitzero"`
+	LastError string        `json:"last_error,omitempty"` // of the last failed round
+}
+
+// Syslog is the remote syslog sender's state.
+type Syslog struct {
+	Server    string `json:"server"`
+	Sent      uint64 `json:"sent"`
+	Dropped   uint64 `json:"dropped"` // queue full or socket error
+	LastError string `json:"last_error,omitempty"`
+}
+
+// PreviousLog is the log saved before the last reboot, poweroff or boxd
+// exit: the init's log ring (its own lines and boxd's, "boxd: " first).
+type PreviousLog struct {
+	File  string    `json:"file"`
+	Saved time.Time `json:"saved"`
+	Lines []string  `json:"lines"`
 }
 
 // Pending is a commit confirmed that has not been confirmed yet.

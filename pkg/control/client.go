@@ -182,6 +182,10 @@ func (c *Client) Log(ctx context.Context, n int) ([]LogLine, error) {
 	return call[[]LogLine](c, ctx, "log", LogArgs{N: n})
 }
 
+func (c *Client) LogPrevious(ctx context.Context) (PreviousLog, error) {
+	return call[PreviousLog](c, ctx, "log.previous", nil)
+}
+
 func (c *Client) FollowLog(ctx context.Context, minLevel string, fn func(LogLine) error) error {
 	return stream(c, ctx, "log.follow", FollowArgs{MinLevel: minLevel}, fn)
 }

@@ -75,14 +75,18 @@ var (
 	fakeRoutes = []Route{{Dst: "default", Gateway: "198.51.100.254", Dev: "eth0", Src: "198.51.100.1", Protocol: "dhcp", Metric: 100}}
 	fakeSystem = System{Version: "v1", Board: "qemu-x86_64", Hostname: "box", Uptime: time.Hour, BoxdUptime: time.Minute, Load: [3]float64{0.5, 0.25, 0.125},
 		MemTotal: 1 << 30, MemAvailable: 1 << 29, BoxdRSS: 1 << 24, Goroutines: 30, ConfigFile: "/etc/pptpbox.toml", ConfigStore: "/config/pptpbox.toml",
-		ConfigSource: "usb", Pending: &Pending{RevertAt: t0}}
-	fakeLog    = []LogLine{{Time: t0, Level: "INFO", Text: `level=INFO msg="pptp server ready"`}}
-	fakeTrace  = []TraceEvent{{Time: t0, CallID: 7, User: "alice", Peer: "198.51.100.7", Layer: "lcp", Dir: "rcvd", Text: "[LCP ConfReq id=0x1 <mru 1400>]"}, {Time: t0, Layer: "session", Text: "up"}}
-	fakeProbe  = []ProbeLine{{Text: "64 bytes from 192.0.2.1"}, {Text: "1 packets transmitted", Done: true}}
-	fakeUsers  = []User{{Name: "alice"}, {Name: "bob", IP: "10.0.0.9"}}
-	fakeText   = ConfigText{Which: Candidate, Path: "/config/pptpbox.toml", Text: "[pptp]\nmppe = \"require-128\"\n"}
-	fakeCheck  = CheckResult{OK: false, Errors: []string{"pptpbox.toml:3: pptp.mppe: bad value"}}
-	fakeCommit = CommitResult{Path: "/config/pptpbox.toml", Changed: true, Applied: []string{"users"}, Restart: []string{"lan"},
+		ConfigSource: "usb", Pending: &Pending{RevertAt: t0}, Time: t0,
+		Clock: &Clock{Synced: true, SetsClock: true, Servers: []string{"pool.ntp.org"}, Server: "pool.ntp.org", Stratum: 2,
+			Offset: -3 * time.Millisecond, Action: "slewed", Steps: 1, LastSync: t0, NextPoll: t0.Add(time.Minute)},
+		Syslog: &Syslog{Server: "192.0.2.9:514", Sent: 10, Dropped: 1, LastError: "connection refused"}}
+	fakePrevious = PreviousLog{File: "/config/log/previous.log", Saved: t0, Lines: []string{"boxd: level=INFO msg=\"pptp server ready\"", "pptpbox: reboot"}}
+	fakeLog      = []LogLine{{Time: t0, Level: "INFO", Text: `level=INFO msg="pptp server ready"`}}
+	fakeTrace    = []TraceEvent{{Time: t0, CallID: 7, User: "alice", Peer: "198.51.100.7", Layer: "lcp", Dir: "rcvd", Text: "[LCP ConfReq id=0x1 <mru 1400>]"}, {Time: t0, Layer: "session", Text: "up"}}
+	fakeProbe    = []ProbeLine{{Text: "64 bytes from 192.0.2.1"}, {Text: "1 packets transmitted", Done: true}}
+	fakeUsers    = []User{{Name: "alice"}, {Name: "bob", IP: "10.0.0.9"}}
+	fakeText     = ConfigText{Which: Candidate, Path: "/config/pptpbox.toml", Text: "[pptp]\nmppe = \"require-128\"\n"}
+	fakeCheck    = CheckResult{OK: false, Errors: []string{"pptpbox.toml:3: pptp.mppe: bad value"}}
+	fakeCommit   = CommitResult{Path: "/config/pptpbox.toml", Changed: true, Applied: []string{"users"}, Restart: []string{"lan"},
 		Ended: []Session{fakeSession}, RevertAt: t0, Confirmed: true}
 	fakeReload = ReloadResult{Config: "/etc/pptpbox.toml", Applied: []string{"radius"}, Restart: []string{"wan"}}
 )
@@ -131,6 +135,10 @@ func (f *fakeAPI) System(ctx context.Context) (System, error) {
 func (f *fakeAPI) Log(ctx context.Context, n int) ([]LogLine, error) {
 	f.record("Log", n)
 	return fakeLog, f.Err
+}
+func (f *fakeAPI) LogPrevious(ctx context.Context) (PreviousLog, error) {
+	f.record("LogPrevious")
+	return fakePrevious, f.Err
 }
 func (f *fakeAPI) FollowLog(ctx context.Context, minLevel string, fn func(LogLine) error) error {
 	f.record("FollowLog", minLevel)
@@ -289,6 +297,7 @@ func TestEveryMethodRoundTrips(t *testing.T) {
 		{"Routes", nil, func() (any, error) { return c.Routes(ctx) }, fakeRoutes},
 		{"System", nil, func() (any, error) { return c.System(ctx) }, fakeSystem},
 		{"Log", []any{25}, func() (any, error) { return c.Log(ctx, 25) }, fakeLog},
+		{"LogPrevious", nil, func() (any, error) { return c.LogPrevious(ctx) }, fakePrevious},
 		{"FollowLog", []any{"warn"}, func() (any, error) { return logs, c.FollowLog(ctx, "warn", collect(&logs)) }, fakeLog},
 		{"Trace", []any{TraceFilter{Peer: "198.51.100.7"}}, func() (any, error) {
 			return trace, c.Trace(ctx, TraceFilter{Peer: "198.51.100.7"}, collect(&trace))

@@ -93,6 +93,7 @@ func endpoints(api API) map[string]endpoint {
 			}
 			return api.Log(ctx, a.N)
 		}),
+		"log.previous": none(api.LogPrevious),
 		"log.follow": streamOf(func(ctx context.Context, a FollowArgs, fn func(LogLine) error) error {
 			return api.FollowLog(ctx, a.MinLevel, fn)
 		}),

@@ -20,6 +20,10 @@ type Snapshot struct {
 	// Firewall is the nftables table's named counters (pkg/nat).
 	Firewall []Firewall
 	DHCP     *DHCP
+	// Clock is the SNTP client's state ([time]); Syslog the remote syslog
+	// sender's ([log] syslog). Nil: off.
+	Clock  *control.Clock
+	Syslog *control.Syslog
 }
 
 // PPTP is the session server's side.

@@ -60,6 +60,22 @@ func Write(out io.Writer, s Snapshot) {
 		}
 		w.counters("pptpbox_dhcp_events_total", "LAN DHCP server events, by event.", "event", d.Counters)
 	}
+	if c := s.Clock; c != nil {
+		synced := int64(0)
+		if c.Synced {
+			synced = 1
+		}
+		w.family("pptpbox_clock_synced", "gauge", "1 while the SNTP client has a good sync younger than a day, else 0.")
+		w.level("pptpbox_clock_synced", synced)
+		w.family("pptpbox_clock_offset_seconds", "gauge", "The clock's offset from the server at the last good sync, before it was corrected.")
+		w.gauge("pptpbox_clock_offset_seconds", c.Offset.Seconds())
+		w.family("pptpbox_clock_steps_total", "counter", "Times the SNTP client stepped the clock (offsets above 1 s).")
+		w.counter("pptpbox_clock_steps_total", uint64(c.Steps))
+	}
+	if l := s.Syslog; l != nil {
+		w.counters("pptpbox_syslog_messages_total", "Log lines for the remote syslog server, by result: sent, or dropped (queue full or socket error).", "result",
+			[]control.Counter{{Name: "sent", Value: l.Sent}, {Name: "dropped", Value: l.Dropped}})
+	}
 }
 
 func writePPTP(w *writer, p *PPTP) {

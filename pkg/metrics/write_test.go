@@ -44,6 +44,8 @@ func fakeSnapshot() Snapshot {
 		},
 		Firewall: []Firewall{{Name: "wan_in_dropped", Packets: 13, Bytes: 1300}},
 		DHCP:     &DHCP{Leases: 4, Counters: []control.Counter{{Name: "lease_writes", Value: 14}}},
+		Clock:    &control.Clock{Synced: true, Offset: -1500 * time.Millisecond, Steps: 2},
+		Syslog:   &control.Syslog{Server: "192.0.2.9:514", Sent: 30, Dropped: 3},
 	}
 }
 
@@ -175,6 +177,11 @@ func TestHandlerWritesEveryMetric(t *testing.T) {
 		`pptpbox_firewall_bytes_total{counter="wan_in_dropped"}`:                               1300,
 		`pptpbox_dhcp_leases`:                                                                  4,
 		`pptpbox_dhcp_events_total{event="lease_writes"}`:                                      14,
+		`pptpbox_clock_synced`:                                                                 1,
+		`pptpbox_clock_offset_seconds`:                                                         -1.5,
+		`pptpbox_clock_steps_total`:                                                            2,
+		`pptpbox_syslog_messages_total{result="sent"}`:                                         30,
+		`pptpbox_syslog_messages_total{result="dropped"}`:                                      3,
 	}
 	for series, v := range want {
 		got, ok := samples[series]

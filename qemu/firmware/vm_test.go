@@ -203,10 +203,12 @@ func (v *vm) waitFor(re *regexp.Regexp, from int, timeout time.Duration) ([]stri
 }
 
 // netArgs gives the guest a WAN (QEMU user networking, with its DHCP server) and a LAN on
-// the next PCI slot; the board profiles make the first virtio NIC the WAN.
+// the next PCI slot; the board profiles make the first virtio NIC the WAN. Both are
+// restricted: the guest reaches nothing beyond QEMU's DHCP server (the default config's
+// SNTP client must not reach the internet's time servers from a test).
 func netArgs(pci string) []string {
 	return []string{
-		"-netdev", "user,id=wan", "-device", "virtio-net-" + pci + ",netdev=wan",
+		"-netdev", "user,id=wan,restrict=on", "-device", "virtio-net-" + pci + ",netdev=wan",
 		"-netdev", "user,id=lan,restrict=on", "-device", "virtio-net-" + pci + ",netdev=lan",
 	}
 }

@@ -26,6 +26,7 @@ type Fake struct {
 	RouteList   []control.Route
 	SystemReply control.System
 	LogLines    []control.LogLine
+	Previous    control.PreviousLog
 	Events      []control.TraceEvent
 	ProbeLines  []control.ProbeLine
 	UserList    []control.User
@@ -133,6 +134,10 @@ func (f *Fake) Routes(ctx context.Context) ([]control.Route, error) {
 
 func (f *Fake) System(ctx context.Context) (control.System, error) {
 	return f.SystemReply, f.rec("System")
+}
+
+func (f *Fake) LogPrevious(ctx context.Context) (control.PreviousLog, error) {
+	return f.Previous, f.rec("LogPrevious")
 }
 
 func (f *Fake) Log(ctx context.Context, n int) ([]control.LogLine, error) {
