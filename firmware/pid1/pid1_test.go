@@ -281,3 +281,38 @@ func TestWANChange(t *testing.T) {
 		}
 	}
 }
+
+// TestReadFlash: an interrupted commit confirmed (pending marker) makes the rollback point
+// the flash candidate; without a rollback point, or without the marker, pptpbox.toml is.
+func TestReadFlash(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, note := ReadFlash(dir); c != nil || note != "" {
+		t.Fatalf("empty dir: %v %q", c, note)
+	}
+	write(ConfigName, "committed")
+	write(ConfigName+".prev", "before")
+	c, note := ReadFlash(dir)
+	if string(c.Data) != "committed" || note != "" || c.Source != SourceFlash {
+		t.Fatalf("no marker: %q %q", c.Data, note)
+	}
+	write(ConfigName+".pending", `{"revert_at":"2026-12-03T04:00:00Z"}`)
+	c, note = ReadFlash(dir)
+	if string(c.Data) != "before" || c.Path != filepath.Join(dir, ConfigName+".prev") || !strings.Contains(note, "never confirmed") {
+		t.Fatalf("marker: %q %s %q", c.Data, c.Path, note)
+	}
+	// Select then tries the rollback point as the flash config, and its trial promotes that.
+	d := Select(nil, c, &Candidate{Source: SourceLastGood, Path: "lg", Data: []byte("older")}, &Candidate{Source: SourceDefault}, func(*Candidate) error { return nil })
+	if string(d.Use.Data) != "before" || !d.WriteLastGood {
+		t.Fatalf("decision %+v", d)
+	}
+	os.Remove(filepath.Join(dir, ConfigName+".prev"))
+	c, note = ReadFlash(dir)
+	if string(c.Data) != "committed" || !strings.Contains(note, "no rollback point") {
+		t.Fatalf("marker, no prev: %q %q", c.Data, note)
+	}
+}
