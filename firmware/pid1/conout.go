@@ -90,6 +90,13 @@ func (c *conOut) setQuiet() {
 	c.mu.Unlock()
 }
 
+// isQuiet reports whether log lines below WARN stay off the console now.
+func (c *conOut) isQuiet() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.quiet && c.loud == 0
+}
+
 // showAll makes every log line show until the returned function is called.
 func (c *conOut) showAll() (done func()) {
 	c.mu.Lock()

@@ -3,7 +3,6 @@ package pid1
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -171,36 +170,14 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 }
 
-func TestPrompt(t *testing.T) {
-	var ran []string
-	record := func(name string, ret error) func([]string, io.Writer) error {
-		return func(args []string, out io.Writer) error {
-			ran = append(ran, name)
-			return ret
-		}
+func TestReadConsoleSettings(t *testing.T) {
+	h := "$2a$10$abcdefghijklmnopqrstuuQzN1m2g5Xw3p6rBQ3yqZ8H3hGk1z3yW"
+	got := ReadConsoleSettings([]byte("[pptp]\nenabled = true\n[console]\ndebug_shell = true\npassword_hash = \"" + h + "\"\n"))
+	if !got.DebugShell || got.PasswordHash != h {
+		t.Errorf("got %+v", got)
 	}
-	p := &Prompt{Name: "box", Commands: map[string]Command{
-		"status": {"show", record("status", nil)},
-		"reboot": {"reboot", record("reboot", ErrExitPrompt)},
-	}, Fallback: func(args []string, out io.Writer) error {
-		ran = append(ran, "cli:"+strings.Join(args, " "))
-		return nil
-	}}
-	var out bytes.Buffer
-	if err := p.Serve(strings.NewReader("status\n\nsessions -json\nhelp\nreboot\nstatus\n"), &out); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"status", "cli:sessions -json", "reboot"}; !reflect.DeepEqual(ran, want) {
-		t.Errorf("ran %q, want %q", ran, want)
-	}
-	if !strings.Contains(out.String(), "passed to boxctl") {
-		t.Errorf("help missing: %q", out.String())
-	}
-	p.Fallback = nil
-	out.Reset()
-	p.Exec("frobnicate", &out)
-	if !strings.Contains(out.String(), `unknown command "frobnicate"`) {
-		t.Errorf("got %q", out.String())
+	if got := ReadConsoleSettings([]byte("[console\npassword_hash = 1")); got != (ConsoleSettings{}) {
+		t.Errorf("unparsable: %+v", got)
 	}
 }
 

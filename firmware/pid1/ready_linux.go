@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/control"
 )
 
-// announceReady prints the one ready line once boxd answers on its control socket (or, with
-// no CLI in the image, has stayed up for two seconds), with the ports' addresses.
+// announceReady prints the one ready line once boxd answers on its control socket, with
+// the ports' addresses.
 func (b *box) announceReady() {
 	for !b.boxdReady() {
 		if time.Since(b.start) > 90*time.Second {
@@ -81,16 +83,12 @@ func (b *box) boardName() string {
 }
 
 func (b *box) boxdReady() bool {
-	up, since := b.svc().running()
-	if !up {
+	if up, _ := b.svc().running(); !up {
 		return false
-	}
-	if _, err := os.Stat(boxctlPath); err != nil {
-		return time.Since(since) > 2*time.Second
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_, err := b.r.output(ctx, []string{boxctlPath, "ping"})
+	_, err := control.NewClient("").Ping(ctx)
 	return err == nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -164,7 +165,7 @@ func (s *service) stop(grace time.Duration) {
 
 func (b *box) startBoxd() {
 	s := &service{
-		name: "boxd", argv: []string{boxdPath, "-config", runConfig},
+		name: "boxd", argv: b.boxdArgs(),
 		log: &PrefixWriter{Prefix: "boxd: ", W: b.ring}, r: b.r, lg: b.lg,
 		stopped: make(chan struct{}), exits: make(chan string, 8),
 	}
@@ -186,4 +187,15 @@ func (b *box) dec() Decision {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.decision
+}
+
+// boxdArgs is boxd's command line: the config in /run, what show system reports, and, with
+// a CONFIG partition, the config store there (console commits write it, with the rollback
+// point and the pending marker beside it).
+func (b *box) boxdArgs() []string {
+	args := []string{boxdPath, "-config", runConfig, "-board", b.boardName(), "-config-source", b.dec().Use.Source.String()}
+	if b.flashDev != "" {
+		args = append(args, "-config-store", filepath.Join(flashMount, ConfigName))
+	}
+	return args
 }

@@ -12,7 +12,7 @@ import (
 // prompt, a shell session, the wait for Enter. Each takes a reader (take); taking one
 // ends the previous (its Read returns io.EOF), and a line editor's goroutine still reading
 // the old one lets go within a poll interval. pause stops all reading while the debug
-// shell owns the terminal. Nothing is read ahead: bytes reach only the reader that
+// shell owns the terminal, resume lets the owner go on. Nothing is read ahead: bytes reach only the reader that
 // asked for them (or, read just as that reader was ended, its successor).
 type ttyIn struct {
 	f    *os.File // a pollable file (the console device opened by the init, a pipe in tests)
@@ -22,6 +22,7 @@ type ttyIn struct {
 	cond    *sync.Cond
 	owner   *ttyReader // the reader that may read; nil: none (paused or between prompts)
 	reading bool       // a Read is in f.Read
+	paused  bool       // the debug shell reads the terminal
 	stash   []byte     // read for an ended reader: the next one's
 	last    time.Time  // the last input
 }
@@ -64,18 +65,24 @@ func (r *ttyReader) end() {
 	t.cond.Broadcast()
 }
 
-// pause stops reading (the current reader, if any, ends) and waits until no read is in
-// flight: the debug shell then reads the terminal alone.
+// pause stops reading and waits until no read is in flight, so that the debug shell reads
+// the terminal alone; the owner keeps the input, its reads wait until resume.
 func (t *ttyIn) pause() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.owner != nil {
-		t.owner.ended = true
-		t.owner = nil
-	}
+	t.paused = true
 	for t.reading {
 		t.cond.Wait()
 	}
+}
+
+// resume lets the owner read again.
+func (t *ttyIn) resume() {
+	t.mu.Lock()
+	t.paused = false
+	t.last = time.Now()
+	t.cond.Broadcast()
+	t.mu.Unlock()
 }
 
 // idle is how long there has been no input.
@@ -92,32 +99,32 @@ func (t *ttyIn) touch() {
 	t.mu.Unlock()
 }
 
-// Read reads the console for r, returning io.EOF once r is ended.
+// Read reads the console for r, returning io.EOF once r is ended; it waits while the
+// input is paused.
 func (r *ttyReader) Read(p []byte) (int, error) {
 	t := r.t
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	for {
 		if r.ended {
-			t.mu.Unlock()
 			return 0, io.EOF
 		}
-		if t.owner == r && !t.reading {
-			break
+		if t.owner != r || t.reading || t.paused {
+			t.cond.Wait()
+			continue
 		}
-		t.cond.Wait()
-	}
-	if len(t.stash) > 0 {
-		n := copy(p, t.stash)
-		t.stash = t.stash[n:]
+		if len(t.stash) > 0 {
+			n := copy(p, t.stash)
+			t.stash = t.stash[n:]
+			return n, nil
+		}
+		t.reading = true
 		t.mu.Unlock()
-		return n, nil
-	}
-	t.reading = true
-	t.mu.Unlock()
-	for {
 		t.f.SetReadDeadline(time.Now().Add(t.poll))
 		n, err := t.f.Read(p)
 		t.mu.Lock()
+		t.reading = false
+		t.cond.Broadcast()
 		if n > 0 {
 			t.last = time.Now()
 		}
@@ -125,17 +132,13 @@ func (r *ttyReader) Read(p []byte) (int, error) {
 			if n > 0 && t.owner != nil {
 				t.stash = append(t.stash, p[:n]...)
 			}
-			t.reading = false
-			t.cond.Broadcast()
-			t.mu.Unlock()
 			return 0, io.EOF
 		}
-		if n > 0 || (err != nil && !errors.Is(err, os.ErrDeadlineExceeded)) {
-			t.reading = false
-			t.cond.Broadcast()
-			t.mu.Unlock()
-			return n, err
+		if n > 0 {
+			return n, nil
 		}
-		t.mu.Unlock()
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, err
+		}
 	}
 }

@@ -59,14 +59,29 @@ func TestTTYIn(t *testing.T) {
 	if got := recv(t, readAsync(b)); got != "show\r" {
 		t.Fatalf("new reader: %q", got)
 	}
+	bRead := readAsync(b)
+	time.Sleep(30 * time.Millisecond) // b is in its read
 	in.pause()
-	if got := recv(t, readAsync(b)); got != "err:EOF" {
-		t.Fatalf("reader after pause: %q", got)
+	// Paused: the input is the debug shell's; b's read waits.
+	buf := make([]byte, 8)
+	keys.Write([]byte("ls\n"))
+	keys.Close()                      // nothing more comes; the "shell" reads what there is
+	in.f.SetReadDeadline(time.Time{}) // the real shell opens the device anew
+	if n, _ := in.f.Read(buf); string(buf[:n]) != "ls\n" {
+		t.Fatalf("the shell read %q", buf[:n])
 	}
-	keys.Write([]byte("x"))
+	select {
+	case got := <-bRead:
+		t.Fatalf("a paused reader read %q", got)
+	case <-time.After(50 * time.Millisecond):
+	}
 	c := in.take()
-	if got := recv(t, readAsync(c)); got != "x" {
-		t.Fatalf("reader after the pause: %q", got)
+	if got := recv(t, bRead); got != "err:EOF" {
+		t.Fatalf("paused reader after take: %q", got)
+	}
+	in.resume()
+	if got := recv(t, readAsync(c)); got != "err:EOF" {
+		t.Fatalf("reader at the input's end: %q", got)
 	}
 	c.end()
 	if got := recv(t, readAsync(c)); got != "err:EOF" {
