@@ -84,7 +84,10 @@ func (b *box) login(t *tty, gate *login.Gate) bool {
 func (b *box) runningConfig() []byte {
 	c := ReadCandidate(SourceNone, runConfig)
 	if c == nil || c.Err != nil {
-		return b.dec().Use.Data
+		if d := b.dec(); d.Use != nil {
+			return d.Use.Data
+		}
+		return nil
 	}
 	return c.Data
 }
