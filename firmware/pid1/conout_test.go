@@ -70,3 +70,16 @@ func TestConOut(t *testing.T) {
 		t.Fatalf("a second showAll still running: %q", dev.String())
 	}
 }
+
+// FuzzImportant: whatever a service writes, the console filter does not panic, and a line
+// it shows at the prompt has a level field of WARN or ERROR.
+func FuzzImportant(f *testing.F) {
+	f.Add([]byte(`boxd: time=2026-12-03T04:00:00Z level=WARN msg="x"`))
+	f.Add([]byte(`init: t=1.2s level=INFO msg="level=ERROR"`))
+	f.Add([]byte(`level=`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if Important(line) && !bytes.Contains(line, []byte("level=WARN")) && !bytes.Contains(line, []byte("level=ERROR")) {
+			t.Fatalf("shown without a WARN/ERROR level: %q", line)
+		}
+	})
+}
