@@ -2,10 +2,13 @@ package pid1
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ttyIn is the console's input, shared by the prompts one after the other: the login
@@ -15,7 +18,8 @@ import (
 // shell owns the terminal, resume lets the owner go on. Nothing is read ahead: bytes reach only the reader that
 // asked for them (or, read just as that reader was ended, its successor).
 type ttyIn struct {
-	f    *os.File // a pollable file (the console device opened by the init, a pipe in tests)
+	f    *os.File // the console device opened by the init (a pipe in tests)
+	fd   int      // f's descriptor, in blocking mode: read only once poll(2) says it is readable
 	poll time.Duration
 
 	mu      sync.Mutex
@@ -28,7 +32,10 @@ type ttyIn struct {
 }
 
 func newTTYIn(f *os.File) *ttyIn {
-	t := &ttyIn{f: f, poll: 200 * time.Millisecond, last: time.Now()}
+	// Not Go's poller with read deadlines: on a serial tty the deadline did not interrupt
+	// a read (seen on QEMU's ttyS0), so a read in flight kept the debug shell's first
+	// keys. poll(2) with a timeout, then read(2), works on any tty.
+	t := &ttyIn{f: f, fd: int(f.Fd()), poll: 200 * time.Millisecond, last: time.Now()}
 	t.cond = sync.NewCond(&t.mu)
 	return t
 }
@@ -120,8 +127,7 @@ func (r *ttyReader) Read(p []byte) (int, error) {
 		}
 		t.reading = true
 		t.mu.Unlock()
-		t.f.SetReadDeadline(time.Now().Add(t.poll))
-		n, err := t.f.Read(p)
+		n, err := t.readSome(p)
 		t.mu.Lock()
 		t.reading = false
 		t.cond.Broadcast()
@@ -137,8 +143,30 @@ func (r *ttyReader) Read(p []byte) (int, error) {
 		if n > 0 {
 			return n, nil
 		}
-		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err != nil {
 			return 0, err
 		}
 	}
+}
+
+// readSome waits up to t.poll for input and reads it: (0, nil) when none came.
+func (t *ttyIn) readSome(p []byte) (int, error) {
+	fds := []unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, int(t.poll/time.Millisecond))
+	if n == 0 || errors.Is(err, unix.EINTR) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("console: poll: %w", err)
+	}
+	n, err = unix.Read(t.fd, p)
+	switch {
+	case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("console: read: %w", err)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
