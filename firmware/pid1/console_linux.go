@@ -100,9 +100,12 @@ func (t *tty) flushInput() {
 // console_ runs the console for good: the login (when required), the CLI, and after a
 // logout or an idle timeout a wait for Enter.
 func (b *box) console_() {
-	f, err := os.OpenFile(b.consoleDevice(), os.O_RDWR|unix.O_NOCTTY, 0)
+	// /dev/console, not the board's device: when the debug shell (the session leader of
+	// the serial tty) exits, the kernel hangs up every open file of that tty
+	// (disassociate_ctty -> tty_vhangup_session), except those opened as /dev/console.
+	f, err := os.OpenFile("/dev/console", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		b.lg.Error("console", "dev", b.consoleDevice(), "err", err)
+		b.lg.Error("console", "dev", "/dev/console", "err", err)
 		return
 	}
 	t := &tty{f: f, in: newTTYIn(f), out: &syncWriter{w: f}}
