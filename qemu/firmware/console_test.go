@@ -2,6 +2,7 @@ package firmware
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,11 +15,12 @@ import (
 // TestFirmwareConsole drives the serial console as an operator does: the login asked for
 // by pptpbox.login=1 (a wrong password refused, the right one taken), an abbreviated
 // command, show system, ? help, Tab completion, a config change staged, diffed and
-// committed (then found on the CONFIG partition), and reboot after its confirmation. At
+// committed (then found on the CONFIG partition), reboot after its confirmation, and
+// config save-to-usb onto a blank PPTPBOX stick. At
 // the prompt the console shows no INFO log lines.
 func TestFirmwareConsole(t *testing.T) {
 	gate(t)
-	need(t, "sgdisk", "mtype", "mcopy")
+	need(t, "sgdisk", "mtype", "mcopy", "mkfs.vfat")
 	disk := copyImage(t, imageFor(t, "qemu-amd64"))
 	def, err := os.ReadFile(filepath.Join("..", "..", "rootfs", "etc", "pptpbox", "default.toml"))
 	if err != nil {
@@ -34,8 +36,14 @@ func TestFirmwareConsole(t *testing.T) {
 		t.Fatal("default.toml has no [console] section to put the hash in")
 	}
 	writeConfigFile(t, disk, "pptpbox.toml", []byte(cfg))
+	// A blank stick labelled PPTPBOX (no pptpbox.toml: the flash config runs), for
+	// config save-to-usb.
+	stick := filepath.Join(t.TempDir(), "usb.img")
+	if out, err := exec.Command("mkfs.vfat", "-n", "PPTPBOX", "-C", stick, "16384").CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.vfat: %v: %s", err, out)
+	}
 
-	v := directBoot(t, disk, "", "pptpbox.login=1 pptpbox.trial=3s", false)
+	v := directBoot(t, disk, stick, "pptpbox.login=1 pptpbox.trial=3s", false)
 	ready, next := v.waitFor(readyRE, 0, bootLimit)
 	if ready[5] != "flash" {
 		t.Fatalf("config source %s, want flash", ready[5])
@@ -112,6 +120,9 @@ func TestFirmwareConsole(t *testing.T) {
 	_, next = v.waitFor(regexp.MustCompile(`pptpbox console login`), next, 30*time.Second)
 	v.send(password)
 	_, next = v.waitFor(regexp.MustCompile(`\? lists the commands`), next, 30*time.Second)
+	// The running config onto the stick (mounted read-only at boot).
+	v.send("config save-to-usb")
+	_, next = v.waitFor(regexp.MustCompile(`running config written to /dev/\S+:/pptpbox.toml`), next, 30*time.Second)
 	v.confirm("poweroff")
 	v.waitFor(regexp.MustCompile(`pptpbox: poweroff`), next, 60*time.Second)
 	v.waitExit(30 * time.Second)
@@ -121,5 +132,8 @@ func TestFirmwareConsole(t *testing.T) {
 	}
 	if prev := string(readConfigFile(t, disk, "pptpbox.toml.prev")); prev != cfg {
 		t.Errorf("the rollback point is not the config before the commit:\n%s", prev)
+	}
+	if saved := string(mtools(t, "mtype", "-i", stick, "::/pptpbox.toml")); saved != got {
+		t.Errorf("the stick's pptpbox.toml is not the running config:\n%s", saved)
 	}
 }
