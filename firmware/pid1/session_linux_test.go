@@ -149,3 +149,26 @@ func TestMarkBusy(t *testing.T) {
 		t.Errorf("idle %s after a command", d)
 	}
 }
+
+// TestRunIdle: no input for the limit ends the prompt (timed out); a running command
+// (busy) holds it off, and a prompt that ends by itself has not timed out.
+func TestRunIdle(t *testing.T) {
+	in, _ := pipeTTY(t)
+	in.last = time.Now().Add(-time.Hour)
+	ended := false
+	if !runIdle(in, time.Second, func() bool { return false }, func(ctx context.Context) {
+		<-ctx.Done()
+		ended = true
+	}) || !ended {
+		t.Fatal("an idle prompt was not ended")
+	}
+	if runIdle(in, time.Second, func() bool { return true }, func(ctx context.Context) {
+		select {
+		case <-ctx.Done():
+			t.Error("ended while a command runs")
+		case <-time.After(2500 * time.Millisecond):
+		}
+	}) {
+		t.Fatal("timed out while busy")
+	}
+}

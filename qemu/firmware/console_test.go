@@ -16,8 +16,8 @@ import (
 // by pptpbox.login=1 (a wrong password refused, the right one taken), an abbreviated
 // command, show system, ? help, Tab completion, a config change staged, diffed and
 // committed (then found on the CONFIG partition), reboot after its confirmation, and
-// config save-to-usb onto a blank PPTPBOX stick. At
-// the prompt the console shows no INFO log lines.
+// config save-to-usb onto a blank PPTPBOX stick. At the prompt the console shows no INFO
+// log lines.
 func TestFirmwareConsole(t *testing.T) {
 	gate(t)
 	need(t, "sgdisk", "mtype", "mcopy", "mkfs.vfat")
