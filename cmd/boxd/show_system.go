@@ -39,11 +39,14 @@ func (a boxAPI) System(ctx context.Context) (control.System, error) {
 		Goroutines:   runtime.NumGoroutine(),
 		ConfigFile:   file,
 		ConfigSource: b.sys.configSource,
-		// ConfigStore and Pending: the config store's (api_config.go).
-		Ports:  b.ports(),
-		Time:   time.Now(),
-		Clock:  b.clockState(),
-		Syslog: b.syslogState(),
+		Ports:        b.ports(),
+		Time:         time.Now(),
+		Clock:        b.clockState(),
+		Syslog:       b.syslogState(),
+	}
+	if b.conf != nil {
+		// The config store's (api_config.go): where commits go, a commit confirmed waiting.
+		s.ConfigStore, s.Pending = b.configStore(), b.pendingCommit()
 	}
 	var errs []error
 	var err error

@@ -60,6 +60,10 @@ type Kernel struct {
 type Console struct {
 	Device string `toml:"device"` // e.g. ttyS0, ttyAMA0
 	Baud   int    `toml:"baud"`
+	// Login: the console asks for the password ([console] password_hash of the config)
+	// before the CLI. Boards sold as boxes say true; the QEMU boards false (the kernel
+	// command line's pptpbox.login=1 turns it on for tests).
+	Login bool `toml:"login"`
 }
 
 // Watchdog is the hardware watchdog the init feeds. An empty Device means none.

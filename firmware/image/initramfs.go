@@ -119,12 +119,8 @@ func (b *builder) stageRootfs(ctx context.Context, k *kernelTree, stage string) 
 	if err := b.buildGuestBinary(ctx, "./cmd/boxd", filepath.Join(stage, "bin", "boxd")); err != nil {
 		return 0, err
 	}
-	// The console CLI is optional until the console issue lands; include it when present.
-	if _, err := os.Stat(filepath.Join(b.opt.Repo, "cmd", "boxctl")); err == nil {
-		if err := b.buildGuestBinary(ctx, "./cmd/boxctl", filepath.Join(stage, "bin", "boxctl")); err != nil {
-			return 0, err
-		}
-	}
+	// No boxctl: the console CLI (pkg/console) runs inside the init, which talks to boxd
+	// over the control socket itself (the readiness check too).
 	b.progress("kernel modules for %s", strings.Join(b.board.Modules, " "))
 	return b.stageModules(ctx, k, stage)
 }

@@ -21,7 +21,6 @@ const (
 	versionFile   = "/etc/pptpbox/version"
 	defaultConfig = "/etc/pptpbox/default.toml"
 	boxdPath      = "/bin/boxd"
-	boxctlPath    = "/bin/boxctl"
 	shellPath     = "/bin/sh" // u-root links it to gosh (-defaultsh)
 	flashMount    = "/config"
 	usbMount      = "/mnt/usb"
@@ -41,7 +40,9 @@ type box struct {
 	start   time.Time
 	board   *board.Board
 	cmd     Cmdline
-	console io.Writer
+	console io.Writer // notices: always on the console
+	con     *conOut   // the console's output (console is it)
+	tty     *tty      // the console terminal, once the first prompt is up
 	ring    *Ring
 	lg      *slog.Logger
 	r       *reaper

@@ -167,17 +167,43 @@ func ReadCandidate(src Source, path string) *Candidate {
 	return c
 }
 
-// DebugShellRequested reports whether a config asks for the console's debug shell
-// ([console] debug_shell = true). Only keys the init needs are read; the daemon's loader
-// owns validation, and a config it rejects is never the one passed here.
-func DebugShellRequested(data []byte) bool {
+// ConsoleSettings is what the init reads of a config's [console] section.
+type ConsoleSettings struct {
+	DebugShell   bool   `toml:"debug_shell"`
+	PasswordHash string `toml:"password_hash"`
+}
+
+// ReadConsoleSettings reads the [console] section of a config (zero values if the file does
+// not parse). Only keys the init needs are read; the daemon's loader owns validation, and
+// a config it rejects is never the one passed here.
+func ReadConsoleSettings(data []byte) ConsoleSettings {
 	var c struct {
-		Console struct {
-			DebugShell bool `toml:"debug_shell"`
-		} `toml:"console"`
+		Console ConsoleSettings `toml:"console"`
 	}
 	if _, err := toml.Decode(string(data), &c); err != nil {
-		return false
+		return ConsoleSettings{}
 	}
-	return c.Console.DebugShell
+	return c.Console
+}
+
+// DebugShellRequested reports whether a config asks for the console's debug shell
+// ([console] debug_shell = true).
+func DebugShellRequested(data []byte) bool { return ReadConsoleSettings(data).DebugShell }
+
+// ReadFlash reads the CONFIG partition's config in dir. When a `config commit confirmed`
+// was still waiting for its confirmation as the box went down, the pending marker
+// (pptpbox.toml.pending) is there: the commit was never confirmed, so the flash candidate
+// is the rollback point (pptpbox.toml.prev), the config before it; otherwise the trial
+// would make the unconfirmed commit the last good config. boxd puts the rollback point
+// back into pptpbox.toml when it starts (confstore.RevertPending). note says what was
+// chosen and why ("" for the plain file).
+func ReadFlash(dir string) (c *Candidate, note string) {
+	path := filepath.Join(dir, ConfigName)
+	if _, err := os.Stat(path + ".pending"); err == nil {
+		if prev := ReadCandidate(SourceFlash, path+".prev"); prev != nil {
+			return prev, fmt.Sprintf("config: %s was committed with `commit confirmed` and never confirmed: using the config before it, %s", path, prev.Path)
+		}
+		return ReadCandidate(SourceFlash, path), fmt.Sprintf("config: %s has a pending marker but no rollback point: using it as it is", path)
+	}
+	return ReadCandidate(SourceFlash, path), ""
 }

@@ -52,7 +52,11 @@ func (b *box) selectConfig() {
 			b.lg.Error("config partition", "dev", flashDev, "err", err)
 		} else {
 			b.flashDev = flashDev
-			flash = ReadCandidate(SourceFlash, filepath.Join(flashMount, ConfigName))
+			var note string
+			flash, note = ReadFlash(flashMount)
+			if note != "" {
+				b.lg.Warn(note)
+			}
 			lastGood = ReadCandidate(SourceLastGood, filepath.Join(flashMount, LastGoodName))
 		}
 	} else {

@@ -6,15 +6,23 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// Kernel command line option: ask for the console password even when the board does not.
+const optLogin = "pptpbox.login"
+
+// Idle limits of the console: the login prompt, and the CLI's prompt.
+const (
+	loginIdle = 60 * time.Second
+	shellIdle = 15 * time.Minute
 )
 
 // setupConsole makes sure fds 0-2 are the console and sets up the log: every line goes to
-// the ring (console "log" command), the console and the kernel log.
+// the ring (the console's log command), the kernel log and, filtered (conOut), the console.
 func (b *box) setupConsole() {
 	if _, err := os.Stdout.Stat(); err != nil {
 		if c, err := os.OpenFile("/dev/console", os.O_RDWR, 0); err == nil {
@@ -23,9 +31,10 @@ func (b *box) setupConsole() {
 			}
 		}
 	}
-	b.console = &syncWriter{w: os.Stdout}
+	b.con = &conOut{raw: &syncWriter{w: os.Stdout}}
+	b.console = b.con
 	b.ring = NewRing(2000)
-	b.ring.Tee = io.MultiWriter(b.console, openKmsg())
+	b.ring.Tee = io.MultiWriter(b.con.logWriter(), openKmsg())
 	h := slog.NewTextHandler(&PrefixWriter{Prefix: "init: ", W: b.ring}, &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey && len(groups) == 0 {
@@ -44,99 +53,128 @@ func (b *box) printBanner(msg string) {
 	fmt.Fprintf(b.console, "\n*** %s\n\n", msg)
 }
 
-// console_ runs the status prompt on the console.
+// notice logs msg (INFO) and, once the console shows only warnings, prints it there too:
+// a change of the box's config state the operator at the console should see.
+func (b *box) notice(msg string) {
+	b.lg.Info(msg)
+	if b.con.isQuiet() {
+		fmt.Fprintln(b.console, msg)
+	}
+}
+
+// consoleDevice is the serial console's device file.
+func (b *box) consoleDevice() string {
+	if b.board != nil && b.board.Console.Device != "" {
+		return "/dev/" + b.board.Console.Device
+	}
+	return "/dev/console"
+}
+
+// tty is the console terminal: its input shared by the prompts, raw mode on and off.
+type tty struct {
+	f     *os.File
+	in    *ttyIn
+	out   io.Writer // the device, unfiltered (the prompts' terminals write here)
+	saved *term.State
+}
+
+func (t *tty) raw() error {
+	st, err := term.MakeRaw(int(t.f.Fd()))
+	if err == nil && t.saved == nil {
+		t.saved = st
+	}
+	return err
+}
+
+func (t *tty) cooked() {
+	if t.saved != nil {
+		term.Restore(int(t.f.Fd()), t.saved)
+	}
+}
+
+// flushInput drops what was typed and not read yet (during a login's wait).
+func (t *tty) flushInput() {
+	unix.IoctlSetInt(int(t.f.Fd()), unix.TCFLSH, unix.TCIFLUSH)
+}
+
+// console_ runs the console for good: the login (when required), the CLI, and after a
+// logout or an idle timeout a wait for Enter.
 func (b *box) console_() {
-	p := &Prompt{Name: "pptpbox", Commands: b.commands()}
-	if _, err := os.Stat(boxctlPath); err == nil {
-		p.Fallback = func(args []string, out io.Writer) error {
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			res, err := b.r.output(ctx, append([]string{boxctlPath}, args...))
-			out.Write(res)
-			return err
+	// /dev/console, not the board's device: when the debug shell (the session leader of
+	// the serial tty) exits, the kernel hangs up every open file of that tty
+	// (disassociate_ctty -> tty_vhangup_session), except those opened as /dev/console.
+	f, err := os.OpenFile("/dev/console", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		b.lg.Error("console", "dev", "/dev/console", "err", err)
+		return
+	}
+	t := &tty{f: f, in: newTTYIn(f), out: &syncWriter{w: f}}
+	if err := t.raw(); err != nil {
+		b.lg.Warn("console: raw mode", "err", err)
+	} else {
+		b.con.setRaw(true)
+	}
+	b.tty = t
+	b.con.setQuiet()
+	gate := newLoginGate()
+	for {
+		ok := true
+		if b.loginRequired() {
+			ok = b.login(t, gate)
+		}
+		if ok {
+			b.session(t)
+		}
+		b.waitEnter(t)
+	}
+}
+
+// loginRequired: the board says so, or the kernel command line does.
+func (b *box) loginRequired() bool {
+	return (b.board != nil && b.board.Console.Login) || b.cmd.Flag(optLogin)
+}
+
+// waitEnter waits, quietly, for a key before the next login or session.
+func (b *box) waitEnter(t *tty) {
+	fmt.Fprint(b.console, "\nPress Enter to log in.\n")
+	r := t.in.take()
+	defer r.end()
+	buf := make([]byte, 64)
+	for {
+		n, err := r.Read(buf)
+		if err != nil {
+			time.Sleep(time.Second)
+			return
+		}
+		for _, c := range buf[:n] {
+			if c == '\r' || c == '\n' {
+				return
+			}
 		}
 	}
-	if err := p.Serve(os.Stdin, b.console); err != nil {
-		b.lg.Warn("console", "err", err)
-	}
 }
 
-func (b *box) commands() map[string]Command {
-	cmds := map[string]Command{
-		"status": {"version, uptime, ports, config, services", func(_ []string, out io.Writer) error {
-			fmt.Fprintf(out, "pptpbox %s board %s up %s\n", b.version, b.boardName(), time.Since(b.start).Round(time.Second))
-			b.printPorts(out)
-			d := b.dec()
-			fmt.Fprintf(out, "config %s (%s)\n", d.Use.Source, d.Use.Path)
-			for _, e := range d.Errors {
-				fmt.Fprintf(out, "  %s\n", e)
+// runIdle runs fn with a context that ends when the input has been idle for limit while
+// busy() is false; it reports whether the idle limit ended it.
+func runIdle(in *ttyIn, limit time.Duration, busy func() bool, fn func(ctx context.Context)) (timedOut bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return timedOut
+		case <-tick.C:
+			if !timedOut && !busy() && in.idle(time.Now()) >= limit {
+				timedOut = true
+				cancel()
 			}
-			fmt.Fprintln(out, b.svc().status())
-			if b.wd != nil {
-				fmt.Fprintln(out, "watchdog armed")
-			}
-			return nil
-		}},
-		"log": {"[N] last N log lines (default 50)", func(args []string, out io.Writer) error {
-			n := 50
-			if len(args) > 0 {
-				v, err := strconv.Atoi(args[0])
-				if err != nil || v <= 0 {
-					return fmt.Errorf("log: %q is not a line count", args[0])
-				}
-				n = v
-			}
-			lines := b.ring.Lines()
-			for _, l := range lines[max(0, len(lines)-n):] {
-				fmt.Fprintln(out, l)
-			}
-			return nil
-		}},
-		"version":  {"firmware version", func(_ []string, out io.Writer) error { fmt.Fprintln(out, b.version); return nil }},
-		"reboot":   {"stop boxd cleanly and reboot", func([]string, io.Writer) error { b.requestShutdown("reboot"); return ErrExitPrompt }},
-		"poweroff": {"stop boxd cleanly and power off", func([]string, io.Writer) error { b.requestShutdown("poweroff"); return ErrExitPrompt }},
-		"restart":  {"restart boxd", func(_ []string, out io.Writer) error { return b.restartBoxd(out) }},
+		}
 	}
-	if b.cmd.Flag(optDebug) || DebugShellRequested(b.dec().Use.Data) {
-		cmds["shell"] = Command{"debug shell (enabled by " + optDebug + "=1 or [console] debug_shell)", func(_ []string, out io.Writer) error {
-			return b.shell()
-		}}
-	}
-	if b.cmd.Flag(optTest) {
-		cmds["test-watchdog-hang"] = Command{"stop feeding the watchdog (test only)", func(_ []string, out io.Writer) error {
-			if b.wd == nil {
-				return fmt.Errorf("no watchdog")
-			}
-			b.wd.hang()
-			fmt.Fprintln(out, "watchdog: no longer fed")
-			return nil
-		}}
-	}
-	return cmds
-}
-
-// shell runs the debug shell on the console device as its controlling terminal.
-func (b *box) shell() error {
-	dev := "/dev/console"
-	if b.board != nil {
-		dev = "/dev/" + b.board.Console.Device
-	}
-	tty, err := os.OpenFile(dev, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer tty.Close()
-	_, ch, err := b.r.start([]string{shellPath}, &os.ProcAttr{
-		Files: []*os.File{tty, tty, tty},
-		Env:   []string{"PATH=/bbin:/bin", "HOME=/root", "TERM=vt100"},
-		Dir:   "/",
-		Sys:   &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0},
-	})
-	if err != nil {
-		return err
-	}
-	b.lg.Info("debug shell started")
-	ws := <-ch
-	b.lg.Info("debug shell ended", "status", describeStatus(ws))
-	return nil
 }

@@ -3,7 +3,6 @@ package pid1
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -171,36 +170,14 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 }
 
-func TestPrompt(t *testing.T) {
-	var ran []string
-	record := func(name string, ret error) func([]string, io.Writer) error {
-		return func(args []string, out io.Writer) error {
-			ran = append(ran, name)
-			return ret
-		}
+func TestReadConsoleSettings(t *testing.T) {
+	h := "$2a$10$abcdefghijklmnopqrstuuQzN1m2g5Xw3p6rBQ3yqZ8H3hGk1z3yW"
+	got := ReadConsoleSettings([]byte("[pptp]\nenabled = true\n[console]\ndebug_shell = true\npassword_hash = \"" + h + "\"\n"))
+	if !got.DebugShell || got.PasswordHash != h {
+		t.Errorf("got %+v", got)
 	}
-	p := &Prompt{Name: "box", Commands: map[string]Command{
-		"status": {"show", record("status", nil)},
-		"reboot": {"reboot", record("reboot", ErrExitPrompt)},
-	}, Fallback: func(args []string, out io.Writer) error {
-		ran = append(ran, "cli:"+strings.Join(args, " "))
-		return nil
-	}}
-	var out bytes.Buffer
-	if err := p.Serve(strings.NewReader("status\n\nsessions -json\nhelp\nreboot\nstatus\n"), &out); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"status", "cli:sessions -json", "reboot"}; !reflect.DeepEqual(ran, want) {
-		t.Errorf("ran %q, want %q", ran, want)
-	}
-	if !strings.Contains(out.String(), "passed to boxctl") {
-		t.Errorf("help missing: %q", out.String())
-	}
-	p.Fallback = nil
-	out.Reset()
-	p.Exec("frobnicate", &out)
-	if !strings.Contains(out.String(), `unknown command "frobnicate"`) {
-		t.Errorf("got %q", out.String())
+	if got := ReadConsoleSettings([]byte("[console\npassword_hash = 1")); got != (ConsoleSettings{}) {
+		t.Errorf("unparsable: %+v", got)
 	}
 }
 
@@ -279,5 +256,40 @@ func TestWANChange(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("wanChange(%q, %q) = %q, %v; want %q, %v", tc.last, tc.cur, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// TestReadFlash: an interrupted commit confirmed (pending marker) makes the rollback point
+// the flash candidate; without a rollback point, or without the marker, pptpbox.toml is.
+func TestReadFlash(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, note := ReadFlash(dir); c != nil || note != "" {
+		t.Fatalf("empty dir: %v %q", c, note)
+	}
+	write(ConfigName, "committed")
+	write(ConfigName+".prev", "before")
+	c, note := ReadFlash(dir)
+	if string(c.Data) != "committed" || note != "" || c.Source != SourceFlash {
+		t.Fatalf("no marker: %q %q", c.Data, note)
+	}
+	write(ConfigName+".pending", `{"revert_at":"2026-12-03T04:00:00Z"}`)
+	c, note = ReadFlash(dir)
+	if string(c.Data) != "before" || c.Path != filepath.Join(dir, ConfigName+".prev") || !strings.Contains(note, "never confirmed") {
+		t.Fatalf("marker: %q %s %q", c.Data, c.Path, note)
+	}
+	// Select then tries the rollback point as the flash config, and its trial promotes that.
+	d := Select(nil, c, &Candidate{Source: SourceLastGood, Path: "lg", Data: []byte("older")}, &Candidate{Source: SourceDefault}, func(*Candidate) error { return nil })
+	if string(d.Use.Data) != "before" || !d.WriteLastGood {
+		t.Fatalf("decision %+v", d)
+	}
+	os.Remove(filepath.Join(dir, ConfigName+".prev"))
+	c, note = ReadFlash(dir)
+	if string(c.Data) != "committed" || !strings.Contains(note, "no rollback point") {
+		t.Fatalf("marker, no prev: %q %q", c.Data, note)
 	}
 }

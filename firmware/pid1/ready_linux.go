@@ -2,16 +2,17 @@ package pid1
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pptpbox/pptpbox/pkg/control"
 )
 
-// announceReady prints the one ready line once boxd answers on its control socket (or, with
-// no CLI in the image, has stayed up for two seconds), with the ports' addresses.
+// announceReady prints the one ready line once boxd answers on its control socket, with
+// the ports' addresses.
 func (b *box) announceReady() {
 	for !b.boxdReady() {
 		if why := b.svc().stoppedWhy(); why != "" {
@@ -110,24 +111,16 @@ func (b *box) boardName() string {
 }
 
 func (b *box) boxdReady() bool {
-	up, since := b.svc().running()
-	if !up {
+	if up, _ := b.svc().running(); !up {
 		return false
-	}
-	if _, err := os.Stat(boxctlPath); err != nil {
-		return time.Since(since) > 2*time.Second
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	out, err := b.r.output(ctx, []string{boxctlPath, "ping"})
+	pong, err := control.NewClient("").Ping(ctx)
 	if err != nil {
 		return false
 	}
-	// The ping reply (JSON) lists what boxd serves without.
-	var pong struct {
-		Degraded []string `json:"degraded"`
-	}
-	json.Unmarshal(out, &pong)
+	// What boxd serves without.
 	b.degraded.Store(&pong.Degraded)
 	return true
 }

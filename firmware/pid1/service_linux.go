@@ -208,8 +208,8 @@ func (s *service) stop(grace time.Duration) {
 func (b *box) startBoxd() {
 	s := &service{
 		// boxd sets the clock from [time] (-set-clock: it owns the WAN) and reads the log
-		// saved at the last reboot (-log-previous, savelog_linux.go).
-		name: "boxd", argv: []string{boxdPath, "-config", runConfig, "-set-clock", "-log-previous", filepath.Join(b.logDir, PreviousLogName)},
+		// saved at the last reboot (-log-previous, savelog_linux.go); boxdArgs.
+		name: "boxd", argv: b.boxdArgs(),
 		log: &PrefixWriter{Prefix: "boxd: ", W: b.ring}, r: b.r, lg: b.lg,
 		stopped: make(chan struct{}), exits: make(chan exitReport, 8),
 		died: func(why string) { b.saveLog("boxd died: "+why, true) },
@@ -255,4 +255,16 @@ func (b *box) dec() Decision {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.decision
+}
+
+// boxdArgs is boxd's command line: the config in /run, what show system reports, and, with
+// a CONFIG partition, the config store there (console commits write it, with the rollback
+// point and the pending marker beside it).
+func (b *box) boxdArgs() []string {
+	args := []string{boxdPath, "-config", runConfig, "-board", b.boardName(), "-config-source", b.dec().Use.Source.String(),
+		"-set-clock", "-log-previous", filepath.Join(b.logDir, PreviousLogName)}
+	if b.flashDev != "" {
+		args = append(args, "-config-store", filepath.Join(flashMount, ConfigName))
+	}
+	return args
 }

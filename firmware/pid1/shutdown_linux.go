@@ -33,6 +33,9 @@ func (b *box) requestShutdown(kind string) {
 // shutdown stops boxd (it closes the sessions and sends the accounting stops on SIGTERM),
 // syncs and unmounts the config filesystems, then reboots or powers off.
 func (b *box) shutdown(kind string) {
+	if b.con != nil {
+		b.con.showAll() // the prompt is gone: the operator sees the way down, line by line
+	}
 	b.lg.Info("shutting down", "action", kind)
 	if s := b.svc(); s != nil {
 		s.stop(10 * time.Second)

@@ -55,7 +55,7 @@ func (b *box) promote(use *Candidate, hold time.Duration) {
 		b.lg.Error("save last good config", "err", err)
 		return
 	}
-	b.lg.Info(fmt.Sprintf("config: %s served for %s: it is the last good config now", use.Path, hold))
+	b.notice(fmt.Sprintf("config: %s served for %s: it is the last good config now", use.Path, hold))
 }
 
 // rollback stops boxd, records the failed config on flash (later boots skip it until it is

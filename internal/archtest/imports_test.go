@@ -104,7 +104,8 @@ func fakeTree() []Package {
 		pkg("pkg/metrics", []string{"pkg/control", "github.com/VictoriaMetrics/metrics"}, nil),
 		pkg("cmd/boxd", []string{"pkg/session", "pkg/router", "pkg/control"}, nil),
 		pkg("cmd/boxctl", []string{"pkg/control"}, nil),
-		pkg("cmd/init", []string{"firmware/pid1"}, nil),
+		pkg("cmd/init", []string{"firmware/pid1"}, []string{"pkg/cli", "pkg/console", "pkg/control", "pkg/login"}),
+		pkg("firmware/pid1", []string{"firmware/board", "pkg/atomicfile", "pkg/cli", "pkg/console", "pkg/control", "pkg/login"}, nil),
 		pkg("qemu/rig", []string{"pkg/control"}, nil),
 	)
 }
@@ -166,6 +167,12 @@ func TestCheck(t *testing.T) {
 		}, []string{
 			`cmd/boxd imports pkg/tun/tuntest (through pkg/session): breaks the rule "test helpers (gretest, tuntest, netnstest, radiustest, controltest, ntptest, internal/flood) are for tests and qemu/ rigs: pkg/, cmd/ and firmware/ code never imports them" (docs/internals.md)`,
 			`pkg/session imports pkg/tun/tuntest: breaks the rule "test helpers (gretest, tuntest, netnstest, radiustest, controltest, ntptest, internal/flood) are for tests and qemu/ rigs: pkg/, cmd/ and firmware/ code never imports them" (docs/internals.md)`,
+		}},
+		{"the init links boxd's config loader", func(ps []Package) []Package {
+			*find(ps, "firmware/pid1") = pkg("firmware/pid1", []string{"pkg/console", "pkg/config"}, []string{"pkg/control", "pkg/cli"})
+			return ps
+		}, []string{
+			`firmware/pid1 imports pkg/config: breaks the rule "the init (cmd/init, firmware/pid1) links the firmware packages, the console (cli, console, control, login) and atomicfile; boxd runs as a process, never linked" (docs/internals.md)`,
 		}},
 		{"metrics reads the session server itself", func(ps []Package) []Package {
 			*find(ps, "pkg/metrics") = pkg("pkg/metrics", []string{"pkg/control", "pkg/radius"}, []string{"pkg/aaa", "pkg/ppp"})

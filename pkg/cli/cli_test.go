@@ -242,6 +242,7 @@ type shellRig struct {
 	screen *syncBuffer
 	runs   chan string
 	ended  chan error
+	shell  *Shell
 }
 
 func newShellRig(t *testing.T, extra ...*Node) *shellRig {
@@ -258,6 +259,7 @@ func newShellRig(t *testing.T, extra ...*Node) *shellRig {
 		io.Reader
 		io.Writer
 	}{pr, r.screen}, "box> ")
+	r.shell = sh
 	go func() { r.ended <- sh.Run(context.Background()) }()
 	t.Cleanup(func() { pw.Close() })
 	return r
@@ -394,4 +396,29 @@ func TestShellInterrupt(t *testing.T) {
 	if err := <-r.ended; err != nil {
 		t.Fatalf("Run at the input's end: %v", err)
 	}
+}
+
+// TestShellAskSecret: a hidden question does not echo its answer and the
+// answer stays out of the history.
+func TestShellAskSecret(t *testing.T) {
+	answers := make(chan string, 1)
+	r := newShellRig(t,
+		&Node{Name: "password", Help: "asks hidden", Run: func(ctx context.Context, c *Call) error {
+			a, err := c.AskSecret("New password: ")
+			answers <- fmt.Sprintf("%q %v", a, err)
+			return nil
+		}})
+	r.typ(t, "password\rs3cret-word\r")
+	if a := <-answers; a != `"s3cret-word" <nil>` {
+		t.Fatalf("answer %s", a)
+	}
+	r.waitScreen(t, "New password: ")
+	if s := r.screen.String(); strings.Contains(s, "s3cret") {
+		t.Errorf("the hidden answer was echoed:\n%s", s)
+	}
+	if r.shell.hist.Len() != 1 || r.shell.hist.At(0) != "password" {
+		t.Errorf("history %d entries, want the command only", r.shell.hist.Len())
+	}
+	r.keys.Close()
+	<-r.ended
 }

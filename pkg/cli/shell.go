@@ -106,7 +106,7 @@ func (s *Shell) runLine(ctx context.Context, line string) error {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.in.setInterrupt(cancel, false)
-	err = s.tree.Exec(cctx, words, s.term, s.ask(cctx, cancel))
+	err = s.tree.exec(cctx, words, &Call{Out: s.term, Ask: s.ask(cctx, cancel, false), AskSecret: s.ask(cctx, cancel, true)})
 	s.in.setInterrupt(nil, false)
 	if errors.Is(err, context.Canceled) && cctx.Err() != nil && ctx.Err() == nil {
 		fmt.Fprintln(s.term, "^C")
@@ -128,17 +128,24 @@ func (s *Shell) printError(err error) {
 	}
 }
 
-// ask is Call.Ask: a line read with prompt, not kept in the history;
-// Ctrl-C answers it with nothing and cancels the command.
-func (s *Shell) ask(ctx context.Context, cancel func()) func(string) (string, error) {
+// ask is Call.Ask (Call.AskSecret with hidden: no echo): a line read with
+// prompt, not kept in the history; Ctrl-C answers it with nothing and
+// cancels the command.
+func (s *Shell) ask(ctx context.Context, cancel func(), hidden bool) func(string) (string, error) {
 	return func(prompt string) (string, error) {
 		s.hist.pause(true)
 		defer s.hist.pause(false)
 		s.in.setInterrupt(cancel, true)
 		defer s.in.setInterrupt(cancel, false)
-		s.term.SetPrompt(prompt)
-		defer s.term.SetPrompt(s.prompt)
-		line, err := s.term.ReadLine()
+		var line string
+		var err error
+		if hidden {
+			line, err = s.term.ReadPassword(prompt)
+		} else {
+			s.term.SetPrompt(prompt)
+			line, err = s.term.ReadLine()
+			s.term.SetPrompt(s.prompt)
+		}
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}

@@ -73,6 +73,9 @@ type Call struct {
 	// Ask asks the operator a question and returns the answer; nil when
 	// no one can answer (not a terminal).
 	Ask func(prompt string) (string, error)
+	// AskSecret asks like Ask without echoing the answer (a password);
+	// nil when no one can answer.
+	AskSecret func(prompt string) (string, error)
 }
 
 // Arg is the i-th positional argument, "" if not given.
@@ -352,14 +355,20 @@ func names(n *Node) string {
 // Exec runs the command words name, writing to out; ask is Call.Ask. A
 // help request prints the node's help.
 func (t *Tree) Exec(ctx context.Context, words []string, out io.Writer, ask func(string) (string, error)) error {
+	return t.exec(ctx, words, &Call{Out: out, Ask: ask})
+}
+
+// exec parses words and runs the command with call's output and questions.
+func (t *Tree) exec(ctx context.Context, words []string, call *Call) error {
 	p, err := t.Parse(words)
 	if err != nil {
 		return err
 	}
 	if p.Help {
-		return t.WriteHelp(out, p.Node, p.Path)
+		return t.WriteHelp(call.Out, p.Node, p.Path)
 	}
-	return p.Node.Run(ctx, &Call{Path: p.Path, Args: p.Args, Opts: p.Opts, Flags: p.Flags, Out: out, Ask: ask})
+	call.Path, call.Args, call.Opts, call.Flags = p.Path, p.Args, p.Opts, p.Flags
+	return p.Node.Run(ctx, call)
 }
 
 // Usage is n's usage line: its path, arguments and options.

@@ -46,7 +46,7 @@ func fakeBox() *controltest.Fake {
 			Load: [3]float64{0.5, 0.25, 0.01}, MemTotal: 2 << 30, MemAvailable: 1 << 30, ConfigFile: "/run/pptpbox.toml",
 			ConfigStore: "/config/pptpbox.toml", ConfigSource: "CONFIG partition", Pending: &control.Pending{RevertAt: t0},
 			Ports: []control.Port{{Role: "wan", Iface: "wan", Present: true}, {Role: "lan", Iface: "lan", Off: []string{"LAN DHCP server"}}},
-			Time: t0, Clock: &control.Clock{Synced: true, SetsClock: true, Server: "pool.ntp.org", Stratum: 2, Offset: -3400 * time.Microsecond,
+			Time:  t0, Clock: &control.Clock{Synced: true, SetsClock: true, Server: "pool.ntp.org", Stratum: 2, Offset: -3400 * time.Microsecond,
 				Action: "slewed", LastSync: t0.Add(-2 * time.Minute), NextPoll: t0.Add(6 * time.Minute)},
 			Syslog: &control.Syslog{Server: "192.0.2.9:514", Sent: 10, Dropped: 1, LastError: "connection refused"}},
 		Previous: control.PreviousLog{File: "/config/log/previous.log", Saved: t0, Lines: []string{`boxd: level=INFO msg="pptp server ready"`, "pptpbox: reboot"}},

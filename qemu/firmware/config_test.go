@@ -129,7 +129,7 @@ func TestConfigAtBoot(t *testing.T) {
 		t.Errorf("the console does not say the USB config was copied: %v", err)
 	}
 	_, next = v.waitFor(regexp.MustCompile(`pptpbox.toml served for 3s: it is the last good config now`), 0, 30*time.Second)
-	v.send("poweroff")
+	v.confirm("poweroff")
 	v.waitFor(regexp.MustCompile(`pptpbox: poweroff`), next, 30*time.Second)
 	v.waitExit(30 * time.Second)
 	if got := readConfigFile(t, disk, "pptpbox.toml"); !bytes.Equal(got, usbConfig) {
@@ -175,7 +175,7 @@ func TestConfigAtBoot(t *testing.T) {
 	_, next = v.waitFor(regexp.MustCompile(`debug shell ended`), next, 30*time.Second)
 
 	// reboot comes back.
-	v.send("reboot")
+	v.confirm("reboot")
 	_, next = v.waitFor(regexp.MustCompile(`pptpbox: reboot`), next, 60*time.Second)
 	_, next = v.waitFor(readyRE, next, bootLimit)
 

@@ -333,7 +333,7 @@ func TestFirmwareRealClient(t *testing.T) {
 
 	// The LAN lease is kept on the CONFIG partition (the default's lease_file): power the box
 	// off cleanly and read it from the image as a PC would.
-	box.send("poweroff")
+	box.confirm("poweroff")
 	box.waitFor(regexp.MustCompile(`pptpbox: poweroff`), 0, 60*time.Second)
 	box.waitExit(30 * time.Second)
 	leases := string(readConfigFile(t, disk, "lan-leases.json"))

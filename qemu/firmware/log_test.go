@@ -25,7 +25,7 @@ func TestLogSurvivesReboot(t *testing.T) {
 	_, next = v.waitFor(regexp.MustCompile(`debug shell started`), next, 30*time.Second)
 	v.send("exit")
 	_, next = v.waitFor(regexp.MustCompile(`debug shell ended`), next, 30*time.Second)
-	v.send("reboot")
+	v.confirm("reboot")
 	_, next = v.waitFor(regexp.MustCompile(`msg="log saved" file=/config/log/previous.log reason=reboot`), next, 60*time.Second)
 	_, next = v.waitFor(regexp.MustCompile(`pptpbox: reboot`), next, 60*time.Second)
 	boot2 := next
@@ -47,13 +47,14 @@ func TestLogSurvivesReboot(t *testing.T) {
 	_, next = v.waitFor(regexp.MustCompile(`debug shell started`), next, 30*time.Second)
 	v.send("kill -9 " + pm[1])
 	_, next = v.waitFor(regexp.MustCompile(`msg="log saved" file=/config/log/previous.log reason="boxd died: killed by SIGKILL`), next, 30*time.Second)
+	// Still in the shell, which shows every line: at the prompt only warnings show.
+	_, next = v.waitFor(regexp.MustCompile(`boxd: .*msg="pptp server ready"`), next, 60*time.Second)
 	v.send("exit")
 	_, next = v.waitFor(regexp.MustCompile(`debug shell ended`), next, 30*time.Second)
-	_, next = v.waitFor(regexp.MustCompile(`boxd: .*msg="pptp server ready"`), next, 60*time.Second)
 	v.send("show log previous")
 	_, next = v.waitFor(regexp.MustCompile(`--- log saved \S+: boxd died: killed by SIGKILL`), next, 30*time.Second)
 
-	v.send("poweroff")
+	v.confirm("poweroff")
 	v.waitFor(regexp.MustCompile(`pptpbox: poweroff`), next, 60*time.Second)
 	v.waitExit(30 * time.Second)
 	prev := string(readConfigFile(t, disk, "log/previous.log"))

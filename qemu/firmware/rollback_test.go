@@ -45,7 +45,7 @@ func TestConfigRollback(t *testing.T) {
 	if m[5] != "last-good" {
 		t.Fatalf("config source %s, want last-good", m[5])
 	}
-	v.send("poweroff")
+	v.confirm("poweroff")
 	v.waitFor(regexp.MustCompile(`pptpbox: poweroff`), next, 30*time.Second)
 	v.waitExit(30 * time.Second)
 
@@ -60,7 +60,7 @@ func TestConfigRollback(t *testing.T) {
 	if m[5] != "last-good" {
 		t.Fatalf("config source %s after the rollback, want last-good", m[5])
 	}
-	v.send("poweroff")
+	v.confirm("poweroff")
 	v.waitFor(regexp.MustCompile(`pptpbox: poweroff`), next, 30*time.Second)
 	v.waitExit(30 * time.Second)
 	if got := readConfigFile(t, disk, "last-good.toml"); string(got) != string(lastGood) {

@@ -123,6 +123,19 @@ func (c *console) waitFor(re *regexp.Regexp, from int, timeout time.Duration) ([
 	}
 }
 
+// count counts the lines from index from up to to that match re.
+func (v *vm) count(re *regexp.Regexp, from, to int) int {
+	v.con.mu.Lock()
+	defer v.con.mu.Unlock()
+	n := 0
+	for _, l := range v.con.lines[from:min(to, len(v.con.lines))] {
+		if re.MatchString(l) {
+			n++
+		}
+	}
+	return n
+}
+
 func (c *console) tail(n int) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -191,6 +204,14 @@ func (v *vm) send(line string) {
 	if _, err := io.WriteString(v.in, line+"\n"); err != nil {
 		v.t.Fatalf("console write: %v", err)
 	}
+}
+
+// confirm types a command that asks first (reboot, poweroff) and answers yes: the answer
+// is typed ahead, and the console's line editor keeps it for the question.
+func (v *vm) confirm(cmd string) {
+	v.t.Helper()
+	v.send(cmd)
+	v.send("y")
 }
 
 func (v *vm) waitFor(re *regexp.Regexp, from int, timeout time.Duration) ([]string, int) {
