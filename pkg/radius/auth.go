@@ -20,6 +20,9 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/mppe"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/mikrotik"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/wispr"
+	"github.com/pptpbox/pptpbox/pkg/ratelimit"
 )
 
 // msgFailed is the failure text when the server gave none.
@@ -293,6 +296,11 @@ func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, 
 	if v, err := rfc2865.IdleTimeout_Lookup(p); err == nil && v > 0 {
 		res.IdleTimeout = time.Duration(v) * time.Second
 	}
+	limit, err := rateLimit(p)
+	if err != nil {
+		return refuse(err.Error())
+	}
+	res.RateLimit = limit
 	if v, err := rfc2869.AcctInterimInterval_Lookup(p); err == nil && v > 0 {
 		l.interim = time.Duration(v) * time.Second
 	}
@@ -302,6 +310,32 @@ func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, 
 		}
 	}
 	return res, l, ""
+}
+
+// rateLimit is the session's rate limit an Access-Accept (or CoA-Request)
+// sets, in Mikrotik-Rate-Limit syntax: that attribute's value, else
+// WISPr-Bandwidth-Max-Up/Down (bits/s) as "up/down"; "" when it sets
+// none. A value that does not parse is an error: the user was meant to
+// be limited.
+func rateLimit(p *radius.Packet) (string, error) {
+	if v, err := mikrotik.MikrotikRateLimit_LookupString(p); err == nil {
+		l, err := ratelimit.Parse(v)
+		if err != nil {
+			return "", fmt.Errorf("Mikrotik-Rate-Limit %q: %v", v, strings.TrimPrefix(err.Error(), "ratelimit: "))
+		}
+		return l.String(), nil
+	}
+	up, uerr := wispr.WISPrBandwidthMaxUp_Lookup(p)
+	down, derr := wispr.WISPrBandwidthMaxDown_Lookup(p)
+	if uerr != nil && derr != nil {
+		return "", nil
+	}
+	// One of the two alone limits that direction only (0 is none).
+	l := ratelimit.Rates(uint64(up), uint64(down))
+	if l.IsZero() {
+		return "", nil
+	}
+	return l.String(), nil
 }
 
 func refuse(why string) (*ppp.AuthResult, *login, string) {

@@ -22,6 +22,8 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/mppe"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/mikrotik"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/wispr"
 )
 
 // TestMPPEKeyVector: a vector worked out from RFC 2548 §2.4.2's text with
@@ -375,5 +377,51 @@ func TestNASIPv6(t *testing.T) {
 		} else if err4 != nil || !v4.Equal(net.ParseIP(a)) || err6 == nil {
 			t.Errorf("%s: NAS-IP-Address %v (%v), NAS-IPv6-Address %v (%v)", a, v4, err4, v6, err6)
 		}
+	}
+}
+
+// TestRateLimitAttributes: Mikrotik-Rate-Limit (the generated helpers of
+// pkg/radius/dict) becomes the result's RateLimit as written back by
+// pkg/ratelimit, WISPr-Bandwidth-Max-Up/Down as "up/down" bits/s when
+// there is no Mikrotik-Rate-Limit, and a value that does not parse refuses
+// the login (the user was meant to be limited); the trace names them.
+func TestRateLimitAttributes(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		set  func(*radius.Packet)
+		want string // "" with ok: none
+		ok   bool
+	}{
+		{"none", func(*radius.Packet) {}, "", true},
+		{"mikrotik", func(p *radius.Packet) { mikrotik.MikrotikRateLimit_SetString(p, "512k/2000k 1M/4M") }, "512k/2M 1M/4M", true},
+		{"wispr", func(p *radius.Packet) {
+			wispr.WISPrBandwidthMaxUp_Set(p, 256000)
+			wispr.WISPrBandwidthMaxDown_Set(p, 1000000)
+		}, "256k/1M", true},
+		{"wispr down only", func(p *radius.Packet) { wispr.WISPrBandwidthMaxDown_Set(p, 3000000) }, "0/3M", true},
+		{"mikrotik wins", func(p *radius.Packet) {
+			wispr.WISPrBandwidthMaxDown_Set(p, 3000000)
+			mikrotik.MikrotikRateLimit_SetString(p, "1M")
+		}, "1M", true},
+		{"bad", func(p *radius.Packet) { mikrotik.MikrotikRateLimit_SetString(p, "fast") }, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFakeServer(t, "sekrit", mschapv2Server(tt.set))
+			c := newTestClient(t, nil, Server{Auth: srv.addr(), Secret: []byte("sekrit")})
+			res, err := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw"))
+			if err != nil || res.OK != tt.ok || res.RateLimit != tt.want {
+				t.Fatalf("Authenticate = OK %v RateLimit %q, %v; want %v %q", res.OK, res.RateLimit, err, tt.ok, tt.want)
+			}
+			if tt.name == "mikrotik" || tt.name == "wispr" {
+				var names []string
+				for _, a := range res.Attributes {
+					names = append(names, a.Name+"="+a.Value)
+				}
+				line := strings.Join(names, " ")
+				if !strings.Contains(line, `Mikrotik-Rate-Limit="512k/2000k 1M/4M"`) && !strings.Contains(line, "WISPr-Bandwidth-Max-Down=1000000") {
+					t.Errorf("attributes %s", line)
+				}
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
+	"github.com/pptpbox/pptpbox/pkg/ratelimit"
 	"github.com/pptpbox/pptpbox/pkg/trace"
 )
 
@@ -68,6 +69,13 @@ type Session struct {
 
 	bytesIn, bytesOut, pktsIn, pktsOut atomic.Uint64
 
+	// The rate limit (ratelimit.go): rx polices what the peer sends (the
+	// receive path's goroutine owns it), tx what it is sent (the send
+	// path's); limitedIn/Out count the packets they dropped.
+	rx, tx                ratelimit.Bucket
+	limit                 atomic.Pointer[ratelimit.Limit] // nil: none
+	limitedIn, limitedOut atomic.Uint64
+
 	// Accounting (accounting.go): set by onUp, before Config.Accounting
 	// hears of the session; cause is set by whoever closes the link.
 	result *ppp.AuthResult
@@ -89,6 +97,11 @@ type Info struct {
 	BytesOut uint64        `json:"bytes_out"`
 	PktsIn   uint64        `json:"packets_in"`
 	PktsOut  uint64        `json:"packets_out"`
+	// RateLimit is the limit in force (Mikrotik-Rate-Limit syntax, "rx/tx"
+	// bits/s), "" none; LimitedIn/Out count the packets it dropped.
+	RateLimit  string `json:"rate_limit,omitempty"`
+	LimitedIn  uint64 `json:"limited_in,omitempty"`
+	LimitedOut uint64 `json:"limited_out,omitempty"`
 }
 
 func (ss *Session) Info() Info {
@@ -98,6 +111,10 @@ func (ss *Session) Info() Info {
 		MPPE: mppe, Uptime: time.Since(ss.started).Round(time.Second),
 		BytesIn: ss.bytesIn.Load(), BytesOut: ss.bytesOut.Load(),
 		PktsIn: ss.pktsIn.Load(), PktsOut: ss.pktsOut.Load(),
+		LimitedIn: ss.limitedIn.Load(), LimitedOut: ss.limitedOut.Load(),
+	}
+	if l := ss.limit.Load(); l != nil {
+		i.RateLimit = l.String()
 	}
 	if ss.ip.IsValid() {
 		i.IP = ss.ip.String()
@@ -171,6 +188,7 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 		// of service the limit grants starts when service does.
 		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.closeFor(aaa.CauseSessionTimeout, "session timeout") })
 	}
+	ss.startRateLimit(info.Result)
 	if res := info.Result; res != nil && res.IdleTimeout > 0 {
 		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.closeFor(aaa.CauseIdleTimeout, "idle timeout") })
 	}
