@@ -42,7 +42,7 @@ func (b *Bucket) Set(rate, size uint64) {
 	if size == 0 {
 		size = BucketSize(rate, 0, 0, 0)
 	}
-	size = min(max(size, MinBucket), 1<<30)
+	size = min(max(size, MinBucket), MaxBucket)
 	b.params.Store(&params{rate: int64(max(rate/8, 1)), capacity: int64(size) * 1e9, bits: rate, bucket: size})
 }
 

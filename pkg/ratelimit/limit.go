@@ -58,9 +58,17 @@ func Rates(rx, tx uint64) Limit {
 
 // DefaultBurstTime is the bucket a rate gets without MikroTik burst
 // fields: this long at the rate. TCP through a policer keeps close to the
-// rate when the bucket holds about a round trip's worth at the rate;
-// 100 ms covers a PPTP client on a WAN.
-const DefaultBurstTime = 100 * time.Millisecond
+// rate when the bucket holds at least a round trip's worth at the rate,
+// and, on short round trips, enough for its loss recovery to find tokens:
+// with 100 ms a TCP transfer through a 2 Mbit/s limit on a LAN got half
+// the rate (retransmissions dropped too, then timeouts), with 500 ms
+// within 1% (cmd/boxd TestBoxdRateLimit), with 1.5 s 8% over it in the
+// first 10 s (the full bucket at the start).
+const DefaultBurstTime = 500 * time.Millisecond
+
+// MaxBucket is the largest bucket, 1 GiB: the bucket's arithmetic (bytes
+// x 1e9) stays far from overflow.
+const MaxBucket = 1 << 30
 
 // MinBucket is the smallest bucket: a few full-size frames, so that a
 // slow limit still passes a packet of the largest MTU.
@@ -86,9 +94,9 @@ func BucketSize(rate, burstRate, threshold uint64, burstTime time.Duration) uint
 		}
 		// bits: (B-r) * T*t/B; in float64, the product overflows uint64.
 		extra := float64(burstRate-rate) * float64(threshold) * burstTime.Seconds() / float64(burstRate) / 8
-		b += uint64(min(extra, 1<<30))
+		b += uint64(min(extra, MaxBucket))
 	}
-	return b
+	return min(b, MaxBucket)
 }
 
 // RxBucket and TxBucket are the bucket sizes of each direction.

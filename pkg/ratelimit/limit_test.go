@@ -56,22 +56,22 @@ func TestBucketSize(t *testing.T) {
 		want                   uint64
 	}{
 		{0, 0, 0, 0, 0},
-		{2e6, 0, 0, 0, 25_000},                  // 100 ms of 2 Mbit/s
-		{64e3, 0, 0, 0, MinBucket},              // 800 bytes is less than a few frames
-		{2e6, 1e6, 0, 10 * time.Second, 25_000}, // a burst-rate below the rate is none
+		{2e6, 0, 0, 0, 125_000},                  // 500 ms of 2 Mbit/s
+		{64e3, 0, 0, 0, MinBucket},               // 4000 bytes is less than a few frames
+		{2e6, 1e6, 0, 10 * time.Second, 125_000}, // a burst-rate below the rate is none
 		// From quiet the average over 10 s reaches 3 Mbit/s after
 		// 3e6*10/4e6 = 7.5 s at 4 Mbit/s: 2 Mbit/s over the rate for 7.5 s
-		// is 1.875 MB beyond the 25,000 of the bucket.
-		{2e6, 4e6, 3e6, 10 * time.Second, 25_000 + 1_875_000},
+		// is 1.875 MB beyond the 125,000 of the bucket.
+		{2e6, 4e6, 3e6, 10 * time.Second, 125_000 + 1_875_000},
 		// Without a threshold, the rate: 2e6*10/4e6 = 5 s, 1.25 MB.
-		{2e6, 4e6, 0, 10 * time.Second, 25_000 + 1_250_000},
+		{2e6, 4e6, 0, 10 * time.Second, 125_000 + 1_250_000},
 	} {
 		if got := BucketSize(tt.rate, tt.burst, tt.threshold, tt.time); got != tt.want {
 			t.Errorf("BucketSize(%d, %d, %d, %v) = %d, want %d", tt.rate, tt.burst, tt.threshold, tt.time, got, tt.want)
 		}
 	}
 	l, _ := Parse("1M/2M 0/4M 0/3M 0/10")
-	if rx, tx := l.RxBucket(), l.TxBucket(); rx != 12_500 || tx != 25_000+1_875_000 {
+	if rx, tx := l.RxBucket(), l.TxBucket(); rx != 62_500 || tx != 125_000+1_875_000 {
 		t.Errorf("buckets %d/%d", rx, tx)
 	}
 }
@@ -100,7 +100,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("rate %d over MaxRate", r)
 			}
 		}
-		if (l.Rate.Rx == 0) != (l.RxBucket() == 0) || l.RxBucket() > MinBucket+1<<30+MaxRate/80 {
+		if (l.Rate.Rx == 0) != (l.RxBucket() == 0) || l.RxBucket() > MaxBucket {
 			t.Fatalf("rx bucket %d for %+v", l.RxBucket(), l)
 		}
 	})
