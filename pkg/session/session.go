@@ -43,8 +43,11 @@ type Session struct {
 	// the timer's own function: atomic, so that read sees the write.
 	startTimer atomic.Pointer[time.Timer]
 	// limitTimer ends the session at AuthResult.SessionTimeout (RADIUS
-	// Session-Timeout, RFC 2865 §5.27). Set by onUp, stopped by onDown;
-	// the link runs those two in order, never at once.
+	// Session-Timeout, RFC 2865 §5.27). Set by onUp, stopped by onDown,
+	// replaced by a CoA (change.go); policyMu guards it and policyUp (onUp
+	// ran, onDown not yet), so a change lands on a live session only.
+	policyMu   sync.Mutex
+	policyUp   bool
 	limitTimer *time.Timer
 	idle       idleWatch // AuthResult.IdleTimeout (RADIUS Idle-Timeout)
 
@@ -183,12 +186,15 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 	ss.wasUp.Store(true)
 	ss.srv.stats.Login.up.Add(1)
 	ss.srv.loggedIn(ss)
+	ss.policyMu.Lock()
 	if res := info.Result; res != nil && res.SessionTimeout > 0 {
 		// Counted from the network phase, as pppd's maxconnect: the time
 		// of service the limit grants starts when service does.
-		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.closeFor(aaa.CauseSessionTimeout, "session timeout") })
+		ss.setSessionTimeout(res.SessionTimeout)
 	}
 	ss.startRateLimit(info.Result)
+	ss.policyUp = true
+	ss.policyMu.Unlock()
 	if res := info.Result; res != nil && res.IdleTimeout > 0 {
 		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.closeFor(aaa.CauseIdleTimeout, "idle timeout") })
 	}
@@ -217,9 +223,10 @@ func (ss *Session) onDown(reason string) {
 	// wait for itself there (boxd hung in TestBoxdChurn).
 	ss.startClaimed.Store(true)
 	ss.stopStartTimer()
-	if ss.limitTimer != nil {
-		ss.limitTimer.Stop()
-	}
+	ss.policyMu.Lock()
+	ss.policyUp = false
+	ss.setSessionTimeout(0)
+	ss.policyMu.Unlock()
 	ss.idle.stop()
 	ss.tunMu.Lock()
 	if ss.ackTimer != nil {
