@@ -6,13 +6,17 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"layeh.com/radius"
 	"layeh.com/radius/dictionary"
+	"layeh.com/radius/rfc2865"
 )
 
 // root is the module root, from this package's directory.
@@ -248,4 +252,120 @@ func TestCodeUsesOnlyListed(t *testing.T) {
 // lower-cased (Calling-Station-Id: CallingStationID -> callingstationid).
 func ident(name string) string {
 	return strings.ToLower(strings.ReplaceAll(name, "-", ""))
+}
+
+// TestFreeRADIUSLoadsDictionaries: FreeRADIUS's radclient loads
+// dictionaries/ as a raddb dictionary (what a server admin does) and sends
+// a CoA-Request with every attribute in it by name; the packet that
+// arrives has each one with the number, vendor and encoding our files (and
+// so the Go code) give it.
+func TestFreeRADIUSLoadsDictionaries(t *testing.T) {
+	if _, err := exec.LookPath("radclient"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("radclient missing under CI (make deps: freeradius-utils)")
+		}
+		t.Skip("radclient not installed")
+	}
+	abs, err := filepath.Abs(filepath.Join(root, "dictionaries", "dictionary"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raddb := t.TempDir()
+	if err := os.WriteFile(filepath.Join(raddb, "dictionary"), []byte("$INCLUDE "+abs+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ours := attrs(parse(t, abs))
+	samples := map[dictionary.AttributeType]struct {
+		text string
+		wire []byte
+	}{
+		dictionary.AttributeString:   {`"x"`, []byte("x")},
+		dictionary.AttributeOctets:   {"0x01", []byte{1}},
+		dictionary.AttributeInteger:  {"1", []byte{0, 0, 0, 1}},
+		dictionary.AttributeDate:     {"1", []byte{0, 0, 0, 1}},
+		dictionary.AttributeIPAddr:   {"192.0.2.1", []byte{192, 0, 2, 1}},
+		dictionary.AttributeIPv6Addr: {"::1", append(make([]byte, 15), 1)},
+	}
+	// Built by radclient itself, or not sendable as a plain value.
+	skip := map[string]bool{"Vendor-Specific": true, "Message-Authenticator": true, "CHAP-Password": true, "MS-CHAP-MPPE-Keys": true}
+	var lines []string
+	for name, a := range ours {
+		if skip[name] {
+			continue
+		}
+		s, ok := samples[a.a.Type]
+		if !ok {
+			t.Fatalf("%s: no sample for type %v", name, a.a.Type)
+		}
+		lines = append(lines, name+" = "+s.text)
+	}
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	cmd := exec.Command("radclient", "-d", raddb, "-x", "-r", "1", "-t", "3", pc.LocalAddr().String(), "coa", "s3cret")
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	buf := make([]byte, 4096)
+	pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("no packet from radclient: %v\n%s", err, out.String())
+	}
+	p, err := radius.Parse(buf[:n], []byte("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, a := range ours {
+		if skip[name] {
+			continue
+		}
+		v, ok := lookup(p, a)
+		switch {
+		case !ok:
+			t.Errorf("%s: not in the packet radclient sent", name)
+		case a.a.FlagEncrypt.Valid:
+			// Hidden on the wire (User-Password, the MPPE keys).
+		case !bytes.Equal(v, samples[a.a.Type].wire):
+			t.Errorf("%s: % x on the wire, want % x", name, v, samples[a.a.Type].wire)
+		}
+	}
+	if t.Failed() {
+		t.Logf("radclient:\n%s", out.String())
+	}
+}
+
+// lookup finds attribute a in p: a plain attribute by type, a vendor one
+// inside a Vendor-Specific of its vendor.
+func lookup(p *radius.Packet, a attr) ([]byte, bool) {
+	typ := a.a.OID[0]
+	if a.vendor == 0 {
+		v, ok := p.Lookup(radius.Type(typ))
+		return v, ok
+	}
+	for _, avp := range p.Attributes {
+		if avp.Type != rfc2865.VendorSpecific_Type {
+			continue
+		}
+		id, v, err := radius.VendorSpecific(avp.Attribute)
+		if err != nil || int(id) != a.vendor {
+			continue
+		}
+		for len(v) >= 2 && int(v[1]) >= 2 && int(v[1]) <= len(v) {
+			if int(v[0]) == typ {
+				return v[2:v[1]], true
+			}
+			v = v[v[1]:]
+		}
+	}
+	return nil, false
 }
