@@ -100,3 +100,34 @@ func BenchmarkAllowLimited(b *testing.B) {
 		bk.Allow(1400)
 	}
 }
+
+// TestBucketSetWhileAllowing: Set on another goroutine (a CoA) while the
+// path's goroutine polices (run with -race): each Allow sees one whole
+// setting, and the last one stays.
+func TestBucketSetWhileAllowing(t *testing.T) {
+	var b Bucket
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 10000 {
+			b.Set(uint64(i%3)*8e6, 0) // off, 8M, 16M
+		}
+		b.Set(8000, 6000)
+	}()
+	for range 100000 {
+		b.Allow(1400)
+	}
+	<-done
+	if r, s := b.Limit(); r != 8000 || s != 6000 {
+		t.Fatalf("Limit() = %d, %d after the last Set", r, s)
+	}
+	passed := 0
+	for range 10 {
+		if b.Allow(1400) {
+			passed++
+		}
+	}
+	if passed != 4 {
+		t.Errorf("%d packets of 1400 through a fresh 6000-byte bucket, want 4", passed)
+	}
+}

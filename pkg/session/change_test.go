@@ -76,6 +76,16 @@ func TestChange(t *testing.T) {
 	if r.srv.ChangeCall(ss.callID+1, Change{RateLimit: &l}) || r.srv.ChangeUser("bob", Change{RateLimit: &l}) != 0 {
 		t.Error("a change found a session that is not there")
 	}
+	// A timeout set and then removed (0) ends nothing.
+	short, zero := 200*time.Millisecond, time.Duration(0)
+	if r.srv.ChangeUser("alice", Change{SessionTimeout: &short}) != 1 || r.srv.ChangeUser("alice", Change{SessionTimeout: &zero}) != 1 {
+		t.Fatal("ChangeUser found no session")
+	}
+	select {
+	case <-a.Done():
+		t.Fatalf("session ended after its timeout was removed: %s", a.Reason())
+	case <-time.After(3 * short):
+	}
 	const limit = 300 * time.Millisecond
 	d := limit
 	start := time.Now()
