@@ -84,4 +84,5 @@ tool (
 	github.com/u-root/u-root/cmds/core/rm
 	github.com/u-root/u-root/cmds/core/umount
 	github.com/u-root/u-root/cmds/core/uptime
+	layeh.com/radius/cmd/radius-dict-gen
 )

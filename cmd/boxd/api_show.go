@@ -203,7 +203,11 @@ func controlSession(d session.Detail, acctID func(*ppp.AuthResult) string) contr
 		PktsIn:   d.PktsIn,
 		PktsOut:  d.PktsOut,
 		PeerPort: d.PeerAddr.Port(),
-		State:    d.Negotiated.Phase.String(),
+
+		RateLimit:  d.RateLimit,
+		LimitedIn:  d.LimitedIn,
+		LimitedOut: d.LimitedOut,
+		State:      d.Negotiated.Phase.String(),
 	}
 	if d.Up && d.Negotiated.Phase == ppp.PhaseNetwork {
 		s.State = "up"

@@ -91,6 +91,7 @@ func sessionConfig(p config.PPTPParams, pool *ippool.Pool, acct *liveAAA, maxCon
 		MaxUnauthPerSource: p.MaxUnauthPerSource,
 		StartTimeout:       p.StartTimeout,
 		LoginTimeout:       p.LoginTimeout,
+		RateLimit:          p.RateLimit,
 	}
 }
 

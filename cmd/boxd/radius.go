@@ -150,6 +150,8 @@ func (a *aaaSetup) serveDAE(ctx context.Context, srv *session.Server) error {
 		Clients:    clients,
 		HangupCall: func(id uint16) bool { return srv.DisconnectCall(id, reason) },
 		HangupUser: func(user string) int { return srv.Disconnect(user, reason) },
+		ChangeCall: func(id uint16, c radius.Change) bool { return srv.ChangeCall(id, sessionChange(c)) },
+		ChangeUser: func(user string, c radius.Change) int { return srv.ChangeUser(user, sessionChange(c)) },
 		Logger:     a.log,
 		// Issue 14: replayed requests (RFC 5176 §6.3); "0s" checks none.
 		EventWindow:           cmp.Or(a.cfg.DAEEventWindow.Duration, -1),
@@ -162,4 +164,9 @@ func (a *aaaSetup) serveDAE(ctx context.Context, srv *session.Server) error {
 	}()
 	a.log.Info("radius dynamic authorization listening", "listen", pc.LocalAddr().String(), "clients", len(clients))
 	return nil
+}
+
+// sessionChange is a RADIUS CoA's change as the session server takes it.
+func sessionChange(c radius.Change) session.Change {
+	return session.Change{RateLimit: c.RateLimit, SessionTimeout: c.SessionTimeout}
 }

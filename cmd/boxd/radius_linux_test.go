@@ -171,12 +171,13 @@ password = "local-pw"
 		}
 		return false
 	})
-	radclient := func(attrs string) string {
-		cmd := srv.Cmd("radclient", "-x", "-r", "1", "-t", "3", "127.0.0.1:3799", "disconnect", fr.Secret)
+	radclientCmd := func(kind, attrs string) string {
+		cmd := srv.Cmd("radclient", "-x", "-r", "1", "-t", "3", "127.0.0.1:3799", kind, fr.Secret)
 		cmd.Stdin = strings.NewReader(attrs)
 		out, _ := cmd.CombinedOutput()
 		return string(out)
 	}
+	radclient := func(attrs string) string { return radclientCmd("disconnect", attrs) }
 	if out := radclient(`Acct-Session-Id = "` + fixedID + `"` + "\n"); !strings.Contains(out, "Disconnect-ACK") {
 		t.Errorf("disconnect fixed: %s", out)
 	}
@@ -199,6 +200,19 @@ password = "local-pw"
 	// (Admin-Reboot), then Accounting-Off.
 	again := pptpc("alice", "alice-pw", false)
 	again.log.waitFor(t, "connected:", 30*time.Second)
+	// RFC 5176 CoA-Request from radclient (FreeRADIUS's own dictionary of
+	// Mikrotik-Rate-Limit): the live session's limit changes, ACK; an
+	// attribute boxd cannot change: NAK Unsupported-Attribute, no change.
+	if out := radclientCmd("coa", "User-Name = \"alice\"\nMikrotik-Rate-Limit = \"1M/4M\"\nSession-Timeout = 3600\n"); !strings.Contains(out, "CoA-ACK") {
+		t.Errorf("coa alice: %s", out)
+	}
+	if out := radclientCmd("coa", "User-Name = \"alice\"\nMikrotik-Rate-Limit = \"64k\"\nFilter-Id = \"x\"\n"); !strings.Contains(out, "CoA-NAK") || !strings.Contains(out, "Unsupported-Attribute") {
+		t.Errorf("coa with Filter-Id: %s", out)
+	}
+	if out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "sessions", "--json").CombinedOutput(); err != nil ||
+		!regexp.MustCompile(`"user": "alice",[^}]*"rate_limit": "1M/4M"`).Match(out) {
+		t.Errorf("after CoA, show sessions: %v\n%s", err, out)
+	}
 	// The operator sees the RADIUS counters next to the session server's.
 	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "stats", "--json").CombinedOutput()
 	if err != nil || !regexp.MustCompile(`"radius": \{[^}]*"rejects": 2,`).Match(out) || !strings.Contains(string(out), `"dae_stale": 1,`) || !strings.Contains(string(out), `"tun_malformed"`) {
@@ -219,7 +233,7 @@ password = "local-pw"
 		{`pptpbox_radius_latency_seconds_count`, 6, 1000},
 		{`pptpbox_radius_latency_seconds_bucket{le="+Inf"}`, 6, 1000},
 		{`pptpbox_radius_accounting_requests_total{result="answered"}`, 5, 1000},
-		{`pptpbox_radius_dae_requests_total{result="ack"}`, 1, 1},
+		{`pptpbox_radius_dae_requests_total{result="ack"}`, 2, 2}, // Disconnect and CoA
 		{`pptpbox_radius_dae_dropped_total{reason="stale"}`, 1, 1},
 	} {
 		if v, _, ok := m.find(strings.ReplaceAll(want.series, "+", `\+`)); !ok || v < want.min || v > want.max {

@@ -37,7 +37,8 @@ func detail(user string, call uint16, peer, ip string, port uint16) session.Deta
 	drops[ppp.DropDecrypt] = 7
 	return session.Detail{
 		Info: session.Info{User: user, Peer: peer, IP: ip, CallID: call, PeerCall: call + 100,
-			MPPE: "MPPE 128-bit stateless", Uptime: time.Minute, BytesIn: 1, BytesOut: 2, PktsIn: 3, PktsOut: 4},
+			MPPE: "MPPE 128-bit stateless", Uptime: time.Minute, BytesIn: 1, BytesOut: 2, PktsIn: 3, PktsOut: 4,
+			RateLimit: "512k/2M", LimitedIn: 5, LimitedOut: 6},
 		PeerAddr: netip.AddrPortFrom(netip.MustParseAddr(peer), port),
 		Up:       true,
 		Negotiated: ppp.Negotiated{

@@ -66,7 +66,7 @@ func (v Violation) String() string {
 var Leaves = []string{
 	"pkg/ippool", "pkg/ipv4frag", "pkg/tun", "pkg/authguard", "pkg/mschap", "pkg/mppe",
 	"pkg/gre", "pkg/pptp", "pkg/dhcpd", "pkg/netcfg", "pkg/nat", "pkg/control", "pkg/dhcp4c", "pkg/login", "pkg/atomicfile",
-	"pkg/logring", "pkg/trace", "pkg/probe", "pkg/cli", "pkg/clock", "pkg/remotelog",
+	"pkg/logring", "pkg/trace", "pkg/probe", "pkg/cli", "pkg/clock", "pkg/remotelog", "pkg/ratelimit",
 }
 
 // Protocol are the protocol packages: they import none of each other,
@@ -121,9 +121,9 @@ func rules() []Rule {
 			Only: []string{"pkg/ppp", "pkg/mschap", "pkg/mppe"},
 		},
 		Rule{
-			Name: "pkg/radius imports only aaa, ppp, mschap, mppe (never pkg/session)",
+			Name: "pkg/radius imports only aaa, ppp, mschap, mppe, ratelimit (never pkg/session)",
 			From: []string{"pkg/radius"},
-			Only: []string{"pkg/aaa", "pkg/ppp", "pkg/mschap", "pkg/mppe"},
+			Only: []string{"pkg/aaa", "pkg/ppp", "pkg/mschap", "pkg/mppe", "pkg/ratelimit"},
 		},
 		Rule{
 			Name:   "only pkg/session (and cmd/boxd) imports pkg/trace; the layers declare the tracer interface they write to",
@@ -138,9 +138,9 @@ func rules() []Rule {
 			Never:  []string{"pkg/session"},
 		},
 		Rule{
-			Name: "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login)",
+			Name: "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login, ratelimit)",
 			From: []string{"pkg/config"},
-			Only: []string{"pkg/ppp", "pkg/ippool", "pkg/nat", "pkg/netcfg", "pkg/dhcpd", "pkg/aaa", "pkg/authguard", "pkg/login"},
+			Only: []string{"pkg/ppp", "pkg/ippool", "pkg/nat", "pkg/netcfg", "pkg/dhcpd", "pkg/aaa", "pkg/authguard", "pkg/login", "pkg/ratelimit"},
 			Never: []string{"pkg/session", "pkg/radius", "pkg/router", "pkg/control", "pkg/client",
 				"pkg/tun", "pkg/gre", "pkg/pptp"},
 		},

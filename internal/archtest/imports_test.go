@@ -143,16 +143,16 @@ func TestCheck(t *testing.T) {
 			`pkg/aaa imports pkg/session: breaks the rule "pkg/aaa imports only ppp, mschap, mppe" (docs/internals.md)`,
 			`pkg/aaa imports pkg/session: breaks the rule "nothing in pkg/ imports pkg/session; only cmd/boxd does" (docs/internals.md)`,
 			`pkg/config imports pkg/session (through pkg/aaa): breaks the rule "nothing in pkg/ imports pkg/session; only cmd/boxd does" (docs/internals.md)`,
-			`pkg/config imports pkg/session (through pkg/aaa): breaks the rule "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login)" (docs/internals.md)`,
-			`pkg/config imports pkg/gre (through pkg/aaa): breaks the rule "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login)" (docs/internals.md)`,
-			`pkg/config imports pkg/pptp (through pkg/aaa): breaks the rule "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login)" (docs/internals.md)`,
+			`pkg/config imports pkg/session (through pkg/aaa): breaks the rule "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login, ratelimit)" (docs/internals.md)`,
+			`pkg/config imports pkg/gre (through pkg/aaa): breaks the rule "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login, ratelimit)" (docs/internals.md)`,
+			`pkg/config imports pkg/pptp (through pkg/aaa): breaks the rule "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login, ratelimit)" (docs/internals.md)`,
 			`pkg/radius imports pkg/session (through pkg/aaa): breaks the rule "nothing in pkg/ imports pkg/session; only cmd/boxd does" (docs/internals.md)`,
 		}},
 		{"protocol packages", func(ps []Package) []Package {
 			*find(ps, "pkg/ppp") = pkg("pkg/ppp", []string{"pkg/mppe", "pkg/gre"}, nil)
 			return ps
 		}, []string{
-			`pkg/config imports pkg/gre (through pkg/ppp): breaks the rule "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login)" (docs/internals.md)`,
+			`pkg/config imports pkg/gre (through pkg/ppp): breaks the rule "pkg/config imports only leaf packages for their types (ppp, ippool, nat, netcfg, dhcpd, aaa, authguard, login, ratelimit)" (docs/internals.md)`,
 			`pkg/ppp imports pkg/gre: breaks the rule "protocol packages pptp, gre, ppp, mschap, mppe import none of each other, except ppp -> mschap, mppe" (docs/internals.md)`,
 		}},
 		{"a rig's test imports session", func(ps []Package) []Package {

@@ -40,6 +40,9 @@ type LocalUser struct {
 	// IP is the peer's fixed address; the zero Addr means "from the pool"
 	// (chap-secrets' "*").
 	IP netip.Addr
+	// RateLimit is the user's rate limit, Mikrotik-Rate-Limit syntax
+	// (pkg/config checked it); "" none.
+	RateLimit string
 }
 
 // Local authenticates against a fixed table of users. It is immutable after
@@ -116,6 +119,7 @@ func (l *Local) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.Au
 		return res, nil
 	}
 	res.FramedIP = u.IP
+	res.RateLimit = u.RateLimit
 	if t := req.Trace; t != nil && t.Tracing() {
 		t.Trace("auth", "", fmt.Sprintf("local user table: %q accepted", req.User))
 	}

@@ -25,7 +25,7 @@ func unhex(t *testing.T, s string) []byte {
 func testTable() *Local {
 	return NewLocal([]LocalUser{
 		{Name: "test", Password: "test.test"},
-		{Name: "User", Password: "clientPass", IP: netip.MustParseAddr("10.79.97.50")},
+		{Name: "User", Password: "clientPass", IP: netip.MustParseAddr("10.79.97.50"), RateLimit: "512k/2M"},
 		{Name: "v1", Password: "MyPw"},
 		{Name: "test", Password: "shadowed by the first entry"},
 	})
@@ -34,6 +34,7 @@ func testTable() *Local {
 type want struct {
 	ok       bool
 	ip       netip.Addr
+	limit    string
 	authResp string
 	sendKey  string
 	recvKey  string
@@ -56,6 +57,9 @@ func run(t *testing.T, l *Local, req *ppp.AuthRequest, w want) {
 			t.Errorf("failure carries success data: %+v", res)
 		}
 		return
+	}
+	if res.RateLimit != w.limit {
+		t.Errorf("RateLimit = %q, want %q", res.RateLimit, w.limit)
 	}
 	if res.FramedIP != w.ip {
 		t.Errorf("FramedIP = %v, want %v", res.FramedIP, w.ip)
@@ -105,7 +109,7 @@ func TestPAP(t *testing.T) {
 	}
 	runCases(t, ppp.AuthPAP, []authCase{
 		{"ok", pap("test", "test.test"), want{ok: true}},
-		{"fixed ip", pap("User", "clientPass"), want{ok: true, ip: netip.MustParseAddr("10.79.97.50")}},
+		{"fixed ip", pap("User", "clientPass"), want{ok: true, ip: netip.MustParseAddr("10.79.97.50"), limit: "512k/2M"}},
 		{"wrong password", pap("test", "test.tesT"), want{}},
 		{"prefix of password", pap("test", "test"), want{}},
 		{"second entry ignored", pap("test", "shadowed by the first entry"), want{}},
@@ -173,6 +177,7 @@ func TestMSCHAPv2(t *testing.T) {
 	okWant := want{
 		ok:       true,
 		ip:       netip.MustParseAddr("10.79.97.50"),
+		limit:    "512k/2M",
 		authResp: "S=407A5589115FD0D6209F510FE9C04566932CDA56",
 		// Server send key: RFC 3079 §3.5.3's start key. The receive key is
 		// the client's send key (Magic2), computed outside Go.

@@ -109,6 +109,9 @@ type PPTP struct {
 	// LoginTimeout: a call whose link is not up (LCP, authentication,
 	// IPCP) by then is ended.
 	LoginTimeout Duration `toml:"login_timeout"`
+	// RateLimit is every session's rate limit unless RADIUS or its [[user]]
+	// sets one: Mikrotik-Rate-Limit syntax ("2M/10M"), "" none.
+	RateLimit string `toml:"rate_limit"`
 
 	// params are the keys above parsed by Validate (pptp.go).
 	params PPTPParams
@@ -120,6 +123,9 @@ type User struct {
 	Password string `toml:"password"`
 	// IP is "*" (or empty) for an address from the pool, or a fixed address.
 	IP string `toml:"ip"`
+	// RateLimit is this user's rate limit, Mikrotik-Rate-Limit syntax
+	// ("512k/2M"); "" takes [pptp] rate_limit.
+	RateLimit string `toml:"rate_limit"`
 }
 
 // Duration is a time.Duration written as "30s", "5m" in TOML.

@@ -48,6 +48,8 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"dup user", "[[user]]\nname = \"a\"\npassword = \"x\"\n[[user]]\nname = \"a\"\npassword = \"y\"\n", "x.toml:5: user.1.name: user \"a\" already defined"},
 		{"user ip", "[[user]]\nname = \"a\"\npassword = \"x\"\n\n[[user]]\nname = \"b\"\npassword = \"y\"\nip = \"10.1\"\n", "x.toml:8: user.1.ip: want \"*\" or an IPv4 address"},
 		{"missing password", "[[user]]\nname = \"a\"\n", "x.toml:1: user.0.password: missing"},
+		{"bad rate_limit", "[pptp]\nrate_limit = \"2 Mbit\"\n", "x.toml:2: pptp.rate_limit: field 2 \"Mbit\": want a number"},
+		{"bad user rate_limit", "[[user]]\nname = \"a\"\npassword = \"b\"\nrate_limit = \"1M/2M 3M 4M 10 9\"\n", "x.toml:4: user.0.rate_limit: priority \"9\": want 1 to 8"},
 		{"user unknown key", "[[user]]\nname = \"a\"\npassword = \"b\"\nsecret = \"c\"\n", "x.toml:4: user.secret: unknown key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,6 +66,29 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 				t.Fatalf("error %q\nwant it to contain %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRateLimitKeys: [pptp] rate_limit is parsed into PPTPParams,
+// [[user]] rate_limit kept as written (aaa.LocalUser passes it on).
+func TestRateLimitKeys(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.toml")
+	toml := "[pptp]\nrate_limit = \"1M/4M\"\n[[user]]\nname = \"a\"\npassword = \"b\"\nrate_limit = \"512k/2M\"\n"
+	if err := os.WriteFile(p, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.PPTPParams().RateLimit; l.Rate.Rx != 1e6 || l.Rate.Tx != 4e6 {
+		t.Errorf("pptp rate_limit = %+v", l)
+	}
+	if c.Users[0].RateLimit != "512k/2M" {
+		t.Errorf("user rate_limit = %q", c.Users[0].RateLimit)
+	}
+	if !Default().PPTPParams().RateLimit.IsZero() {
+		t.Error("the default config limits sessions")
 	}
 }
 

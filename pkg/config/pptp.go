@@ -8,6 +8,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/authguard"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/ratelimit"
 )
 
 // PPTPParams is [pptp] in the types the PPTP server runs on. Validate
@@ -49,6 +50,10 @@ type PPTPParams struct {
 	// server takes them; boxd lowers MaxConns to its descriptor limit.
 	MaxConns, MaxConnsPerSource, MaxCallsPerConn, MaxUnauthPerSource int
 	StartTimeout, LoginTimeout                                       time.Duration
+
+	// RateLimit is rate_limit: the sessions' limit when neither RADIUS
+	// nor their [[user]] sets one; the zero Limit is none.
+	RateLimit ratelimit.Limit
 }
 
 // PPTPParams is [pptp] parsed (valid after Validate; Default's are set).

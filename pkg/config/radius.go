@@ -146,8 +146,8 @@ func (c *Config) validateRadius() []error {
 		}
 	}
 	if r.NASIP != "" {
-		if a, err := netip.ParseAddr(r.NASIP); err != nil || !a.Is4() {
-			bad("nas_ip", "must be an IPv4 address, not %q", r.NASIP)
+		if a, err := netip.ParseAddr(r.NASIP); err != nil || a.Zone() != "" || a.Is4In6() {
+			bad("nas_ip", "must be an IPv4 or IPv6 address, not %q", r.NASIP)
 		}
 	}
 	if len(r.NASIdentifier) > 253 {

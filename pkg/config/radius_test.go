@@ -64,7 +64,7 @@ func TestRadiusErrors(t *testing.T) {
 		{"[radius]\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\nacct_port = 70000\n", "x.toml:5: radius.server.0.acct_port: must be 0"},
 		{"[radius]\ntimeout = \"1ms\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.timeout: must be 100ms to 1m"},
 		{"[radius]\nretries = 11\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.retries: must be 0 to 10"},
-		{"[radius]\nnas_ip = \"::1\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.nas_ip: must be an IPv4 address"},
+		{"[radius]\nnas_ip = \"fe80::1%eth0\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.nas_ip: must be an IPv4 or IPv6 address"},
 		{"[radius]\ninterim_interval = \"10ms\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.interim_interval: must be 0 (none) or at least 1s"},
 		{"[radius]\nauthserver = \"h\"\n", "x.toml:2: radius.authserver: unknown key"},
 		{"[radius]\ndae_event_window = \"500ms\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.dae_event_window: must be 0 (no check) or 1s to 24h"},

@@ -11,6 +11,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/aaa"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/ratelimit"
 )
 
 // Validate checks the meaning of every key and returns all problems at once,
@@ -77,6 +78,13 @@ func (c *Config) validatePPTP() []error {
 	}
 	if p.AuthRetries < 0 || p.AuthRetries > 10 {
 		bad("auth_retries", "must be between 0 and 10, got %d", p.AuthRetries)
+	}
+	if p.RateLimit != "" {
+		l, err := ratelimit.Parse(p.RateLimit)
+		if err != nil {
+			bad("rate_limit", "%s", strings.TrimPrefix(err.Error(), "ratelimit: "))
+		}
+		prm.RateLimit = l
 	}
 	p.setPlainParams(&prm)
 	p.params = prm
@@ -187,6 +195,11 @@ func (c *Config) validateUsers() []error {
 		names[u.Name] = i
 		if u.Password == "" {
 			errs = append(errs, c.errorf(key("password"), "missing"))
+		}
+		if u.RateLimit != "" {
+			if _, err := ratelimit.Parse(u.RateLimit); err != nil {
+				errs = append(errs, c.errorf(key("rate_limit"), "%s", strings.TrimPrefix(err.Error(), "ratelimit: ")))
+			}
 		}
 		if u.IP != "" && u.IP != "*" {
 			a, err := netip.ParseAddr(u.IP)

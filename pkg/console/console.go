@@ -200,9 +200,9 @@ func (c *console) showSessions(ctx context.Context, call *cli.Call) error {
 		for _, s := range ss {
 			rows = append(rows, []string{s.User, peerAddr(s), or(s.IP), or(s.State), humanDuration(s.Uptime),
 				humanBytes(s.BytesIn), humanBytes(s.BytesOut), humanCount(s.PktsIn) + "/" + humanCount(s.PktsOut),
-				or(s.MPPE), or(s.AuthSource), sessionID(s)})
+				or(s.MPPE), or(s.AuthSource), or(s.RateLimit), sessionID(s)})
 		}
-		return table(w, "USER\tPEER\tTUNNEL\tSTATE\tUPTIME\tIN\tOUT\tPKTS IN/OUT\tMPPE\tAUTH\tID", rows)
+		return table(w, "USER\tPEER\tTUNNEL\tSTATE\tUPTIME\tIN\tOUT\tPKTS IN/OUT\tMPPE\tAUTH\tLIMIT\tID", rows)
 	})
 }
 
@@ -224,6 +224,10 @@ func (c *console) showSession(ctx context.Context, call *cli.Call) error {
 		}
 		if s.AcctSessionID != "" {
 			kv = append(kv, [2]string{"acct session id", s.AcctSessionID})
+		}
+		if s.RateLimit != "" {
+			kv = append(kv, [2]string{"rate limit", fmt.Sprintf("%s bits/s (in/out), dropped %s in, %s out",
+				s.RateLimit, humanCount(s.LimitedIn), humanCount(s.LimitedOut))})
 		}
 		pairs(w, "  ", kv)
 		for _, sec := range []struct {

@@ -20,7 +20,8 @@ var t0 = time.Date(2026, 12, 2, 21, 0, 0, 0, time.UTC)
 func fakeBox() *controltest.Fake {
 	alice := control.Session{User: "alice", Peer: "198.51.100.7", PeerPort: 50123, IP: "10.0.0.2", CallID: 7, PeerCall: 9,
 		MPPE: "MPPE 128-bit stateless", Uptime: 3*time.Hour + 4*time.Minute, BytesIn: 1536, BytesOut: 5 << 20,
-		PktsIn: 1200, PktsOut: 4500, State: "network", Auth: "mschapv2", AuthSource: "radius", AcctSessionID: "0000000A"}
+		PktsIn: 1200, PktsOut: 4500, State: "network", Auth: "mschapv2", AuthSource: "radius", AcctSessionID: "0000000A",
+		RateLimit: "512k/2M", LimitedIn: 3, LimitedOut: 41}
 	bob := control.Session{User: "bob", Peer: "203.0.113.9", IP: "10.0.0.3", CallID: 8, Uptime: 42 * time.Second, AuthSource: "local"}
 	return &controltest.Fake{
 		SessionList: []control.Session{alice, bob},
@@ -86,11 +87,12 @@ func TestCommands(t *testing.T) {
 		never []string
 		call  string // the API call it made (its last)
 	}{
-		{"show sessions", []string{"USER", "PEER", "TUNNEL", "STATE", "MPPE", "AUTH", "ID",
-			"alice", "198.51.100.7:50123", "10.0.0.2", "network", "3h04m", "1.5 KiB", "5.0 MiB", "1.2k/4.5k", "MPPE 128-bit stateless", "radius", "#7",
+		{"show sessions", []string{"USER", "PEER", "TUNNEL", "STATE", "MPPE", "AUTH", "LIMIT", "ID",
+			"alice", "198.51.100.7:50123", "10.0.0.2", "network", "3h04m", "1.5 KiB", "5.0 MiB", "1.2k/4.5k", "MPPE 128-bit stateless", "radius", "512k/2M", "#7",
 			"bob", "203.0.113.9", "42s", "local", "#8"}, []string{"203.0.113.9:"}, "Sessions"},
 		{"sh sess alice", []string{"session #7, user alice", "peer", "198.51.100.7:50123", "tunnel address", "10.0.0.2",
 			"auth", "mschapv2 (radius)", "MPPE 128-bit stateless", "acct session id", "0000000A",
+			"rate limit", "512k/2M bits/s (in/out), dropped 3 in, 41 out",
 			"LCP", "local mru", "1400", "peer auth", "chap MS-v2", "CCP", "+H -M +S -L -D -C", "IPCP", "peer addr", "local ms-dns",
 			"RADIUS attributes", "Framed-IP-Address", "MS-MPPE-Recv-Key", "(masked)", "counters", "lcp_echo_sent", "12",
 			"drops", "mppe_out_of_order", "3"}, nil, "Session alice"},

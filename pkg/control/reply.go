@@ -31,6 +31,13 @@ type Session struct {
 	Auth          string `json:"auth,omitempty"`
 	AuthSource    string `json:"auth_source,omitempty"`
 	AcctSessionID string `json:"acct_session_id,omitempty"`
+
+	// The rate limit in force (issue 11), Mikrotik-Rate-Limit syntax
+	// ("rx/tx" bits/s: "512k/2M"), "" none; the packets it dropped from
+	// the client (in) and to it (out).
+	RateLimit  string `json:"rate_limit,omitempty"`
+	LimitedIn  uint64 `json:"limited_in,omitempty"`
+	LimitedOut uint64 `json:"limited_out,omitempty"`
 }
 
 // Stats is the session server's part of the reply to "stats": traffic that

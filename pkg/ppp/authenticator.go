@@ -114,6 +114,10 @@ type AuthResult struct {
 	FramedIP       netip.Addr    // fixed address for the peer
 	SessionTimeout time.Duration // hard limit on the session
 	IdleTimeout    time.Duration
+	// RateLimit is the session's rate limit in Mikrotik-Rate-Limit syntax
+	// (pkg/ratelimit reads it; RADIUS WISPr bandwidth is written in it
+	// too); "" means the config's.
+	RateLimit string
 	// MPPERequired tightens (never loosens) the configured MPPE policy.
 	MPPERequired bool
 	// Class and other opaque attributes the accounting layer echoes back.

@@ -3,6 +3,7 @@ package radius
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -13,11 +14,15 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc3162"
 	"layeh.com/radius/vendors/microsoft"
 
 	"github.com/pptpbox/pptpbox/pkg/mppe"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/mikrotik"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/wispr"
+	"github.com/pptpbox/pptpbox/pkg/ratelimit"
 )
 
 // msgFailed is the failure text when the server gave none.
@@ -160,8 +165,12 @@ func (c *Client) addNAS(p *radius.Packet, peer netip.Addr) error {
 			return fmt.Errorf("radius: nas-identifier: %w", err)
 		}
 	}
-	if a := c.cfg.NASIP; a.Is4() {
+	switch a := c.cfg.NASIP; {
+	case a.Is4():
 		rfc2865.NASIPAddress_Set(p, net.IP(a.AsSlice()))
+	case a.Is6():
+		// RFC 3162 §2.1: a NAS known by an IPv6 address.
+		rfc3162.NASIPv6Address_Set(p, net.IP(a.AsSlice()))
 	}
 	rfc2865.NASPortType_Set(p, rfc2865.NASPortType_Value_Virtual)
 	rfc2865.ServiceType_Set(p, rfc2865.ServiceType_Value_FramedUser)
@@ -259,8 +268,8 @@ func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, 
 		}
 	}
 	// RFC 2548 §2.4.2/§2.4.3: the keys the NAS sends and receives with.
-	send, serr := decryptKeyAttr(first(ms[msMPPESendKey]), p.Secret, sent.Authenticator)
-	recv, rerr := decryptKeyAttr(first(ms[msMPPERecvKey]), p.Secret, sent.Authenticator)
+	send, serr := mppeKey(microsoft.MSMPPESendKey_Lookup(p, sent))
+	recv, rerr := mppeKey(microsoft.MSMPPERecvKey_Lookup(p, sent))
 	switch {
 	case serr != nil:
 		return refuse("MS-MPPE-Send-Key: " + serr.Error())
@@ -287,6 +296,11 @@ func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, 
 	if v, err := rfc2865.IdleTimeout_Lookup(p); err == nil && v > 0 {
 		res.IdleTimeout = time.Duration(v) * time.Second
 	}
+	limit, err := rateLimit(p)
+	if err != nil {
+		return refuse(err.Error())
+	}
+	res.RateLimit = limit
 	if v, err := rfc2869.AcctInterimInterval_Lookup(p); err == nil && v > 0 {
 		l.interim = time.Duration(v) * time.Second
 	}
@@ -296,6 +310,32 @@ func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, 
 		}
 	}
 	return res, l, ""
+}
+
+// rateLimit is the session's rate limit an Access-Accept (or CoA-Request)
+// sets, in Mikrotik-Rate-Limit syntax: that attribute's value, else
+// WISPr-Bandwidth-Max-Up/Down (bits/s) as "up/down"; "" when it sets
+// none. A value that does not parse is an error: the user was meant to
+// be limited.
+func rateLimit(p *radius.Packet) (string, error) {
+	if v, err := mikrotik.MikrotikRateLimit_LookupString(p); err == nil {
+		l, err := ratelimit.Parse(v)
+		if err != nil {
+			return "", fmt.Errorf("Mikrotik-Rate-Limit %q: %v", v, strings.TrimPrefix(err.Error(), "ratelimit: "))
+		}
+		return l.String(), nil
+	}
+	up, uerr := wispr.WISPrBandwidthMaxUp_Lookup(p)
+	down, derr := wispr.WISPrBandwidthMaxDown_Lookup(p)
+	if uerr != nil && derr != nil {
+		return "", nil
+	}
+	// One of the two alone limits that direction only (0 is none).
+	l := ratelimit.Rates(uint64(up), uint64(down))
+	if l.IsZero() {
+		return "", nil
+	}
+	return l.String(), nil
 }
 
 func refuse(why string) (*ppp.AuthResult, *login, string) {
@@ -337,19 +377,18 @@ func validHex(s string) bool {
 	return true
 }
 
-// decryptKeyAttr decrypts an MS-MPPE-Send/Recv-Key value; nil when
-// absent. MPPE takes 16-octet keys; a longer key (32 from some servers)
-// is cut, as RFC 3079 §3.3's keys are its first 16 octets.
-func decryptKeyAttr(v, secret []byte, reqAuth [16]byte) ([]byte, error) {
-	if v == nil {
+// mppeKey takes an MS-MPPE-Send/Recv-Key lookup (layeh decrypts it, RFC
+// 2548 §2.4.2); nil when absent. MPPE takes 16-octet keys; a longer key
+// (32 from some servers) is cut, as RFC 3079 §3.3's keys are its first 16
+// octets.
+func mppeKey(k []byte, err error) ([]byte, error) {
+	switch {
+	case errors.Is(err, radius.ErrNoAttribute):
 		return nil, nil
-	}
-	k, err := DecryptMPPEKey(v, secret, reqAuth)
-	if err != nil {
+	case err != nil:
 		return nil, err
-	}
-	if len(k) < 16 {
-		return nil, fmt.Errorf("key of %d octets, want 16", len(k))
+	case len(k) < 16:
+		return nil, fmt.Errorf("key of %d octets, want 16 (wrong secret?)", len(k))
 	}
 	return k[:16], nil
 }

@@ -16,65 +16,55 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc3162"
 	"layeh.com/radius/vendors/microsoft"
 
 	"github.com/pptpbox/pptpbox/pkg/mppe"
 	"github.com/pptpbox/pptpbox/pkg/mschap"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/mikrotik"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/wispr"
 )
 
-// TestDecryptMPPEKeyVector: a vector worked out from RFC 2548 §2.4.2's
-// text with a separate implementation (Python hashlib): secret
-// "xyzzy5461", Request Authenticator 10 11 .. 1f, salt 80 01.
-func TestDecryptMPPEKeyVector(t *testing.T) {
+// TestMPPEKeyVector: a vector worked out from RFC 2548 §2.4.2's text with
+// a separate implementation (Python hashlib), decrypted the way parseReply
+// does (layeh's vendors/microsoft, mppeKey): secret "xyzzy5461", Request
+// Authenticator 10 11 .. 1f, salt 80 01.
+func TestMPPEKeyVector(t *testing.T) {
 	v, _ := hex.DecodeString("8001fb529c9bfd73089d4f9574023eb662e37ca7fb594a5c83cd137d32e589a8d1df")
-	var ra [16]byte
-	for i := range ra {
-		ra[i] = byte(0x10 + i)
-	}
 	want, _ := hex.DecodeString("d5f7a1a2b3c4d5e6f708192a3b4c5d6e")
-	got, err := DecryptMPPEKey(v, []byte("xyzzy5461"), ra)
+	accept := func(secret string, v []byte) (*radius.Packet, *radius.Packet) {
+		req := radius.New(radius.CodeAccessRequest, []byte(secret))
+		for i := range req.Authenticator {
+			req.Authenticator[i] = byte(0x10 + i)
+		}
+		resp := req.Response(radius.CodeAccessAccept)
+		vsa := append([]byte{msMPPESendKey, byte(2 + len(v))}, v...)
+		a, err := radius.NewVendorSpecific(msVendor, vsa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Add(rfc2865.VendorSpecific_Type, a)
+		return resp, req
+	}
+	got, err := mppeKey(microsoft.MSMPPESendKey_Lookup(accept("xyzzy5461", v)))
 	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("DecryptMPPEKey = %x, %v; want %x", got, err, want)
+		t.Fatalf("MS-MPPE-Send-Key = %x, %v; want %x", got, err, want)
 	}
-	enc, err := EncryptMPPEKey(want, []byte("xyzzy5461"), ra, [2]byte{0x80, 0x01})
-	if err != nil || !bytes.Equal(enc, v) {
-		t.Fatalf("EncryptMPPEKey = %x, %v; want %x", enc, err, v)
-	}
-	if _, err := DecryptMPPEKey(v, []byte("wrong"), ra); err == nil {
-		t.Error("a wrong secret decrypted to a plausible key") // length byte garbage
+	if k, err := mppeKey(microsoft.MSMPPESendKey_Lookup(accept("wrong", v))); err == nil {
+		t.Errorf("a wrong secret decrypted to a plausible key %x", k)
 	}
 	bad := append([]byte(nil), v...)
 	bad[0] &^= 0x80
-	if _, err := DecryptMPPEKey(bad, []byte("xyzzy5461"), ra); err == nil {
+	if _, err := mppeKey(microsoft.MSMPPESendKey_Lookup(accept("xyzzy5461", bad))); err == nil {
 		t.Error("salt without its high bit accepted")
 	}
-	if _, err := DecryptMPPEKey(v[:20], []byte("xyzzy5461"), ra); err == nil {
+	if _, err := mppeKey(microsoft.MSMPPESendKey_Lookup(accept("xyzzy5461", v[:20]))); err == nil {
 		t.Error("short value accepted")
 	}
-}
-
-// TestDecryptMatchesLayeh: layeh's MS-MPPE-Send-Key encoder (RFC 2868's
-// Tunnel-Password construction, the same as RFC 2548 §2.4.2) and ours
-// agree, both ways.
-func TestDecryptMatchesLayeh(t *testing.T) {
-	for n := 1; n <= 40; n += 13 {
-		key := bytes.Repeat([]byte{byte(n)}, n)
-		req := radius.New(radius.CodeAccessRequest, []byte("s3cret"))
-		resp := req.Response(radius.CodeAccessAccept)
-		if err := microsoft.MSMPPESendKey_Add(resp, key); err != nil {
-			t.Fatal(err)
-		}
-		v := first(vsas(resp)[msMPPESendKey])
-		got, err := DecryptMPPEKey(v, []byte("s3cret"), req.Authenticator)
-		if err != nil || !bytes.Equal(got, key) {
-			t.Fatalf("len %d: got %x, %v", n, got, err)
-		}
-		mine, _ := EncryptMPPEKey(key, []byte("s3cret"), req.Authenticator, [2]byte{0x12, 0x34})
-		back, _, err := radius.TunnelPassword(mine, []byte("s3cret"), req.Authenticator[:])
-		if err != nil || !bytes.Equal(back, key) {
-			t.Fatalf("len %d: layeh read ours as %x, %v", n, back, err)
-		}
+	req := radius.New(radius.CodeAccessRequest, []byte("s"))
+	if k, err := mppeKey(microsoft.MSMPPERecvKey_Lookup(req.Response(radius.CodeAccessAccept), req)); k != nil || err != nil {
+		t.Errorf("absent key = %x, %v; want nil, nil", k, err)
 	}
 }
 
@@ -365,5 +355,73 @@ func TestFailover(t *testing.T) {
 	defer cancel()
 	if _, err := c2.Authenticate(ctx, mschapv2Request("alice", "alice-pw")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("cancelled: err = %v", err)
+	}
+}
+
+// TestNASIPv6: an IPv6 nas_ip goes out as NAS-IPv6-Address (RFC 3162
+// §2.1), an IPv4 one as NAS-IP-Address, never both.
+func TestNASIPv6(t *testing.T) {
+	for _, a := range []string{"2001:db8::7", "192.0.2.7"} {
+		srv := newFakeServer(t, "sekrit", mschapv2Server(nil))
+		c := newTestClient(t, func(c *Config) { c.NASIP = netip.MustParseAddr(a) }, Server{Auth: srv.addr(), Secret: []byte("sekrit")})
+		if res, err := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw")); err != nil || !res.OK {
+			t.Fatalf("Authenticate = %+v, %v", res, err)
+		}
+		got := srv.reqs()[0]
+		v6, err6 := rfc3162.NASIPv6Address_Lookup(got)
+		v4, err4 := rfc2865.NASIPAddress_Lookup(got)
+		if netip.MustParseAddr(a).Is6() {
+			if err6 != nil || !v6.Equal(net.ParseIP(a)) || err4 == nil {
+				t.Errorf("%s: NAS-IPv6-Address %v (%v), NAS-IP-Address %v (%v)", a, v6, err6, v4, err4)
+			}
+		} else if err4 != nil || !v4.Equal(net.ParseIP(a)) || err6 == nil {
+			t.Errorf("%s: NAS-IP-Address %v (%v), NAS-IPv6-Address %v (%v)", a, v4, err4, v6, err6)
+		}
+	}
+}
+
+// TestRateLimitAttributes: Mikrotik-Rate-Limit (the generated helpers of
+// pkg/radius/dict) becomes the result's RateLimit as written back by
+// pkg/ratelimit, WISPr-Bandwidth-Max-Up/Down as "up/down" bits/s when
+// there is no Mikrotik-Rate-Limit, and a value that does not parse refuses
+// the login (the user was meant to be limited); the trace names them.
+func TestRateLimitAttributes(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		set  func(*radius.Packet)
+		want string // "" with ok: none
+		ok   bool
+	}{
+		{"none", func(*radius.Packet) {}, "", true},
+		{"mikrotik", func(p *radius.Packet) { mikrotik.MikrotikRateLimit_SetString(p, "512k/2000k 1M/4M") }, "512k/2M 1M/4M", true},
+		{"wispr", func(p *radius.Packet) {
+			wispr.WISPrBandwidthMaxUp_Set(p, 256000)
+			wispr.WISPrBandwidthMaxDown_Set(p, 1000000)
+		}, "256k/1M", true},
+		{"wispr down only", func(p *radius.Packet) { wispr.WISPrBandwidthMaxDown_Set(p, 3000000) }, "0/3M", true},
+		{"mikrotik wins", func(p *radius.Packet) {
+			wispr.WISPrBandwidthMaxDown_Set(p, 3000000)
+			mikrotik.MikrotikRateLimit_SetString(p, "1M")
+		}, "1M", true},
+		{"bad", func(p *radius.Packet) { mikrotik.MikrotikRateLimit_SetString(p, "fast") }, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFakeServer(t, "sekrit", mschapv2Server(tt.set))
+			c := newTestClient(t, nil, Server{Auth: srv.addr(), Secret: []byte("sekrit")})
+			res, err := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw"))
+			if err != nil || res.OK != tt.ok || res.RateLimit != tt.want {
+				t.Fatalf("Authenticate = OK %v RateLimit %q, %v; want %v %q", res.OK, res.RateLimit, err, tt.ok, tt.want)
+			}
+			if tt.name == "mikrotik" || tt.name == "wispr" {
+				var names []string
+				for _, a := range res.Attributes {
+					names = append(names, a.Name+"="+a.Value)
+				}
+				line := strings.Join(names, " ")
+				if !strings.Contains(line, `Mikrotik-Rate-Limit="512k/2000k 1M/4M"`) && !strings.Contains(line, "WISPr-Bandwidth-Max-Down=1000000") {
+					t.Errorf("attributes %s", line)
+				}
+			}
+		})
 	}
 }

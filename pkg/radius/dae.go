@@ -22,7 +22,8 @@ import (
 )
 
 // DAEConfig configures the Dynamic Authorization Extensions listener
-// (RFC 5176): Disconnect-Requests from the RADIUS servers end sessions.
+// (RFC 5176): Disconnect-Requests from the RADIUS servers end sessions,
+// CoA-Requests change them (coa.go).
 type DAEConfig struct {
 	// Clients are the addresses allowed to send requests (the configured
 	// servers), each with its secret. Anything else is dropped.
@@ -32,6 +33,12 @@ type DAEConfig struct {
 	// how many. Both end them with Acct-Terminate-Cause Admin-Reset.
 	HangupCall func(callID uint16) bool
 	HangupUser func(user string) int
+	// ChangeCall applies a CoA-Request's change to the session with our
+	// call ID and reports whether there was one; ChangeUser to every
+	// session of user, reporting how many. Nil: CoA-Requests are NAKed
+	// with Unsupported-Service.
+	ChangeCall func(callID uint16, c Change) bool
+	ChangeUser func(user string, c Change) int
 	// EventWindow is how far a request's Event-Timestamp may be from the
 	// clock, either way, before the request is discarded as stale or
 	// replayed (RFC 5176 §6.3); 0 means DefaultEventWindow, negative
@@ -208,8 +215,7 @@ func (d *DAE) Handle(b []byte, src netip.Addr) []byte {
 	case radius.CodeDisconnectRequest:
 		code, cause = d.disconnect(p)
 	case radius.CodeCoARequest:
-		// RFC 5176 §3.2: a NAS that does not support CoA NAKs it.
-		code, cause = radius.CodeCoANAK, rfc3576.ErrorCause_Value_UnsupportedService
+		code, cause = d.coa(p)
 	}
 	resp := p.Response(code)
 	if cause != 0 {
@@ -256,13 +262,25 @@ func (d *DAE) disconnect(p *radius.Packet) (radius.Code, rfc3576.ErrorCause) {
 			return nak, rfc3576.ErrorCause_Value_UnsupportedAttribute
 		}
 	}
+	if cause := d.act(p, d.cfg.HangupCall, d.cfg.HangupUser); cause != 0 {
+		return nak, cause
+	}
+	return radius.CodeDisconnectACK, 0
+}
+
+// act does a request's work on the session it names (RFC 5176 §3): by
+// Acct-Session-Id, User-Name or both (then they must agree), through
+// onCall (one session by our call ID) or onUser (all of a user's). The
+// NAS-Identifier and NAS-IP-Address, when present, must be ours. It returns
+// the Error-Cause of a NAK, 0 when it acted.
+func (d *DAE) act(p *radius.Packet, onCall func(uint16) bool, onUser func(string) int) rfc3576.ErrorCause {
 	cfg := &d.c.cfg
 	if v, err := rfc2865.NASIdentifier_LookupString(p); err == nil && v != cfg.NASIdentifier {
-		return nak, rfc3576.ErrorCause_Value_NASIdentificationMismatch
+		return rfc3576.ErrorCause_Value_NASIdentificationMismatch
 	}
 	if v, err := rfc2865.NASIPAddress_Lookup(p); err == nil {
 		if a, _ := netip.AddrFromSlice(v.To4()); a != cfg.NASIP {
-			return nak, rfc3576.ErrorCause_Value_NASIdentificationMismatch
+			return rfc3576.ErrorCause_Value_NASIdentificationMismatch
 		}
 	}
 	id, idErr := rfc2866.AcctSessionID_LookupString(p)
@@ -270,17 +288,17 @@ func (d *DAE) disconnect(p *radius.Packet) (radius.Code, rfc3576.ErrorCause) {
 	switch {
 	case idErr == nil:
 		rec, ok := d.c.runningSession(id)
-		if !ok || (userErr == nil && user != rec.User) || !d.cfg.HangupCall(rec.CallID) {
-			return nak, rfc3576.ErrorCause_Value_SessionContextNotFound
+		if !ok || (userErr == nil && user != rec.User) || !onCall(rec.CallID) {
+			return rfc3576.ErrorCause_Value_SessionContextNotFound
 		}
 	case userErr == nil:
-		if d.cfg.HangupUser(user) == 0 {
-			return nak, rfc3576.ErrorCause_Value_SessionContextNotFound
+		if onUser(user) == 0 {
+			return rfc3576.ErrorCause_Value_SessionContextNotFound
 		}
 	default:
-		return nak, rfc3576.ErrorCause_Value_MissingAttribute
+		return rfc3576.ErrorCause_Value_MissingAttribute
 	}
-	return radius.CodeDisconnectACK, 0
+	return 0
 }
 
 // checkRequestAuth checks a Disconnect- or CoA-Request's authenticators:

@@ -2,6 +2,7 @@ package radius
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
@@ -14,6 +15,9 @@ import (
 	"layeh.com/radius/rfc3576"
 
 	"github.com/pptpbox/pptpbox/pkg/aaa"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/mikrotik"
+	"github.com/pptpbox/pptpbox/pkg/radius/dict/wispr"
+	"github.com/pptpbox/pptpbox/pkg/ratelimit"
 )
 
 var daeSrc = netip.MustParseAddr("192.0.2.10")
@@ -73,6 +77,28 @@ func (r *daeRig) request(t *testing.T, code radius.Code, secret []byte, attrs fu
 	return b
 }
 
+// answer sends a request of code with attrs and checks that the answer
+// passes its checks and is want with Error-Cause cause; false if not.
+func (r *daeRig) answer(t *testing.T, name string, code radius.Code, attrs func(p *radius.Packet), want radius.Code, cause rfc3576.ErrorCause) bool {
+	t.Helper()
+	req := r.request(t, code, r.secret, attrs)
+	out := r.d.Handle(req, daeSrc)
+	if out == nil {
+		t.Errorf("%s: dropped", name)
+		return false
+	}
+	resp, err := checkReplyDAE(out, req, r.secret)
+	if err != nil {
+		t.Errorf("%s: response fails its checks: %v", name, err)
+		return false
+	}
+	if resp.Code != want || rfc3576.ErrorCause_Get(resp) != cause {
+		t.Errorf("%s: %v %v, want %v %v", name, resp.Code, rfc3576.ErrorCause_Get(resp), want, cause)
+		return false
+	}
+	return true
+}
+
 func TestDAE(t *testing.T) {
 	r := newDAERig(t)
 	for _, tc := range []struct {
@@ -106,20 +132,7 @@ func TestDAE(t *testing.T) {
 		}, radius.CodeDisconnectNAK, rfc3576.ErrorCause_Value_UnsupportedAttribute},
 		{"coa", radius.CodeCoARequest, func(p *radius.Packet) { rfc2865.UserName_SetString(p, "alice") }, radius.CodeCoANAK, rfc3576.ErrorCause_Value_UnsupportedService},
 	} {
-		req := r.request(t, tc.code, r.secret, tc.attrs)
-		out := r.d.Handle(req, daeSrc)
-		if out == nil {
-			t.Errorf("%s: dropped", tc.name)
-			continue
-		}
-		resp, err := checkReplyDAE(out, req, r.secret)
-		if err != nil {
-			t.Errorf("%s: response fails its checks: %v", tc.name, err)
-			continue
-		}
-		if resp.Code != tc.want || rfc3576.ErrorCause_Get(resp) != tc.cause {
-			t.Errorf("%s: %v %v, want %v %v", tc.name, resp.Code, rfc3576.ErrorCause_Get(resp), tc.want, tc.cause)
-		}
+		r.answer(t, tc.name, tc.code, tc.attrs, tc.want, tc.cause)
 	}
 	if len(r.calls) < 2 || r.calls[0] != 7 {
 		t.Errorf("hangups by call %v", r.calls)
@@ -217,16 +230,49 @@ func FuzzDAE(f *testing.F) {
 	rfc2869.EventTimestamp_Set(p, clockNow)
 	b, _ := encodeRequest(p)
 	f.Add(b)
+	// CoA-Requests changing what boxd changes (coa.go).
+	p = radius.New(radius.CodeCoARequest, secret)
+	rfc2865.UserName_SetString(p, "alice")
+	mikrotik.MikrotikRateLimit_SetString(p, "1M/2M 2M/4M 1M/2M 8/8")
+	rfc2865.SessionTimeout_Set(p, 60)
+	b, _ = encodeRequest(p)
+	f.Add(b)
+	p = radius.New(radius.CodeCoARequest, secret)
+	rfc2866.AcctSessionID_SetString(p, "00000001")
+	wispr.WISPrBandwidthMaxUp_Set(p, 64000)
+	b, _ = encodeRequest(p)
+	f.Add(b)
+	var changes int
+	change := func(c Change) {
+		changes++
+		if c.RateLimit == nil && c.SessionTimeout == nil {
+			panic("an empty change")
+		}
+		if l := c.RateLimit; l != nil {
+			if back, err := ratelimit.Parse(l.String()); err != nil || back.String() != l.String() {
+				panic(fmt.Sprintf("rate limit %+v does not round-trip: %v", l, err))
+			}
+		}
+	}
 	d := c.NewDAE(DAEConfig{
 		Clients:    map[netip.Addr][]byte{daeSrc: secret},
 		HangupCall: func(uint16) bool { return true },
 		HangupUser: func(string) int { return 1 },
+		ChangeCall: func(_ uint16, c Change) bool { change(c); return true },
+		ChangeUser: func(_ string, c Change) int { change(c); return 1 },
 		Now:        func() time.Time { return clockNow },
 	})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		before := changes
 		out := d.Handle(b, daeSrc)
 		if out == nil {
+			if changes != before {
+				t.Fatal("a dropped request changed a session")
+			}
 			return
+		}
+		if resp, err := radius.Parse(out, secret); err == nil && resp.Code == radius.CodeCoANAK && changes != before {
+			t.Fatal("a NAKed CoA changed a session")
 		}
 		if checkRequestAuth(b[:int(b[2])<<8|int(b[3])], secret) != nil {
 			t.Fatal("answered a request that fails its checks")

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"layeh.com/radius"
+	"layeh.com/radius/vendors/microsoft"
 
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 )
@@ -77,9 +78,7 @@ func FuzzReply(f *testing.F) {
 		if n := len(res.MPPESendKey); n != 0 && n != 16 {
 			t.Fatalf("send key of %d octets", n)
 		}
-		for _, v := range vsas(p)[msMPPESendKey] {
-			_, _ = DecryptMPPEKey(v, fuzzSecret, req.Authenticator)
-		}
+		_, _ = mppeKey(microsoft.MSMPPESendKey_Lookup(p, req))
 		enc, err := p.MarshalBinary()
 		if err != nil {
 			return // too long once re-encoded is not possible: same bytes

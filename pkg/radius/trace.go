@@ -89,6 +89,10 @@ var attrDefs = map[radius.Type]attrDef{
 	80: {"Message-Authenticator", kindSecret, nil},
 	85: {"Acct-Interim-Interval", kindInt, nil},
 	87: {"NAS-Port-Id", kindText, nil},
+	95: {"NAS-IPv6-Address", kindAddr, nil},
+	101: {"Error-Cause", kindInt, map[uint32]string{201: "Residual-Context-Removed", 401: "Unsupported-Attribute",
+		402: "Missing-Attribute", 403: "NAS-Identification-Mismatch", 404: "Invalid-Request", 405: "Unsupported-Service",
+		503: "Session-Context-Not-Found", 506: "Resources-Unavailable"}},
 }
 
 // msDefs are the Microsoft vendor attributes (RFC 2548).
@@ -136,19 +140,45 @@ func DescribeAttributes(p *radius.Packet) []Attr {
 	return out
 }
 
+// mikrotikDefs and wisprDefs are the vendor attributes of rate limits (dictionaries/
+// dictionary.mikrotik, dictionary.wispr).
+var (
+	mikrotikDefs = map[byte]attrDef{8: {"Mikrotik-Rate-Limit", kindText, nil}}
+	wisprDefs    = map[byte]attrDef{7: {"WISPr-Bandwidth-Max-Up", kindInt, nil}, 8: {"WISPr-Bandwidth-Max-Down", kindInt, nil}}
+)
+
+// Vendor numbers (SMI Network Management Private Enterprise Codes) of
+// dictionaries/dictionary.mikrotik and dictionary.wispr.
+const (
+	mikrotikVendor = 14988
+	wisprVendor    = 14122
+)
+
+// vendors are the vendors whose attributes print by name: their name and
+// the prefix of their unknown attributes.
+var vendors = map[uint32]struct {
+	name, prefix string
+	defs         map[byte]attrDef
+}{
+	msVendor:       {"Microsoft", "MS", msDefs},
+	mikrotikVendor: {"Mikrotik", "Mikrotik", mikrotikDefs},
+	wisprVendor:    {"WISPr", "WISPr", wisprDefs},
+}
+
 func appendVSA(out []Attr, a radius.Attribute) []Attr {
 	id, v, err := radius.VendorSpecific(a)
-	if err != nil || id != msVendor {
+	vd, known := vendors[id]
+	if err != nil || !known {
 		return append(out, Attr{fmt.Sprintf("Vendor-%d", id), formatValue(attrDef{kind: kindHex}, v)})
 	}
 	for len(v) > 0 {
 		if len(v) < 2 || int(v[1]) < 2 || int(v[1]) > len(v) {
-			return append(out, Attr{"Microsoft-malformed", formatValue(attrDef{kind: kindHex}, v)})
+			return append(out, Attr{vd.name + "-malformed", formatValue(attrDef{kind: kindHex}, v)})
 		}
 		t, val := v[0], v[2:v[1]]
-		def, ok := msDefs[t]
+		def, ok := vd.defs[t]
 		if !ok {
-			def = attrDef{name: fmt.Sprintf("MS-Attr-%d", t)}
+			def = attrDef{name: fmt.Sprintf("%s-Attr-%d", vd.prefix, t)}
 		}
 		out = append(out, Attr{def.name, formatValue(def, val)})
 		v = v[v[1]:]
@@ -176,7 +206,7 @@ func formatValue(def attrDef, v []byte) string {
 			return fmt.Sprint(n)
 		}
 	case kindAddr:
-		if a, ok := netip.AddrFromSlice(v); ok && a.Is4() {
+		if a, ok := netip.AddrFromSlice(v); ok {
 			return a.String()
 		}
 	}

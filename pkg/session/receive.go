@@ -21,8 +21,9 @@ import (
 //  4. ppp.Link.Input: the PPP frame; MPPE decrypts it in place in the
 //     receive buffer (ppp.Config.InputInPlace) and the link hands the IP
 //     packet to OnIP.
-//  5. (*Session).onIP: the packet's source must be the peer's own address;
-//     it is queued in tunOut.
+//  5. (*Session).onIP: the packet's source must be the peer's own address,
+//     and within the session's rate limit (ratelimit.go); it is queued in
+//     tunOut.
 //  6. flushTUN: one TUN write for the whole batch, before the next read
 //     reuses the buffers.
 //
@@ -134,6 +135,10 @@ func (ss *Session) onIP(pkt []byte) {
 	}
 	if netip.AddrFrom4([4]byte(pkt[12:16])) != ss.ip {
 		s.stats.PeerWrongSource.Add(1)
+		return
+	}
+	if !ss.rx.Allow(len(pkt)) {
+		ss.limitedIn.Add(1) // policed (ratelimit.go)
 		return
 	}
 	ss.pktsIn.Add(1)

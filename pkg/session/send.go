@@ -17,7 +17,8 @@ import (
 //  1. readTUN: read a batch of IP packets from TUN, each with tunHeadroom
 //     free in front of it.
 //  2. routeToSession: the session that holds the destination address
-//     (sessionByIP).
+//     (sessionByIP); over the session's rate limit the packet is dropped
+//     (ratelimit.go).
 //  3. tooBig: a packet larger than the peer's MRU is fragmented (DF clear),
 //     each fragment going on to step 4, or answered with ICMP
 //     "fragmentation needed" into TUN (DF set).
@@ -82,6 +83,10 @@ func (s *Server) routeToSession(buf []byte, off int) {
 		return
 	}
 	n := len(pkt) // WriteIPAt overwrites the packet
+	if !ss.tx.Allow(n) {
+		ss.limitedOut.Add(1) // policed (ratelimit.go); the whole packet, before fragmenting
+		return
+	}
 	if mru := ss.link.PeerMRU(); mru > 0 && n > mru {
 		// Larger than this client takes, though within the TUN MTU.
 		s.tooBig(ss, pkt, mru)

@@ -37,6 +37,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/ippool"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
+	"github.com/pptpbox/pptpbox/pkg/ratelimit"
 	"github.com/pptpbox/pptpbox/pkg/trace"
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
@@ -86,6 +87,10 @@ type Config struct {
 	// Connection-Request (0: 10s); LoginTimeout ends a call whose link is
 	// not up (0: 30s).
 	StartTimeout, LoginTimeout time.Duration
+	// RateLimit is every session's rate limit when its AuthResult sets
+	// none (RADIUS Mikrotik-Rate-Limit or WISPr, [[user]] rate_limit):
+	// [pptp] rate_limit. The zero Limit is none (ratelimit.go).
+	RateLimit ratelimit.Limit
 }
 
 // Server is the PPTP server. Create it with New, run it with Serve.

@@ -12,6 +12,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
+	"github.com/pptpbox/pptpbox/pkg/ratelimit"
 	"github.com/pptpbox/pptpbox/pkg/trace"
 )
 
@@ -42,8 +43,11 @@ type Session struct {
 	// the timer's own function: atomic, so that read sees the write.
 	startTimer atomic.Pointer[time.Timer]
 	// limitTimer ends the session at AuthResult.SessionTimeout (RADIUS
-	// Session-Timeout, RFC 2865 §5.27). Set by onUp, stopped by onDown;
-	// the link runs those two in order, never at once.
+	// Session-Timeout, RFC 2865 §5.27). Set by onUp, stopped by onDown,
+	// replaced by a CoA (change.go); policyMu guards it and policyUp (onUp
+	// ran, onDown not yet), so a change lands on a live session only.
+	policyMu   sync.Mutex
+	policyUp   bool
 	limitTimer *time.Timer
 	idle       idleWatch // AuthResult.IdleTimeout (RADIUS Idle-Timeout)
 
@@ -68,6 +72,13 @@ type Session struct {
 
 	bytesIn, bytesOut, pktsIn, pktsOut atomic.Uint64
 
+	// The rate limit (ratelimit.go): rx polices what the peer sends (the
+	// receive path's goroutine owns it), tx what it is sent (the send
+	// path's); limitedIn/Out count the packets they dropped.
+	rx, tx                ratelimit.Bucket
+	limit                 atomic.Pointer[ratelimit.Limit] // nil: none
+	limitedIn, limitedOut atomic.Uint64
+
 	// Accounting (accounting.go): set by onUp, before Config.Accounting
 	// hears of the session; cause is set by whoever closes the link.
 	result *ppp.AuthResult
@@ -89,6 +100,11 @@ type Info struct {
 	BytesOut uint64        `json:"bytes_out"`
 	PktsIn   uint64        `json:"packets_in"`
 	PktsOut  uint64        `json:"packets_out"`
+	// RateLimit is the limit in force (Mikrotik-Rate-Limit syntax, "rx/tx"
+	// bits/s), "" none; LimitedIn/Out count the packets it dropped.
+	RateLimit  string `json:"rate_limit,omitempty"`
+	LimitedIn  uint64 `json:"limited_in,omitempty"`
+	LimitedOut uint64 `json:"limited_out,omitempty"`
 }
 
 func (ss *Session) Info() Info {
@@ -98,6 +114,10 @@ func (ss *Session) Info() Info {
 		MPPE: mppe, Uptime: time.Since(ss.started).Round(time.Second),
 		BytesIn: ss.bytesIn.Load(), BytesOut: ss.bytesOut.Load(),
 		PktsIn: ss.pktsIn.Load(), PktsOut: ss.pktsOut.Load(),
+		LimitedIn: ss.limitedIn.Load(), LimitedOut: ss.limitedOut.Load(),
+	}
+	if l := ss.limit.Load(); l != nil {
+		i.RateLimit = l.String()
 	}
 	if ss.ip.IsValid() {
 		i.IP = ss.ip.String()
@@ -166,11 +186,15 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 	ss.wasUp.Store(true)
 	ss.srv.stats.Login.up.Add(1)
 	ss.srv.loggedIn(ss)
+	ss.policyMu.Lock()
 	if res := info.Result; res != nil && res.SessionTimeout > 0 {
 		// Counted from the network phase, as pppd's maxconnect: the time
 		// of service the limit grants starts when service does.
-		ss.limitTimer = time.AfterFunc(res.SessionTimeout, func() { ss.closeFor(aaa.CauseSessionTimeout, "session timeout") })
+		ss.setSessionTimeout(res.SessionTimeout)
 	}
+	ss.startRateLimit(info.Result)
+	ss.policyUp = true
+	ss.policyMu.Unlock()
 	if res := info.Result; res != nil && res.IdleTimeout > 0 {
 		ss.idle.start(res.IdleTimeout, ss.activity, func() { ss.closeFor(aaa.CauseIdleTimeout, "idle timeout") })
 	}
@@ -199,9 +223,10 @@ func (ss *Session) onDown(reason string) {
 	// wait for itself there (boxd hung in TestBoxdChurn).
 	ss.startClaimed.Store(true)
 	ss.stopStartTimer()
-	if ss.limitTimer != nil {
-		ss.limitTimer.Stop()
-	}
+	ss.policyMu.Lock()
+	ss.policyUp = false
+	ss.setSessionTimeout(0)
+	ss.policyMu.Unlock()
 	ss.idle.stop()
 	ss.tunMu.Lock()
 	if ss.ackTimer != nil {
