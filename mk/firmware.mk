@@ -20,7 +20,7 @@ firmware-apt-arm64:
 	  dpkg --add-architecture arm64 && apt-get update -qq; }
 
 image: $(if $(filter %arm64 nanopi%,$(BOARD)),firmware-apt-arm64)
-	$(GO) run ./cmd/mkfirmware -board board/$(BOARD) -out $(OUT) -cache $(CACHE) -version $(VERSION)
+	$(GO) run ./cmd/mkfirmware -board board/$(BOARD) -out $(OUT) -cache $(CACHE) -version $(VERSION) $(if $(UPDATE_PUB),-update-key $(UPDATE_PUB))
 
 images:
 	$(MAKE) image BOARD=qemu-amd64
@@ -69,3 +69,17 @@ test-firmware: images client-guest
 	@if [ "$$(id -u)" != 0 ]; then echo "test-firmware: needs root (network namespace, tap devices)" >&2; exit 1; fi
 	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_CACHE=$(CACHE) CACHE=$(CACHE) \
 		$(GO) test -count=1 -v -timeout 25m ./qemu/firmware
+
+# Update files (issue 10): `make update BOARD=...` signs the kernel and initramfs of the last
+# `make image` into $(OUT)/pptpbox-BOARD-VERSION.upd. UPDATE_KEY is the private key (default:
+# the dev key in $(CACHE)/update-key, which `make image` trusts unless UPDATE_PUB is set);
+# `make update-keygen` makes a key pair of your own in $(KEYDIR).
+UPDATE_KEY ?=
+UPDATE_PUB ?=
+KEYDIR ?= keys
+.PHONY: update update-keygen
+update: image
+	$(GO) run ./cmd/mkupdate build -board board/$(BOARD) -in $(OUT) -cache $(CACHE) $(if $(UPDATE_KEY),-key $(UPDATE_KEY))
+
+update-keygen:
+	$(GO) run ./cmd/mkupdate keygen -out $(KEYDIR)
