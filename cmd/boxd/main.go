@@ -2,7 +2,7 @@
 // router work lands, the WAN/LAN ports and NAT), run from one TOML file.
 //
 //	boxd -config /etc/pptpbox.toml   run the box
-//	     [-board NAME] [-config-source TEXT]
+//	     [-board NAME] [-config-source TEXT] [-firmware-status FILE]
 //	                                 what show system reports (the init passes them)
 //	     [-config-store FILE]        where console commits go (default: the -config file);
 //	                                 the firmware runs a copy in /run and commits to /config
@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var sys sysInfo
 	fs.StringVar(&sys.board, "board", "", "the board's name, for show system (the init passes it)")
 	fs.StringVar(&sys.configSource, "config-source", "", "where the config came from, for show system (the init passes it)")
+	fs.StringVar(&sys.firmware, "firmware-status", "", "the init's boot slot status (JSON), for show system")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

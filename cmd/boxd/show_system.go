@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +20,7 @@ import (
 type sysInfo struct {
 	board        string // -board
 	configSource string // -config-source
+	firmware     string // -firmware-status: the init's JSON control.Firmware
 	started      time.Time
 }
 
@@ -57,6 +59,18 @@ func (a boxAPI) System(ctx context.Context) (control.System, error) {
 	read("loadavg", func(b []byte) (err error) { s.Load, err = parseLoadavg(b); return err })
 	read("meminfo", func(b []byte) (err error) { s.MemTotal, s.MemAvailable, err = parseMeminfo(b); return err })
 	read("self/status", func(b []byte) (err error) { s.BoxdRSS, err = parseRSS(b); return err })
+	if b.sys.firmware != "" {
+		if raw, err := os.ReadFile(b.sys.firmware); err == nil {
+			var f control.Firmware
+			if err := json.Unmarshal(raw, &f); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", b.sys.firmware, err))
+			} else {
+				s.Firmware = &f
+			}
+		} else {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		b.log.Warn("show system: some figures are missing", "err", errors.Join(errs...))
 	}

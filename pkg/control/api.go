@@ -294,6 +294,21 @@ type System struct {
 	ConfigStore  string        `json:"config_store"` // where commits are written
 	ConfigSource string        `json:"config_source,omitempty"`
 	Pending      *Pending      `json:"pending,omitempty"` // a commit confirmed waiting
+	Firmware     *Firmware     `json:"firmware,omitempty"` // on a box: the boot slots (from the init)
+}
+
+// Firmware is the boot slots of a box, as its init reports them (docs/show.md).
+type Firmware struct {
+	Running     string         `json:"running"`   // slot booted: A or B ("" for a direct kernel boot)
+	Committed   string         `json:"committed"` // slot GRUB boots when no trial is pending
+	Slots       []FirmwareSlot `json:"slots"`
+	LastUpgrade string         `json:"last_upgrade"` // the last upgrade's state in words, or "none"
+}
+
+// FirmwareSlot is one slot's content.
+type FirmwareSlot struct {
+	Name    string `json:"name"`
+	Version string `json:"version"` // "" when empty or half written
 }
 
 // Pending is a commit confirmed that has not been confirmed yet.
