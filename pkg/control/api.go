@@ -293,7 +293,7 @@ type System struct {
 	ConfigFile   string        `json:"config_file"`  // what boxd runs with
 	ConfigStore  string        `json:"config_store"` // where commits are written
 	ConfigSource string        `json:"config_source,omitempty"`
-	Pending      *Pending      `json:"pending,omitempty"` // a commit confirmed waiting
+	Pending      *Pending      `json:"pending,omitempty"`  // a commit confirmed waiting
 	Firmware     *Firmware     `json:"firmware,omitempty"` // on a box: the boot slots (from the init)
 }
 
