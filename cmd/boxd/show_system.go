@@ -67,7 +67,7 @@ func (a boxAPI) System(ctx context.Context) (control.System, error) {
 			} else {
 				s.Firmware = &f
 			}
-		} else {
+		} else if !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}

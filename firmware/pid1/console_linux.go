@@ -72,6 +72,7 @@ func (b *box) commands() map[string]Command {
 				fmt.Fprintf(out, "  %s\n", e)
 			}
 			fmt.Fprintln(out, b.svc().status())
+			fmt.Fprint(out, b.slotsStatus())
 			if b.wd != nil {
 				fmt.Fprintln(out, "watchdog armed")
 			}
@@ -111,6 +112,8 @@ func (b *box) commands() map[string]Command {
 			return nil
 		}},
 	}
+	cmds["upgrade"] = b.upgradeCommand()
+	cmds["factory-reset"] = b.factoryResetCommand()
 	if b.cmd.Flag(optDebug) || DebugShellRequested(b.dec().Use.Data) {
 		cmds["shell"] = Command{"debug shell (enabled by " + optDebug + "=1 or [console] debug_shell)", func(_ []string, out io.Writer) error {
 			return b.shell()

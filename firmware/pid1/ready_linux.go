@@ -41,8 +41,8 @@ func (b *box) printReady() {
 		time.Sleep(250 * time.Millisecond)
 	}
 	wan := b.addr("wan")
-	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s uptime=%.1fs\n",
-		b.version, wan, b.addr("lan"), b.boardName(), b.dec().Use.Source, uptime())
+	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s uptime=%.1fs%s\n",
+		b.version, wan, b.addr("lan"), b.boardName(), b.dec().Use.Source, uptime(), b.readyFields())
 	b.readyLines.Add(1)
 	if b.roles["wan"] != "" {
 		b.followOnce.Do(func() { go b.followWAN(wan) })

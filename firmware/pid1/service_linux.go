@@ -164,7 +164,7 @@ func (s *service) stop(grace time.Duration) {
 
 func (b *box) startBoxd() {
 	s := &service{
-		name: "boxd", argv: []string{boxdPath, "-config", runConfig},
+		name: "boxd", argv: []string{boxdPath, "-config", runConfig, "-firmware-status", firmwareStatus},
 		log: &PrefixWriter{Prefix: "boxd: ", W: b.ring}, r: b.r, lg: b.lg,
 		stopped: make(chan struct{}), exits: make(chan string, 8),
 	}

@@ -297,6 +297,15 @@ type System struct {
 	Firmware     *Firmware     `json:"firmware,omitempty"` // on a box: the boot slots (from the init)
 }
 
+// UpgradeSocket is where a box's init takes update files (not boxd: the init owns the
+// disk, and an upgrade must work when boxd does not): the client writes the line
+// "UpgradeMagic SOURCE\n", then the file, then closes its half; the init answers with
+// progress lines and a last line "ok" or "error: ...". boxctl upgrade is its client.
+const (
+	UpgradeSocket = "/run/pptpbox/upgrade.sock"
+	UpgradeMagic  = "pptpbox-upgrade"
+)
+
 // Firmware is the boot slots of a box, as its init reports them (docs/show.md).
 type Firmware struct {
 	Running     string         `json:"running"`   // slot booted: A or B ("" for a direct kernel boot)

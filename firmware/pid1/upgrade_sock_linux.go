@@ -1,0 +1,97 @@
+package pid1
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pptpbox/pptpbox/pkg/control"
+)
+
+// The upgrade socket: `boxctl upgrade FILE` (and boxd's upload endpoint, when it has one)
+// stream an update file to the init, which owns the disk. The stream is one line
+// "pptpbox-upgrade SOURCE" and the file's bytes up to the end of the client's half of the
+// connection; the init answers with progress lines and a last line "ok" or "error: ...".
+// The socket is root's only (0600): whoever can write it can replace the firmware, with a
+// file the image's key signed.
+
+func (b *box) serveUpgrades() {
+	path := control.UpgradeSocket
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		b.lg.Error("upgrade socket", "err", err)
+		return
+	}
+	os.Chmod(path, 0o600)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			b.lg.Error("upgrade socket", "err", err)
+			return
+		}
+		go b.serveUpgrade(c)
+	}
+}
+
+func (b *box) serveUpgrade(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	magic, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+	if err != nil || magic != control.UpgradeMagic {
+		fmt.Fprintf(c, "error: not an upgrade request\n")
+		return
+	}
+	source := "socket"
+	if f := strings.Fields(rest); len(f) > 0 {
+		source = strings.Join(f, "-")
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxUpdateSize+1))
+	if err == nil && int64(len(data)) > maxUpdateSize {
+		err = fmt.Errorf("larger than %d bytes: not an update file", maxUpdateSize)
+	}
+	if err == nil {
+		err = b.install(data, source, c)
+	}
+	if err != nil {
+		b.lg.Warn("upgrade refused", "source", source, "err", err)
+		fmt.Fprintf(c, "error: %v\n", err)
+		return
+	}
+	fmt.Fprintln(c, "ok")
+}
+
+// upgradeCommand is the console's `upgrade FILE`.
+func (b *box) upgradeCommand() Command {
+	return Command{"FILE: install a signed update file (e.g. on the USB stick at " + usbMount + ") and reboot into it", func(args []string, out io.Writer) error {
+		if len(args) != 1 {
+			return fmt.Errorf("usage: upgrade FILE")
+		}
+		data, err := readLimited(args[0], maxUpdateSize)
+		if err != nil {
+			return fmt.Errorf("upgrade: %w", err)
+		}
+		if err := b.install(data, "console", out); err != nil {
+			return err
+		}
+		return ErrExitPrompt
+	}}
+}
+
+// slotsStatus is the console status's slot lines.
+func (b *box) slotsStatus() string {
+	u := b.up
+	if u == nil || u.dev == "" {
+		return "slots: no boot partition\n"
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	s := u.status
+	return fmt.Sprintf("slot %s (committed %s) %s\nlast upgrade: %s\n", or(s.Running, "-"), or(s.Committed, "-"), u.versions(), s.LastUpgrade)
+}
