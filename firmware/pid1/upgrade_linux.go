@@ -218,7 +218,9 @@ func (b *box) install(data []byte, source string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "upgrade: %s: version %s for %s, signed with key %s: verified\n", source, upd.Version, board, upd.KeyID)
+	msg := fmt.Sprintf("upgrade: %s: version %s for %s, signed with key %s: verified", source, upd.Version, board, upd.KeyID)
+	fmt.Fprintln(out, msg)
+	b.lg.Info(msg)
 	u.mu.Lock()
 	if u.busy {
 		u.mu.Unlock()
@@ -244,7 +246,7 @@ func (b *box) install(data []byte, source string, out io.Writer) error {
 		u.mu.Unlock()
 		return err
 	}
-	msg := fmt.Sprintf("upgrade: slot %s holds %s now; rebooting to try it (slot %s stays the way back)", rec.To, rec.ToVersion, rec.From)
+	msg = fmt.Sprintf("upgrade: slot %s holds %s now; rebooting to try it (slot %s stays the way back)", rec.To, rec.ToVersion, rec.From)
 	fmt.Fprintln(out, msg)
 	b.lg.Info(msg)
 	b.requestShutdown("reboot")
@@ -283,7 +285,8 @@ func (b *box) upgradeFromUSB() bool {
 		err = fmt.Errorf("this image has no update key (%v)", b.up.keyErr)
 	}
 	if err == nil {
-		err = b.install(data, "usb", b.console)
+		// The log is on the console already.
+		err = b.install(data, "usb", io.Discard)
 	}
 	if err != nil {
 		b.printBanner(fmt.Sprintf("upgrade: USB %s refused, not applied: %v", path, err))

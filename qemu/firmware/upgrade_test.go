@@ -1,0 +1,257 @@
+package firmware
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pptpbox/pptpbox/firmware/grubenv"
+	"github.com/pptpbox/pptpbox/firmware/update"
+)
+
+// TestUpgrade walks a box from its SeaBIOS disk boot through three upgrades, each in its
+// own QEMU run of the same disk (the box reboots itself inside a run):
+//
+//  1. a USB stick holds update Y (a second build, PPTPBOX_OUT_NEXT): slot A (the image, X)
+//     installs it into B at boot, reboots, GRUB tries B once, the init on B confirms it
+//     after the trial hold; the ready line, the console status and `show system` say
+//     slot B runs Y;
+//  2. a stick holds update Z whose initramfs is junk: B installs it into A, GRUB tries A,
+//     the kernel panics, the reset lands on B (GRUB cleared the one-shot), which says so;
+//     the stick's update is not tried a second time;
+//  3. `upgrade FILE` on the console installs X again into A; on trial, the init stops
+//     feeding the watchdog; the reset lands on B, which says A crashed or hung.
+//
+// The CONFIG partition is the same byte for byte at the end. The updates are signed here
+// (mkupdate build's steps) with the key the images trust: the dev key of the cache, or
+// PPTPBOX_UPDATE_KEY.
+func TestUpgrade(t *testing.T) {
+	gate(t)
+	need(t, "sgdisk", "mtype", "mcopy", "mkfs.vfat", "zstd")
+	disk := copyImage(t, imageFor(t, "qemu-amd64"))
+	key := signingKey(t)
+	next := os.Getenv("PPTPBOX_OUT_NEXT")
+	if next == "" {
+		t.Fatal("PPTPBOX_OUT_NEXT: the output directory of a second build of the image, with another version (make test-firmware makes it)")
+	}
+	// mkupdate build, as a function: the kernel and initramfs a build left in dir.
+	mkUpdate := func(dir, version string, initramfs []byte) []byte {
+		if version == "" {
+			version = strings.TrimSpace(string(readFile(t, filepath.Join(dir, "qemu-amd64.version"))))
+		}
+		if initramfs == nil {
+			initramfs = readFile(t, filepath.Join(dir, "qemu-amd64.initrd.zst"))
+		}
+		data, err := update.Build(key, "qemu-amd64", version, map[string][]byte{
+			update.Kernel: readFile(t, filepath.Join(dir, "qemu-amd64.vmlinuz")), update.Initramfs: initramfs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	vX := strings.TrimSpace(string(readFile(t, filepath.Join(outDir(), "qemu-amd64.version"))))
+	vY := strings.TrimSpace(string(readFile(t, filepath.Join(next, "qemu-amd64.version"))))
+	if vX == vY {
+		t.Fatalf("both builds are version %s", vX)
+	}
+	updY := mkUpdate(next, "", nil)
+	updZ := mkUpdate(outDir(), "vZ", []byte("this is not an initramfs"))
+	updX := mkUpdate(outDir(), "", nil)
+
+	// The test's kernel arguments through grubenv; a last good config equal to the flash
+	// one, so that no config trial writes CONFIG.
+	setGrubEnv(t, disk, "pptpbox.debug=1 pptpbox.test=1 pptpbox.trial=3s pptpbox.watchdog=5s")
+	writeConfigFile(t, disk, "last-good.toml", readConfigFile(t, disk, "pptpbox.toml"))
+	configBefore := partition(t, disk, "CONFIG")
+
+	// Run 1: vY from the USB stick, into B, confirmed.
+	qX, qY := regexp.QuoteMeta(vX), regexp.QuoteMeta(vY)
+	v := diskBoot(t, disk, stick(t, map[string][]byte{"pptpbox-qemu-amd64-" + vY + ".upd": updY}))
+	_, at := v.waitFor(regexp.MustCompile(`upgrade: slot B holds `+qY+` now; rebooting to try it`), 0, bootLimit)
+	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot B`), at, bootLimit)
+	m, at := v.waitFor(readyRE, at, bootLimit)
+	if m[1] != vY || !strings.Contains(m[0], "slot=B slots=A:"+vX+",B:"+vY) {
+		t.Fatalf("ready line after the upgrade: %s", m[0])
+	}
+	_, at = v.waitFor(regexp.MustCompile(`pptpbox upgrade: slot B \(`+qY+`\) from usb: good \(was slot A \(`+qX+`\)\); slot B is committed`), at, bootLimit)
+	v.send("status")
+	_, at = v.waitFor(regexp.MustCompile(`slot B \(committed B\) A:`+qX+` B:`+qY), at, 20*time.Second)
+	v.send("show system")
+	_, at = v.waitFor(regexp.MustCompile(`last upgrade\s+slot B \(`+qY+`\) from usb: good`), at, 30*time.Second)
+	poweroff(v, at)
+
+	// Run 2: a kernel that panics: back to B by itself, and B says why.
+	v = diskBoot(t, disk, stick(t, map[string][]byte{"pptpbox-qemu-amd64-vZ.upd": updZ}))
+	_, at = v.waitFor(regexp.MustCompile(`upgrade: slot A holds vZ now; rebooting to try it`), 0, bootLimit)
+	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot A`), at, bootLimit)
+	_, at = v.waitFor(regexp.MustCompile(`Kernel panic`), at, bootLimit)
+	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot B`), at, bootLimit)
+	_, at = v.waitFor(regexp.MustCompile(`\*\*\* upgrade: slot A \(vZ\) failed, back on slot B \(`+qY+`\): slot A never reached its init`), at, bootLimit)
+	m, at = v.waitFor(readyRE, at, bootLimit)
+	if m[1] != vY || !strings.Contains(m[0], "slot=B slots=A:vZ,B:"+vY) {
+		t.Fatalf("ready line after the rollback: %s", m[0])
+	}
+	poweroff(v, at)
+
+	// Run 3: from the console; the new slot hangs (watchdog) during its trial.
+	setGrubEnv(t, disk, "pptpbox.debug=1 pptpbox.test=1 pptpbox.trial=300s pptpbox.watchdog=5s")
+	v = diskBoot(t, disk, stick(t, map[string][]byte{"x.bin": updX, "pptpbox-qemu-amd64-vZ.upd": updZ}))
+	_, at = v.waitFor(regexp.MustCompile(`this update failed on an earlier boot`), 0, bootLimit)
+	_, at = v.waitFor(readyRE, at, bootLimit)
+	v.send("upgrade /mnt/usb/x.bin")
+	_, at = v.waitFor(regexp.MustCompile(`upgrade: slot A verified \(SHA-256 read back\)`), at, bootLimit)
+	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot A`), at, bootLimit)
+	m, at = v.waitFor(readyRE, at, bootLimit)
+	if m[1] != vX || !strings.Contains(m[0], "slot=A") {
+		t.Fatalf("ready line on trial: %s", m[0])
+	}
+	v.send("test-watchdog-hang")
+	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot B`), at, bootLimit)
+	_, at = v.waitFor(regexp.MustCompile(`\*\*\* upgrade: slot A \(`+qX+`\) failed, back on slot B \(`+qY+`\): slot A started but was not confirmed: it crashed or hung`), at, bootLimit)
+	m, at = v.waitFor(readyRE, at, bootLimit)
+	if m[1] != vY {
+		t.Fatalf("ready line after the watchdog: %s", m[0])
+	}
+	poweroff(v, at)
+
+	if !bytes.Equal(partition(t, disk, "CONFIG"), configBefore) {
+		t.Error("the CONFIG partition changed during the upgrades")
+	}
+	env := readGrubEnv(t, disk)
+	if env["pptpbox_slot"] != "B" || env["pptpbox_try"] != "" {
+		t.Errorf("grubenv at the end: %q", env)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// signingKey is the private key the image trusts.
+func signingKey(t *testing.T) ed25519.PrivateKey {
+	t.Helper()
+	path := os.Getenv("PPTPBOX_UPDATE_KEY")
+	if path == "" {
+		cache := os.Getenv("CACHE")
+		if cache == "" {
+			home, _ := os.UserHomeDir()
+			cache = filepath.Join(home, ".cache", "pptpbox")
+		}
+		path = filepath.Join(cache, "update-key", "dev.key")
+	}
+	k, err := update.ReadPrivateKey(path)
+	if err != nil {
+		t.Fatalf("update signing key: %v (set PPTPBOX_UPDATE_KEY to the key the image trusts)", err)
+	}
+	return k
+}
+
+// partitionSpan is a partition's byte offset and size in the image.
+func partitionSpan(t *testing.T, img, name string) (off, size int64) {
+	t.Helper()
+	out, err := exec.Command("sgdisk", "-p", img).Output()
+	if err != nil {
+		t.Fatalf("sgdisk -p: %v", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 7 && f[len(f)-1] == name {
+			start, err1 := strconv.ParseInt(f[1], 10, 64)
+			end, err2 := strconv.ParseInt(f[2], 10, 64)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("sgdisk line %q", l)
+			}
+			return start * 512, (end - start + 1) * 512
+		}
+	}
+	t.Fatalf("no %s partition in %s", name, img)
+	return 0, 0
+}
+
+func partition(t *testing.T, img, name string) []byte {
+	t.Helper()
+	off, size := partitionSpan(t, img, name)
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, size)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		t.Fatal(err)
+	}
+	return buf
+}
+
+func bootPart(t *testing.T, img string) string {
+	off, _ := partitionSpan(t, img, "boot")
+	return img + "@@" + strconv.FormatInt(off, 10)
+}
+
+func readGrubEnv(t *testing.T, img string) grubenv.Env {
+	t.Helper()
+	env, err := grubenv.Parse(mtools(t, "mtype", "-i", bootPart(t, img), "::/grub/grubenv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// setGrubEnv sets the extra kernel arguments grub.cfg reads from grubenv.
+func setGrubEnv(t *testing.T, img, args string) {
+	t.Helper()
+	env := readGrubEnv(t, img)
+	env["pptpbox_args"] = args
+	data, err := env.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "grubenv")
+	os.WriteFile(src, data, 0o644)
+	mtools(t, "mcopy", "-o", "-i", bootPart(t, img), src, "::/grub/grubenv")
+}
+
+// stick is a FAT stick labelled PPTPBOX holding files.
+func stick(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "usb.img")
+	if out, err := exec.Command("mkfs.vfat", "-n", "PPTPBOX", "-C", img, strconv.Itoa(96*1024)).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.vfat: %v: %s", err, out)
+	}
+	for name, data := range files {
+		src := filepath.Join(t.TempDir(), name)
+		os.WriteFile(src, data, 0o644)
+		mtools(t, "mcopy", "-i", img, src, "::/"+name)
+	}
+	return img
+}
+
+// diskBoot boots the disk with SeaBIOS and GRUB, a watchdog and a USB stick; the guest's
+// reboots stay in the same QEMU.
+func diskBoot(t *testing.T, disk, usb string) *vm {
+	t.Helper()
+	args := append([]string{"-M", "pc", "-m", "512",
+		"-drive", "file=" + disk + ",format=raw,if=virtio", "-device", "i6300esb",
+		"-device", "qemu-xhci", "-drive", "if=none,id=usb,format=raw,file=" + usb,
+		"-device", "usb-storage,drive=usb,removable=on"}, netArgs("pci")...)
+	return startVM(t, 8*time.Minute, "qemu-system-x86_64", args...)
+}
+
+func poweroff(v *vm, next int) {
+	v.t.Helper()
+	v.send("poweroff")
+	v.waitFor(regexp.MustCompile(`pptpbox: poweroff`), next, 30*time.Second)
+	v.waitExit(30 * time.Second)
+}
