@@ -76,8 +76,8 @@ func TestUpgrade(t *testing.T) {
 	v := diskBoot(t, disk, stick(t, map[string][]byte{"pptpbox-qemu-amd64-" + vY + ".upd": updY}))
 	_, at := v.waitFor(regexp.MustCompile(`upgrade: slot B holds `+qY+` now; rebooting to try it`), 0, bootLimit)
 	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot B`), at, bootLimit)
-	m, at := v.waitFor(readyRE, at, bootLimit)
-	if m[1] != vY || !strings.Contains(m[0], "slot=B slots=A:"+vX+",B:"+vY) {
+	m, at := v.waitFor(slotReadyRE, at, bootLimit)
+	if m[1] != vY || m[7] != "B" || m[8] != "A:"+vX+",B:"+vY {
 		t.Fatalf("ready line after the upgrade: %s", m[0])
 	}
 	_, at = v.waitFor(regexp.MustCompile(`pptpbox upgrade: slot B \(`+qY+`\) from usb: good \(was slot A \(`+qX+`\)\); slot B is committed`), at, bootLimit)
@@ -94,8 +94,8 @@ func TestUpgrade(t *testing.T) {
 	_, at = v.waitFor(regexp.MustCompile(`Kernel panic`), at, bootLimit)
 	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot B`), at, bootLimit)
 	_, at = v.waitFor(regexp.MustCompile(`\*\*\* upgrade: slot A \(vZ\) failed, back on slot B \(`+qY+`\): slot A never reached its init`), at, bootLimit)
-	m, at = v.waitFor(readyRE, at, bootLimit)
-	if m[1] != vY || !strings.Contains(m[0], "slot=B slots=A:vZ,B:"+vY) {
+	m, at = v.waitFor(slotReadyRE, at, bootLimit)
+	if m[1] != vY || m[7] != "B" || m[8] != "A:vZ,B:"+vY || !strings.Contains(m[9], "slot A (vZ) failed") {
 		t.Fatalf("ready line after the rollback: %s", m[0])
 	}
 	poweroff(v, at)
@@ -104,18 +104,18 @@ func TestUpgrade(t *testing.T) {
 	setGrubEnv(t, disk, "pptpbox.debug=1 pptpbox.test=1 pptpbox.trial=300s pptpbox.watchdog=5s")
 	v = diskBoot(t, disk, stick(t, map[string][]byte{"x.bin": updX, "pptpbox-qemu-amd64-vZ.upd": updZ}))
 	_, at = v.waitFor(regexp.MustCompile(`this update failed on an earlier boot`), 0, bootLimit)
-	_, at = v.waitFor(readyRE, at, bootLimit)
+	_, at = v.waitFor(slotReadyRE, at, bootLimit)
 	v.send("upgrade /mnt/usb/x.bin")
 	_, at = v.waitFor(regexp.MustCompile(`upgrade: slot A verified \(SHA-256 read back\)`), at, bootLimit)
 	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot A`), at, bootLimit)
-	m, at = v.waitFor(readyRE, at, bootLimit)
-	if m[1] != vX || !strings.Contains(m[0], "slot=A") {
+	m, at = v.waitFor(slotReadyRE, at, bootLimit)
+	if m[1] != vX || m[7] != "A" || !strings.Contains(m[9], "on trial") {
 		t.Fatalf("ready line on trial: %s", m[0])
 	}
 	v.send("test-watchdog-hang")
 	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot B`), at, bootLimit)
 	_, at = v.waitFor(regexp.MustCompile(`\*\*\* upgrade: slot A \(`+qX+`\) failed, back on slot B \(`+qY+`\): slot A started but was not confirmed: it crashed or hung`), at, bootLimit)
-	m, at = v.waitFor(readyRE, at, bootLimit)
+	m, at = v.waitFor(slotReadyRE, at, bootLimit)
 	if m[1] != vY {
 		t.Fatalf("ready line after the watchdog: %s", m[0])
 	}
@@ -129,6 +129,9 @@ func TestUpgrade(t *testing.T) {
 		t.Errorf("grubenv at the end: %q", env)
 	}
 }
+
+// slotReadyRE is the ready line with the slots: running, versions, last upgrade.
+var slotReadyRE = regexp.MustCompile(readyRE.String() + ` slot=(\S+) slots=(\S+) upgrade="([^"]*)"`)
 
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
