@@ -263,6 +263,10 @@ func (b *box) upgradeFromUSB() bool {
 	if len(files) == 0 {
 		return false
 	}
+	if b.up.role == slots.OnTrial {
+		b.lg.Info("upgrade: this slot is on trial; the USB stick's update waits for the next boot", "file", files[0])
+		return false
+	}
 	sort.Strings(files)
 	if len(files) > 1 {
 		b.printBanner(fmt.Sprintf("upgrade: %d update files on the USB stick, none applied: leave one", len(files)))

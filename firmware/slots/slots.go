@@ -30,6 +30,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pptpbox/pptpbox/firmware/grubenv"
@@ -84,6 +85,28 @@ type Record struct {
 	Source      string // usb, console, boxctl, http
 	Hash        string // SHA-256 of the update file
 	Reason      string // why it failed
+	// FailedHashes are the update files that failed before (the last MaxFailed), so
+	// that a stick left in is not tried again after a later upgrade.
+	FailedHashes []string
+}
+
+// MaxFailed is how many failed updates a record remembers.
+const MaxFailed = 8
+
+// failed marks the record's update failed and remembers its hash.
+func (r *Record) failed() {
+	r.State = Failed
+	r.remember()
+}
+
+func (r *Record) remember() {
+	if r.Hash == "" || slices.Contains(r.FailedHashes, r.Hash) {
+		return
+	}
+	r.FailedHashes = append(r.FailedHashes, r.Hash)
+	if n := len(r.FailedHashes); n > MaxFailed {
+		r.FailedHashes = r.FailedHashes[n-MaxFailed:]
+	}
 }
 
 // Names on the boot partition.
@@ -106,7 +129,7 @@ func (r Record) Encode() []byte {
 	for _, kv := range [][2]string{
 		{"state", string(r.State)}, {"from", string(r.From)}, {"to", string(r.To)},
 		{"from_version", r.FromVersion}, {"to_version", r.ToVersion}, {"source", r.Source},
-		{"sha256", r.Hash}, {"reason", r.Reason},
+		{"sha256", r.Hash}, {"reason", r.Reason}, {"failed_sha256", strings.Join(r.FailedHashes, " ")},
 	} {
 		fmt.Fprintf(&b, "%s=%s\n", kv[0], strings.Join(strings.Fields(kv[1]), " "))
 	}
@@ -144,6 +167,8 @@ func ParseRecord(data []byte) (Record, error) {
 			r.Hash = v
 		case "reason":
 			r.Reason = v
+		case "failed_sha256":
+			r.FailedHashes = strings.Fields(v)
 		}
 	}
 	return r, nil
@@ -300,7 +325,7 @@ func (d *Disk) AtBoot(running Slot) (Role, Record, error) {
 		case Writing:
 			r.Reason = fmt.Sprintf("writing slot %s was interrupted (power loss or reset)", r.To)
 		}
-		r.State = Failed
+		r.failed()
 		// GRUB cleared the one-shot; clear it here too in case it could not.
 		if err := d.setEnv(map[string]string{EnvTry: ""}); err != nil {
 			return RolledBack, r, err
@@ -337,6 +362,7 @@ func (d *Disk) Fail(running Slot, reason string) (Record, error) {
 		return r, fmt.Errorf("slots: slot %s is not on trial (last upgrade: %s)", running, r.State)
 	}
 	r.State, r.Reason = Failing, reason
+	r.remember()
 	if err := d.setEnv(map[string]string{EnvTry: ""}); err != nil {
 		return r, err
 	}
@@ -349,8 +375,11 @@ func (d *Disk) Skip(u *update.Update, running Slot) string {
 	if d.Version(running) == u.Version {
 		return fmt.Sprintf("version %s is running already", u.Version)
 	}
-	if r, err := d.Record(); err == nil && r.Hash == u.Hash && (r.State == Failed || r.State == Failing) {
-		return fmt.Sprintf("this update failed on an earlier boot (%s)", r.Reason)
+	if r, err := d.Record(); err == nil && slices.Contains(r.FailedHashes, u.Hash) {
+		if r.Hash == u.Hash {
+			return fmt.Sprintf("this update failed on an earlier boot (%s)", r.Reason)
+		}
+		return "this update failed on an earlier boot"
 	}
 	return ""
 }
@@ -367,7 +396,11 @@ func (d *Disk) Install(u *update.Update, running Slot, source string, progress f
 		return Record{}, fmt.Errorf("slots: slot %s is on trial: it must be confirmed before another upgrade", running)
 	}
 	target := running.Other()
-	r := Record{State: Writing, From: running, To: target, FromVersion: d.Version(running), ToVersion: u.Version, Source: source, Hash: u.Hash}
+	prev, err := d.Record()
+	if err != nil {
+		return Record{}, err
+	}
+	r := Record{FailedHashes: prev.FailedHashes, State: Writing, From: running, To: target, FromVersion: d.Version(running), ToVersion: u.Version, Source: source, Hash: u.Hash}
 	if err := d.setEnv(map[string]string{EnvTry: ""}); err != nil {
 		return r, err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -144,6 +145,15 @@ func TestUpgradeFails(t *testing.T) {
 			if why := d.Skip(newUpdate(t, "vC"), A); why != "" {
 				t.Errorf("a new update skipped: %q", why)
 			}
+			// A later upgrade (good or not) does not make the failed one new again.
+			if _, err := d.Install(newUpdate(t, "vC"), A, "console", func(string) {}); err != nil {
+				t.Fatal(err)
+			}
+			boot(t, d, B, OnTrial)
+			d.Confirm(B)
+			if why := d.Skip(u, B); !strings.Contains(why, "failed on an earlier boot") {
+				t.Errorf("after another upgrade, the failed update is offered again: %q", why)
+			}
 		})
 	}
 }
@@ -176,13 +186,14 @@ func TestInstallVerifies(t *testing.T) {
 }
 
 func TestRecordRoundTrip(t *testing.T) {
-	r := Record{State: Failed, From: A, To: B, FromVersion: "v1", ToVersion: "v2", Source: "usb", Hash: "ab", Reason: "boxd exited\n3 times"}
+	r := Record{State: Failed, From: A, To: B, FromVersion: "v1", ToVersion: "v2", Source: "usb", Hash: "ab", Reason: "boxd exited\n3 times",
+		FailedHashes: []string{"01", "ab"}}
 	got, err := ParseRecord(r.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Reason = "boxd exited 3 times"
-	if got != r {
+	if !reflect.DeepEqual(got, r) {
 		t.Fatalf("%+v", got)
 	}
 	if _, err := ParseRecord([]byte("to=C\n")); err == nil {
@@ -204,7 +215,7 @@ func FuzzParseRecord(f *testing.F) {
 			t.Fatal(err)
 		}
 		r3, _ := ParseRecord(r2.Encode())
-		if r2 != r3 {
+		if !reflect.DeepEqual(r2, r3) {
 			t.Fatalf("%+v != %+v", r2, r3)
 		}
 	})
