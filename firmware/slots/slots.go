@@ -310,6 +310,10 @@ func (d *Disk) AtBoot(running Slot) (Role, Record, error) {
 		return Normal, r, err
 	}
 	switch {
+	case running == r.To && running == committed && r.State == Booted:
+		// Confirm committed the slot but was reset before it could rewrite the record.
+		r.State = Good
+		return Normal, r, d.setRecord(r)
 	case running == r.To && running != committed && (r.State == Staged || r.State == Booted):
 		// The one-shot boot of the update (Booted again: this init already started once
 		// and the box reset before it decided; the try was cleared, so this boot came by

@@ -185,6 +185,19 @@ func TestInstallVerifies(t *testing.T) {
 	}
 }
 
+// TestConfirmInterrupted: a reset between committing the slot and rewriting the record.
+func TestConfirmInterrupted(t *testing.T) {
+	d := newDisk(t)
+	if _, err := d.Install(newUpdate(t, "vB"), A, "usb", func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	boot(t, d, B, OnTrial)
+	d.setEnv(map[string]string{EnvSlot: "B"}) // Confirm's first step only
+	if r := boot(t, d, B, Normal); r.State != Good {
+		t.Fatalf("record %+v", r)
+	}
+}
+
 func TestRecordRoundTrip(t *testing.T) {
 	r := Record{State: Failed, From: A, To: B, FromVersion: "v1", ToVersion: "v2", Source: "usb", Hash: "ab", Reason: "boxd exited\n3 times",
 		FailedHashes: []string{"01", "ab"}}

@@ -27,7 +27,8 @@ import (
 //     the kernel panics, the reset lands on B (GRUB cleared the one-shot), which says so;
 //     the stick's update is not tried a second time;
 //  3. `upgrade FILE` on the console installs X again into A; on trial, the init stops
-//     feeding the watchdog; the reset lands on B, which says A crashed or hung.
+//     feeding the watchdog; the reset lands on B, which says A crashed or hung;
+//  4. `factory-reset` (twice) on the console: CONFIG holds the embedded default only.
 //
 // The CONFIG partition is the same byte for byte at the end. The updates are signed here
 // (mkupdate build's steps) with the key the images trust: the dev key of the cache, or
@@ -130,6 +131,32 @@ func TestUpgrade(t *testing.T) {
 	env := readGrubEnv(t, disk)
 	if env["pptpbox_slot"] != "B" || env["pptpbox_try"] != "" {
 		t.Errorf("grubenv at the end: %q", env)
+	}
+
+	// Run 4: factory reset from the console: CONFIG holds the default only, the slots stay.
+	writeConfigFile(t, disk, "lan-leases.json", []byte(`{"leases":[]}`))
+	writeConfigFile(t, disk, "pptpbox.toml", append(readConfigFile(t, disk, "pptpbox.toml"), "\n# edited\n"...))
+	v = diskBoot(t, disk, stick(t, nil))
+	_, at = v.waitFor(slotReadyRE, 0, bootLimit)
+	v.send("factory-reset yes")
+	_, at = v.waitFor(regexp.MustCompile(`Type .factory-reset yes. within 30s to do it`), at, 20*time.Second)
+	v.send("factory-reset yes")
+	_, at = v.waitFor(regexp.MustCompile(`factory reset: CONFIG holds the default config only; rebooting`), at, 30*time.Second)
+	m, at = v.waitFor(slotReadyRE, at, bootLimit)
+	if m[1] != vY || m[7] != "B" {
+		t.Errorf("ready line after the factory reset: %s", m[0])
+	}
+	poweroff(v, at)
+	def := readFile(t, filepath.Join("..", "..", "rootfs", "etc", "pptpbox", "default.toml"))
+	if got := readConfigFile(t, disk, "pptpbox.toml"); !bytes.Equal(got, def) {
+		t.Errorf("pptpbox.toml after the factory reset is not the embedded default:\n%s", got)
+	}
+	for _, name := range []string{"last-good.toml", "lan-leases.json"} {
+		cmd := exec.Command("mtype", "-i", partitionPath(t, disk, "CONFIG"), "::/"+name)
+		cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Errorf("%s survived the factory reset: %s", name, out)
+		}
 	}
 }
 
