@@ -35,6 +35,8 @@ type Config struct {
 	Radius Radius `toml:"radius"`
 	// Metrics is [metrics] (metrics.go): the Prometheus endpoint.
 	Metrics Metrics `toml:"metrics"`
+	// Upgrade is [upgrade] (upgrade.go): the HTTP upload of update files.
+	Upgrade Upgrade `toml:"upgrade"`
 
 	// Router sections (WAN, LAN, NAT, firewall) live in router.go.
 	Router

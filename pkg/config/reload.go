@@ -6,7 +6,7 @@ import "reflect"
 // in force. Users, NAT, firewall, port forwards and [radius] (its servers,
 // secrets, timers, accounting: boxd swaps the RADIUS client, see
 // RadiusLive) change at once; the sections that shape the running server
-// and ports ([pptp], [wan], [lan] with [lan.dhcp], [log], [console], [metrics],
+// and ports ([pptp], [wan], [lan] with [lan.dhcp], [log], [console], [metrics], [upgrade],
 // whether the router or RADIUS runs at all, and [radius] while a
 // Disconnect-Request listener is on) keep old's values until the next
 // restart, and pending names the changed ones so that the reload can say
@@ -27,6 +27,7 @@ func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
 		{"console", !reflect.DeepEqual(c.Console, old.Console), func() { e.Console = old.Console }},
 		{"radius", !reflect.DeepEqual(c.Radius, old.Radius) && !RadiusLive(old.Radius, c.Radius), func() { e.Radius = old.Radius }},
 		{"metrics", !reflect.DeepEqual(c.Metrics, old.Metrics), func() { e.Metrics = old.Metrics }},
+		{"upgrade", !reflect.DeepEqual(c.Upgrade, old.Upgrade), func() { e.Upgrade = old.Upgrade }},
 		{"router", c.router != old.router, func() { e.router = old.router }},
 	}
 	for _, k := range keep {

@@ -33,6 +33,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateRadius()...)
 	errs = append(errs, c.validateAuthGuard()...)
 	errs = append(errs, c.validateMetrics()...)
+	errs = append(errs, c.validateUpgrade()...)
 	errs = append(errs, c.validateConsole()...)
 	return errors.Join(errs...)
 }
