@@ -3,6 +3,9 @@ package firmware
 import (
 	"bytes"
 	"crypto/ed25519"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/pptpbox/pptpbox/firmware/grubenv"
 	"github.com/pptpbox/pptpbox/firmware/update"
+	"github.com/pptpbox/pptpbox/pkg/login"
 )
 
 // TestUpgrade walks a box from its SeaBIOS disk boot through three upgrades, each in its
@@ -28,7 +32,9 @@ import (
 //     the stick's update is not tried a second time;
 //  3. `upgrade FILE` on the console installs X again into A; on trial, the init stops
 //     feeding the watchdog; the reset lands on B, which says A crashed or hung;
-//  4. `factory-reset` (twice) on the console: CONFIG holds the embedded default only.
+//  4. `factory-reset` (twice) on the console: CONFIG holds the embedded default only;
+//  5. with [upgrade] on, an HTTP PUT from the LAN side (as curl -T): a wrong password and a
+//     foreign board are refused, X is installed into A and the box reboots into it.
 //
 // The CONFIG partition is the same byte for byte at the end. The updates are signed here
 // (mkupdate build's steps) with the key the images trust: the dev key of the cache, or
@@ -158,6 +164,69 @@ func TestUpgrade(t *testing.T) {
 			t.Errorf("%s survived the factory reset: %s", name, out)
 		}
 	}
+
+	// Run 5: the HTTP upload from the LAN side ([upgrade]), as curl -T does it: a wrong
+	// password, an update for another board, then X into slot A.
+	hash, err := login.Hash("upgrade-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeConfigFile(t, disk, "pptpbox.toml", append(def, "\n[upgrade]\nlisten = \"192.168.1.1:8080\"\npassword_hash = \""+hash+"\"\n"...))
+	port := freePort(t)
+	v = diskBootNet(t, disk, stick(t, nil), []string{
+		"-netdev", "user,id=wan", "-device", "virtio-net-pci,netdev=wan",
+		"-netdev", "user,id=lan,restrict=on,net=192.168.1.0/24,host=192.168.1.2,dhcpstart=192.168.1.50,hostfwd=tcp:127.0.0.1:" + port + "-192.168.1.1:8080",
+		"-device", "virtio-net-pci,netdev=lan"})
+	_, at = v.waitFor(regexp.MustCompile(`upgrade endpoint listening`), 0, bootLimit)
+	_, at = v.waitFor(slotReadyRE, at, bootLimit)
+	url := "http://127.0.0.1:" + port + "/pptpbox.upd"
+	if code, body := put(t, url, "guess", updX); code != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d %s", code, body)
+	}
+	apu2, err := update.Build(key, "apu2", "v9", map[string][]byte{update.Kernel: []byte("k"), update.Initramfs: []byte("i")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := put(t, url, "upgrade-pw", apu2); code != http.StatusUnprocessableEntity || !strings.Contains(body, "built for board apu2, this box is qemu-amd64") {
+		t.Errorf("foreign board: %d %s", code, body)
+	}
+	if code, body := put(t, url, "upgrade-pw", updX); code != http.StatusOK || !strings.HasSuffix(body, "ok\n") {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot A`), at, bootLimit)
+	m, at = v.waitFor(slotReadyRE, at, bootLimit)
+	if m[1] != vX || m[7] != "A" || !strings.Contains(m[9], "from http") && !strings.Contains(m[9], "on trial") {
+		t.Errorf("ready line after the HTTP upload: %s", m[0])
+	}
+	poweroff(v, at)
+}
+
+// put sends body as curl -T does, with a Basic password.
+func put(t *testing.T, url, password string, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("admin", password)
+	c := &http.Client{Timeout: 2 * time.Minute}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("PUT %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // slotReadyRE is the ready line with the slots: running, versions, last upgrade.
@@ -315,10 +384,15 @@ func stick(t *testing.T, files map[string][]byte) string {
 // reboots stay in the same QEMU.
 func diskBoot(t *testing.T, disk, usb string) *vm {
 	t.Helper()
+	return diskBootNet(t, disk, usb, netArgs("pci"))
+}
+
+func diskBootNet(t *testing.T, disk, usb string, nets []string) *vm {
+	t.Helper()
 	args := append([]string{"-M", "pc", "-m", "512",
 		"-drive", "file=" + disk + ",format=raw,if=virtio", "-device", "i6300esb",
 		"-device", "qemu-xhci", "-drive", "if=none,id=usb,format=raw,file=" + usb,
-		"-device", "usb-storage,drive=usb,removable=on"}, netArgs("pci")...)
+		"-device", "usb-storage,drive=usb,removable=on"}, nets...)
 	return startVM(t, 8*time.Minute, "qemu-system-x86_64", args...)
 }
 
