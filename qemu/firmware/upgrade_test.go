@@ -34,7 +34,8 @@ import (
 //     feeding the watchdog; the reset lands on B, which says A crashed or hung;
 //  4. `factory-reset` (twice) on the console: CONFIG holds the embedded default only;
 //  5. with [upgrade] on, an HTTP PUT from the LAN side (as curl -T): a wrong password and a
-//     foreign board are refused, X is installed into A and the box reboots into it.
+//     foreign board are refused, X is installed into A and the box reboots into it;
+//  6. pptpbox.factory_reset=1 on the kernel command line resets CONFIG at boot.
 //
 // The CONFIG partition is the same byte for byte at the end. The updates are signed here
 // (mkupdate build's steps) with the key the images trust: the dev key of the cache, or
@@ -195,10 +196,31 @@ func TestUpgrade(t *testing.T) {
 	}
 	_, at = v.waitFor(regexp.MustCompile(`pptpbox: booting slot A`), at, bootLimit)
 	m, at = v.waitFor(slotReadyRE, at, bootLimit)
-	if m[1] != vX || m[7] != "A" || !strings.Contains(m[9], "from http") && !strings.Contains(m[9], "on trial") {
+	if m[1] != vX || m[7] != "A" || !strings.Contains(m[9], "on trial") {
 		t.Errorf("ready line after the HTTP upload: %s", m[0])
 	}
 	poweroff(v, at)
+
+	// Run 6: factory reset from the kernel command line (what the boot menu's second entry
+	// adds). The poweroff above cut A's trial short: B, committed, says so.
+	setGrubEnv(t, disk, "pptpbox.debug=1 pptpbox.test=1 pptpbox.trial=300s pptpbox.watchdog=5s pptpbox.factory_reset=1")
+	writeConfigFile(t, disk, "last-good.toml", []byte("# an old last good config\n"))
+	v = diskBoot(t, disk, stick(t, nil))
+	_, at = v.waitFor(regexp.MustCompile(`\*\*\* upgrade: slot A \(`+qX+`\) failed, back on slot B \(`+qY+`\): slot A started but was not confirmed`), 0, bootLimit)
+	_, at = v.waitFor(regexp.MustCompile(`\*\*\* factory reset \(pptpbox.factory_reset on the kernel command line\): CONFIG holds the embedded default config only`), at, bootLimit)
+	m, at = v.waitFor(slotReadyRE, at, bootLimit)
+	if m[1] != vY || m[5] != "flash" {
+		t.Errorf("ready line after the factory reset: %s", m[0])
+	}
+	poweroff(v, at)
+	if got := readConfigFile(t, disk, "pptpbox.toml"); !bytes.Equal(got, def) {
+		t.Errorf("pptpbox.toml after the factory reset at boot is not the embedded default:\n%s", got)
+	}
+	cmd := exec.Command("mtype", "-i", partitionPath(t, disk, "CONFIG"), "::/last-good.toml")
+	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("last-good.toml survived the factory reset at boot: %s", out)
+	}
 }
 
 // put sends body as curl -T does, with a Basic password.
