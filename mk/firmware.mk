@@ -22,7 +22,7 @@ firmware-apt-arm64:
 # Every target that runs host tools (depmod, sgdisk, mtools, grub-mkimage, qemu) depends on
 # deps: on a fresh machine it installs them, or names the missing packages and stops.
 image: deps $(if $(filter %arm64 nanopi%,$(BOARD)),firmware-apt-arm64)
-	$(GO) run ./cmd/mkfirmware -board board/$(BOARD) -out $(OUT) -cache $(CACHE) -version $(VERSION)
+	$(GO) run ./cmd/mkfirmware -board board/$(BOARD) -out $(OUT) -cache $(CACHE) -version $(VERSION) $(if $(UPDATE_PUB),-update-key $(UPDATE_PUB))
 
 images: deps
 	$(MAKE) image BOARD=qemu-amd64
@@ -67,7 +67,24 @@ run-arm64: deps
 # Boot tests (SeaBIOS, OVMF, AAVMF), config-at-boot, reproducibility, initramfs budget, and
 # the end-to-end test (the booted image serves Debian's pptp-linux client guest on its LAN and
 # NATs it to a WAN host: root, for the network namespace and taps it makes).
+# TestUpgrade also needs a second build of the qemu-amd64 image with another version (the
+# update it installs), in $(OUT)/next.
 test-firmware: deps images client-guest
 	@if [ "$$(id -u)" != 0 ]; then echo "test-firmware: needs root (network namespace, tap devices)" >&2; exit 1; fi
-	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_CACHE=$(CACHE) CACHE=$(CACHE) \
+	$(MAKE) image BOARD=qemu-amd64 OUT=$(abspath $(OUT))/next VERSION=$(VERSION)-next
+	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_OUT_NEXT=$(abspath $(OUT))/next PPTPBOX_CACHE=$(CACHE) CACHE=$(CACHE) \
 		$(GO) test -count=1 -v -timeout 25m ./qemu/firmware
+
+# Update files (issue 10): `make update BOARD=...` signs the kernel and initramfs of the last
+# `make image` into $(OUT)/pptpbox-BOARD-VERSION.upd. UPDATE_KEY is the private key (default:
+# the dev key in $(CACHE)/update-key, which `make image` trusts unless UPDATE_PUB is set);
+# `make update-keygen` makes a key pair of your own in $(KEYDIR).
+UPDATE_KEY ?=
+UPDATE_PUB ?=
+KEYDIR ?= keys
+.PHONY: update update-keygen
+update: image
+	$(GO) run ./cmd/mkupdate build -board board/$(BOARD) -in $(OUT) -cache $(CACHE) $(if $(UPDATE_KEY),-key $(UPDATE_KEY))
+
+update-keygen:
+	$(GO) run ./cmd/mkupdate keygen -out $(KEYDIR)

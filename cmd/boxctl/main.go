@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := flag.NewFlagSet("boxctl", flag.ContinueOnError)
 	sock := fs.String("socket", control.DefaultSocket, "boxd's control socket")
 	asJSON := fs.Bool("json", false, "print replies as JSON")
+	upSock := fs.String("upgrade-socket", control.UpgradeSocket, "the init's upgrade socket (boxctl upgrade FILE)")
 	fs.SetOutput(io.Discard)
 	var t *tty
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -65,7 +66,8 @@ Commands may be abbreviated to a unique prefix (sh sess); --json prints
 the reply as JSON. Exit status: 0 ok, 1 another error, 2 usage, 3 boxd is
 not running, 4 refused (a config that does not validate), 5 not found.
 The commands of the old boxctl work as before: sessions, stats,
-disconnect USER, ping (no host: is boxd alive).
+disconnect USER, ping (no host: is boxd alive). On a box, boxctl upgrade
+FILE hands a signed update file to the init, which installs it and starts it.
 
 flags:
 `)
@@ -96,7 +98,9 @@ flags:
 		fmt.Fprintln(stderr, "boxctl: no command (boxctl -h lists them; the interactive console needs a terminal)")
 		return exitUsage
 	}
-	if isLegacy(words) {
+	if words[0] == "upgrade" {
+		err = runUpgrade(ctx, *upSock, words[1:], stdout)
+	} else if isLegacy(words) {
 		err = runLegacy(ctx, control.NewClient(*sock), words, *asJSON, stdout)
 	} else {
 		if *asJSON {

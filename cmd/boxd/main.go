@@ -2,7 +2,7 @@
 // router work lands, the WAN/LAN ports and NAT), run from one TOML file.
 //
 //	boxd -config /etc/pptpbox.toml   run the box
-//	     [-board NAME] [-config-source TEXT]
+//	     [-board NAME] [-config-source TEXT] [-firmware-status FILE]
 //	                                 what show system reports (the init passes them)
 //	     [-config-store FILE]        where console commits go (default: the -config file);
 //	                                 the firmware runs a copy in /run and commits to /config
@@ -90,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&sys.configSource, "config-source", "", "where the config came from, for show system (the init passes it)")
 	fs.BoolVar(&sys.setClock, "set-clock", false, "let [time]'s SNTP client set the clock and the RTC (the init passes it; elsewhere boxd only measures)")
 	fs.StringVar(&sys.logPrevious, "log-previous", "", "the log the init saves at reboot, for show log previous (the init passes it)")
+	fs.StringVar(&sys.firmware, "firmware-status", "", "the init's boot slot status (JSON), for show system")
 	if err := fs.Parse(args); err != nil {
 		return unfixable{err}
 	}

@@ -147,6 +147,7 @@ func (b *box) serve(ctx context.Context, sock string) error {
 	stopHUP := b.reloadOnHUP(ctx)
 	defer stopHUP()
 	b.serveMetrics(ctx, cfg, &wg)
+	b.serveUpgrade(ctx, cfg, &wg)
 
 	if !cfg.PPTP.Enabled {
 		log.Info("pptp disabled in config")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -21,6 +22,7 @@ type sysInfo struct {
 	configSource string // -config-source
 	setClock     bool   // -set-clock: the SNTP client sets the clock and the RTC
 	logPrevious  string // -log-previous: the log the init saved
+	firmware     string // -firmware-status: the init's JSON control.Firmware
 	started      time.Time
 }
 
@@ -66,6 +68,18 @@ func (a boxAPI) System(ctx context.Context) (control.System, error) {
 	read("loadavg", func(b []byte) (err error) { s.Load, err = parseLoadavg(b); return err })
 	read("meminfo", func(b []byte) (err error) { s.MemTotal, s.MemAvailable, err = parseMeminfo(b); return err })
 	read("self/status", func(b []byte) (err error) { s.BoxdRSS, err = parseRSS(b); return err })
+	if b.sys.firmware != "" {
+		if raw, err := os.ReadFile(b.sys.firmware); err == nil {
+			var f control.Firmware
+			if err := json.Unmarshal(raw, &f); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", b.sys.firmware, err))
+			} else {
+				s.Firmware = &f
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		b.log.Warn("show system: some figures are missing", "err", errors.Join(errs...))
 	}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -403,6 +405,17 @@ func TestSystem(t *testing.T) {
 		s.BoxdUptime < time.Hour || s.Uptime <= 0 || s.MemTotal == 0 || s.MemAvailable == 0 || s.MemAvailable > s.MemTotal ||
 		s.BoxdRSS == 0 || s.Goroutines == 0 {
 		t.Errorf("System = %+v", s)
+	}
+	if s.Firmware != nil {
+		t.Errorf("firmware status without -firmware-status: %+v", s.Firmware)
+	}
+	// On a box the init's slot status file joins in.
+	fw := filepath.Join(t.TempDir(), "firmware.json")
+	os.WriteFile(fw, []byte(`{"running":"B","committed":"A","slots":[{"name":"A","version":"v1"},{"name":"B","version":"v2"}],"last_upgrade":"slot B (v2) on trial"}`), 0o644)
+	a.b.sys.firmware = fw
+	s, _ = a.System(context.Background())
+	if f := s.Firmware; f == nil || f.Running != "B" || f.Committed != "A" || len(f.Slots) != 2 || f.Slots[1].Version != "v2" || f.LastUpgrade != "slot B (v2) on trial" {
+		t.Errorf("firmware = %+v", s.Firmware)
 	}
 }
 

@@ -36,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opt.Out, "out", "out", "output directory")
 	fs.StringVar(&opt.Cache, "cache", filepath.Join(home, ".cache", "pptpbox"), "download cache")
 	fs.StringVar(&opt.Version, "version", "dev", "version string (git describe)")
+	fs.StringVar(&opt.UpdateKey, "update-key", "", "PEM ed25519 public key the image accepts updates from (default: the dev key in the cache, made on first use)")
 	epoch := fs.Int64("epoch", envEpoch(), "timestamp for every file in the image (SOURCE_DATE_EPOCH)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -36,6 +36,9 @@ type Options struct {
 	Log      io.Writer // progress; os.Stderr if nil
 	// Work is the scratch directory; default Out/work-<board>.
 	Work string
+	// UpdateKey is the PEM public key the image accepts updates from (installed as
+	// /etc/pptpbox/update.pub); "" means the development key in Cache (DevKey).
+	UpdateKey string
 }
 
 // Result names the outputs and their sizes.
@@ -139,7 +142,7 @@ func newBuilder(opt Options) (*builder, error) {
 			return nil, err
 		}
 	}
-	for _, p := range []*string{&opt.Out, &opt.Work, &opt.Cache, &opt.Repo, &opt.BoardDir, &opt.Rootfs} {
+	for _, p := range []*string{&opt.Out, &opt.Work, &opt.Cache, &opt.Repo, &opt.BoardDir, &opt.Rootfs, &opt.UpdateKey} {
 		if *p != "" {
 			if *p, err = filepath.Abs(*p); err != nil {
 				return nil, err
@@ -182,6 +185,9 @@ func (b *builder) stageStep(ctx context.Context, art *artifacts) (string, int, e
 	if err != nil {
 		return "", 0, err
 	}
+	if err := b.stageUpdateKey(stage); err != nil {
+		return "", 0, err
+	}
 	art.defaultConfig = filepath.Join(stage, "etc", "pptpbox", "default.toml")
 	if _, err := os.Stat(art.defaultConfig); err != nil {
 		return "", 0, fmt.Errorf("rootfs: the embedded default config is missing: %w", err)
@@ -201,6 +207,16 @@ func (b *builder) publish(imgPath, cpioPath string, art *artifacts, nmod int) (*
 		return nil, err
 	}
 	if err := copyFile(art.initrd, res.Initramfs, 0o644); err != nil {
+		return nil, err
+	}
+	// What mkupdate packs into an update file for this board: the device tree and the
+	// version next to the kernel and initramfs.
+	if art.dtb != "" {
+		if err := copyFile(art.dtb, filepath.Join(opt.Out, bd.Name+".dtb"), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(opt.Out, bd.Name+".version"), []byte(opt.Version+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	latest := filepath.Join(opt.Out, "pptpbox-"+bd.Name+".img")

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/pptpbox/pptpbox/firmware/grubenv"
 )
 
 const (
@@ -221,11 +223,27 @@ func (b *builder) assembleDisk(ctx context.Context, imgPath string, art *artifac
 	if err := os.WriteFile(versionFile, []byte(fmt.Sprintf("pptpbox %s board=%s kernel=%s\n", b.opt.Version, b.board.Name, art.kernel.Version)), 0o644); err != nil {
 		return err
 	}
+	// grubenv: GRUB rewrites it in place and cannot create it, so it is made here, with
+	// slot A committed and no trial pending.
+	envFile := filepath.Join(work, "grubenv")
+	env, err := grubenv.Env{"pptpbox_slot": "A"}.Encode()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(envFile, env, 0o644); err != nil {
+		return err
+	}
+	slotVersion := filepath.Join(work, "slot-version")
+	if err := os.WriteFile(slotVersion, []byte(b.opt.Version+"\n"), 0o644); err != nil {
+		return err
+	}
 	bootDirs := []string{"grub", "A", "B"}
 	bootFiles := [][2]string{
 		{"grub/grub.cfg", grubCfg},
+		{"grub/grubenv", envFile},
 		{"A/vmlinuz", art.vmlinuz},
 		{"A/initrd.zst", art.initrd},
+		{"A/VERSION", slotVersion},
 		{"VERSION", versionFile},
 	}
 	if art.dtb != "" {

@@ -75,9 +75,11 @@ func TestGrubConfig(t *testing.T) {
 	cfg := b.grubConfig()
 	for _, want := range []string{
 		"serial --unit=0 --speed=115200",
-		"linux /$slot/vmlinuz console=ttyS0,115200n8 panic=10 pptpbox.slot=$slot",
+		"linux /$slot/vmlinuz console=ttyS0,115200n8 panic=10 pptpbox.slot=$slot $pptpbox_args",
+		"linux /$slot/vmlinuz console=ttyS0,115200n8 panic=10 pptpbox.slot=$slot pptpbox.factory_reset=1 $pptpbox_args",
 		"initrd /$slot/initrd.zst",
-		"source ($root)/slot.cfg",
+		"load_env --file $env pptpbox_slot pptpbox_try pptpbox_args",
+		"save_env --file $env pptpbox_try",
 	} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("grub.cfg lacks %q:\n%s", want, cfg)

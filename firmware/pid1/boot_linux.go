@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pptpbox/pptpbox/firmware/board"
+	"github.com/pptpbox/pptpbox/firmware/slots"
 )
 
 // Paths inside the initramfs.
@@ -65,6 +66,7 @@ type box struct {
 	flashDev   string
 	usbDev     string
 	shutdownC  chan string
+	up         *upgrader // boot slots and upgrades (upgrade_linux.go)
 }
 
 // Boot is the init's main. It returns only on a fatal error before the console is up.
@@ -113,12 +115,21 @@ func Boot(version string) error {
 	b.startWatchdog()
 	b.assignNICs()
 	go b.watchLatePorts()
+	b.slotsAtBoot()
+	b.factoryResetAtBoot()
 	b.selectConfig()
+	if b.upgradeFromUSB() {
+		b.shutdown("reboot")
+	}
 	b.setServiceLimits()
 	b.startBoxd()
 	if d := b.dec(); d.WriteLastGood {
 		go b.superviseTrial()
 	}
+	if b.up.role == slots.OnTrial {
+		go b.superviseUpgrade()
+	}
+	go b.serveUpgrades()
 	go b.handleSignals()
 	go func() {
 		// The prompt starts once the box is ready (or has said why it is not), so that

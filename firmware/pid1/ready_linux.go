@@ -66,8 +66,8 @@ func (b *box) printReady() {
 	if m := b.ports.missingSummary(); m != "" {
 		missing = " missing=" + m
 	}
-	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s uptime=%.1fs%s\n",
-		b.version, wan, b.addr("lan"), b.boardName(), b.dec().Use.Source, uptime(), missing)
+	fmt.Fprintf(b.console, "pptpbox ready version=%s wan=%s lan=%s board=%s config=%s uptime=%.1fs%s%s\n",
+		b.version, wan, b.addr("lan"), b.boardName(), b.dec().Use.Source, uptime(), b.readyFields(), missing)
 	b.readyLines.Add(1)
 	if b.ports.name("wan") != "" || b.ports.isMissing("wan") {
 		b.followOnce.Do(func() { go b.followWAN(wan) })

@@ -262,7 +262,7 @@ func (b *box) dec() Decision {
 // point and the pending marker beside it).
 func (b *box) boxdArgs() []string {
 	args := []string{boxdPath, "-config", runConfig, "-board", b.boardName(), "-config-source", b.dec().Use.Source.String(),
-		"-set-clock", "-log-previous", filepath.Join(b.logDir, PreviousLogName)}
+		"-set-clock", "-log-previous", filepath.Join(b.logDir, PreviousLogName), "-firmware-status", firmwareStatus}
 	if b.flashDev != "" {
 		args = append(args, "-config-store", filepath.Join(flashMount, ConfigName))
 	}

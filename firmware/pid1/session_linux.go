@@ -160,6 +160,8 @@ func (b *box) consoleTree(api control.API, logout func()) *cli.Tree {
 			Children: []*cli.Node{{Name: "follow", Help: "every new log line, until Ctrl-C", Run: b.cmdLogFollow}}},
 		{Name: "password", Help: "set the console password ([console] password_hash, committed)", Run: b.cmdPassword(api)},
 		{Name: "logout", Help: "end this console session", Run: func(context.Context, *cli.Call) error { logout(); return nil }},
+		b.upgradeNode(),
+		b.factoryResetNode(),
 	}
 	if b.cmd.Flag(optDebug) || DebugShellRequested(b.runningConfig()) {
 		top = append(top, &cli.Node{Name: "shell", Help: "debug shell (enabled by " + optDebug + "=1 or [console] debug_shell)", Run: b.cmdShell})
@@ -188,6 +190,7 @@ func (b *box) cmdStatus(_ context.Context, c *cli.Call) error {
 		fmt.Fprintf(out, "  %s\n", e)
 	}
 	fmt.Fprintln(out, b.svc().status())
+	fmt.Fprint(out, b.slotsStatus())
 	if b.wd != nil {
 		fmt.Fprintln(out, "watchdog armed")
 	}

@@ -37,6 +37,8 @@ type Config struct {
 	Metrics Metrics `toml:"metrics"`
 	// Time is [time] (time.go): the SNTP client.
 	Time Time `toml:"time"`
+	// Upgrade is [upgrade] (upgrade.go): the HTTP upload of update files.
+	Upgrade Upgrade `toml:"upgrade"`
 
 	// Router sections (WAN, LAN, NAT, firewall) live in router.go.
 	Router

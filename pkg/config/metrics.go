@@ -27,12 +27,17 @@ func (c *Config) MetricsListen() (netip.AddrPort, bool) {
 // when boxd runs the ports (router sections), a loopback address or the
 // LAN port's own address.
 func (c *Config) validateMetrics() []error {
-	l := c.Metrics.Listen
+	return c.validateLANListen("metrics.listen", c.Metrics.Listen, "the endpoint has no password")
+}
+
+// validateLANListen checks a LAN-side endpoint's "address:port" (key names it in errors;
+// onWAN says why the WAN address is refused).
+func (c *Config) validateLANListen(key, l, onWAN string) []error {
 	if l == "" {
 		return nil
 	}
 	bad := func(format string, args ...any) []error {
-		return []error{c.errorf("metrics.listen", format, args...)}
+		return []error{c.errorf(key, format, args...)}
 	}
 	host, port, err := net.SplitHostPort(l)
 	if err != nil {
@@ -59,7 +64,7 @@ func (c *Config) validateMetrics() []error {
 	case a.IsUnspecified():
 		return bad("%s listens on every address, the WAN port's too: use the LAN address (%s) or 127.0.0.1", host, lanOrNone(lan))
 	case c.WAN.Mode == "static" && a == c.WAN.WANPrefix().Addr():
-		return bad("%s is the WAN port's address: the endpoint has no password, use the LAN address (%s) or 127.0.0.1", host, lanOrNone(lan))
+		return bad("%s is the WAN port's address: %s, use the LAN address (%s) or 127.0.0.1", host, onWAN, lanOrNone(lan))
 	case a != lan:
 		return bad("%s is not the LAN address (%s) nor loopback: the endpoint is LAN side only", host, lanOrNone(lan))
 	}

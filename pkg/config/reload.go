@@ -7,7 +7,7 @@ import "reflect"
 // secrets, timers, accounting: boxd swaps the RADIUS client, see
 // RadiusLive) change at once, and so does [console] (boxd does not use it:
 // the init reads it at each console login); the sections that shape the
-// running server and ports ([pptp], [wan], [lan] with [lan.dhcp], [log], [metrics], [time],
+// running server and ports ([pptp], [wan], [lan] with [lan.dhcp], [log], [metrics], [time], [upgrade],
 // whether the router or RADIUS runs at all, and [radius] while a
 // Disconnect-Request listener is on) keep old's values until the next
 // restart, and pending names the changed ones so that the reload can say
@@ -28,6 +28,7 @@ func (c *Config) ForReload(old *Config) (eff *Config, pending []string) {
 		{"radius", !reflect.DeepEqual(c.Radius, old.Radius) && !RadiusLive(old.Radius, c.Radius), func() { e.Radius = old.Radius }},
 		{"metrics", !reflect.DeepEqual(c.Metrics, old.Metrics), func() { e.Metrics = old.Metrics }},
 		{"time", !reflect.DeepEqual(c.Time, old.Time), func() { e.Time = old.Time }},
+		{"upgrade", !reflect.DeepEqual(c.Upgrade, old.Upgrade), func() { e.Upgrade = old.Upgrade }},
 		{"router", c.router != old.router, func() { e.router = old.router }},
 	}
 	for _, k := range keep {

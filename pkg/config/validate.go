@@ -36,6 +36,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateMetrics()...)
 	errs = append(errs, c.validateTime()...)
 	errs = append(errs, c.validateSyslog()...)
+	errs = append(errs, c.validateUpgrade()...)
 	errs = append(errs, c.validateConsole()...)
 	return errors.Join(errs...)
 }

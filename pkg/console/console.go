@@ -413,6 +413,17 @@ func (c *console) showSystem(ctx context.Context, call *cli.Call) error {
 			}
 			kv = append(kv, [2]string{"syslog", l})
 		}
+		if f := s.Firmware; f != nil {
+			kv = append(kv, [2]string{"slot", or(f.Running)})
+			for _, sl := range f.Slots {
+				v := or(sl.Version)
+				if sl.Name == f.Committed {
+					v += " (committed)"
+				}
+				kv = append(kv, [2]string{"slot " + sl.Name, v})
+			}
+			kv = append(kv, [2]string{"last upgrade", f.LastUpgrade})
+		}
 		return pairs(w, "", kv)
 	})
 }

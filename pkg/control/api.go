@@ -302,11 +302,12 @@ type System struct {
 	ConfigFile   string        `json:"config_file"`  // what boxd runs with
 	ConfigStore  string        `json:"config_store"` // where commits are written
 	ConfigSource string        `json:"config_source,omitempty"`
-	Pending      *Pending      `json:"pending,omitempty"` // a commit confirmed waiting
-	Ports        []Port        `json:"ports,omitempty"`   // the router's ports
-	Time         time.Time     `json:"time,omitzero"`     // the box's clock when it answered
-	Clock        *Clock        `json:"clock,omitempty"`   // nil: the SNTP client is off ([time])
-	Syslog       *Syslog       `json:"syslog,omitempty"`  // nil: no [log] syslog
+	Pending      *Pending      `json:"pending,omitempty"`  // a commit confirmed waiting
+	Ports        []Port        `json:"ports,omitempty"`    // the router's ports
+	Time         time.Time     `json:"time,omitzero"`      // the box's clock when it answered
+	Clock        *Clock        `json:"clock,omitempty"`    // nil: the SNTP client is off ([time])
+	Syslog       *Syslog       `json:"syslog,omitempty"`   // nil: no [log] syslog
+	Firmware     *Firmware     `json:"firmware,omitempty"` // on a box: the boot slots (from the init)
 }
 
 // Port is one of the router's ports: whether its interface is there, and
@@ -361,6 +362,29 @@ type PreviousLog struct {
 	File  string    `json:"file"`
 	Saved time.Time `json:"saved"`
 	Lines []string  `json:"lines"`
+}
+
+// UpgradeSocket is where a box's init takes update files (not boxd: the init owns the
+// disk, and an upgrade must work when boxd does not): the client writes the line
+// "UpgradeMagic SOURCE\n", then the file, then closes its half; the init answers with
+// progress lines and a last line "ok" or "error: ...". boxctl upgrade is its client.
+const (
+	UpgradeSocket = "/run/pptpbox/upgrade.sock"
+	UpgradeMagic  = "pptpbox-upgrade"
+)
+
+// Firmware is the boot slots of a box, as its init reports them (docs/show.md).
+type Firmware struct {
+	Running     string         `json:"running"`   // slot booted: A or B ("" for a direct kernel boot)
+	Committed   string         `json:"committed"` // slot GRUB boots when no trial is pending
+	Slots       []FirmwareSlot `json:"slots"`
+	LastUpgrade string         `json:"last_upgrade"` // the last upgrade's state in words, or "none"
+}
+
+// FirmwareSlot is one slot's content.
+type FirmwareSlot struct {
+	Name    string `json:"name"`
+	Version string `json:"version"` // "" when empty or half written
 }
 
 // Pending is a commit confirmed that has not been confirmed yet.
