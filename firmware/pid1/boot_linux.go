@@ -83,6 +83,7 @@ func Boot(version string) error {
 	// Ctrl-Alt-Del becomes SIGINT to us instead of an immediate reset.
 	unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 	b.lg.Info("pptpbox init", "version", b.version, "kernel", kernelRelease())
+	b.stage("init")
 
 	if err := b.loadBoard(); err != nil {
 		b.lg.Error("board profile", "err", err)
@@ -95,6 +96,7 @@ func Boot(version string) error {
 		}
 		b.lg.Info("modules loaded", "count", n, "took", time.Since(t).Round(time.Millisecond))
 	}
+	b.stage("modules")
 	if err := unix.Sethostname([]byte("pptpbox")); err != nil {
 		b.lg.Warn("hostname", "err", err)
 	}
@@ -104,7 +106,9 @@ func Boot(version string) error {
 	waitEntropy(b.logf)
 	b.startWatchdog()
 	b.assignNICs()
+	b.stage("ports")
 	b.selectConfig()
+	b.stage("config")
 	b.setServiceLimits()
 	b.startBoxd()
 	if d := b.dec(); d.WriteLastGood {
@@ -120,6 +124,14 @@ func Boot(version string) error {
 	kind := <-b.shutdownC
 	b.shutdown(kind)
 	return nil
+}
+
+// stage logs the end of a boot stage with the kernel's uptime (the guest clock since the
+// kernel started), so that a boot can be broken down from the console alone
+// (qemu/firmware TestBootTime): init (the kernel's part, /init started), modules, ports,
+// config, boxd (answering); the ready line ends the boot.
+func (b *box) stage(name string) {
+	b.lg.Info("boot stage", "stage", name, "uptime", fmt.Sprintf("%.2fs", uptime()))
 }
 
 func (b *box) logf(format string, args ...any) { b.lg.Info(fmt.Sprintf(format, args...)) }

@@ -20,6 +20,7 @@ func (b *box) announceReady() {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	b.stage("boxd")
 	b.printReady()
 }
 

@@ -67,6 +67,7 @@ type console struct {
 	mu    sync.Mutex
 	cond  *sync.Cond
 	lines []string
+	at    []time.Time // when each line arrived (host clock)
 	done  bool
 	log   io.Writer
 }
@@ -81,6 +82,7 @@ func newConsole(r io.Reader, log io.Writer) *console {
 			line := strings.TrimRight(sc.Text(), "\r")
 			c.mu.Lock()
 			c.lines = append(c.lines, line)
+			c.at = append(c.at, time.Now())
 			if c.log != nil {
 				fmt.Fprintln(c.log, line)
 			}
@@ -121,6 +123,13 @@ func (c *console) waitFor(re *regexp.Regexp, from int, timeout time.Duration) ([
 		}
 		c.cond.Wait()
 	}
+}
+
+// arrived is when line i arrived on the host.
+func (c *console) arrived(i int) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at[i]
 }
 
 func (c *console) tail(n int) string {
