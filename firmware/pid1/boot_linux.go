@@ -84,17 +84,21 @@ func Boot(version string) error {
 	unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 	b.lg.Info("pptpbox init", "version", b.version, "kernel", kernelRelease())
 	b.stage("init")
+	waitEntropy := startEntropy()
 
 	if err := b.loadBoard(); err != nil {
 		b.lg.Error("board profile", "err", err)
 	}
 	if b.board != nil {
 		t := time.Now()
-		n, errs := loadModules(b.board.Modules, b.cmd, b.logf)
+		n, skipped, errs := loadModules(b.board.Modules, b.cmd, b.logf)
 		for _, e := range errs {
 			b.lg.Warn("modules", "err", e)
 		}
 		b.lg.Info("modules loaded", "count", n, "took", time.Since(t).Round(time.Millisecond))
+		if len(skipped) > 0 {
+			b.lg.Info("modules skipped, no device for them", "modules", strings.Join(skipped, " "))
+		}
 	}
 	b.stage("modules")
 	if err := unix.Sethostname([]byte("pptpbox")); err != nil {
@@ -103,12 +107,12 @@ func Boot(version string) error {
 	if err := linkUp("lo"); err != nil {
 		b.lg.Warn("loopback", "err", err)
 	}
-	waitEntropy(b.logf)
 	b.startWatchdog()
 	b.assignNICs()
 	b.stage("ports")
 	b.selectConfig()
 	b.stage("config")
+	waitEntropy(b.logf)
 	b.setServiceLimits()
 	b.startBoxd()
 	if d := b.dec(); d.WriteLastGood {

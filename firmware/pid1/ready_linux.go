@@ -18,7 +18,7 @@ func (b *box) announceReady() {
 			go b.printReadyWhenUp()
 			return
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	b.stage("boxd")
 	b.printReady()
