@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -149,6 +150,9 @@ func measureBoot(t *testing.T, name string, fromDisk bool, final *regexp.Regexp,
 	if ks := r.kernelStart(); ks < r.handoff-0.5 {
 		t.Errorf("%s: kernel clock started at %.2fs on the host, before the firmware handed off at %.2fs", name, ks, r.handoff)
 	}
+	// Stop it now (by its PID), so that it takes no CPU from the next boot measured.
+	v.cmd.Process.Kill()
+	v.cmd.Wait()
 	return r
 }
 
@@ -231,8 +235,13 @@ const bootTimeGoal = 1.5
 // machine in one run: the disk boot (SeaBIOS, GRUB, kernel, init), the image's kernel and
 // initramfs started by QEMU (-kernel: no disk firmware, no GRUB) and the kernel-only
 // reference. With PPTPBOX_BOOTTIME_BEFORE=<out dir of an older build> the older image's
-// disk boot is measured in the same run as well, for a before/after table. Timings are
-// reported, not judged (the machine is shared); missing or out-of-order markers fail.
+// disk boot is measured in the same run as well, for a before/after table;
+// PPTPBOX_BOOTTIME_RUNS=N boots each N times and shows medians. Timings and the ratio to
+// the goal are reported, not judged: on this shared TCG host the disk boot is about 2x the
+// kernel-only boot (GRUB reading 15 MB through BIOS calls is most of the gap) and the
+// ratio moves by tenths between runs, so a pass/fail on it would be noise (firmware/README.md
+// "Boot time"). What fails is a missing marker, stages out of order, or a kernel clock that
+// started before the firmware handed off.
 func TestBootTime(t *testing.T) {
 	gate(t)
 	img := imageFor(t, "qemu-amd64")
@@ -257,45 +266,72 @@ func TestBootTime(t *testing.T) {
 	}
 	ref := kernelOnlyInitramfs(t)
 
-	var runs []*bootRun
+	type config struct {
+		name     string
+		fromDisk bool
+		final    *regexp.Regexp
+		stages   []string
+		args     []string
+	}
+	var configs []config
 	if before := os.Getenv("PPTPBOX_BOOTTIME_BEFORE"); before != "" {
 		old, err := filepath.EvalSymlinks(filepath.Join(before, "pptpbox-qemu-amd64.img"))
 		if err != nil {
 			t.Fatalf("PPTPBOX_BOOTTIME_BEFORE: %v", err)
 		}
-		r := measureBoot(t, "before: disk", true, readyRE, bootStages, machine(old)...)
-		runs = append(runs, r)
+		configs = append(configs, config{"before: disk", true, readyRE, bootStages, machine(old)})
 	}
-	disk := measureBoot(t, "disk", true, readyRE, bootStages, machine(img)...)
-	direct := measureBoot(t, "-kernel image initrd", false, readyRE, bootStages,
-		append(machine(img), "-kernel", kernel, "-initrd", initrd, "-append", cmdline)...)
-	only := measureBoot(t, "-kernel reference init", false, kernOnlyRE, nil,
-		append(machine(img), "-kernel", kernel, "-initrd", ref, "-append", cmdline)...)
-	runs = append(runs, disk, direct, only)
+	configs = append(configs,
+		config{"disk", true, readyRE, bootStages, machine(img)},
+		config{"-kernel image initrd", false, readyRE, bootStages,
+			append(machine(img), "-kernel", kernel, "-initrd", initrd, "-append", cmdline)},
+		config{"-kernel reference init", false, kernOnlyRE, nil,
+			append(machine(img), "-kernel", kernel, "-initrd", ref, "-append", cmdline)})
+	rounds := 1
+	if n, err := strconv.Atoi(os.Getenv("PPTPBOX_BOOTTIME_RUNS")); err == nil && n > 1 {
+		rounds = n
+	}
+	// Each round boots every configuration once, one after the other, so that a busy
+	// spell of the host weighs on all of them alike; the table shows medians.
+	all := map[string][]*bootRun{}
+	for i := 0; i < rounds; i++ {
+		for _, c := range configs {
+			all[c.name] = append(all[c.name], measureBoot(t, c.name, c.fromDisk, c.final, c.stages, c.args...))
+		}
+	}
 
 	var tb strings.Builder
 	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "stage (seconds)\t")
-	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t", r.name)
+	fmt.Fprintf(tw, "stage (seconds, median of %d)\t", rounds)
+	for _, c := range configs {
+		fmt.Fprintf(tw, "%s\t", c.name)
 	}
 	fmt.Fprintln(tw)
 	var names []string
-	cells := map[string]map[string]float64{}
-	for _, r := range runs {
-		for _, row := range r.rows() {
-			if cells[row.stage] == nil {
-				cells[row.stage] = map[string]float64{}
-				names = append(names, row.stage)
+	cells := map[string]map[string][]float64{}
+	for _, c := range configs {
+		for _, r := range all[c.name] {
+			for _, row := range r.rows() {
+				if cells[row.stage] == nil {
+					cells[row.stage] = map[string][]float64{}
+					names = append(names, row.stage)
+				}
+				cells[row.stage][c.name] = append(cells[row.stage][c.name], row.secs)
 			}
-			cells[row.stage][r.name] = row.secs
 		}
+	}
+	readyOf := func(name string) float64 {
+		var v []float64
+		for _, r := range all[name] {
+			v = append(v, r.ready())
+		}
+		return median(v)
 	}
 	for _, s := range names {
 		fmt.Fprintf(tw, "%s\t", s)
-		for _, r := range runs {
-			if v, ok := cells[s][r.name]; ok {
-				fmt.Fprintf(tw, "%.2f\t", v)
+		for _, c := range configs {
+			if v, ok := cells[s][c.name]; ok {
+				fmt.Fprintf(tw, "%.2f\t", median(v))
 			} else {
 				fmt.Fprintf(tw, "-\t")
 			}
@@ -303,23 +339,37 @@ func TestBootTime(t *testing.T) {
 		fmt.Fprintln(tw)
 	}
 	fmt.Fprintf(tw, "ready line from QEMU start\t")
-	for _, r := range runs {
-		fmt.Fprintf(tw, "%.2f\t", r.ready())
+	for _, c := range configs {
+		fmt.Fprintf(tw, "%.2f\t", readyOf(c.name))
 	}
 	fmt.Fprintln(tw)
+	only := readyOf("-kernel reference init")
 	fmt.Fprintf(tw, "ratio to kernel-only\t")
-	for _, r := range runs {
-		fmt.Fprintf(tw, "%.2f\t", r.ready()/only.ready())
+	for _, c := range configs {
+		fmt.Fprintf(tw, "%.2f\t", readyOf(c.name)/only)
 	}
 	fmt.Fprintln(tw)
 	tw.Flush()
-	ratio := disk.ready() / only.ready()
+	disk := readyOf("disk")
+	ratio := disk / only
 	t.Logf("boot time breakdown (seconds; qemu+firmware, grub and ready on the host clock, kernel to boxd on the guest's):\n%s", tb.String())
 	t.Logf("ready/kernel-only = %.2f (goal %.1f): disk boot ready after %.2fs, kernel-only init after %.2fs from QEMU start",
-		ratio, bootTimeGoal, disk.ready(), only.ready())
+		ratio, bootTimeGoal, disk, only)
 	f, err := os.OpenFile(filepath.Join(outDir(), "boot-times.txt"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err == nil {
-		fmt.Fprintf(f, "%s\t%.1fs wall\tkernel-only %.1fs\tratio %.2f\t%s\n", t.Name(), disk.ready(), only.ready(), ratio, time.Now().UTC().Format(time.RFC3339))
+		fmt.Fprintf(f, "%s\t%.1fs wall\tkernel-only %.1fs\tratio %.2f\t%s\n", t.Name(), disk, only, ratio, time.Now().UTC().Format(time.RFC3339))
 		f.Close()
 	}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
