@@ -84,7 +84,11 @@ func loadModules(names []string, cmd Cmdline, logf func(string, ...any)) (loaded
 	// devices appear (virtio_pci the virtio devices, a USB host controller its bus).
 	pending := names
 	for len(pending) > 0 {
-		now, later := l.wanted(pending)
+		devs := map[string][]string{}
+		for _, bus := range deviceBuses {
+			devs[bus] = modaliases(bus)
+		}
+		now, later := l.wanted(pending, devs)
 		if len(now) == 0 {
 			break
 		}
@@ -96,14 +100,11 @@ func loadModules(names []string, cmd Cmdline, logf func(string, ...any)) (loaded
 	return loaded, pending, errs
 }
 
-// wanted splits names into the modules to load now and drivers with no device (yet).
-func (l *modLoader) wanted(names []string) (now, later []string) {
+// wanted splits names into the modules to load now and drivers with no device (yet);
+// devs holds the modaliases of the devices on each of deviceBuses.
+func (l *modLoader) wanted(names []string, devs map[string][]string) (now, later []string) {
 	if l.aliases == nil {
 		return names, nil
-	}
-	devs := map[string][]string{}
-	for _, bus := range deviceBuses {
-		devs[bus] = modaliases(bus)
 	}
 	usbHost := len(devs["usb"]) > 0 // root hubs are devices on the USB bus
 	for _, n := range names {
