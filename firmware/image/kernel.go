@@ -76,9 +76,10 @@ func (b *builder) stageModules(ctx context.Context, k *kernelTree, stage string)
 	if _, err := b.output(ctx, "", "depmod", "-b", stageRoot, k.Version); err != nil {
 		return 0, fmt.Errorf("depmod (initramfs) %s: %w", k.Version, err)
 	}
-	// The init reads modules.dep and modules.builtin only; the binary indexes and alias
-	// tables depmod also writes would only grow the initramfs.
-	keep := map[string]bool{"modules.dep": true, "modules.builtin": true}
+	// The init reads modules.dep, modules.builtin, modules.alias (to skip drivers for
+	// absent devices) and modules.softdep (libcrc32c wants crc32c first); the binary
+	// indexes depmod also writes would only grow the initramfs.
+	keep := map[string]bool{"modules.dep": true, "modules.builtin": true, "modules.alias": true, "modules.softdep": true}
 	ents, _ := os.ReadDir(dst)
 	for _, e := range ents {
 		if !e.IsDir() && !keep[e.Name()] {

@@ -3,8 +3,9 @@
 // Debian's kernel packages ship the .ko files but no modules.dep (depmod writes it at
 // install time), so the image builder runs depmod on the unpacked package, uses this package
 // to copy only the dependency closure of a board's modules into the initramfs, and the init
-// uses it again to load each module after its dependencies. modules.dep lists hard
-// dependencies only; soft dependencies are the board profile's business.
+// uses it again to load each module after its dependencies (Load: independent ones in
+// parallel, soft pre-dependencies from modules.softdep honoured) and to skip drivers whose
+// device aliases (modules.alias) match no device.
 package kmod
 
 import (

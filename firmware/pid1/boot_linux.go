@@ -92,35 +92,43 @@ func Boot(version string) error {
 	// Ctrl-Alt-Del becomes SIGINT to us instead of an immediate reset.
 	unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 	b.lg.Info("pptpbox init", "version", b.version, "kernel", kernelRelease())
+	b.stage("init")
+	waitEntropy := startEntropy()
 
 	if err := b.loadBoard(); err != nil {
 		b.lg.Error("board profile", "err", err)
 	}
 	if b.board != nil {
 		t := time.Now()
-		n, errs := loadModules(b.board.Modules, b.cmd, b.logf)
+		n, skipped, errs := loadModules(b.board.Modules, b.cmd, b.logf)
 		for _, e := range errs {
 			b.lg.Warn("modules", "err", e)
 		}
 		b.lg.Info("modules loaded", "count", n, "took", time.Since(t).Round(time.Millisecond))
 		b.modulesAt = time.Now()
+		if len(skipped) > 0 {
+			b.lg.Info("modules skipped, no device for them", "modules", strings.Join(skipped, " "))
+		}
 	}
+	b.stage("modules")
 	if err := unix.Sethostname([]byte("pptpbox")); err != nil {
 		b.lg.Warn("hostname", "err", err)
 	}
 	if err := linkUp("lo"); err != nil {
 		b.lg.Warn("loopback", "err", err)
 	}
-	waitEntropy(b.logf)
 	b.startWatchdog()
 	b.assignNICs()
 	go b.watchLatePorts()
+	b.stage("ports")
 	b.slotsAtBoot()
 	b.factoryResetAtBoot()
 	b.selectConfig()
+	b.stage("config")
 	if b.upgradeFromUSB() {
 		b.shutdown("reboot")
 	}
+	waitEntropy(b.logf)
 	b.setServiceLimits()
 	b.startBoxd()
 	if d := b.dec(); d.WriteLastGood {
@@ -140,6 +148,14 @@ func Boot(version string) error {
 	kind := <-b.shutdownC
 	b.shutdown(kind)
 	return nil
+}
+
+// stage logs the end of a boot stage with the kernel's uptime (the guest clock since the
+// kernel started), so that a boot can be broken down from the console alone
+// (qemu/firmware TestBootTime): init (the kernel's part, /init started), modules, ports,
+// config, boxd (answering); the ready line ends the boot.
+func (b *box) stage(name string) {
+	b.lg.Info("boot stage", "stage", name, "uptime", fmt.Sprintf("%.2fs", uptime()))
 }
 
 func (b *box) logf(format string, args ...any) { b.lg.Info(fmt.Sprintf(format, args...)) }

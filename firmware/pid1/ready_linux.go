@@ -26,8 +26,9 @@ func (b *box) announceReady() {
 			go b.printReadyWhenUp()
 			return
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
+	b.stage("boxd")
 	b.printReady()
 }
 

@@ -4,13 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/pptpbox/pptpbox/firmware/kmod"
 )
 
 // mountEarly mounts the pseudo filesystems. The kernel gives PID 1 an initramfs with none
@@ -50,68 +47,26 @@ func kernelRelease() string {
 	return unix.ByteSliceToString(u.Release[:])
 }
 
-// loadModules loads the board's modules and their dependencies in modules.dep order.
-// A module that fails is logged and skipped: a driver for absent hardware must not stop the
-// box (sp5100_tco says ENODEV on a board without the timer).
-func loadModules(names []string, cmd Cmdline, logf func(string, ...any)) (loaded int, errs []error) {
-	dir := filepath.Join("/lib/modules", kernelRelease())
-	read := func(name string) (*os.File, error) { return os.Open(filepath.Join(dir, name)) }
-	df, err := read("modules.dep")
-	if err != nil {
-		return 0, []error{fmt.Errorf("modules: %w", err)}
-	}
-	ix, err := kmod.ParseDep(df)
-	df.Close()
-	if err != nil {
-		return 0, []error{err}
-	}
-	builtin := map[string]bool{}
-	if bf, err := read("modules.builtin"); err == nil {
-		builtin, _ = kmod.ParseBuiltin(bf)
-		bf.Close()
-	}
-	order, err := ix.LoadOrder(names, builtin)
-	if err != nil {
-		return 0, []error{err}
-	}
-	for _, m := range order {
-		f, err := read(m.Path)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("module %s: %w", m.Name, err))
-			continue
-		}
-		params := cmd.ModuleParams(m.Name)
-		err = unix.FinitModule(int(f.Fd()), params, 0)
-		f.Close()
-		switch {
-		case err == nil:
-			loaded++
-		case errors.Is(err, unix.EEXIST):
-		case errors.Is(err, unix.ENODEV):
-			// Hardware-specific variants (crc32c_intel without SSE4.2) refuse politely.
-			logf("module %s: no such hardware here", m.Name)
-		default:
-			errs = append(errs, fmt.Errorf("module %s: %w", m.Name, err))
-		}
-	}
-	return loaded, errs
-}
-
-// waitEntropy blocks until the kernel's random pool is initialised (boxd's MS-CHAPv2
-// challenges and MPPE keys need it), logging if it takes a while.
-func waitEntropy(logf func(string, ...any)) {
+// startEntropy asks the kernel for random bytes in the background: a getrandom that blocks
+// is what makes the kernel generate entropy from timer jitter when no device feeds its pool
+// (seconds under QEMU without virtio-rng), and that can run while the modules load. The
+// returned wait blocks until the pool is initialised (boxd's MS-CHAPv2 challenges and MPPE
+// keys need it), logging if it still takes a while then.
+func startEntropy() (wait func(logf func(string, ...any))) {
 	done := make(chan struct{})
 	go func() {
 		b := make([]byte, 16)
 		unix.Getrandom(b, 0)
 		close(done)
 	}()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-		logf("entropy: waiting for the kernel random pool")
-		<-done
-		logf("entropy: ready")
+	return func(logf func(string, ...any)) {
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+			logf("entropy: waiting for the kernel random pool")
+			<-done
+			logf("entropy: ready")
+		}
 	}
 }
 

@@ -67,6 +67,7 @@ type console struct {
 	mu    sync.Mutex
 	cond  *sync.Cond
 	lines []string
+	at    []time.Time // when each line arrived (host clock)
 	done  bool
 	log   io.Writer
 }
@@ -81,6 +82,7 @@ func newConsole(r io.Reader, log io.Writer) *console {
 			line := strings.TrimRight(sc.Text(), "\r")
 			c.mu.Lock()
 			c.lines = append(c.lines, line)
+			c.at = append(c.at, time.Now())
 			if c.log != nil {
 				fmt.Fprintln(c.log, line)
 			}
@@ -134,6 +136,13 @@ func (v *vm) count(re *regexp.Regexp, from, to int) int {
 		}
 	}
 	return n
+}
+
+// arrived is when line i arrived on the host.
+func (c *console) arrived(i int) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at[i]
 }
 
 func (c *console) tail(n int) string {
