@@ -19,6 +19,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/dhcpd"
 	"github.com/pptpbox/pptpbox/pkg/nat"
@@ -90,7 +91,23 @@ func New(cfg Config) *Router {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Router{cfg: cfg, log: log, params: cfg.NAT}
+	r := &Router{cfg: cfg, log: log, params: cfg.NAT}
+	// The ports' states exist from the start, each as its interface is now, so
+	// that Ports answers before Run has started them (boxd's ping, the init's
+	// readiness check, asks at once).
+	for _, p := range r.portList() {
+		r.ports = append(r.ports, PortState{Role: p.role, Iface: p.iface, Off: p.off, Present: linkPresent(p.iface), Since: time.Now()})
+	}
+	return r
+}
+
+// portList is the router's ports: the WAN, and the LAN when there is one.
+func (r *Router) portList() []port {
+	ports := []port{r.wanPort()}
+	if r.cfg.LAN != nil {
+		ports = append(ports, r.lanPort())
+	}
+	return ports
 }
 
 // Params returns the parameters of the table currently applied.
@@ -136,16 +153,7 @@ func (r *Router) runPorts(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ports := []port{r.wanPort()}
-	if r.cfg.LAN != nil {
-		ports = append(ports, r.lanPort())
-	}
-	r.mu.Lock()
-	r.ports = make([]PortState, len(ports))
-	for i, p := range ports {
-		r.ports[i] = PortState{Role: p.role, Iface: p.iface, Off: p.off}
-	}
-	r.mu.Unlock()
+	ports := r.portList()
 	var wg sync.WaitGroup
 	errc := make(chan error, len(ports))
 	for i, p := range ports {
