@@ -70,4 +70,4 @@ run-arm64: deps
 test-firmware: deps images client-guest
 	@if [ "$$(id -u)" != 0 ]; then echo "test-firmware: needs root (network namespace, tap devices)" >&2; exit 1; fi
 	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_CACHE=$(CACHE) CACHE=$(CACHE) \
-		$(GO) test -count=1 -v -timeout 25m ./qemu/firmware
+		$(GO) test -count=1 -v -timeout 30m ./qemu/firmware
