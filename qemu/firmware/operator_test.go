@@ -128,7 +128,7 @@ func TestFirmwareOperator(t *testing.T) {
 	}
 	opDial(ctx, t, g, alice)
 	addr := ppp0Addr(ctx, t, g)
-	v.send("show sessions")
+	typeLine(v, next, "show sessions")
 	_, next = v.waitFor(regexp.MustCompile(`USER\s+PEER\s+TUNNEL\s+STATE`), next, 30*time.Second)
 	row, next := v.waitFor(regexp.MustCompile(`^\s*`+e2eUser+`\s+(192\.168\.1\.\d+):\d+\s+(\S+)\s+up\s.*(MPPE 128-bit \S+)`), next, 10*time.Second)
 	t.Logf("show sessions: %s from %s, tunnel %s, %s", e2eUser, row[1], row[2], row[3])
@@ -138,18 +138,19 @@ func TestFirmwareOperator(t *testing.T) {
 
 	// 7 (started here, checked below): a commit confirmed 1 that nobody confirms. Nothing
 	// else is committed until it has rolled back (a commit would confirm it).
-	v.send("config set log.level debug")
+	typeLine(v, next, "config set log.level debug")
 	_, next = v.waitFor(regexp.MustCompile(`^log\.level = debug; `), next, 30*time.Second)
-	v.send("config commit confirmed 1")
+	typeLine(v, next, "config commit confirmed 1")
 	_, next = v.waitFor(regexp.MustCompile(`written to /config/pptpbox.toml`), next, 30*time.Second)
 	committed := time.Now()
-	v.send("show system")
+	typeLine(v, next, "show system")
 	_, next = v.waitFor(regexp.MustCompile(`commit confirmed\s+rolls back at `), next, 30*time.Second)
-	v.send("config show")
+	typeLine(v, next, "config show")
 	_, next = v.waitFor(regexp.MustCompile(`^level = "debug"`), next, 30*time.Second)
+	_, next = v.waitFor(regexp.MustCompile(`^\[\[user\]\]`), next, 30*time.Second)
 
 	// 3. trace user: the client's next login, from LCP to IPCP, with no password.
-	v.send("trace user " + e2eUser)
+	typeLine(v, next, "trace user "+e2eUser)
 	_, traceStart := v.waitFor(regexp.MustCompile(`^tracing user `+e2eUser+`: its next logins`), next, 30*time.Second)
 	if _, err := rig.Hangup(ctx, g, alice); err != nil {
 		t.Fatal(err)
@@ -159,8 +160,7 @@ func TestFirmwareOperator(t *testing.T) {
 	_, traceEnd := v.waitFor(up, traceStart, 60*time.Second)
 	// Ctrl-C stops it; the prompt is back when the next command answers.
 	typeKeys(v, "\x03")
-	v.send("version")
-	_, next = v.waitFor(regexp.MustCompile(`^`+regexp.QuoteMeta(ready[1])+`$`), traceEnd, 30*time.Second)
+	next = v.waitPrompt(cliPrompt, traceEnd, 30*time.Second)
 	trace := v.linesBetween(traceStart, traceEnd)
 	t.Logf("trace user %s:\n%s", e2eUser, strings.Join(trace, "\n"))
 	for _, want := range []string{
@@ -186,7 +186,7 @@ func TestFirmwareOperator(t *testing.T) {
 	}
 
 	// 4. kick: the session ends, and the client's pppd says the box hung up.
-	v.send("kick " + e2eUser)
+	typeLine(v, next, "kick "+e2eUser)
 	_, next = v.waitFor(regexp.MustCompile(`^kicked `+e2eUser+` \(#\d+, `+regexp.QuoteMeta(res.LocalIP.String())+` from 192\.168\.1\.\d+:\d+\)`), next, 30*time.Second)
 	if err := rig.WaitPPPDExit(ctx, g, 30*time.Second); err != nil {
 		t.Fatal(err)
@@ -201,18 +201,18 @@ func TestFirmwareOperator(t *testing.T) {
 			t.Errorf("the client's pppd log has no %q after the kick", want)
 		}
 	}
-	v.send("show sessions")
+	typeLine(v, next, "show sessions")
 	_, next = v.waitFor(regexp.MustCompile(`^no sessions`), next, 30*time.Second)
 
 	// 6. Bad values are refused with the key named, and leave the candidate as it was.
 	badStart := next
-	v.send("config set pptp.mtu abc")
+	typeLine(v, next, "config set pptp.mtu abc")
 	_, next = v.waitFor(regexp.MustCompile(`^% set pptp\.mtu refused: the candidate would not validate`), next, 30*time.Second)
 	_, next = v.waitFor(regexp.MustCompile(`^\s+candidate:\d+: pptp\.mtu: incompatible types`), next, 10*time.Second)
-	v.send("config set pptp.mtu 9000")
+	typeLine(v, next, "config set pptp.mtu 9000")
 	_, next = v.waitFor(regexp.MustCompile(`^% set pptp\.mtu refused: the candidate would not validate`), next, 30*time.Second)
 	_, next = v.waitFor(regexp.MustCompile(`^\s+candidate:\d+: pptp\.mtu: must be between 576 and 1500, got 9000`), next, 10*time.Second)
-	v.send("config diff")
+	typeLine(v, next, "config diff")
 	_, next = v.waitFor(regexp.MustCompile(`^no staged changes`), next, 30*time.Second)
 	t.Logf("bad values:\n%s", strings.Join(v.linesBetween(badStart, next), "\n"))
 
@@ -224,10 +224,11 @@ func TestFirmwareOperator(t *testing.T) {
 		t.Errorf("rolled back %s after commit confirmed 1", d)
 	}
 	showStart := next
-	v.send("config show")
-	v.send("show system")
-	v.send("version")
-	_, next = v.waitFor(regexp.MustCompile(`^`+regexp.QuoteMeta(ready[1])+`$`), next, 30*time.Second)
+	typeLine(v, next, "config show")
+	_, next = v.waitFor(regexp.MustCompile(`^\[\[user\]\]`), next, 30*time.Second)
+	typeLine(v, next, "show system")
+	_, next = v.waitFor(regexp.MustCompile(`config source\s+flash`), next, 30*time.Second)
+	next = v.waitPrompt(cliPrompt, next, 30*time.Second)
 	if v.count(regexp.MustCompile(`^\[console\]`), showStart, next) == 0 || v.count(regexp.MustCompile(`config source\s+flash`), showStart, next) == 0 {
 		t.Fatalf("no config show or show system after the rollback")
 	}
@@ -239,23 +240,25 @@ func TestFirmwareOperator(t *testing.T) {
 	}
 
 	// 5. users add + config commit: the new user dials in without a reboot.
-	v.send(fmt.Sprintf("users add %s %q", opBob, opBobPass))
+	typeLine(v, next, fmt.Sprintf("users add %s %q", opBob, opBobPass))
 	_, next = v.waitFor(regexp.MustCompile(`staged`), next, 30*time.Second)
-	v.send("config commit")
+	typeLine(v, next, "config commit")
 	_, next = v.waitFor(regexp.MustCompile(`written to /config/pptpbox.toml`), next, 30*time.Second)
 	bob := rig.Client{Peer: "box", Server: e2eLANBox, User: opBob, Password: opBobPass}
 	if err := rig.Configure(ctx, g, bob); err != nil {
 		t.Fatal(err)
 	}
 	res = opDial(ctx, t, g, bob)
-	v.send("show sessions")
+	typeLine(v, next, "show sessions")
 	_, next = v.waitFor(regexp.MustCompile(`^\s*`+opBob+`\s+192\.168\.1\.\d+:\d+\s+`+regexp.QuoteMeta(res.LocalIP.String())+`\s+up\s.*MPPE 128-bit`), next, 30*time.Second)
 	if _, err := rig.Hangup(ctx, g, bob); err != nil {
 		t.Fatal(err)
 	}
 
 	// ... and after a reboot.
-	v.confirm("reboot")
+	typeLine(v, next, "reboot")
+	next = v.waitPrompt("Reboot the box? [y/N] ", next, 30*time.Second)
+	v.send("y")
 	_, next = v.waitFor(regexp.MustCompile(`pptpbox: reboot`), next, 60*time.Second)
 	ready, next = v.waitFor(readyRE, next, bootLimit)
 	if ready[5] != "flash" {
@@ -263,14 +266,16 @@ func TestFirmwareOperator(t *testing.T) {
 	}
 	next = opLogin(v, next)
 	res = opDial(ctx, t, g, bob)
-	v.send("show sessions")
+	typeLine(v, next, "show sessions")
 	_, next = v.waitFor(regexp.MustCompile(`^\s*`+opBob+`\s+192\.168\.1\.\d+:\d+\s+`+regexp.QuoteMeta(res.LocalIP.String())+`\s+up\s.*MPPE 128-bit`), next, 30*time.Second)
 	if _, err := rig.Hangup(ctx, g, bob); err != nil {
 		t.Error(err)
 	}
 
 	// The CONFIG partition: bob, no debug level, no pending marker.
-	v.confirm("poweroff")
+	typeLine(v, next, "poweroff")
+	next = v.waitPrompt("Power the box off? [y/N] ", next, 30*time.Second)
+	v.send("y")
 	v.waitFor(regexp.MustCompile(`pptpbox: poweroff`), next, 60*time.Second)
 	v.waitExit(30 * time.Second)
 	got := string(readConfigFile(t, disk, "pptpbox.toml"))
@@ -293,6 +298,7 @@ func TestFirmwareOperator(t *testing.T) {
 func opLogin(v *vm, from int) int {
 	v.t.Helper()
 	_, next := v.waitFor(regexp.MustCompile(`pptpbox console login`), from, 30*time.Second)
+	next = v.waitPrompt("Password: ", next, 30*time.Second)
 	v.send(opConsolePass)
 	_, next = v.waitFor(regexp.MustCompile(`\? lists the commands, Tab completes`), next, 30*time.Second)
 	return next
@@ -328,6 +334,17 @@ func ppp0Addr(ctx context.Context, t *testing.T, g *vmtest.Guest) netip.Addr {
 		t.Fatalf("no IPv4 address on the client's ppp0:\n%s", out)
 	}
 	return netip.MustParseAddr(m[1])
+}
+
+// cliPrompt is the console CLI's prompt.
+const cliPrompt = "pptpbox> "
+
+// typeLine waits for the CLI's prompt after line index from (the answer to the previous
+// command read first), then types line and Enter.
+func typeLine(v *vm, from int, line string) {
+	v.t.Helper()
+	v.waitPrompt(cliPrompt, from, 30*time.Second)
+	v.send(line)
 }
 
 // typeKeys types s as it is (no Enter).
