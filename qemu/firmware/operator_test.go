@@ -136,7 +136,7 @@ func TestFirmwareOperator(t *testing.T) {
 		t.Errorf("show sessions: tunnel address %s, the client's ppp0 has %s", row[2], addr)
 	}
 
-	// 7 (started here, checked below): a commit confirmed 1 that nobody confirms. Nothing
+	// 3. A commit confirmed 1 that nobody confirms. Nothing
 	// else is committed until it has rolled back (a commit would confirm it).
 	typeLine(v, next, "config set log.level debug")
 	_, next = v.waitFor(regexp.MustCompile(`^log\.level = debug; `), next, 30*time.Second)
@@ -149,7 +149,7 @@ func TestFirmwareOperator(t *testing.T) {
 	_, next = v.waitFor(regexp.MustCompile(`^level = "debug"`), next, 30*time.Second)
 	_, next = v.waitFor(regexp.MustCompile(`^\[\[user\]\]`), next, 30*time.Second)
 
-	// 3. trace user: the client's next login, from LCP to IPCP, with no password.
+	// 4. trace user: the client's next login, from LCP to IPCP, with no password.
 	typeLine(v, next, "trace user "+e2eUser)
 	_, traceStart := v.waitFor(regexp.MustCompile(`^tracing user `+e2eUser+`: its next logins`), next, 30*time.Second)
 	if _, err := rig.Hangup(ctx, g, alice); err != nil {
@@ -185,7 +185,7 @@ func TestFirmwareOperator(t *testing.T) {
 		}
 	}
 
-	// 4. kick: the session ends, and the client's pppd says the box hung up.
+	// 5. kick: the session ends, and the client's pppd says the box hung up.
 	typeLine(v, next, "kick "+e2eUser)
 	_, next = v.waitFor(regexp.MustCompile(`^kicked `+e2eUser+` \(#\d+, `+regexp.QuoteMeta(res.LocalIP.String())+` from 192\.168\.1\.\d+:\d+\)`), next, 30*time.Second)
 	if err := rig.WaitPPPDExit(ctx, g, 30*time.Second); err != nil {
@@ -216,7 +216,7 @@ func TestFirmwareOperator(t *testing.T) {
 	_, next = v.waitFor(regexp.MustCompile(`^no staged changes`), next, 30*time.Second)
 	t.Logf("bad values:\n%s", strings.Join(v.linesBetween(badStart, next), "\n"))
 
-	// 7. The commit confirmed 1 rolls back by itself: the console shows boxd's warning,
+	// 7. The commit confirmed 1 of step 3 rolls back by itself: the console shows boxd's warning,
 	// and the running config is the one before it.
 	_, next = v.waitFor(regexp.MustCompile(`commit confirmed not confirmed in time: reverted to the rollback point`), next, 2*time.Minute)
 	t.Logf("rolled back %s after the commit confirmed 1", time.Since(committed).Round(time.Second))
@@ -239,7 +239,7 @@ func TestFirmwareOperator(t *testing.T) {
 		t.Errorf("show system still has a commit confirmed pending")
 	}
 
-	// 5. users add + config commit: the new user dials in without a reboot.
+	// 8. users add + config commit: the new user dials in without a reboot.
 	typeLine(v, next, fmt.Sprintf("users add %s %q", opBob, opBobPass))
 	_, next = v.waitFor(regexp.MustCompile(`staged`), next, 30*time.Second)
 	typeLine(v, next, "config commit")
@@ -255,7 +255,7 @@ func TestFirmwareOperator(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// ... and after a reboot.
+	// 9. ... and after a reboot.
 	typeLine(v, next, "reboot")
 	next = v.waitPrompt("Reboot the box? [y/N] ", next, 30*time.Second)
 	v.send("y")
