@@ -73,7 +73,7 @@ test-firmware: deps images client-guest
 	@if [ "$$(id -u)" != 0 ]; then echo "test-firmware: needs root (network namespace, tap devices)" >&2; exit 1; fi
 	$(MAKE) image BOARD=qemu-amd64 OUT=$(abspath $(OUT))/next VERSION=$(VERSION)-next
 	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_OUT_NEXT=$(abspath $(OUT))/next PPTPBOX_CACHE=$(CACHE) CACHE=$(CACHE) \
-		$(GO) test -count=1 -v -timeout 25m ./qemu/firmware
+		$(GO) test -count=1 -v -timeout 30m ./qemu/firmware
 
 # Update files (issue 10): `make update BOARD=...` signs the kernel and initramfs of the last
 # `make image` into $(OUT)/pptpbox-BOARD-VERSION.upd. UPDATE_KEY is the private key (default:

@@ -76,13 +76,7 @@ func usbStick(t *testing.T, config []byte) string {
 // line, with disk as the flash (writable), optionally a USB stick.
 func directBoot(t *testing.T, disk, usb, extra string, noReboot bool) *vm {
 	t.Helper()
-	out := outDir()
-	kernel, initrd := filepath.Join(out, "qemu-amd64.vmlinuz"), filepath.Join(out, "qemu-amd64.initrd.zst")
-	need(t, kernel, initrd)
-	args := []string{"-M", "pc", "-m", "512", "-kernel", kernel, "-initrd", initrd,
-		"-append", "console=ttyS0,115200n8 panic=10 loglevel=4 no_timer_check pptpbox.debug=1 pptpbox.test=1 " + extra,
-		"-drive", "file=" + disk + ",format=raw,if=virtio", "-device", "i6300esb"}
-	args = append(args, netArgs("pci")...)
+	args := append(directBootArgs(t, disk, "pptpbox.debug=1 pptpbox.test=1 "+extra), netArgs("pci")...)
 	if usb != "" {
 		args = append(args, "-device", "qemu-xhci", "-drive", "if=none,id=usb,format=raw,file="+usb,
 			"-device", "usb-storage,drive=usb,removable=on")
@@ -91,6 +85,18 @@ func directBoot(t *testing.T, disk, usb, extra string, noReboot bool) *vm {
 		args = append(args, "-no-reboot")
 	}
 	return startVM(t, 6*time.Minute, "qemu-system-x86_64", args...)
+}
+
+// directBootArgs are QEMU's arguments for the qemu-amd64 kernel and initramfs with extra on
+// the command line, the image's disk and a watchdog; the caller adds the network.
+func directBootArgs(t *testing.T, disk, extra string) []string {
+	t.Helper()
+	out := outDir()
+	kernel, initrd := filepath.Join(out, "qemu-amd64.vmlinuz"), filepath.Join(out, "qemu-amd64.initrd.zst")
+	need(t, kernel, initrd)
+	return []string{"-M", "pc", "-m", "512", "-kernel", kernel, "-initrd", initrd,
+		"-append", "console=ttyS0,115200n8 panic=10 loglevel=4 no_timer_check " + extra,
+		"-drive", "file=" + disk + ",format=raw,if=virtio", "-device", "i6300esb"}
 }
 
 func (v *vm) waitExit(timeout time.Duration) {

@@ -6,7 +6,7 @@
 package firmware
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -62,39 +62,98 @@ func imageFor(t *testing.T, board string) string {
 	return real
 }
 
-// console collects a VM's serial output and lets a test wait for lines.
+// console collects a VM's serial output and lets a test wait for lines, and for a prompt
+// (text after the last newline, such as the CLI's "pptpbox> ").
 type console struct {
-	mu    sync.Mutex
-	cond  *sync.Cond
-	lines []string
-	at    []time.Time // when each line arrived (host clock)
-	done  bool
-	log   io.Writer
+	mu      sync.Mutex
+	cond    *sync.Cond
+	lines   []string
+	partial string      // what came after the last newline
+	at      []time.Time // when each line arrived (host clock)
+	done    bool
+	log     io.Writer
 }
 
 func newConsole(r io.Reader, log io.Writer) *console {
 	c := &console{log: log}
 	c.cond = sync.NewCond(&c.mu)
 	go func() {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := strings.TrimRight(sc.Text(), "\r")
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Read(buf)
 			c.mu.Lock()
-			c.lines = append(c.lines, line)
-			c.at = append(c.at, time.Now())
-			if c.log != nil {
-				fmt.Fprintln(c.log, line)
+			c.add(buf[:n])
+			if err != nil {
+				if c.partial != "" {
+					c.addLine(c.partial)
+					c.partial = ""
+				}
+				c.done = true
 			}
 			c.cond.Broadcast()
 			c.mu.Unlock()
+			if err != nil {
+				return
+			}
 		}
-		c.mu.Lock()
-		c.done = true
-		c.cond.Broadcast()
-		c.mu.Unlock()
 	}()
 	return c
+}
+
+// maxLine bounds a line without a newline (a runaway guest): longer ones are split.
+const maxLine = 1 << 20
+
+// add appends output to the lines; c.mu is held.
+func (c *console) add(p []byte) {
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			c.partial += string(p)
+			if len(c.partial) >= maxLine {
+				c.addLine(c.partial)
+				c.partial = ""
+			}
+			return
+		}
+		c.addLine(c.partial + string(p[:i]))
+		c.partial = ""
+		p = p[i+1:]
+	}
+}
+
+func (c *console) addLine(line string) {
+	line = strings.TrimRight(line, "\r")
+	c.lines = append(c.lines, line)
+	c.at = append(c.at, time.Now())
+	if c.log != nil {
+		fmt.Fprintln(c.log, line)
+	}
+}
+
+// waitPrompt waits until the output's last, unterminated line ends with prompt after at
+// least line index from: the guest waits for input. It returns the number of lines.
+func (c *console) waitPrompt(prompt string, from int, timeout time.Duration) (int, error) {
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer timer.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		if len(c.lines) >= from && strings.HasSuffix(c.partial, prompt) {
+			return len(c.lines), nil
+		}
+		if c.done {
+			return len(c.lines), fmt.Errorf("VM exited before the prompt %q", prompt)
+		}
+		if time.Now().After(deadline) {
+			return len(c.lines), fmt.Errorf("no prompt %q after %s (last line %q)", prompt, timeout, c.partial)
+		}
+		c.cond.Wait()
+	}
 }
 
 // waitFor waits for a line matching re at or after line index from; it returns the
@@ -221,6 +280,16 @@ func (v *vm) confirm(cmd string) {
 	v.t.Helper()
 	v.send(cmd)
 	v.send("y")
+}
+
+// waitPrompt waits for the prompt at the end of the output, after line index from.
+func (v *vm) waitPrompt(prompt string, from int, timeout time.Duration) int {
+	v.t.Helper()
+	next, err := v.con.waitPrompt(prompt, from, timeout)
+	if err != nil {
+		v.t.Fatalf("%v (after %s)", err, time.Since(v.start).Round(time.Second))
+	}
+	return next
 }
 
 func (v *vm) waitFor(re *regexp.Regexp, from int, timeout time.Duration) ([]string, int) {
