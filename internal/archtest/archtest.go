@@ -159,7 +159,7 @@ func rules() []Rule {
 		Rule{
 			Name: "the init (cmd/init, firmware/pid1) links the firmware packages, the console (cli, console, control, login) and atomicfile; boxd runs as a process, never linked",
 			From: []string{"cmd/init", "firmware/pid1"},
-			Only: []string{"firmware/pid1", "firmware/board", "firmware/fat", "firmware/kmod",
+			Only: []string{"firmware/pid1", "firmware/board", "firmware/fat", "firmware/kmod", "firmware/slots", "firmware/update", "firmware/grubenv",
 				"pkg/atomicfile", "pkg/cli", "pkg/console", "pkg/control", "pkg/login"},
 		},
 		Rule{
