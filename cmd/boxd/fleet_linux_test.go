@@ -17,13 +17,14 @@ import (
 // SQL (sqlite) backend. Both boxes' accounting lands in one radacct table,
 // each row with its box's NAS-IP-Address; alice's second login, on the
 // other box, is refused by Simultaneous-Use (FreeRADIUS counts her open
-// radacct rows); the box holding her is found in radacct and one
-// Disconnect-Request from the server's address ends her session there;
-// then box 2 lets her in.
+// radacct rows); one Disconnect-Request naming only her, sent to the
+// server, is proxied by it to the box her open radacct row names, and
+// ends her session there; then box 2 lets her in.
 //
 //	cli1 --- box1 (10.0.1.2) --- rad (10.0.1.1, FreeRADIUS)
 //	cli2 --- box2 (10.0.2.2) ---/ (10.0.2.1)
 func TestFleet(t *testing.T) {
+	const coaPort = 3800
 	netnstest.Require(t, "ip", "radclient", "sqlite3")
 	radiustest.Require(t)
 	bin := buildBinaries(t)
@@ -43,6 +44,7 @@ func TestFleet(t *testing.T) {
 		AuthPort: 18120, AcctPort: 18130, Listen: "10.0.1.1", Command: rad.Cmd,
 		Clients: []string{"10.0.1.2", "10.0.2.2"},
 		SQL:     true,
+		CoAPort: coaPort,
 		SQLInit: `INSERT INTO radcheck (username, attribute, op, value) VALUES
 			('alice', 'Cleartext-Password', ':=', 'alice-pw'),
 			('alice', 'Simultaneous-Use', ':=', '1');`,
@@ -94,17 +96,16 @@ acct_port = 18130
 		t.Errorf("FreeRADIUS did not refuse for Simultaneous-Use")
 	}
 
-	// Kick: the box holding alice is in radacct; one Disconnect-Request
-	// from the server's address (the only one box 1 takes it from).
-	nas := fr.Query(t, "SELECT nasipaddress FROM radacct WHERE username = 'alice' AND acctstoptime IS NULL")
-	if nas != "10.0.1.2" {
-		t.Fatalf("alice's box per radacct: %q", nas)
-	}
-	cmd := rad.Cmd("radclient", "-x", "-r", "1", "-t", "3", nas+":3799", "disconnect", fr.Secret)
+	// Kick through the server: one Disconnect-Request naming only the
+	// user, to FreeRADIUS's coa listener; it finds her box in radacct
+	// and proxies the request there, from its own address (the only one
+	// box 1 takes dynamic authorization from).
+	cmd := rad.Cmd("radclient", "-x", "-r", "1", "-t", "10", fmt.Sprintf("10.0.1.1:%d", coaPort), "disconnect", fr.Secret)
 	cmd.Stdin = strings.NewReader("User-Name = \"alice\"\n")
 	if out, _ := cmd.CombinedOutput(); !strings.Contains(string(out), "Disconnect-ACK") {
-		t.Fatalf("disconnect alice on %s: %s", nas, out)
+		t.Fatalf("disconnect alice through the server: %s", out)
 	}
+	boxd[0].log.waitFor(t, "disconnected by RADIUS Disconnect-Request", 5*time.Second)
 	a1.wait(t, 15*time.Second)
 	radiustest.WaitFor(t, 10*time.Second, "alice's Stop", func() bool { return openRows() == "" })
 

@@ -49,6 +49,13 @@ type Options struct {
 	// accounting (radacct) and Simultaneous-Use (session).
 	SQL     bool
 	SQLInit string
+	// CoAPort, with SQL, is a port on Listen where the server takes
+	// Disconnect- and CoA-Requests (from any client) and proxies each to
+	// the box holding the session: the NAS-IP-Address of the request, or
+	// else the user's open radacct row's. Every Clients address is a
+	// home server of type coa on port 3799, its realm named by the
+	// address, sent from Listen (the address the boxes take DAE from).
+	CoAPort int
 }
 
 // sqliteSchema is the schema FreeRADIUS ships for rlm_sql_sqlite.
@@ -121,7 +128,7 @@ func start(t testing.TB, o Options) (*Server, error) {
 	if o.Unsigned {
 		sign = ""
 	}
-	var clients, sqlMod, sqlOn string
+	var clients, sqlMod, sqlOn, coa string
 	for i, a := range o.Clients {
 		clients += fmt.Sprintf("client nas%d {\n\tipaddr = %s\n\tsecret = \"%s\"\n\tnas_type = other\n\trequire_message_authenticator = yes\n}\n", i, a, o.Secret)
 	}
@@ -130,9 +137,12 @@ func start(t testing.TB, o Options) (*Server, error) {
 			t.Fatal(err)
 		}
 		sqlMod, sqlOn = sqlModule, "sql"
+		if o.CoAPort != 0 {
+			coa = coaProxy(cmpOr(o.Listen, "127.0.0.1"), o.CoAPort, o.Secret, o.Clients)
+		}
 	}
 	files := map[string]string{
-		"radiusd.conf": fmt.Sprintf(radiusdConf, dir, o.Secret, o.AuthPort, o.AcctPort, sign, cmpOr(o.Listen, "127.0.0.1"), clients, sqlMod, sqlOn),
+		"radiusd.conf": fmt.Sprintf(radiusdConf, dir, o.Secret, o.AuthPort, o.AcctPort, sign, cmpOr(o.Listen, "127.0.0.1"), clients, sqlMod, sqlOn, coa),
 		"users":        o.Users,
 		// The packaged dictionaries (/usr/share/freeradius) are loaded
 		// first, dictionary.microsoft among them; nothing to add.
@@ -296,7 +306,8 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 
 // radiusdConf: %[1]s dir, %[2]s secret, %[3]d auth port, %[4]d acct port,
 // %[5]s the post-auth policy, %[6]s the listen address, %[7]s more
-// clients, %[8]s the sql module (or nothing), %[9]s "sql" or nothing.
+// clients, %[8]s the sql module (or nothing), %[9]s "sql" or nothing,
+// %[10]s the coa proxy (or nothing).
 // mschap with use_mppe returns MS-CHAP2-Success, MS-MPPE-Send/Recv-Key and
 // the encryption policy; require_message_authenticator makes FreeRADIUS
 // drop Access-Requests without one.
@@ -359,6 +370,12 @@ modules {
 	# %%{md5:...}, %%{tolower:...} (the sql queries), %%{integer:...}
 	expr {
 	}
+	always ok {
+		rcode = ok
+	}
+	always handled {
+		rcode = handled
+	}
 	detail {
 		filename = ${raddbdir}/detail
 		permissions = 0600
@@ -366,6 +383,7 @@ modules {
 	}
 %[8]s
 }
+%[10]s
 server default {
 	listen {
 		type = auth
@@ -454,6 +472,72 @@ const sqlModule = `
 		simul_verify_query = ""
 		$INCLUDE /etc/freeradius/3.0/mods-config/sql/main/sqlite/queries.conf
 	}`
+
+// coaProxy is the coa listener, its virtual server and a home server,
+// pool and realm per NAS.
+func coaProxy(listen string, port int, secret string, nases []string) string {
+	var b strings.Builder
+	if listen != "127.0.0.1" {
+		// The admin's radclient on the server's own address.
+		fmt.Fprintf(&b, "client self {\n\tipaddr = %s\n\tsecret = \"%s\"\n}\n", listen, secret)
+	}
+	fmt.Fprintf(&b, "listen {\n\ttype = coa\n\tipaddr = %s\n\tport = %d\n\tvirtual_server = coa\n}\n", listen, port)
+	for i, a := range nases {
+		fmt.Fprintf(&b, `home_server coa%[1]d {
+	type = coa
+	ipaddr = %[2]s
+	port = 3799
+	src_ipaddr = %[3]s
+	secret = "%[4]s"
+	coa {
+		irt = 2
+		mrt = 16
+		mrc = 3
+		mrd = 10
+	}
+}
+home_server_pool coa%[1]d {
+	type = fail-over
+	home_server = coa%[1]d
+}
+realm %[2]s {
+	coa_pool = coa%[1]d
+}
+`, i, a, listen, secret)
+	}
+	b.WriteString(coaServer)
+	return b.String()
+}
+
+// coaServer routes a Disconnect/CoA-Request to its NAS: the realm named
+// by its NAS-IP-Address, or by the NAS of the user's open session.
+const coaServer = `
+server coa {
+	recv-coa {
+		if (&NAS-IP-Address) {
+			update control {
+				Proxy-To-Realm := "%{NAS-IP-Address}"
+			}
+		}
+		else {
+			update control {
+				Proxy-To-Realm := "%{sql:SELECT nasipaddress FROM radacct WHERE username = '%{User-Name}' AND acctstoptime IS NULL ORDER BY radacctid DESC LIMIT 1}"
+			}
+		}
+		handled
+	}
+	send-coa {
+		# The box's answer comes back with its Message-Authenticator,
+		# made with the box's secret and request. Dropped: 3.2.1 does not
+		# compute a valid one for a Disconnect/CoA answer (radclient
+		# refuses it), and none is required there.
+		update reply {
+			Message-Authenticator !* ANY
+		}
+		ok
+	}
+}
+`
 
 // signReplies is the post-auth policy that has FreeRADIUS before 3.2.5
 // sign every Access-Accept and Access-Reject: a Message-Authenticator in
