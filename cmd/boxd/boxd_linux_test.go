@@ -172,10 +172,19 @@ func startBoxd(t *testing.T, ns *netnstest.NS, bin, cfg, sock, ready string) *pr
 // linkPair wires a and b with addresses on their eth0 ends.
 func linkPair(t *testing.T, a *netnstest.NS, addrA string, b *netnstest.NS, addrB string) {
 	t.Helper()
-	netnstest.NewWire(t, a, "eth0", b, "eth0")
-	for ns, addr := range map[*netnstest.NS]string{a: addrA, b: addrB} {
-		for _, args := range [][]string{{"addr", "add", addr, "dev", "eth0"}, {"link", "set", "eth0", "up"}} {
-			if out, err := ns.Run("ip", args...); err != nil {
+	linkNamed(t, a, "eth0", addrA, b, "eth0", addrB)
+}
+
+// linkNamed wires a's ifA and b's ifB, with addresses.
+func linkNamed(t *testing.T, a *netnstest.NS, ifA, addrA string, b *netnstest.NS, ifB, addrB string) {
+	t.Helper()
+	netnstest.NewWire(t, a, ifA, b, ifB)
+	for _, end := range []struct {
+		ns           *netnstest.NS
+		ifname, addr string
+	}{{a, ifA, addrA}, {b, ifB, addrB}} {
+		for _, args := range [][]string{{"addr", "add", end.addr, "dev", end.ifname}, {"link", "set", end.ifname, "up"}} {
+			if out, err := end.ns.Run("ip", args...); err != nil {
 				t.Fatalf("ip %v: %v %s", args, err, out)
 			}
 		}

@@ -43,6 +43,7 @@ func newAAA(cfg *config.Config, users ppp.Authenticator, log *slog.Logger) (*aaa
 		Servers:         servers,
 		NASIdentifier:   r.NASIdentifier,
 		NASIP:           r.NASAddr(),
+		Source:          r.SourceAddr(),
 		Timeout:         r.Timeout.Duration,
 		Retries:         r.Retries,
 		DeadTime:        r.DeadTime.Duration,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -23,6 +24,10 @@ type Radius struct {
 	// in newer versions).
 	NASIdentifier string `toml:"nas_identifier"`
 	NASIP         string `toml:"nas_ip"`
+	// SourceIP is the local address the requests to the servers are sent
+	// from (the server knows its clients by it); empty: the kernel picks
+	// the outgoing interface's.
+	SourceIP string `toml:"source_ip"`
 	// Timeout is the wait for one reply and Retries the resends to one
 	// server (radius_timeout, radius_retries).
 	Timeout  Duration `toml:"timeout"`
@@ -106,6 +111,32 @@ func (s *RadiusServer) AcctAddr() string {
 // NASAddr is nas_ip parsed; zero when unset.
 func (r *Radius) NASAddr() netip.Addr { a, _ := netip.ParseAddr(r.NASIP); return a }
 
+// SourceAddr is source_ip parsed; zero when unset.
+func (r *Radius) SourceAddr() netip.Addr { a, _ := netip.ParseAddr(r.SourceIP); return a }
+
+// DAEPort is dae_listen's port, 0 when unset (valid after Validate).
+func (r *Radius) DAEPort() uint16 {
+	_, port, err := net.SplitHostPort(r.DAEListen)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(port)
+	return uint16(n)
+}
+
+// DAESources are the servers' IPv4 addresses, the only sources the WAN
+// firewall lets reach dae_listen (valid after Validate).
+func (r *Radius) DAESources() []netip.Addr {
+	var out []netip.Addr
+	for _, s := range r.Servers {
+		host, _, _ := net.SplitHostPort(s.AuthAddr())
+		if a, err := netip.ParseAddr(host); err == nil && a.Is4() && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // fillRadius completes what decoding cannot: the per-server default of
 // acct_port (decoding makes each [[radius.server]] from zero values, so a
 // written 0 is told from an absent key by the line index).
@@ -150,6 +181,11 @@ func (c *Config) validateRadius() []error {
 			bad("nas_ip", "must be an IPv4 or IPv6 address, not %q", r.NASIP)
 		}
 	}
+	if r.SourceIP != "" {
+		if a, err := netip.ParseAddr(r.SourceIP); err != nil || a.Zone() != "" || a.Is4In6() || a.IsUnspecified() || a.IsMulticast() {
+			bad("source_ip", "must be an IPv4 or IPv6 address of this box, not %q", r.SourceIP)
+		}
+	}
 	if len(r.NASIdentifier) > 253 {
 		bad("nas_identifier", "longer than a RADIUS attribute (253 octets)")
 	}
@@ -167,6 +203,14 @@ func (c *Config) validateRadius() []error {
 			bad("dae_listen", "must be [host]:port, not %q", r.DAEListen)
 		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			bad("dae_listen", "bad port %q", port)
+		}
+		// The WAN firewall lets Disconnect/CoA-Requests in by source
+		// address: a name would need resolving at every rule change.
+		for i, s := range r.Servers {
+			host, _, err := net.SplitHostPort(s.AuthAddr())
+			if a, perr := netip.ParseAddr(host); err == nil && host != "" && (perr != nil || !a.Is4()) {
+				bad(fmt.Sprintf("server.%d.address", i), "with dae_listen it must be an IPv4 address (the WAN firewall lets dynamic authorization in from the servers' addresses only), not %q", s.Address)
+			}
 		}
 	}
 	if t := r.DAEEventWindow.Duration; t != 0 && (t < time.Second || t > 24*time.Hour) {

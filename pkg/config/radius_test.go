@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,20 @@ func TestRadiusSetup(t *testing.T) {
 			t.Errorf("server %d: %s %s, want %v", i, s.AuthAddr(), s.AcctAddr(), want)
 		}
 	}
+	// dae_listen opens UDP 3799 on the WAN to the servers' addresses.
+	if p := c.NATParams(); p.DAEPort != 3799 || fmt.Sprint(p.DAESources) != "[192.0.2.10 192.0.2.11]" {
+		t.Errorf("nat dae port %d sources %v", p.DAEPort, p.DAESources)
+	}
+	if r.SourceAddr().IsValid() {
+		t.Errorf("source_ip unset but %v", r.SourceAddr())
+	}
+	c2, err := parseRouter(t, strings.Replace(radiusTOML, `dae_listen = ":3799"`, `source_ip = "192.0.2.1"`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c2.NATParams(); p.DAEPort != 0 || p.DAESources != nil || c2.Radius.SourceAddr().String() != "192.0.2.1" {
+		t.Errorf("without dae_listen: nat dae port %d sources %v, source %v", p.DAEPort, p.DAESources, c2.Radius.SourceAddr())
+	}
 	// No section: RADIUS off.
 	c, err = parseRouter(t, "[pptp]\nlocal_ip = \"10.0.0.1\"\n")
 	if err != nil || c.RadiusEnabled() {
@@ -69,6 +84,8 @@ func TestRadiusErrors(t *testing.T) {
 		{"[radius]\nauthserver = \"h\"\n", "x.toml:2: radius.authserver: unknown key"},
 		{"[radius]\ndae_event_window = \"500ms\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.dae_event_window: must be 0 (no check) or 1s to 24h"},
 		{"[radius]\nrequire_message_authenticator = \"yes\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.require_message_authenticator"},
+		{"[radius]\nsource_ip = \"0.0.0.0\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.source_ip: must be an IPv4 or IPv6 address of this box"},
+		{"[radius]\ndae_listen = \":3799\"\n[[radius.server]]\naddress = \"radius.example\"\nsecret = \"s\"\n", "x.toml:4: radius.server.0.address: with dae_listen it must be an IPv4 address"},
 		{"[radius]\ndae_listen = \"3799\"\n[[radius.server]]\naddress = \"h\"\nsecret = \"s\"\n", "x.toml:2: radius.dae_listen: must be [host]:port"},
 	} {
 		_, err := parseRouter(t, tc.toml)

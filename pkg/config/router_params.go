@@ -145,6 +145,9 @@ func (c *Config) NATParams() nat.Params {
 	for _, port := range c.Firewall.ManagementPorts {
 		p.MgmtTCPPorts = append(p.MgmtTCPPorts, uint16(port))
 	}
+	if c.RadiusEnabled() && c.Radius.DAEListen != "" {
+		p.DAEPort, p.DAESources = c.Radius.DAEPort(), c.Radius.DAESources()
+	}
 	for _, f := range c.PortForwards {
 		proto, _ := nat.ParseProto(f.Proto)
 		to, _ := netip.ParseAddrPort(f.To)

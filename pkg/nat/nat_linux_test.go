@@ -62,6 +62,12 @@ var goldenCases = []struct {
 	{"wan-only", func() Params {
 		return Params{WAN: "eth0", PPTPPort: 1723}
 	}},
+	{"dae", func() Params {
+		p := seedParams()
+		p.DAEPort = 3799
+		p.DAESources = []netip.Addr{netip.MustParseAddr("198.51.100.5"), netip.MustParseAddr("198.51.100.6")}
+		return p
+	}},
 }
 
 func TestGolden(t *testing.T) {

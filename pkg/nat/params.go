@@ -125,6 +125,12 @@ type Params struct {
 	MgmtFromVPN  bool     // VPN clients may reach them too
 
 	Forwards []PortForward
+
+	// DAEPort is the UDP port of RADIUS dynamic authorization (RFC 5176
+	// Disconnect/CoA, 3799) the WAN may reach, but only from DAESources
+	// (the RADIUS servers' addresses); 0 or no sources: none.
+	DAEPort    uint16
+	DAESources []netip.Addr
 }
 
 // validIfname reports whether s is a usable interface name or wildcard:
@@ -187,6 +193,14 @@ func (p *Params) Validate() error {
 			bad("management port %d is the pptp port", port)
 		}
 	}
+	for _, a := range p.DAESources {
+		if !a.Is4() {
+			bad("dae source %v is not an IPv4 address", a)
+		}
+	}
+	if p.DAEPort != 0 && len(p.DAESources) == 0 {
+		bad("dae port %d without a source address", p.DAEPort)
+	}
 	seen := map[[2]uint16]bool{}
 	for _, f := range p.Forwards {
 		if f.Proto != TCP && f.Proto != UDP {
@@ -197,6 +211,9 @@ func (p *Params) Validate() error {
 		}
 		if f.Proto == TCP && f.Port == p.PPTPPort {
 			bad("port forward tcp %d shadows the pptp port", f.Port)
+		}
+		if f.Proto == UDP && p.DAEPort != 0 && f.Port == p.DAEPort {
+			bad("port forward udp %d shadows the dae port", f.Port)
 		}
 		if k := [2]uint16{uint16(f.Proto), f.Port}; seen[k] {
 			bad("port forward %v %d listed twice", f.Proto, f.Port)

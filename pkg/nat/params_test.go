@@ -32,6 +32,13 @@ func TestValidate(t *testing.T) {
 		{"forward shadows pptp", func(p *Params) {
 			p.Forwards = []PortForward{{TCP, 1723, netip.MustParseAddrPort("192.168.1.2:1723")}}
 		}, "shadows"},
+		{"dae", func(p *Params) { p.DAEPort, p.DAESources = 3799, []netip.Addr{netip.MustParseAddr("198.51.100.5")} }, ""},
+		{"dae no sources", func(p *Params) { p.DAEPort = 3799 }, "without a source"},
+		{"dae v6 source", func(p *Params) { p.DAEPort, p.DAESources = 3799, []netip.Addr{netip.MustParseAddr("2001:db8::5")} }, "dae source"},
+		{"forward shadows dae", func(p *Params) {
+			p.DAEPort, p.DAESources = 3799, []netip.Addr{netip.MustParseAddr("198.51.100.5")}
+			p.Forwards = []PortForward{{UDP, 3799, netip.MustParseAddrPort("192.168.1.2:3799")}}
+		}, "shadows the dae"},
 		{"forward twice", func(p *Params) {
 			f := PortForward{UDP, 53, netip.MustParseAddrPort("192.168.1.2:53")}
 			p.Forwards = []PortForward{f, f}

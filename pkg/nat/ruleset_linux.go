@@ -112,6 +112,14 @@ func (rs *ruleset) wanInRules(wanIn *nftables.Chain, p Params) {
 		rs.add(wanIn, "pptp control", l4proto(protoTCP), thPort(2, p.PPTPPort), verdict(expr.VerdictAccept))
 		rs.add(wanIn, "pptp gre", l4proto(protoGRE), verdict(expr.VerdictAccept))
 	}
+	// RFC 5176 dynamic authorization from the RADIUS servers only: any
+	// other source meets the drop below, before boxd sees the packet.
+	for _, a := range p.DAESources {
+		if p.DAEPort == 0 {
+			break
+		}
+		rs.add(wanIn, "radius dae", nfproto(unix.NFPROTO_IPV4), ip4Match(12, netip.PrefixFrom(a, 32)), l4proto(protoUDP), thPort(2, p.DAEPort), verdict(expr.VerdictAccept))
+	}
 	if p.ICMPRate > 0 {
 		// Within the rate: the input chain dropped the excess already.
 		rs.add(wanIn, "ping", nfproto(unix.NFPROTO_IPV4), l4proto(protoICMP), thByte(0, 8), verdict(expr.VerdictAccept))

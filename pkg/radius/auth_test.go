@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -376,6 +377,24 @@ func TestNASIPv6(t *testing.T) {
 			}
 		} else if err4 != nil || !v4.Equal(net.ParseIP(a)) || err6 == nil {
 			t.Errorf("%s: NAS-IP-Address %v (%v), NAS-IPv6-Address %v (%v)", a, v4, err4, v6, err6)
+		}
+	}
+}
+
+// TestSource: Config.Source is the requests' source address (FreeRADIUS
+// knows a NAS by it, so each box of a fleet must come from its own).
+func TestSource(t *testing.T) {
+	for _, src := range []string{"127.0.0.2", "127.0.0.3"} {
+		srv := newFakeServer(t, "sekrit", mschapv2Server(nil))
+		c := newTestClient(t, func(c *Config) { c.Source = netip.MustParseAddr(src) }, Server{Auth: srv.addr(), Secret: []byte("sekrit")})
+		if res, err := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw")); err != nil || !res.OK {
+			t.Fatalf("Authenticate = %+v, %v", res, err)
+		}
+		srv.mu.Lock()
+		froms := slices.Clone(srv.froms)
+		srv.mu.Unlock()
+		if len(froms) != 1 || froms[0].String() != src {
+			t.Errorf("requests came from %v, want %s", froms, src)
 		}
 	}
 }

@@ -54,6 +54,9 @@ type Config struct {
 	// least one is sent. With neither set, NAS-Identifier is "pptpbox".
 	NASIdentifier string
 	NASIP         netip.Addr
+	// Source is the local address requests are sent from (the server
+	// knows its clients by the source address); zero: the kernel's pick.
+	Source netip.Addr
 	// Timeout is the wait for a reply to one send (default 3s); Retries
 	// is the number of resends to the same server (default 2).
 	Timeout time.Duration
@@ -266,6 +269,9 @@ func (c *Client) roundTrip(ctx context.Context, addr string, secret, wire []byte
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
 	var d net.Dialer
+	if c.cfg.Source.IsValid() {
+		d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(c.cfg.Source, 0))
+	}
 	conn, err := d.DialContext(ctx, "udp", addr)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"crypto/md5"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type fakeServer struct {
 	// corrupt, when set, rewrites each encoded reply before it is sent.
 	corrupt  func([]byte) []byte
 	requests []*radius.Packet
+	froms    []netip.Addr // each request's source address
 	got      atomic.Int32
 	badReqs  atomic.Int32
 }
@@ -71,6 +73,7 @@ func (s *fakeServer) serve(b []byte, from *net.UDPAddr) {
 	s.got.Add(1)
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
+	s.froms = append(s.froms, from.AddrPort().Addr().Unmap())
 	s.mu.Unlock()
 	resp := s.handle(req)
 	if resp == nil {

@@ -1,7 +1,8 @@
 // Package radiustest runs a real FreeRADIUS (Debian's freeradius 3.x) for
 // tests: a private config directory in t.TempDir() (clients, users,
-// mschap with MPPE keys, a detail file for accounting), listening on
-// loopback, started by PID and killed at cleanup. It waits for
+// mschap with MPPE keys, a detail file for accounting; optionally an sqlite
+// database through rlm_sql for a fleet of NASes), listening on loopback or
+// Options.Listen, started by PID and killed at cleanup. It waits for
 // "Ready to process requests"; no fixed sleeps.
 package radiustest
 
@@ -36,7 +37,29 @@ type Options struct {
 	// the Blast-RADIUS fixes of 3.2.5) sends them without a
 	// Message-Authenticator unless told to.
 	Unsigned bool
+	// Listen is the address the server listens on (default 127.0.0.1).
+	Listen string
+	// Clients are NASes besides 127.0.0.1, by address, with Secret and
+	// nas_type "other" (FreeRADIUS then trusts its session list for
+	// Simultaneous-Use and runs no checkrad against them).
+	Clients []string
+	// SQL turns on rlm_sql with the sqlite driver: a database in Dir
+	// made from Debian's schema (mods-config/sql/main/sqlite/schema.sql)
+	// and then SQLInit (e.g. radcheck rows), used for authorize,
+	// accounting (radacct) and Simultaneous-Use (session).
+	SQL     bool
+	SQLInit string
+	// CoAPort, with SQL, is a port on Listen where the server takes
+	// Disconnect- and CoA-Requests (from any client) and proxies each to
+	// the box holding the session: the NAS-IP-Address of the request, or
+	// else the user's open radacct row's. Every Clients address is a
+	// home server of type coa on port 3799, its realm named by the
+	// address, sent from Listen (the address the boxes take DAE from).
+	CoAPort int
 }
+
+// sqliteSchema is the schema FreeRADIUS ships for rlm_sql_sqlite.
+const sqliteSchema = "/etc/freeradius/3.0/mods-config/sql/main/sqlite/schema.sql"
 
 // Server is a running FreeRADIUS.
 type Server struct {
@@ -105,8 +128,21 @@ func start(t testing.TB, o Options) (*Server, error) {
 	if o.Unsigned {
 		sign = ""
 	}
+	var clients, sqlMod, sqlOn, coa string
+	for i, a := range o.Clients {
+		clients += fmt.Sprintf("client nas%d {\n\tipaddr = %s\n\tsecret = \"%s\"\n\tnas_type = other\n\trequire_message_authenticator = yes\n}\n", i, a, o.Secret)
+	}
+	if o.SQL {
+		if err := makeSQLite(filepath.Join(dir, "radius.db"), o.SQLInit); err != nil {
+			t.Fatal(err)
+		}
+		sqlMod, sqlOn = sqlModule, "sql"
+		if o.CoAPort != 0 {
+			coa = coaProxy(cmpOr(o.Listen, "127.0.0.1"), o.CoAPort, o.Secret, o.Clients)
+		}
+	}
 	files := map[string]string{
-		"radiusd.conf": fmt.Sprintf(radiusdConf, dir, o.Secret, o.AuthPort, o.AcctPort, sign),
+		"radiusd.conf": fmt.Sprintf(radiusdConf, dir, o.Secret, o.AuthPort, o.AcctPort, sign, cmpOr(o.Listen, "127.0.0.1"), clients, sqlMod, sqlOn, coa),
 		"users":        o.Users,
 		// The packaged dictionaries (/usr/share/freeradius) are loaded
 		// first, dictionary.microsoft among them; nothing to add.
@@ -144,6 +180,41 @@ func start(t testing.TB, o Options) (*Server, error) {
 		t.Fatalf("freeradius not ready within 30s:\n%s", s.Output())
 		return nil, nil
 	}
+}
+
+// makeSQLite creates the database at path from the packaged schema and
+// then runs init, with the sqlite3 CLI.
+func makeSQLite(path, init string) error {
+	schema, err := os.ReadFile(sqliteSchema)
+	if err != nil {
+		return fmt.Errorf("radiustest: sql: %w (Debian package freeradius)", err)
+	}
+	cmd := exec.Command("sqlite3", "-bail", path)
+	cmd.Stdin = strings.NewReader(string(schema) + "\n" + init)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("radiustest: sqlite3 %s: %w\n%s", path, err, out)
+	}
+	return nil
+}
+
+// Query runs one SQL statement on the server's database (Options.SQL)
+// with the sqlite3 CLI and returns its rows, one a line, columns joined
+// by "|".
+func (s *Server) Query(t testing.TB, query string) string {
+	t.Helper()
+	// FreeRADIUS holds the database while it writes: wait for it.
+	out, err := exec.Command("sqlite3", "-bail", "-cmd", ".timeout 5000", filepath.Join(s.Dir, "radius.db"), query).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sqlite3 %q: %v\n%s", query, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // FreePorts returns n UDP ports free on loopback right now (another
@@ -190,8 +261,12 @@ func (s *Server) read(r io.Reader) {
 }
 
 // AuthAddr and AcctAddr are where the server listens.
-func (s *Server) AuthAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.opts.AuthPort) }
-func (s *Server) AcctAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.opts.AcctPort) }
+func (s *Server) AuthAddr() string {
+	return net.JoinHostPort(cmpOr(s.opts.Listen, "127.0.0.1"), fmt.Sprint(s.opts.AuthPort))
+}
+func (s *Server) AcctAddr() string {
+	return net.JoinHostPort(cmpOr(s.opts.Listen, "127.0.0.1"), fmt.Sprint(s.opts.AcctPort))
+}
 
 // Output is everything the server printed so far.
 func (s *Server) Output() string {
@@ -230,7 +305,9 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 }
 
 // radiusdConf: %[1]s dir, %[2]s secret, %[3]d auth port, %[4]d acct port,
-// %[5]s the post-auth policy.
+// %[5]s the post-auth policy, %[6]s the listen address, %[7]s more
+// clients, %[8]s the sql module (or nothing), %[9]s "sql" or nothing,
+// %[10]s the coa proxy (or nothing).
 // mschap with use_mppe returns MS-CHAP2-Success, MS-MPPE-Send/Recv-Key and
 // the encryption policy; require_message_authenticator makes FreeRADIUS
 // drop Access-Requests without one.
@@ -275,6 +352,7 @@ client localhost {
 	secret = "%[2]s"
 	require_message_authenticator = yes
 }
+%[7]s
 modules {
 	pap {
 		normalise = yes
@@ -289,25 +367,37 @@ modules {
 	files {
 		filename = ${raddbdir}/users
 	}
+	# %%{md5:...}, %%{tolower:...} (the sql queries), %%{integer:...}
+	expr {
+	}
+	always ok {
+		rcode = ok
+	}
+	always handled {
+		rcode = handled
+	}
 	detail {
 		filename = ${raddbdir}/detail
 		permissions = 0600
 		header = "%%t"
 	}
+%[8]s
 }
+%[10]s
 server default {
 	listen {
 		type = auth
-		ipaddr = 127.0.0.1
+		ipaddr = %[6]s
 		port = %[3]d
 	}
 	listen {
 		type = acct
-		ipaddr = 127.0.0.1
+		ipaddr = %[6]s
 		port = %[4]d
 	}
 	authorize {
 		files
+		%[9]s
 		mschap
 		chap
 		pap
@@ -324,12 +414,127 @@ server default {
 		}
 	}
 	preacct {
+		# Debian's policy.d acct_unique, which this config does not load:
+		# the key of a radacct row.
+		update request {
+			Acct-Unique-Session-Id := "%%{md5:%%{User-Name},%%{Acct-Session-ID},%%{NAS-IP-Address},%%{NAS-Identifier},%%{NAS-Port}}"
+		}
 	}
 	accounting {
 		detail
+		%[9]s
+	}
+	session {
+		%[9]s
 	}
 	post-auth {
 %[5]s
+	}
+}
+`
+
+// sqlModule is rlm_sql on sqlite with Debian's queries. An empty
+// simul_verify_query ahead of the include (the first definition counts)
+// keeps FreeRADIUS to counting open radacct rows for Simultaneous-Use:
+// 3.2.1's packaged verify query matches username against SQL-Group and
+// so finds no rows, which would let every second login in.
+const sqlModule = `
+	sql {
+		driver = "rlm_sql_sqlite"
+		dialect = "sqlite"
+		sqlite {
+			filename = "${raddbdir}/radius.db"
+			busy_timeout = 1000
+		}
+		radius_db = "radius"
+		acct_table1 = "radacct"
+		acct_table2 = "radacct"
+		postauth_table = "radpostauth"
+		authcheck_table = "radcheck"
+		groupcheck_table = "radgroupcheck"
+		authreply_table = "radreply"
+		groupreply_table = "radgroupreply"
+		usergroup_table = "radusergroup"
+		read_groups = yes
+		delete_stale_sessions = yes
+		pool {
+			start = 1
+			min = 1
+			max = 4
+			spare = 1
+			uses = 0
+			retry_delay = 1
+			lifetime = 0
+			idle_timeout = 60
+		}
+		client_table = "nas"
+		group_attribute = "SQL-Group"
+		simul_verify_query = ""
+		$INCLUDE /etc/freeradius/3.0/mods-config/sql/main/sqlite/queries.conf
+	}`
+
+// coaProxy is the coa listener, its virtual server and a home server,
+// pool and realm per NAS.
+func coaProxy(listen string, port int, secret string, nases []string) string {
+	var b strings.Builder
+	if listen != "127.0.0.1" {
+		// The admin's radclient on the server's own address.
+		fmt.Fprintf(&b, "client self {\n\tipaddr = %s\n\tsecret = \"%s\"\n}\n", listen, secret)
+	}
+	fmt.Fprintf(&b, "listen {\n\ttype = coa\n\tipaddr = %s\n\tport = %d\n\tvirtual_server = coa\n}\n", listen, port)
+	for i, a := range nases {
+		fmt.Fprintf(&b, `home_server coa%[1]d {
+	type = coa
+	ipaddr = %[2]s
+	port = 3799
+	src_ipaddr = %[3]s
+	secret = "%[4]s"
+	coa {
+		irt = 2
+		mrt = 16
+		mrc = 3
+		mrd = 10
+	}
+}
+home_server_pool coa%[1]d {
+	type = fail-over
+	home_server = coa%[1]d
+}
+realm %[2]s {
+	coa_pool = coa%[1]d
+}
+`, i, a, listen, secret)
+	}
+	b.WriteString(coaServer)
+	return b.String()
+}
+
+// coaServer routes a Disconnect/CoA-Request to its NAS: the realm named
+// by its NAS-IP-Address, or by the NAS of the user's open session.
+const coaServer = `
+server coa {
+	recv-coa {
+		if (&NAS-IP-Address) {
+			update control {
+				Proxy-To-Realm := "%{NAS-IP-Address}"
+			}
+		}
+		else {
+			update control {
+				Proxy-To-Realm := "%{sql:SELECT nasipaddress FROM radacct WHERE username = '%{User-Name}' AND acctstoptime IS NULL ORDER BY radacctid DESC LIMIT 1}"
+			}
+		}
+		handled
+	}
+	send-coa {
+		# The box's answer comes back with its Message-Authenticator,
+		# made with the box's secret and request. Dropped: 3.2.1 does not
+		# compute a valid one for a Disconnect/CoA answer (radclient
+		# refuses it), and none is required there.
+		update reply {
+			Message-Authenticator !* ANY
+		}
+		ok
 	}
 }
 `
