@@ -145,6 +145,9 @@ func (c *Config) NATParams() nat.Params {
 	for _, port := range c.Firewall.ManagementPorts {
 		p.MgmtTCPPorts = append(p.MgmtTCPPorts, uint16(port))
 	}
+	for _, d := range c.Dials() {
+		p.Sites = append(p.Sites, nat.Site{Iface: d.Iface, Masquerade: d.Masquerade})
+	}
 	for _, f := range c.PortForwards {
 		proto, _ := nat.ParseProto(f.Proto)
 		to, _ := netip.ParseAddrPort(f.To)
