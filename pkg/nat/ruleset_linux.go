@@ -111,6 +111,11 @@ func (rs *ruleset) wanInRules(wanIn *nftables.Chain, p Params) {
 	if p.PPTPPort != 0 {
 		rs.add(wanIn, "pptp control", l4proto(protoTCP), thPort(2, p.PPTPPort), verdict(expr.VerdictAccept))
 		rs.add(wanIn, "pptp gre", l4proto(protoGRE), verdict(expr.VerdictAccept))
+	} else if len(p.Sites) > 0 {
+		// The dial-outs' GRE: conntrack cannot pair a PPTP call's two
+		// directions without the PPTP helper (different keys), so the
+		// server's packets look new.
+		rs.add(wanIn, "dial-out gre", l4proto(protoGRE), verdict(expr.VerdictAccept))
 	}
 	if p.ICMPRate > 0 {
 		// Within the rate: the input chain dropped the excess already.
