@@ -198,12 +198,17 @@ func (d *Dialer) Run(ctx context.Context) {
 		case <-s.Done():
 		}
 		reason := s.Reason()
-		s.Close() // the link is gone: this removes the device and routes
 		if d.cfg.Now().Sub(upAt) >= d.cfg.StableAfter {
 			wait = 0
 		}
 		wait = d.nextWait(wait)
 		d.log.Warn("dial-out down", "reason", reason, "redial_in", wait)
+		d.set(Backoff, func(st *Status) { st.LastError = "link down: " + reason })
+		// The link is gone: this removes the device and routes, and
+		// clears the call if the server still listens.
+		if err := s.Close(); err != nil {
+			d.log.Debug("dial-out hang-up", "err", err)
+		}
 		if !d.backoff(ctx, wait, "link down: "+reason, false) {
 			return
 		}

@@ -16,9 +16,10 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
 
-// EchoInterval is the dial-out's LCP keepalive: with ppp's 3 unanswered
-// echoes a dead server is noticed within about 20 s.
-const EchoInterval = 5 * time.Second
+// EchoInterval is the dial-out's LCP keepalive: ppp takes the link down
+// after 3 unanswered echoes (16 s after the last answer) and its
+// Terminate-Request's retries, so a silent server is noticed in about 25 s.
+const EchoInterval = 4 * time.Second
 
 // PPTP dials a PPTP server with pkg/client (MS-CHAPv2, 128-bit MPPE
 // required) and carries the session on its own TUN device with the address
@@ -146,9 +147,11 @@ func (s *pptpSession) read() {
 // Close hangs up and closes the device (its address and routes go with it).
 func (s *pptpSession) Close() error {
 	s.closeOnce.Do(func() {
-		err := s.c.Close()
+		// The device first: its routes go at once, not after the
+		// hang-up's waits on a dead server.
 		derr := s.dev.Close()
 		<-s.readDone
+		err := s.c.Close()
 		s.closeErr = errors.Join(err, derr)
 	})
 	return s.closeErr
