@@ -170,6 +170,14 @@ masquerade = true
 	if out := show(); !strings.Contains(out, " up ") {
 		t.Errorf("show dialout at the end:\n%s", out)
 	}
+
+	// A stops: it hangs up (B sees the session end) and exits cleanly.
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	a.log.waitFor(t, `msg="dial-out hung up"`, 20*time.Second)
+	if err := a.wait(t, 20*time.Second); err != nil {
+		t.Fatalf("boxd A exit: %v\n%s", err, a.log.String())
+	}
+	b.log.waitSeen(t, `msg="session down" user=site-a`, 10*time.Second)
 }
 
 func writeFile(t *testing.T, path, text string) {
