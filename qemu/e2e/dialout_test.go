@@ -136,7 +136,7 @@ routes = ["10.20.0.0/24"]
 	}
 
 	// pptpd and its pppd die; started again, the box dials back.
-	if o, err := server.MustRun(ctx, "killall -9 pptpd; killall -9 pppd; sleep 2; pidof pppd pptpd; true"); err != nil {
+	if o, err := server.MustRun(ctx, "killall -9 pptpd pptpctrl pppd; sleep 2; pidof pppd pptpd pptpctrl; true"); err != nil {
 		t.Fatalf("kill pptpd: %v\n%s", err, o)
 	}
 	killed := time.Now()
