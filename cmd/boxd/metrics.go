@@ -61,6 +61,7 @@ func (b *box) serveMetrics(ctx context.Context, cfg *config.Config, wg *sync.Wai
 // server's, each when that part runs.
 func (b *box) metricsSnapshot(ctx context.Context) metrics.Snapshot {
 	s := metrics.Snapshot{Version: version, Clock: b.clockState(), Syslog: b.syslogState()}
+	s.DialOuts, _ = boxAPI{b}.DialOuts(ctx)
 	b.mu.Lock()
 	srv, rc := b.srv, b.rc
 	b.mu.Unlock()

@@ -19,6 +19,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/config"
 	"github.com/pptpbox/pptpbox/pkg/confstore"
 	"github.com/pptpbox/pptpbox/pkg/control"
+	"github.com/pptpbox/pptpbox/pkg/dialout"
 	"github.com/pptpbox/pptpbox/pkg/logring"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/radius"
@@ -63,6 +64,8 @@ type box struct {
 	// reload adds and removes them with the users. Nil until the PPTP
 	// server has started.
 	tun *tunNet
+	// dialouts are the [[pptp.dial]] dial-outs, set once at start.
+	dialouts []*dialout.Dialer
 }
 
 // boxFiles are the config files boxd runs with: the -config file and its
@@ -142,6 +145,14 @@ func (b *box) serve(ctx context.Context, sock string) error {
 			}
 		}()
 	}
+
+	ds, err := startDialOuts(ctx, cfg.Dials(), log, &wg)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.dialouts = ds
+	b.mu.Unlock()
 
 	b.runClock(ctx, &wg)
 	stopHUP := b.reloadOnHUP(ctx)

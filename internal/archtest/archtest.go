@@ -169,6 +169,12 @@ func rules() []Rule {
 			Never: []string{"pkg/session"},
 		},
 		Rule{
+			Name:  "pkg/dialout (the site-to-site dial-out) imports client, ppp, tun, netcfg; not session",
+			From:  []string{"pkg/dialout"},
+			Only:  []string{"pkg/client", "pkg/ppp", "pkg/tun", "pkg/netcfg"},
+			Never: []string{"pkg/session"},
+		},
+		Rule{
 			Name:   "test helpers (gretest, tuntest, netnstest, radiustest, controltest, ntptest, internal/flood) are for tests and qemu/ rigs: pkg/, cmd/ and firmware/ code never imports them",
 			From:   []string{"pkg/...", "cmd/...", "firmware/...", "internal/..."},
 			Except: TestHelpers,

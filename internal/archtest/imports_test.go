@@ -99,6 +99,7 @@ func fakeTree() []Package {
 		pkg("pkg/config", []string{"pkg/ppp", "pkg/aaa", "pkg/nat"}, []string{"pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/confstore", []string{"pkg/config", "pkg/control", "pkg/atomicfile"}, []string{"pkg/ppp", "pkg/aaa", "pkg/nat", "pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/client", []string{"pkg/pptp", "pkg/gre", "pkg/ppp"}, []string{"pkg/mschap", "pkg/mppe"}),
+		pkg("pkg/dialout", []string{"pkg/client", "pkg/ppp", "pkg/tun", "pkg/netcfg"}, []string{"pkg/pptp", "pkg/gre", "pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/session", []string{"pkg/pptp", "pkg/gre", "pkg/ppp", "pkg/aaa"}, []string{"pkg/mschap", "pkg/mppe"}),
 		pkg("pkg/gre/gretest", []string{"pkg/gre"}, nil),
 		pkg("pkg/metrics", []string{"pkg/control", "github.com/VictoriaMetrics/metrics"}, nil),

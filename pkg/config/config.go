@@ -114,6 +114,9 @@ type PPTP struct {
 	// RateLimit is every session's rate limit unless RADIUS or its [[user]]
 	// sets one: Mikrotik-Rate-Limit syntax ("2M/10M"), "" none.
 	RateLimit string `toml:"rate_limit"`
+	// Dial are the [[pptp.dial]] dial-outs (dial.go): remote PPTP servers
+	// the box keeps a tunnel to. They run whether or not enabled is set.
+	Dial []Dial `toml:"dial"`
 
 	// params are the keys above parsed by Validate (pptp.go).
 	params PPTPParams

@@ -148,6 +148,9 @@ func (c *Config) NATParams() nat.Params {
 	if c.RadiusEnabled() && c.Radius.DAEListen != "" {
 		p.DAEPort, p.DAESources = c.Radius.DAEPort(), c.Radius.DAESources()
 	}
+	for _, d := range c.Dials() {
+		p.Sites = append(p.Sites, nat.Site{Iface: d.Iface, Masquerade: d.Masquerade})
+	}
 	for _, f := range c.PortForwards {
 		proto, _ := nat.ParseProto(f.Proto)
 		to, _ := netip.ParseAddrPort(f.To)

@@ -38,6 +38,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateSyslog()...)
 	errs = append(errs, c.validateUpgrade()...)
 	errs = append(errs, c.validateConsole()...)
+	errs = append(errs, c.validateDial()...)
 	return errors.Join(errs...)
 }
 

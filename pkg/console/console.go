@@ -55,6 +55,7 @@ func New(api control.API, local Local) *cli.Tree {
 		{Name: "interfaces", Help: "network interfaces, addresses and counters", Run: c.showInterfaces},
 		{Name: "routes", Help: "the IPv4 routes", Run: c.showRoutes},
 		{Name: "leases", Help: "the LAN's DHCP leases", Run: c.showLeases},
+		{Name: "dialout", Help: "the site-to-site dial-outs ([[pptp.dial]]): state, addresses, routes", Run: c.showDialOut},
 		{Name: "nat", Help: "the firewall and NAT rules with their counters", Run: c.showNAT},
 		{Name: "radius", Help: "each RADIUS server's state, latency and timeouts", Run: c.showRadius},
 		{Name: "system", Help: "version, board, uptime, memory, load, config", Run: c.showSystem},
@@ -321,6 +322,33 @@ func (c *console) showLeases(ctx context.Context, call *cli.Call) error {
 				" (in " + humanDuration(time.Until(l.Expires)) + ")"})
 		}
 		return table(w, "ADDRESS\tMAC\tHOSTNAME\tEXPIRES", rows)
+	})
+}
+
+func (c *console) showDialOut(ctx context.Context, call *cli.Call) error {
+	ds, err := c.api.DialOuts(ctx)
+	return reply(call, ds, err, func(w io.Writer, ds []control.DialOut) error {
+		if len(ds) == 0 {
+			_, err := fmt.Fprintln(w, "no dial-outs")
+			return err
+		}
+		rows := make([][]string, 0, len(ds))
+		for _, d := range ds {
+			state := d.State + " " + humanDuration(time.Since(d.Since))
+			if !d.NextDial.IsZero() {
+				state += ", next dial in " + humanDuration(time.Until(d.NextDial))
+			}
+			tunnel := "-"
+			if d.Local != "" {
+				tunnel = d.Local + " -> " + d.Peer
+			}
+			routes := strings.Join(d.Routes, ",")
+			if d.Masquerade {
+				routes += " (masquerade)"
+			}
+			rows = append(rows, []string{d.Name, d.Iface, d.Server, state, tunnel, routes, fmt.Sprint(d.Connects), or(d.LastError)})
+		}
+		return table(w, "NAME\tDEV\tSERVER\tSTATE\tTUNNEL\tROUTES\tCONNECTS\tLAST ERROR", rows)
 	})
 }
 

@@ -32,6 +32,8 @@ type API interface {
 	Radius(ctx context.Context) (RadiusReply, error)
 	NAT(ctx context.Context) (NATReply, error)
 	Leases(ctx context.Context) ([]Lease, error)
+	// DialOuts lists the [[pptp.dial]] dial-outs and their state.
+	DialOuts(ctx context.Context) ([]DialOut, error)
 	Interfaces(ctx context.Context) ([]Interface, error)
 	Routes(ctx context.Context) ([]Route, error)
 	System(ctx context.Context) (System, error)
@@ -251,6 +253,28 @@ type NATRule struct {
 	Counter string `json:"counter,omitempty"`
 	Packets uint64 `json:"packets"`
 	Bytes   uint64 `json:"bytes"`
+}
+
+// DialOut is one site-to-site dial-out ([[pptp.dial]]): show dialout.
+type DialOut struct {
+	Name       string   `json:"name"`
+	Iface      string   `json:"iface"`  // its TUN device, dial-<name>
+	Server     string   `json:"server"` // host:port
+	Routes     []string `json:"routes"`
+	Masquerade bool     `json:"masquerade"`
+	// State is down, dialing, up or backoff, since Since.
+	State string    `json:"state"`
+	Since time.Time `json:"since"`
+	// Local and Peer are the tunnel's addresses while up.
+	Local string `json:"local,omitempty"`
+	Peer  string `json:"peer,omitempty"`
+	// Connects counts the sessions that came up since boxd started;
+	// Failures the dials that failed in a row.
+	Connects  uint64 `json:"connects"`
+	Failures  int    `json:"failures"`
+	LastError string `json:"last_error,omitempty"`
+	// NextDial is when the next dial starts (in backoff).
+	NextDial time.Time `json:"next_dial,omitzero"`
 }
 
 // Lease is one LAN DHCP lease.

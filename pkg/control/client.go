@@ -162,6 +162,10 @@ func (c *Client) NAT(ctx context.Context) (NATReply, error) {
 	return call[NATReply](c, ctx, "nat", nil)
 }
 
+func (c *Client) DialOuts(ctx context.Context) ([]DialOut, error) {
+	return call[[]DialOut](c, ctx, "dialouts", nil)
+}
+
 func (c *Client) Leases(ctx context.Context) ([]Lease, error) {
 	return call[[]Lease](c, ctx, "leases", nil)
 }

@@ -68,7 +68,9 @@ var (
 		Radius: &RadiusCounters{Requests: 5, InFlight: 1}, DHCPD: &DHCPDCounters{Leases: 2, Counters: []Counter{{"offers", 1}}}, Goroutines: 40}
 	fakeRadius = RadiusReply{Enabled: true, Servers: []RadiusServer{{Address: "192.0.2.1:1812", Role: "auth", Up: true,
 		LastRTT: 3 * time.Millisecond, AvgRTT: 4 * time.Millisecond, Requests: 10, Timeouts: 1, LastSeen: t0}}, Counters: &RadiusCounters{Accepts: 9}}
-	fakeNAT    = NATReply{Enabled: true, Table: "inet pptpbox", Rules: []NATRule{{Chain: "postrouting", Comment: "masquerade", Counter: "masq", Packets: 5, Bytes: 600}}, Counters: []Counter{{"masq", 5}}}
+	fakeNAT      = NATReply{Enabled: true, Table: "inet pptpbox", Rules: []NATRule{{Chain: "postrouting", Comment: "masquerade", Counter: "masq", Packets: 5, Bytes: 600}}, Counters: []Counter{{"masq", 5}}}
+	fakeDialOuts = []DialOut{{Name: "hq", Iface: "dial-hq", Server: "198.51.100.7:1723", Routes: []string{"10.20.0.0/16"}, State: "up", Since: t0,
+		Local: "10.79.97.10", Peer: "10.79.97.1", Connects: 2}, {Name: "dc", Iface: "dial-dc", State: "backoff", Since: t0, Failures: 3, LastError: "connection refused", NextDial: t0}}
 	fakeLeases = []Lease{{IP: "192.168.1.100", MAC: "52:54:00:12:34:56", Hostname: "pc", Expires: t0}}
 	fakeIfaces = []Interface{{Name: "eth0", Role: "wan", Up: true, MTU: 1500, MAC: "52:54:00:00:00:01", Addresses: []string{"198.51.100.1/24"},
 		RxBytes: 1, TxBytes: 2, RxPackets: 3, TxPackets: 4, RxDropped: 5, TxDropped: 6}}
@@ -119,6 +121,10 @@ func (f *fakeAPI) NAT(ctx context.Context) (NATReply, error) { f.record("NAT"); 
 func (f *fakeAPI) Leases(ctx context.Context) ([]Lease, error) {
 	f.record("Leases")
 	return fakeLeases, f.Err
+}
+func (f *fakeAPI) DialOuts(ctx context.Context) ([]DialOut, error) {
+	f.record("DialOuts")
+	return fakeDialOuts, f.Err
 }
 func (f *fakeAPI) Interfaces(ctx context.Context) ([]Interface, error) {
 	f.record("Interfaces")
@@ -293,6 +299,7 @@ func TestEveryMethodRoundTrips(t *testing.T) {
 		{"Radius", nil, func() (any, error) { return c.Radius(ctx) }, fakeRadius},
 		{"NAT", nil, func() (any, error) { return c.NAT(ctx) }, fakeNAT},
 		{"Leases", nil, func() (any, error) { return c.Leases(ctx) }, fakeLeases},
+		{"DialOuts", nil, func() (any, error) { return c.DialOuts(ctx) }, fakeDialOuts},
 		{"Interfaces", nil, func() (any, error) { return c.Interfaces(ctx) }, fakeIfaces},
 		{"Routes", nil, func() (any, error) { return c.Routes(ctx) }, fakeRoutes},
 		{"System", nil, func() (any, error) { return c.System(ctx) }, fakeSystem},

@@ -60,7 +60,7 @@ var fuzzMethods = map[string]struct {
 	stream bool
 }{
 	"ping": {"Ping", false}, "sessions": {"Sessions", false}, "session": {"Session", false}, "kick": {"Kick", false},
-	"stats": {"Stats", false}, "radius": {"Radius", false}, "nat": {"NAT", false}, "leases": {"Leases", false},
+	"stats": {"Stats", false}, "radius": {"Radius", false}, "nat": {"NAT", false}, "leases": {"Leases", false}, "dialouts": {"DialOuts", false},
 	"interfaces": {"Interfaces", false}, "routes": {"Routes", false}, "system": {"System", false}, "log": {"Log", false},
 	"log.previous": {"LogPrevious", false},
 	"log.follow":   {"FollowLog", true}, "trace": {"Trace", true}, "probe": {"Probe", true}, "users": {"Users", false},

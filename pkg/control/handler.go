@@ -84,6 +84,7 @@ func endpoints(api API) map[string]endpoint {
 		"radius":     none(api.Radius),
 		"nat":        none(api.NAT),
 		"leases":     none(api.Leases),
+		"dialouts":   none(api.DialOuts),
 		"interfaces": none(api.Interfaces),
 		"routes":     none(api.Routes),
 		"system":     none(api.System),

@@ -24,6 +24,9 @@ type Snapshot struct {
 	// sender's ([log] syslog). Nil: off.
 	Clock  *control.Clock
 	Syslog *control.Syslog
+	// DialOuts are the [[pptp.dial]] dial-outs (none: the families are
+	// left out).
+	DialOuts []control.DialOut
 }
 
 // PPTP is the session server's side.

@@ -72,6 +72,20 @@ func Write(out io.Writer, s Snapshot) {
 		w.family("pptpbox_clock_steps_total", "counter", "Times the SNTP client stepped the clock (offsets above 1 s).")
 		w.counter("pptpbox_clock_steps_total", uint64(c.Steps))
 	}
+	if len(s.DialOuts) > 0 {
+		w.family("pptpbox_dialout_up", "gauge", "1 while the dial-out's tunnel is up, else 0 ([[pptp.dial]]).")
+		for _, d := range s.DialOuts {
+			up := int64(0)
+			if d.State == "up" {
+				up = 1
+			}
+			w.level("pptpbox_dialout_up", up, "name", d.Name)
+		}
+		w.family("pptpbox_dialout_connects_total", "counter", "Sessions the dial-out brought up since boxd started.")
+		for _, d := range s.DialOuts {
+			w.counter("pptpbox_dialout_connects_total", d.Connects, "name", d.Name)
+		}
+	}
 	if l := s.Syslog; l != nil {
 		w.counters("pptpbox_syslog_messages_total", "Log lines for the remote syslog server, by result: sent, or dropped (queue full or socket error).", "result",
 			[]control.Counter{{Name: "sent", Value: l.Sent}, {Name: "dropped", Value: l.Dropped}})

@@ -46,6 +46,7 @@ func fakeSnapshot() Snapshot {
 		DHCP:     &DHCP{Leases: 4, Counters: []control.Counter{{Name: "lease_writes", Value: 14}}},
 		Clock:    &control.Clock{Synced: true, Offset: -1500 * time.Millisecond, Steps: 2},
 		Syslog:   &control.Syslog{Server: "192.0.2.9:514", Sent: 30, Dropped: 3},
+		DialOuts: []control.DialOut{{Name: "hq", State: "up", Connects: 3}, {Name: "dc", State: "backoff", Connects: 0}},
 	}
 }
 
@@ -182,6 +183,10 @@ func TestHandlerWritesEveryMetric(t *testing.T) {
 		`pptpbox_clock_steps_total`:                                                            2,
 		`pptpbox_syslog_messages_total{result="sent"}`:                                         30,
 		`pptpbox_syslog_messages_total{result="dropped"}`:                                      3,
+		`pptpbox_dialout_up{name="hq"}`:                                                        1,
+		`pptpbox_dialout_up{name="dc"}`:                                                        0,
+		`pptpbox_dialout_connects_total{name="hq"}`:                                            3,
+		`pptpbox_dialout_connects_total{name="dc"}`:                                            0,
 	}
 	for series, v := range want {
 		got, ok := samples[series]

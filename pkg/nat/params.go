@@ -131,6 +131,18 @@ type Params struct {
 	// (the RADIUS servers' addresses); 0 or no sources: none.
 	DAEPort    uint16
 	DAESources []netip.Addr
+
+	// Sites are the dial-out tunnels ([[pptp.dial]]): the LAN and the
+	// remote site reach each other through them.
+	Sites []Site
+}
+
+// Site is one dial-out tunnel interface (a TUN the box dials a remote
+// PPTP server with).
+type Site struct {
+	Iface string
+	// Masquerade NATs what leaves through Iface to the interface's address.
+	Masquerade bool
 }
 
 // validIfname reports whether s is a usable interface name or wildcard:
@@ -164,6 +176,14 @@ func (p *Params) Validate() error {
 	}
 	if p.LAN != "" && (!p.LANPrefix.IsValid() || !p.LANPrefix.Addr().Is4()) {
 		bad("lan prefix %v is not an IPv4 prefix", p.LANPrefix)
+	}
+	for _, site := range p.Sites {
+		if !validIfname(site.Iface) || strings.HasSuffix(site.Iface, "*") {
+			bad("site interface %q is not a valid name", site.Iface)
+		} else if other, dup := names[site.Iface]; dup {
+			bad("site interface %q is also the %s interface", site.Iface, other)
+		}
+		names[site.Iface] = "site"
 	}
 	for _, pool := range p.VPNPools {
 		if !pool.IsValid() || !pool.Addr().Is4() {

@@ -111,6 +111,11 @@ func (rs *ruleset) wanInRules(wanIn *nftables.Chain, p Params) {
 	if p.PPTPPort != 0 {
 		rs.add(wanIn, "pptp control", l4proto(protoTCP), thPort(2, p.PPTPPort), verdict(expr.VerdictAccept))
 		rs.add(wanIn, "pptp gre", l4proto(protoGRE), verdict(expr.VerdictAccept))
+	} else if len(p.Sites) > 0 {
+		// The dial-outs' GRE: conntrack cannot pair a PPTP call's two
+		// directions without the PPTP helper (different keys), so the
+		// server's packets look new.
+		rs.add(wanIn, "dial-out gre", l4proto(protoGRE), verdict(expr.VerdictAccept))
 	}
 	// RFC 5176 dynamic authorization from the RADIUS servers only: any
 	// other source meets the drop below, before boxd sees the packet.
@@ -165,6 +170,12 @@ func (rs *ruleset) forwardRules(forward *nftables.Chain, p Params) {
 	if p.LAN != "" {
 		rs.add(forward, "lan to wan", ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, p.WAN), verdict(expr.VerdictAccept))
 	}
+	for _, site := range p.Sites {
+		if p.LAN != "" {
+			rs.add(forward, "lan to site "+site.Iface, ifname(expr.MetaKeyIIFNAME, p.LAN), ifname(expr.MetaKeyOIFNAME, site.Iface), verdict(expr.VerdictAccept))
+			rs.add(forward, "site to lan "+site.Iface, ifname(expr.MetaKeyIIFNAME, site.Iface), ifname(expr.MetaKeyOIFNAME, p.LAN), verdict(expr.VerdictAccept))
+		}
+	}
 	if len(p.Forwards) > 0 {
 		rs.add(forward, "port forwards", ctStatus(ipsDstNAT), verdict(expr.VerdictAccept))
 	}
@@ -192,6 +203,11 @@ func (rs *ruleset) preroutingRules(pre *nftables.Chain, p Params) {
 func (rs *ruleset) postroutingRules(post *nftables.Chain, p Params) {
 	for _, m := range p.Masquerade {
 		rs.add(post, "masquerade "+m.Masked().String(), nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyOIFNAME, p.WAN), ip4Match(12, m), []expr.Any{&expr.Masq{}})
+	}
+	for _, site := range p.Sites {
+		if site.Masquerade {
+			rs.add(post, "masquerade site "+site.Iface, nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyOIFNAME, site.Iface), []expr.Any{&expr.Masq{}})
+		}
 	}
 	if len(p.Forwards) > 0 && p.WANAddr.IsValid() && p.LAN != "" {
 		rs.add(post, "hairpin", nfproto(unix.NFPROTO_IPV4), ifname(expr.MetaKeyOIFNAME, p.LAN), ip4Match(12, p.LANPrefix), ctStatus(ipsDstNAT), []expr.Any{&expr.Masq{}})

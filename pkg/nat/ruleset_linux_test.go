@@ -49,6 +49,12 @@ func TestBuildChains(t *testing.T) {
 		{"no wan address: no hairpin", func() Params { p := seedParams(); p.WANAddr = netip.Addr{}; return p }, chainPrerouting,
 			[]string{"forward tcp 8080", "forward udp 5060"}},
 		{"seed postrouting", seedParams, chainPostrouting, []string{"masquerade 10.79.97.0/24", "masquerade 192.168.1.0/24", "hairpin"}},
+		{"sites forward", withSites, chainForward, []string{"mss clamp", "established", "invalid", "vpn to lan", "lan to vpn", "vpn to wan", "pptp passthrough", "lan to wan",
+			"lan to site dial-hq", "site to lan dial-hq", "lan to site dial-dc", "site to lan dial-dc", "port forwards", "forward drop"}},
+		{"sites postrouting", withSites, chainPostrouting, []string{"masquerade 10.79.97.0/24", "masquerade 192.168.1.0/24", "masquerade site dial-hq", "hairpin"}},
+		{"sites wan_in, server off", func() Params { p := withSites(); p.PPTPPort = 0; return p }, chainWANIn,
+			[]string{"dial-out gre", "ping", "ipv6 nd", "dhcp reply", "wan drop"}},
+		{"sites wan_in, server on", withSites, chainWANIn, []string{"pptp control", "pptp gre", "ping", "ipv6 nd", "dhcp reply", "wan drop"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +67,13 @@ func TestBuildChains(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withSites is the seed with two dial-outs, one masqueraded.
+func withSites() Params {
+	p := seedParams()
+	p.Sites = []Site{{Iface: "dial-hq", Masquerade: true}, {Iface: "dial-dc"}}
+	return p
 }
 
 // findExprs returns the expressions of the first rule with comment c.

@@ -42,6 +42,32 @@ logfile /var/log/pppd.log
 	pptpdSecrets = "test\t*\t\"test.test\"\t*\n"
 )
 
+// startPPTPD configures poptop pptpd (+ pppd) in the server guest with
+// the files above and starts it; setup runs in the guest first. The
+// guest's pppd log and messages are logged when t fails.
+func startPPTPD(ctx context.Context, t *testing.T, server *vmtest.Guest, setup string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _, _ := server.Run(context.Background(), "cat /var/log/pppd.log; tail -30 /var/log/messages")
+			t.Logf("pptpd guest logs:\n%s", out)
+		}
+	})
+	for path, data := range map[string]string{
+		"/etc/pptpd.conf": pptpdConf, "/etc/ppp/pptpd-options": pptpdOptions, "/etc/ppp/chap-secrets": pptpdSecrets,
+	} {
+		if err := server.WriteFile(ctx, path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if setup != "" {
+		setup += " && "
+	}
+	if out, err := server.MustRun(ctx, setup+"syslogd -O /var/log/messages && pptpd && sleep 1 && pidof pptpd"); err != nil {
+		t.Fatalf("start pptpd: %v\n%s", err, out)
+	}
+}
+
 // TestReferencePPTPD proves the rig independently of boxd: the same client
 // guest dials poptop pptpd (+ pppd) in a second guest on a bridge in the
 // namespace, and must see what a working server gives it (MS-CHAPv2,
@@ -91,23 +117,7 @@ func TestReferencePPTPD(t *testing.T) {
 	// Boot both at once: each boot is mostly TCG CPU time, and there are two cores.
 	guests := bootAll(ctx, t, ns, specs)
 	client, server := guests[0], guests[1]
-	t.Cleanup(func() {
-		if t.Failed() {
-			out, _, _ := server.Run(context.Background(), "cat /var/log/pppd.log; tail -30 /var/log/messages")
-			t.Logf("pptpd guest logs:\n%s", out)
-		}
-	})
-
-	for path, data := range map[string]string{
-		"/etc/pptpd.conf": pptpdConf, "/etc/ppp/pptpd-options": pptpdOptions, "/etc/ppp/chap-secrets": pptpdSecrets,
-	} {
-		if err := server.WriteFile(ctx, path, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if out, err := server.MustRun(ctx, "syslogd -O /var/log/messages && pptpd && sleep 1 && pidof pptpd"); err != nil {
-		t.Fatalf("start pptpd: %v\n%s", err, out)
-	}
+	startPPTPD(ctx, t, server, "")
 
 	c := rig.Client{Server: serverAddr, User: rig.User, Password: rig.Password}
 	if err := rig.Configure(ctx, client, c); err != nil {

@@ -22,6 +22,7 @@ type Fake struct {
 	RadiusReply control.RadiusReply
 	NATReply    control.NATReply
 	LeaseList   []control.Lease
+	DialOutList []control.DialOut
 	Ifaces      []control.Interface
 	RouteList   []control.Route
 	SystemReply control.System
@@ -122,6 +123,10 @@ func (f *Fake) NAT(ctx context.Context) (control.NATReply, error) { return f.NAT
 
 func (f *Fake) Leases(ctx context.Context) ([]control.Lease, error) {
 	return f.LeaseList, f.rec("Leases")
+}
+
+func (f *Fake) DialOuts(ctx context.Context) ([]control.DialOut, error) {
+	return f.DialOutList, f.rec("DialOuts")
 }
 
 func (f *Fake) Interfaces(ctx context.Context) ([]control.Interface, error) {
