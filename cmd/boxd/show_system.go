@@ -21,6 +21,7 @@ type sysInfo struct {
 	configSource string // -config-source
 	setClock     bool   // -set-clock: the SNTP client sets the clock and the RTC
 	logPrevious  string // -log-previous: the log the init saved
+	acctSpool    string // -acct-spool: unanswered accounting Starts and Stops
 	started      time.Time
 }
 
