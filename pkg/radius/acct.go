@@ -164,11 +164,14 @@ func (c *Client) acctBudget() time.Duration {
 	return time.Duration(len(c.cfg.Servers)*(c.cfg.Retries+1))*c.cfg.Timeout + time.Second
 }
 
-// clockSet reports whether t is plausibly from a set clock: the box has
-// no RTC on some boards and starts in 1970 until SNTP (pkg/clock) sets
-// it, so a time before 2024 is taken as "not set" and no Event-Timestamp
-// is sent (Acct-Delay-Time, a difference, is right either way).
-func clockSet(t time.Time) bool { return t.Year() >= 2024 }
+// clockSet reports whether t is from a set clock: the rule of the
+// Disconnect checks (dae_time.go, docs/config.md "Event-Timestamp and the
+// clock"): not before ClockFloor. A box without an RTC starts near 1970
+// until SNTP (pkg/clock) sets the clock; its records carry no
+// Event-Timestamp then (Acct-Delay-Time, a difference, is right either
+// way). An event is judged by when it happened: a Stop queued before the
+// clock was set goes without one even when sent after.
+func clockSet(t time.Time) bool { return !t.Before(ClockFloor()) }
 
 // acctRequest builds it's Accounting-Request as sent at now: Acct-Delay-
 // Time is how long ago the event was (RFC 2866 §5.2), Event-Timestamp
