@@ -281,3 +281,27 @@ func TestAccountingSpool(t *testing.T) {
 		t.Errorf("%d spooled", n)
 	}
 }
+
+// TestAccountingCloseRunning: Close while a session still runs (a
+// replaced server list's drain) returns at its context, not when the
+// session ends.
+func TestAccountingCloseRunning(t *testing.T) {
+	acct := acctServer(t, "k")
+	c := newTestClient(t, func(cfg *Config) { cfg.InterimInterval = time.Hour }, Server{Auth: acct.addr(), Acct: acct.addr(), Secret: []byte("k")})
+	rec := aaa.Record{User: "x", Result: &ppp.AuthResult{OK: true}}
+	c.Start(rec, func() aaa.Record { return rec })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := c.Close(ctx); err == nil || !strings.Contains(err.Error(), "running sessions") {
+		t.Errorf("Close: %v", err)
+	}
+	if n := len(acct.reqs()); n != 1 {
+		t.Errorf("%d requests, want the Start", n)
+	}
+	c.Stop(rec)
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		t.Errorf("Close after the Stop: %v", err)
+	}
+}

@@ -39,6 +39,7 @@ type acctItem struct {
 	rec       aaa.Record
 	event     time.Time // when it happened: Acct-Delay-Time, Event-Timestamp
 	spool     string    // its file in the spool, "" when not written
+	done      bool      // answered (or given up): out of the queue
 }
 
 // acctQueue is a Client's queue state (guarded by its mu).
@@ -140,6 +141,7 @@ func (c *Client) sendLoop() {
 		err := c.sendItem(it)
 		if err == nil {
 			q.mu.Lock()
+			it.done = true
 			q.items = q.items[1:]
 			c.acctPending.Store(int64(len(q.items)))
 			q.outage = false
@@ -152,6 +154,7 @@ func (c *Client) sendLoop() {
 		if errors.As(err, &fatal) {
 			// The record cannot be encoded (it never will): drop it.
 			q.mu.Lock()
+			it.done = true
 			q.items = q.items[1:]
 			c.acctPending.Store(int64(len(q.items)))
 			q.mu.Unlock()
@@ -242,8 +245,16 @@ func (c *Client) Close(ctx context.Context) error {
 	}
 	select {
 	case <-drained:
-		c.acctWG.Wait()
-		return nil
+		// And the interim updaters of sessions still running (Close is
+		// meant for after they stopped).
+		all := make(chan struct{})
+		go func() { c.acctWG.Wait(); close(all) }()
+		select {
+		case <-all:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("radius: accounting of running sessions: %w", ctx.Err())
+		}
 	case <-ctx.Done():
 	}
 	c.spoolPending()

@@ -160,11 +160,19 @@ func (c *Client) spoolPending() {
 		b, err := encodeSpool(it)
 		if err == nil {
 			name := spoolName(it)
-			if err = atomicfile.Write(filepath.Join(c.cfg.AcctSpool, name), b); err == nil {
+			path := filepath.Join(c.cfg.AcctSpool, name)
+			if err = atomicfile.Write(path, b); err == nil {
 				q.mu.Lock()
-				it.spool = name
+				done := it.done // answered while being written (Close's call)
+				if !done {
+					it.spool = name
+				}
 				q.mu.Unlock()
-				c.spoolFiles++
+				if done {
+					os.Remove(path)
+				} else {
+					c.spoolFiles++
+				}
 				continue
 			}
 		}
