@@ -229,6 +229,7 @@ func (c *Client) sendItem(it *acctItem) error {
 // after the sessions have stopped. When ctx ends first, the queue's Starts
 // and Stops are written to the spool (when there is one) and the sender
 // goes on trying in the background; the error says how many are left.
+// In an outage (the last try unanswered) they are spooled at once.
 func (c *Client) Close(ctx context.Context) error {
 	q := &c.aq
 	q.mu.Lock()
@@ -237,8 +238,14 @@ func (c *Client) Close(ctx context.Context) error {
 		return nil
 	}
 	q.closing = true
-	drained := q.drained
+	drained, outage := q.drained, q.outage
 	q.mu.Unlock()
+	if outage {
+		// No server answered the last try: the queue goes to the spool
+		// now, not at the end of the wait (the init SIGKILLs a boxd
+		// that takes longer than its grace to stop).
+		c.spoolPending()
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:
