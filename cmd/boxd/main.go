@@ -91,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&sys.setClock, "set-clock", false, "let [time]'s SNTP client set the clock and the RTC (the init passes it; elsewhere boxd only measures)")
 	fs.StringVar(&sys.logPrevious, "log-previous", "", "the log the init saves at reboot, for show log previous (the init passes it)")
 	fs.StringVar(&sys.firmware, "firmware-status", "", "the init's boot slot status (JSON), for show system")
+	fs.StringVar(&sys.acctSpool, "acct-spool", "", "directory where RADIUS accounting Starts and Stops no server answered are kept until one does, across restarts (the init passes one on the CONFIG partition; empty: memory only)")
 	if err := fs.Parse(args); err != nil {
 		return unfixable{err}
 	}

@@ -33,9 +33,9 @@ type pptpServer struct {
 // and the control listener, the session server, and RADIUS dynamic
 // authorization. nofile is the soft descriptor limit raiseNoFile left (0 if
 // unknown): it bounds max_connections. The caller serves ps.srv on ps.ln,
-// then stops ps.acct and removes ps.tun's routes.
-func startPPTP(ctx context.Context, cfg *config.Config, users ppp.Authenticator, nofile uint64, log *slog.Logger) (*pptpServer, error) {
-	setup, err := newAAA(cfg, users, log)
+// then stops ps.acct and removes ps.tun's routes. spool is -acct-spool.
+func startPPTP(ctx context.Context, cfg *config.Config, users ppp.Authenticator, nofile uint64, spool string, log *slog.Logger) (*pptpServer, error) {
+	setup, err := newAAA(cfg, users, spool, log)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,8 @@ type aaaSetup struct {
 	owns func(res *ppp.AuthResult) bool
 }
 
-func newAAA(cfg *config.Config, users ppp.Authenticator, log *slog.Logger) (*aaaSetup, error) {
+// spool is the accounting spool directory (-acct-spool, "" for none).
+func newAAA(cfg *config.Config, users ppp.Authenticator, spool string, log *slog.Logger) (*aaaSetup, error) {
 	if !cfg.RadiusEnabled() {
 		return &aaaSetup{auth: users, log: log}, nil
 	}
@@ -48,6 +49,7 @@ func newAAA(cfg *config.Config, users ppp.Authenticator, log *slog.Logger) (*aaa
 		Retries:         r.Retries,
 		DeadTime:        r.DeadTime.Duration,
 		InterimInterval: r.InterimInterval.Duration,
+		AcctSpool:       spool,
 		Logger:          log,
 		// Issue 14: Access replies must carry a Message-Authenticator.
 		AllowUnsignedReplies: !r.RequireMessageAuthenticator,
@@ -68,11 +70,17 @@ func newAAA(cfg *config.Config, users ppp.Authenticator, log *slog.Logger) (*aaa
 	return a, nil
 }
 
-// start sends Accounting-On (RFC 2866 §5.1) in the background: the box
-// serves logins meanwhile.
+// start queues what the last run left in the accounting spool (its
+// Starts and Stops, sent with their delay), then sends Accounting-On (RFC
+// 2866 §5.1) in the background: the box serves logins meanwhile. Only
+// the setup boxd starts with calls it; a reload's new setup shares the
+// spool with the one it replaces, which goes on sending its own records.
 func (a *aaaSetup) start(ctx context.Context) {
 	if a.acct == nil {
 		return
+	}
+	if _, err := a.rc.LoadSpool(); err != nil {
+		a.log.Error("radius accounting spool", "err", err)
 	}
 	go func() {
 		if err := a.rc.AccountingOn(ctx, true); err != nil {

@@ -168,7 +168,7 @@ func (b *box) serve(ctx context.Context, sock string) error {
 		<-ctx.Done()
 		return nil
 	}
-	ps, err := startPPTP(ctx, cfg, b.users, nofile, log)
+	ps, err := startPPTP(ctx, cfg, b.users, nofile, b.sys.acctSpool, log)
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (b *box) apply(ctx context.Context, nc *config.Config) (control.CommitResul
 	b.mu.Unlock()
 	var setup *aaaSetup // a new RADIUS client, made before anything changes
 	if live != nil && !reflect.DeepEqual(old.Radius, eff.Radius) {
-		s, err := newAAA(eff, b.users, b.log)
+		s, err := newAAA(eff, b.users, b.sys.acctSpool, b.log)
 		if err != nil {
 			return control.CommitResult{}, err
 		}

@@ -85,6 +85,11 @@ func radiusCounters(s radius.Stats) control.RadiusCounters {
 		DAEStale:        s.DAEStale,
 		DAENoTimestamp:  s.DAENoTimestamp,
 		InFlight:        s.InFlight,
+		AcctQueued:      s.AcctQueued,
+		AcctSpooled:     s.AcctSpooled,
+		AcctUnanswered:  s.AcctUnanswered,
+		AcctDropped:     s.AcctDropped,
+		AcctSpoolFull:   s.AcctSpoolFull,
 	}
 }
 

@@ -23,6 +23,7 @@ type sysInfo struct {
 	setClock     bool   // -set-clock: the SNTP client sets the clock and the RTC
 	logPrevious  string // -log-previous: the log the init saved
 	firmware     string // -firmware-status: the init's JSON control.Firmware
+	acctSpool    string // -acct-spool: unanswered accounting Starts and Stops
 	started      time.Time
 }
 

@@ -43,6 +43,8 @@ func (s Source) String() string {
 const (
 	ConfigName   = "pptpbox.toml"
 	LastGoodName = "last-good.toml"
+	// AcctSpoolDir is boxd's RADIUS accounting spool (boxd -acct-spool).
+	AcctSpoolDir = "acct"
 )
 
 // Candidate is one config file that may be used. A nil *Candidate means "not present".

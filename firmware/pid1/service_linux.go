@@ -259,12 +259,14 @@ func (b *box) dec() Decision {
 
 // boxdArgs is boxd's command line: the config in /run, what show system reports, and, with
 // a CONFIG partition, the config store there (console commits write it, with the rollback
-// point and the pending marker beside it).
+// point and the pending marker beside it) and the RADIUS accounting spool (AcctSpoolDir:
+// Starts and Stops no server answered yet, sent after the next boot).
 func (b *box) boxdArgs() []string {
 	args := []string{boxdPath, "-config", runConfig, "-board", b.boardName(), "-config-source", b.dec().Use.Source.String(),
 		"-set-clock", "-log-previous", filepath.Join(b.logDir, PreviousLogName), "-firmware-status", firmwareStatus}
 	if b.flashDev != "" {
-		args = append(args, "-config-store", filepath.Join(flashMount, ConfigName))
+		args = append(args, "-config-store", filepath.Join(flashMount, ConfigName),
+			"-acct-spool", filepath.Join(flashMount, AcctSpoolDir))
 	}
 	return args
 }

@@ -121,9 +121,9 @@ func rules() []Rule {
 			Only: []string{"pkg/ppp", "pkg/mschap", "pkg/mppe"},
 		},
 		Rule{
-			Name: "pkg/radius imports only aaa, ppp, mschap, mppe, ratelimit (never pkg/session)",
+			Name: "pkg/radius imports only aaa, ppp, mschap, mppe, ratelimit, atomicfile (never pkg/session)",
 			From: []string{"pkg/radius"},
-			Only: []string{"pkg/aaa", "pkg/ppp", "pkg/mschap", "pkg/mppe", "pkg/ratelimit"},
+			Only: []string{"pkg/aaa", "pkg/ppp", "pkg/mschap", "pkg/mppe", "pkg/ratelimit", "pkg/atomicfile"},
 		},
 		Rule{
 			Name:   "only pkg/session (and cmd/boxd) imports pkg/trace; the layers declare the tracer interface they write to",

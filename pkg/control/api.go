@@ -208,6 +208,14 @@ type RadiusCounters struct {
 	DAEStale        uint64 `json:"dae_stale"`
 	DAENoTimestamp  uint64 `json:"dae_no_event_timestamp"`
 	InFlight        int64  `json:"in_flight"`
+	// The accounting queue: its depth and spooled records now (gauges),
+	// tries no server answered, Interim-Updates dropped from a full
+	// queue, records not spooled for a full spool.
+	AcctQueued     int64  `json:"acct_queued"`
+	AcctSpooled    int64  `json:"acct_spooled"`
+	AcctUnanswered uint64 `json:"acct_unanswered"`
+	AcctDropped    uint64 `json:"acct_dropped"`
+	AcctSpoolFull  uint64 `json:"acct_spool_full"`
 }
 
 // DHCPDCounters are the LAN DHCP server's counters (pkg/dhcpd Stats).

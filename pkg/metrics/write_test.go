@@ -34,7 +34,7 @@ func fakeSnapshot() Snapshot {
 		},
 		Radius: &Radius{
 			Counters: control.RadiusCounters{Requests: 30, Timeouts: 3, Accepts: 20, Rejects: 5, Unreachable: 1,
-				BadReplies: 4, UnsignedReplies: 1, BadMsgAuth: 2, AcctSent: 15, AcctLost: 2, InFlight: 1,
+				BadReplies: 4, UnsignedReplies: 1, BadMsgAuth: 2, AcctSent: 15, AcctLost: 2, InFlight: 1, AcctSpooled: 3, AcctDropped: 4,
 				DAEACKs: 1, DAENAKs: 2, DAEDropped: 3, DAEStale: 2},
 			Servers: []control.RadiusServer{{Address: "192.0.2.10:1812", Role: "auth+acct", Up: true, Requests: 25,
 				Timeouts: 2, LastRTT: 20 * time.Millisecond, AvgRTT: 15 * time.Millisecond}},
@@ -159,6 +159,8 @@ func TestHandlerWritesEveryMetric(t *testing.T) {
 		`pptpbox_radius_accounting_requests_total{result="lost"}`:                              2,
 		`pptpbox_radius_in_flight_requests`:                                                    1,
 		`pptpbox_radius_accounting_pending_records`:                                            2,
+		`pptpbox_radius_accounting_spooled_records`:                                            3,
+		`pptpbox_radius_accounting_dropped_total`:                                              4,
 		`pptpbox_radius_dae_requests_total{result="ack"}`:                                      1,
 		`pptpbox_radius_dae_requests_total{result="nak"}`:                                      2,
 		`pptpbox_radius_dae_requests_total{result="dropped"}`:                                  3,

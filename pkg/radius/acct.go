@@ -81,7 +81,7 @@ func (c *Client) Start(r aaa.Record, snap func() aaa.Record) {
 	c.running[l.sessionID] = run
 	c.mu.Unlock()
 
-	c.queue(func() { c.account(rfc2866.AcctStatusType_Value_Start, l, r) })
+	c.account(rfc2866.AcctStatusType_Value_Start, l, r)
 	every := c.cfg.InterimInterval
 	if l.interim > 0 {
 		every = max(l.interim, c.cfg.MinInterim)
@@ -120,26 +120,7 @@ func (c *Client) Stop(r aaa.Record) {
 		return
 	}
 	close(l.started.stop)
-	c.queue(func() { c.account(rfc2866.AcctStatusType_Value_Stop, l, r) })
-}
-
-// queue runs f in its own goroutine; Close waits for it.
-func (c *Client) queue(f func()) {
-	c.acctWG.Add(1)
-	go func() { defer c.acctWG.Done(); f() }()
-}
-
-// Close waits until queued accounting is answered or given up, or ctx
-// ends. Call it after the sessions have stopped.
-func (c *Client) Close(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { c.acctWG.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("radius: accounting still pending: %w", ctx.Err())
-	}
+	c.account(rfc2866.AcctStatusType_Value_Stop, l, r)
 }
 
 // AccountingOn sends Accounting-On (at start, RFC 2866 §5.1: the NAS has
@@ -167,34 +148,14 @@ func (c *Client) AccountingOn(ctx context.Context, on bool) error {
 	return nil
 }
 
-// account sends one Accounting-Request for a session (RFC 2866 §4.1).
+// account queues one Accounting-Request for a session (RFC 2866 §4.1),
+// its event now.
 func (c *Client) account(st rfc2866.AcctStatusType, l *login, r aaa.Record) {
-	c.acctPending.Add(1)
-	defer c.acctPending.Add(-1)
-	ctx, cancel := context.WithTimeout(context.Background(), c.acctBudget())
-	defer cancel()
-	tr, server := acctTrace(r), ""
-	reply, _, err := c.exchange(ctx, true, func(s *Server) (*radius.Packet, error) {
-		p, err := c.acctRequest(s.Secret, st, l, r)
-		if tr != nil && err == nil {
-			server = s.Acct
-			traceRequest(tr, p, server)
-		}
-		return p, err
-	})
-	if err != nil {
-		c.acctLost.Add(1)
-		c.log.Error("radius accounting lost", "status", st.String(), "user", r.User, "session_id", l.sessionID, "err", err)
-		if tr != nil {
-			tr.Trace("radius", "", "accounting "+st.String()+" lost: "+err.Error())
-		}
-		return
+	it := &acctItem{st: st, sessionID: l.sessionID, local: l.local, rec: r, event: time.Now()}
+	if r.Result != nil {
+		it.class = r.Result.Class
 	}
-	if tr != nil {
-		traceReply(tr, reply, server)
-	}
-	c.acctSent.Add(1)
-	c.log.Debug("radius accounting sent", "status", st.String(), "user", r.User, "session_id", l.sessionID)
+	c.enqueue(it)
 }
 
 // acctBudget is the longest one accounting exchange may take: every
@@ -203,10 +164,23 @@ func (c *Client) acctBudget() time.Duration {
 	return time.Duration(len(c.cfg.Servers)*(c.cfg.Retries+1))*c.cfg.Timeout + time.Second
 }
 
-func (c *Client) acctRequest(secret []byte, st rfc2866.AcctStatusType, l *login, r aaa.Record) (*radius.Packet, error) {
+// clockSet reports whether t is from a set clock: the rule of the
+// Disconnect checks (dae_time.go, docs/config.md "Event-Timestamp and the
+// clock"): not before ClockFloor. A box without an RTC starts near 1970
+// until SNTP (pkg/clock) sets the clock; its records carry no
+// Event-Timestamp then (Acct-Delay-Time, a difference, is right either
+// way). An event is judged by when it happened: a Stop queued before the
+// clock was set goes without one even when sent after.
+func clockSet(t time.Time) bool { return !t.Before(ClockFloor()) }
+
+// acctRequest builds it's Accounting-Request as sent at now: Acct-Delay-
+// Time is how long ago the event was (RFC 2866 §5.2), Event-Timestamp
+// (RFC 2869 §5.3) when it was, once the clock is set.
+func (c *Client) acctRequest(secret []byte, it *acctItem, now time.Time) (*radius.Packet, error) {
+	st, r := it.st, it.rec
 	p := radius.New(radius.CodeAccountingRequest, secret)
 	rfc2866.AcctStatusType_Set(p, st)
-	rfc2866.AcctSessionID_SetString(p, l.sessionID)
+	rfc2866.AcctSessionID_SetString(p, it.sessionID)
 	if err := rfc2865.UserName_SetString(p, r.User); err != nil {
 		return nil, fmt.Errorf("radius: user-name: %w", err)
 	}
@@ -218,16 +192,22 @@ func (c *Client) acctRequest(secret []byte, st rfc2866.AcctStatusType, l *login,
 		rfc2865.FramedIPAddress_Set(p, net.IP(r.IP.AsSlice()))
 	}
 	auth := rfc2866.AcctAuthentic_Value_RADIUS
-	if l.local {
+	if it.local {
 		auth = rfc2866.AcctAuthentic_Value_Local
 	}
 	rfc2866.AcctAuthentic_Set(p, auth)
-	if r.Result != nil {
-		// RFC 2865 §5.25: Class is sent back unmodified.
-		for _, cl := range r.Result.Class {
-			if err := rfc2865.Class_Add(p, cl); err != nil {
-				return nil, fmt.Errorf("radius: class: %w", err)
-			}
+	// RFC 2865 §5.25: Class is sent back unmodified.
+	for _, cl := range it.class {
+		if err := rfc2865.Class_Add(p, cl); err != nil {
+			return nil, fmt.Errorf("radius: class: %w", err)
+		}
+	}
+	if d := now.Sub(it.event); d >= time.Second {
+		rfc2866.AcctDelayTime_Set(p, rfc2866.AcctDelayTime(uint32(min(d/time.Second, 1<<32-1))))
+	}
+	if clockSet(it.event) {
+		if err := rfc2869.EventTimestamp_Set(p, it.event); err != nil {
+			return nil, fmt.Errorf("radius: event-timestamp: %w", err)
 		}
 	}
 	if st != rfc2866.AcctStatusType_Value_Start {

@@ -75,7 +75,17 @@ type Config struct {
 	// require_message_authenticator = false). Off by default: such a
 	// reply is what a Blast-RADIUS (CVE-2024-3596) forger produces.
 	AllowUnsignedReplies bool
-	Logger               *slog.Logger
+	// AcctQueueMax bounds the accounting queue (acctqueue.go; default
+	// 10000 records); AcctRetryMax is the longest wait between tries of
+	// a record no server answered (default 30s).
+	AcctQueueMax int
+	AcctRetryMax time.Duration
+	// AcctSpool is the directory where unanswered Starts and Stops are
+	// kept across restarts (spool.go); empty: none. AcctSpoolMax bounds
+	// its files (default 1000).
+	AcctSpool    string
+	AcctSpoolMax int
+	Logger       *slog.Logger
 }
 
 // Stats counts what the client saw.
@@ -102,6 +112,14 @@ type Stats struct {
 	DAEStale       uint64 `json:"dae_stale"`
 	DAENoTimestamp uint64 `json:"dae_no_event_timestamp"`
 	InFlight       int64  `json:"in_flight"` // requests waiting for a reply now (a gauge)
+	// The accounting queue (acctqueue.go): records queued now, records in
+	// the spool now (gauges); tries no server answered, Interim-Updates
+	// dropped from a full queue, records not spooled for a full spool.
+	AcctQueued     int64  `json:"acct_queued"`
+	AcctSpooled    int64  `json:"acct_spooled"`
+	AcctUnanswered uint64 `json:"acct_unanswered"`
+	AcctDropped    uint64 `json:"acct_dropped"`
+	AcctSpoolFull  uint64 `json:"acct_spool_full"`
 }
 
 // Client talks to the configured servers. Safe for concurrent use.
@@ -130,6 +148,13 @@ type Client struct {
 	// lat and acctPending are the monitoring figures of latency.go.
 	lat         latency
 	acctPending atomic.Int64
+	// The accounting queue (acctqueue.go) and spool (spool.go).
+	aq                                         acctQueue
+	stopSend                                   chan struct{}
+	stopOnce                                   sync.Once
+	acctUnanswered, acctDropped, acctSpoolFull atomic.Uint64
+	spoolMu                                    sync.Mutex
+	spoolFiles                                 int
 }
 
 // ErrNoServer is wrapped by the error of a request no server answered.
@@ -168,13 +193,24 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.AcctQueueMax <= 0 {
+		cfg.AcctQueueMax = defaultAcctQueueMax
+	}
+	if cfg.AcctRetryMax <= 0 {
+		cfg.AcctRetryMax = defaultAcctRetryMax
+	}
+	if cfg.AcctSpoolMax <= 0 {
+		cfg.AcctSpoolMax = 1000
+	}
 	return &Client{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		dead:    make([]time.Time, len(cfg.Servers)),
-		logins:  map[*ppp.AuthResult]*login{},
-		running: map[string]*running{},
-		prefix:  fmt.Sprintf("%08X", uint32(time.Now().Unix())),
+		aq:       acctQueue{wake: make(chan struct{}, 1), drained: make(chan struct{})},
+		stopSend: make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		dead:     make([]time.Time, len(cfg.Servers)),
+		logins:   map[*ppp.AuthResult]*login{},
+		running:  map[string]*running{},
+		prefix:   fmt.Sprintf("%08X", uint32(time.Now().Unix())),
 	}, nil
 }
 
@@ -185,6 +221,8 @@ func (c *Client) Stats() Stats {
 		Accepts: c.accepts.Load(), Rejects: c.rejects.Load(), Unreachable: c.unreachable.Load(),
 		AcctSent: c.acctSent.Load(), AcctLost: c.acctLost.Load(), InFlight: c.inFlight.Load(),
 		UnsignedReplies: c.unsignedReplies.Load(), BadMsgAuth: c.badMsgAuth.Load(),
+		AcctQueued: c.acctPending.Load(), AcctSpooled: int64(c.spooled()),
+		AcctUnanswered: c.acctUnanswered.Load(), AcctDropped: c.acctDropped.Load(), AcctSpoolFull: c.acctSpoolFull.Load(),
 	}
 	d := c.dae.stats()
 	st.DAEACKs, st.DAENAKs, st.DAEDropped, st.DAEStale, st.DAENoTimestamp = d.ACKs, d.NAKs, d.Dropped, d.Stale, d.NoTimestamp

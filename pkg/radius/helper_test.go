@@ -161,6 +161,7 @@ func newTestClient(t testing.TB, mutate func(*Config), servers ...Server) *Clien
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		c.Close(ctx)
+		c.Abandon()
 	})
 	return c
 }

@@ -53,6 +53,7 @@ func (c *Client) Latency() Latency {
 	return out
 }
 
-// AcctPending is the accounting records (Start, Interim-Update, Stop)
-// being sent now: waiting for a server's answer or for the next try.
+// AcctPending is the accounting queue's depth (acctqueue.go): records
+// (Start, Interim-Update, Stop) waiting for a server's answer or for the
+// next try.
 func (c *Client) AcctPending() int64 { return c.acctPending.Load() }
