@@ -46,24 +46,9 @@ func TestUpgrade(t *testing.T) {
 	need(t, "sgdisk", "mtype", "mcopy", "mkfs.vfat", "zstd")
 	disk := copyImage(t, imageFor(t, "qemu-amd64"))
 	key := signingKey(t)
-	next := os.Getenv("PPTPBOX_OUT_NEXT")
-	if next == "" {
-		t.Fatal("PPTPBOX_OUT_NEXT: the output directory of a second build of the image, with another version (make test-firmware makes it)")
-	}
-	// mkupdate build, as a function: the kernel and initramfs a build left in dir.
+	next := nextBuild(t)
 	mkUpdate := func(dir, version string, initramfs []byte) []byte {
-		if version == "" {
-			version = strings.TrimSpace(string(readFile(t, filepath.Join(dir, "qemu-amd64.version"))))
-		}
-		if initramfs == nil {
-			initramfs = readFile(t, filepath.Join(dir, "qemu-amd64.initrd.zst"))
-		}
-		data, err := update.Build(key, "qemu-amd64", version, map[string][]byte{
-			update.Kernel: readFile(t, filepath.Join(dir, "qemu-amd64.vmlinuz")), update.Initramfs: initramfs})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return data
+		return buildUpdate(t, key, dir, version, initramfs)
 	}
 	vX := strings.TrimSpace(string(readFile(t, filepath.Join(outDir(), "qemu-amd64.version"))))
 	vY := strings.TrimSpace(string(readFile(t, filepath.Join(next, "qemu-amd64.version"))))
@@ -222,6 +207,34 @@ func TestUpgrade(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil {
 		t.Errorf("last-good.toml survived the factory reset at boot: %s", out)
 	}
+}
+
+// buildUpdate is mkupdate build as a function: the qemu-amd64 kernel and initramfs a build
+// left in dir, signed with key; version "" is the build's own, initramfs nil the build's.
+func buildUpdate(t *testing.T, key ed25519.PrivateKey, dir, version string, initramfs []byte) []byte {
+	t.Helper()
+	if version == "" {
+		version = strings.TrimSpace(string(readFile(t, filepath.Join(dir, "qemu-amd64.version"))))
+	}
+	if initramfs == nil {
+		initramfs = readFile(t, filepath.Join(dir, "qemu-amd64.initrd.zst"))
+	}
+	data, err := update.Build(key, "qemu-amd64", version, map[string][]byte{
+		update.Kernel: readFile(t, filepath.Join(dir, "qemu-amd64.vmlinuz")), update.Initramfs: initramfs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// nextBuild is PPTPBOX_OUT_NEXT, the output directory of a second build of the image.
+func nextBuild(t *testing.T) string {
+	t.Helper()
+	next := os.Getenv("PPTPBOX_OUT_NEXT")
+	if next == "" {
+		t.Fatal("PPTPBOX_OUT_NEXT: the output directory of a second build of the image, with another version (make test-firmware makes it)")
+	}
+	return next
 }
 
 // put sends body as curl -T does, with a Basic password.
