@@ -228,7 +228,7 @@ func TestFirmwareRealClient(t *testing.T) {
 	// trial hold.
 	next := nextBuild(t)
 	vNext := strings.TrimSpace(string(readFile(t, filepath.Join(next, "qemu-amd64.version"))))
-	usb := stick(t, map[string][]byte{"next.bin": buildUpdate(t, signingKey(t), next, "", nil)})
+	usb := stick(t, map[string][]byte{"next.bin": buildUpdate(t, signingKey(t), "qemu-amd64", next, "", nil)})
 	setGrubEnv(t, disk, strings.TrimSpace(readGrubEnv(t, disk)["pptpbox_args"]+" pptpbox.trial=5s"))
 	box := startVMWith(t, 10*time.Minute, func(name string, args ...string) *exec.Cmd {
 		return ns.Command(context.Background(), name, args...)

@@ -48,7 +48,7 @@ func TestUpgrade(t *testing.T) {
 	key := signingKey(t)
 	next := nextBuild(t)
 	mkUpdate := func(dir, version string, initramfs []byte) []byte {
-		return buildUpdate(t, key, dir, version, initramfs)
+		return buildUpdate(t, key, "qemu-amd64", dir, version, initramfs)
 	}
 	vX := strings.TrimSpace(string(readFile(t, filepath.Join(outDir(), "qemu-amd64.version"))))
 	vY := strings.TrimSpace(string(readFile(t, filepath.Join(next, "qemu-amd64.version"))))
@@ -209,18 +209,18 @@ func TestUpgrade(t *testing.T) {
 	}
 }
 
-// buildUpdate is mkupdate build as a function: the qemu-amd64 kernel and initramfs a build
+// buildUpdate is mkupdate build as a function: the board's kernel and initramfs a build
 // left in dir, signed with key; version "" is the build's own, initramfs nil the build's.
-func buildUpdate(t *testing.T, key ed25519.PrivateKey, dir, version string, initramfs []byte) []byte {
+func buildUpdate(t *testing.T, key ed25519.PrivateKey, board, dir, version string, initramfs []byte) []byte {
 	t.Helper()
 	if version == "" {
-		version = strings.TrimSpace(string(readFile(t, filepath.Join(dir, "qemu-amd64.version"))))
+		version = strings.TrimSpace(string(readFile(t, filepath.Join(dir, board+".version"))))
 	}
 	if initramfs == nil {
-		initramfs = readFile(t, filepath.Join(dir, "qemu-amd64.initrd.zst"))
+		initramfs = readFile(t, filepath.Join(dir, board+".initrd.zst"))
 	}
-	data, err := update.Build(key, "qemu-amd64", version, map[string][]byte{
-		update.Kernel: readFile(t, filepath.Join(dir, "qemu-amd64.vmlinuz")), update.Initramfs: initramfs})
+	data, err := update.Build(key, board, version, map[string][]byte{
+		update.Kernel: readFile(t, filepath.Join(dir, board+".vmlinuz")), update.Initramfs: initramfs})
 	if err != nil {
 		t.Fatal(err)
 	}
