@@ -160,7 +160,7 @@ func rules() []Rule {
 			Name: "the init (cmd/init, firmware/pid1) links the firmware packages, the console (cli, console, control, login) and atomicfile; boxd runs as a process, never linked",
 			From: []string{"cmd/init", "firmware/pid1"},
 			Only: []string{"firmware/pid1", "firmware/board", "firmware/fat", "firmware/kmod",
-				"pkg/atomicfile", "pkg/cli", "pkg/console", "pkg/control", "pkg/login"},
+				"firmware/grubenv", "firmware/slots", "firmware/update", "pkg/atomicfile", "pkg/cli", "pkg/console", "pkg/control", "pkg/login"},
 		},
 		Rule{
 			Name:  "pkg/client (the PPTP client) imports pptp, gre, ppp; not session",
