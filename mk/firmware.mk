@@ -67,11 +67,12 @@ run-arm64: deps
 # Boot tests (SeaBIOS, OVMF, AAVMF), config-at-boot, reproducibility, initramfs budget, and
 # the end-to-end test (the booted image serves Debian's pptp-linux client guest on its LAN and
 # NATs it to a WAN host: root, for the network namespace and taps it makes).
-# TestUpgrade also needs a second build of the qemu-amd64 image with another version (the
-# update it installs), in $(OUT)/next.
+# The upgrade tests (TestUpgrade, TestFirmwareRealClient, TestUpgradeAAVMF) also need a second
+# build of each image with another version (the update they install), in $(OUT)/next.
 test-firmware: deps images client-guest
 	@if [ "$$(id -u)" != 0 ]; then echo "test-firmware: needs root (network namespace, tap devices)" >&2; exit 1; fi
 	$(MAKE) image BOARD=qemu-amd64 OUT=$(abspath $(OUT))/next VERSION=$(VERSION)-next
+	$(MAKE) image BOARD=qemu-arm64 OUT=$(abspath $(OUT))/next VERSION=$(VERSION)-next
 	PPTPBOX_FIRMWARE=1 PPTPBOX_OUT=$(abspath $(OUT)) PPTPBOX_OUT_NEXT=$(abspath $(OUT))/next PPTPBOX_CACHE=$(CACHE) CACHE=$(CACHE) \
 		$(GO) test -count=1 -v -timeout 30m ./qemu/firmware
 

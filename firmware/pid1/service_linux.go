@@ -28,6 +28,7 @@ type service struct {
 	restarts int
 	stopping bool
 	gaveUp   string        // why the policy stopped restarting it ("" while it does)
+	lastWhy  string        // why the last process died: its status and last line
 	exited   chan struct{} // closed when the current process exits
 	stopped  chan struct{} // closed when run returns
 	// exits, when set, receives why each process died (not when stopped); a trial reads
@@ -99,6 +100,9 @@ func (s *service) run() {
 			}
 		}
 		ran := time.Since(start)
+		s.mu.Lock()
+		s.lastWhy = why
+		s.mu.Unlock()
 		wait, giveUp := policy.Next(ran, code, why)
 		if s.died != nil {
 			s.died(why)
@@ -173,6 +177,13 @@ func (s *service) stoppedWhy() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.gaveUp
+}
+
+// lastExit is why the last process died ("" before one did): its exit status and last line.
+func (s *service) lastExit() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastWhy
 }
 
 // running reports whether the process is up and since when.

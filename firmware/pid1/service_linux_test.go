@@ -45,7 +45,8 @@ func TestServiceExitReasonIsOwnRun(t *testing.T) {
 }
 
 // TestServiceStopsOnUnfixable: a service that exits with ExitUnfixable is not started again:
-// its exit report says the policy gave up, status says so, and the restart count stays 0.
+// its exit report says the policy gave up, status says so, the restart count stays 0, and
+// lastExit is its status and last line.
 func TestServiceStopsOnUnfixable(t *testing.T) {
 	s := &service{
 		name: "t", argv: []string{"/bin/sh", "-c", "echo 'config: no such key'; exit 78"},
@@ -76,5 +77,9 @@ func TestServiceStopsOnUnfixable(t *testing.T) {
 	}
 	if st := s.status(); !strings.Contains(st, "stopped, not restarted (restarts 0)") || !strings.Contains(st, "`restart` tries again") {
 		t.Errorf("status %q", st)
+	}
+	// What an upgrade trial records as the reason: the exit status and the last line.
+	if got, want := s.lastExit(), "exit status 78: config: no such key"; got != want {
+		t.Errorf("lastExit %q, want %q", got, want)
 	}
 }

@@ -344,7 +344,12 @@ func (b *box) superviseUpgrade() {
 		}
 		st := t.State()
 		for ; seen < restarts && st == TrialTrying; seen++ {
-			st = t.Exited(time.Now(), "boxd exited ("+s.status()+")")
+			st = t.Exited(time.Now(), s.lastExit())
+		}
+		// A boxd the restart policy gave up on (it said a restart cannot help, or died
+		// the same way again and again) will not serve: no need to wait out the limit.
+		if why := s.stoppedWhy(); why != "" && st == TrialTrying {
+			st = t.GaveUp(why)
 		}
 		if st == TrialTrying {
 			st = t.Tick(time.Now(), b.boxdReady() && b.portsUp())

@@ -415,22 +415,20 @@ func (d *Disk) Install(u *update.Update, running Slot, source string, progress f
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r, err
 	}
-	// Without VERSION the slot is not whole; remove it first, write it last.
-	if err := os.Remove(filepath.Join(dir, VersionName)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return r, err
+	// Without VERSION the slot is not whole; remove it first, write it last. The slot's
+	// old files go too, before the new ones are written: they are no way back any more,
+	// and the boot partition need not hold an old and a new kernel of one slot at once
+	// (arm64 kernels are 32 MiB uncompressed). A device tree left from an older version
+	// would otherwise be booted with this kernel.
+	for _, name := range []string{VersionName, update.Kernel, update.Initramfs, update.DTB} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return r, err
+		}
 	}
-	keep := map[string]bool{}
 	for _, f := range u.Files {
 		progress(fmt.Sprintf("writing %s/%s (%d bytes)", target, f.Name, f.Size))
 		if err := atomicfile.Write(filepath.Join(dir, f.Name), f.Data); err != nil {
 			return r, err
-		}
-		keep[f.Name] = true
-	}
-	// A device tree left from an older version would be booted with this kernel.
-	for _, name := range []string{update.DTB} {
-		if !keep[name] {
-			os.Remove(filepath.Join(dir, name))
 		}
 	}
 	if d.Reread != nil {

@@ -188,24 +188,8 @@ func main() {
 // Go toolchain, static) in an uncompressed newc archive with /dev/console and /proc.
 func kernelOnlyInitramfs(t *testing.T) string {
 	t.Helper()
+	prog := staticProgram(t, "kernelonly", kernelOnlyInit)
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module kernelonly\n\ngo 1.22\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(kernelOnlyInit), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "init")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "GOFLAGS=", "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build kernel-only init: %v\n%s", err, out)
-	}
-	prog, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var buf bytes.Buffer
 	w := cpio.Newc.Writer(&buf)
 	recs := []cpio.Record{
@@ -225,6 +209,31 @@ func kernelOnlyInitramfs(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// staticProgram builds the Go program src (package main) into a static linux/amd64 binary
+// and returns it.
+func staticProgram(t *testing.T, module, src string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+module+"\n\ngo 1.22\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "prog")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "GOFLAGS=", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", module, err, out)
+	}
+	prog, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
 }
 
 // bootTimeGoal is the goal: the ready line within 1.5x of a kernel-only boot.

@@ -178,7 +178,9 @@ func startWANServer(t *testing.T, ns *netns.NS, at netip.AddrPort) *wanServer {
 // TestFirmwareRealClient boots the qemu-amd64 image from its disk, with a config on its
 // CONFIG partition, and dials it from the LAN side with Debian's pptp-linux + pppd
 // (MS-CHAPv2, MPPE-128); the client then reaches a host on the WAN side through the tunnel
-// and the box's NAT, and the host sees the box's WAN address.
+// and the box's NAT, and the host sees the box's WAN address. Then `upgrade FILE` on the
+// console installs the second build (PPTPBOX_OUT_NEXT) into slot B; after the reboot and
+// the trial, committed, the new version serves the same client the same way.
 func TestFirmwareRealClient(t *testing.T) {
 	gate(t)
 	if os.Geteuid() != 0 {
@@ -186,7 +188,7 @@ func TestFirmwareRealClient(t *testing.T) {
 	}
 	need(t, "qemu-system-x86_64", "ip", "sgdisk", "mcopy", "mtype")
 	testStart := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	lg := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
@@ -221,14 +223,23 @@ func TestFirmwareRealClient(t *testing.T) {
 	disk := copyImage(t, imageFor(t, "qemu-amd64"))
 	cfg := e2eConfig(t)
 	writeConfigFile(t, disk, "pptpbox.toml", cfg)
-	box := startVMWith(t, 7*time.Minute, func(name string, args ...string) *exec.Cmd {
+	// After the first dial the box is upgraded from the console to the second build
+	// (PPTPBOX_OUT_NEXT), on a stick named so that the boot does not apply it; a short
+	// trial hold.
+	next := nextBuild(t)
+	vNext := strings.TrimSpace(string(readFile(t, filepath.Join(next, "qemu-amd64.version"))))
+	usb := stick(t, map[string][]byte{"next.bin": buildUpdate(t, signingKey(t), "qemu-amd64", next, "", nil)})
+	setGrubEnv(t, disk, strings.TrimSpace(readGrubEnv(t, disk)["pptpbox_args"]+" pptpbox.trial=5s"))
+	box := startVMWith(t, 10*time.Minute, func(name string, args ...string) *exec.Cmd {
 		return ns.Command(context.Background(), name, args...)
 	}, "qemu-system-x86_64", "-M", "pc", "-m", "512",
 		"-drive", "file="+disk+",format=raw,if=virtio", "-device", "i6300esb",
 		"-netdev", "tap,id=wan,ifname=fwwan,script=no,downscript=no",
 		"-device", "virtio-net-pci,netdev=wan,mac=52:54:00:b0:00:01",
 		"-netdev", "tap,id=lan,ifname=fwblan,script=no,downscript=no",
-		"-device", "virtio-net-pci,netdev=lan,mac=52:54:00:b0:00:02")
+		"-device", "virtio-net-pci,netdev=lan,mac=52:54:00:b0:00:02",
+		"-device", "qemu-xhci", "-drive", "if=none,id=usb,format=raw,file="+usb,
+		"-device", "usb-storage,drive=usb,removable=on")
 
 	// The client guest boots meanwhile (both are TCG; the machine has two cores).
 	dir := t.TempDir()
@@ -327,6 +338,34 @@ func TestFirmwareRealClient(t *testing.T) {
 		t.Errorf("client read %q, want %q", answer, want)
 	}
 
+	if _, err := rig.Hangup(ctx, g, c); err != nil {
+		t.Error(err)
+	}
+
+	// The upgrade: `upgrade FILE` on the console, the reboot into slot B, its trial with
+	// the client's LAN up, committed; then the new version serves the same client.
+	box.send("upgrade /mnt/usb/next.bin")
+	_, at := box.waitFor(regexp.MustCompile(`upgrade: slot B holds `+regexp.QuoteMeta(vNext)+` now; rebooting to try it`), 0, bootLimit)
+	_, at = box.waitFor(regexp.MustCompile(`pptpbox: booting slot B`), at, bootLimit)
+	m, at := box.waitFor(slotReadyRE, at, bootLimit)
+	if m[1] != vNext || m[7] != "B" {
+		t.Fatalf("ready line after the upgrade: %s", m[0])
+	}
+	_, _ = box.waitFor(regexp.MustCompile(`pptpbox upgrade: slot B \(`+regexp.QuoteMeta(vNext)+`\) from console: good .*; slot B is committed`), at, bootLimit)
+	res, err = rig.Dial(ctx, g, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != 0 || !strings.Contains(res.Log, "MPPE 128-bit stateless compression enabled") {
+		t.Fatalf("dial after the upgrade: pppd exited %d:\n%s", res.Status, res.Log)
+	}
+	if out, err := g.MustRun(ctx, "ip route add "+e2eWANHost.Masked().String()+" dev ppp0"); err != nil {
+		t.Fatalf("route to the WAN through ppp0: %v\n%s", err, out)
+	}
+	if _, answer := sayHello(ctx, t, g, srv, "hello after the upgrade"); answer != "you are "+e2eWANBox.Addr().String() {
+		t.Errorf("after the upgrade: client read %q through the tunnel", answer)
+	}
+	t.Logf("after the upgrade to %s (slot B): the client dialled (%s) and reached the WAN host", vNext, res.LocalIP)
 	if _, err := rig.Hangup(ctx, g, c); err != nil {
 		t.Error(err)
 	}
