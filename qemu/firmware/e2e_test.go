@@ -197,25 +197,7 @@ func TestFirmwareRealClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ns, err := netns.New("fwe2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ns.Close(); err != nil {
-			t.Errorf("namespace cleanup: %v", err)
-		}
-	})
-	for _, step := range []error{
-		ns.AddTap(ctx, "fwwan", e2eWANHost),
-		ns.AddTap(ctx, "fwblan", netip.Prefix{}),
-		ns.AddTap(ctx, "fwcli", netip.Prefix{}),
-		ns.AddBridge(ctx, "fwbr", netip.Prefix{}, "fwblan", "fwcli"),
-	} {
-		if step != nil {
-			t.Fatal(step)
-		}
-	}
+	ns := e2eBench(ctx, t, "fwe2e", "fw")
 	srv := startWANServer(t, ns, e2eEcho)
 
 	// The box: the image's own boot path (SeaBIOS, GRUB, slot A), with the operator's
@@ -232,28 +214,12 @@ func TestFirmwareRealClient(t *testing.T) {
 	setGrubEnv(t, disk, strings.TrimSpace(readGrubEnv(t, disk)["pptpbox_args"]+" pptpbox.trial=5s"))
 	box := startVMWith(t, 10*time.Minute, func(name string, args ...string) *exec.Cmd {
 		return ns.Command(context.Background(), name, args...)
-	}, "qemu-system-x86_64", "-M", "pc", "-m", "512",
-		"-drive", "file="+disk+",format=raw,if=virtio", "-device", "i6300esb",
-		"-netdev", "tap,id=wan,ifname=fwwan,script=no,downscript=no",
-		"-device", "virtio-net-pci,netdev=wan,mac=52:54:00:b0:00:01",
-		"-netdev", "tap,id=lan,ifname=fwblan,script=no,downscript=no",
-		"-device", "virtio-net-pci,netdev=lan,mac=52:54:00:b0:00:02",
+	}, "qemu-system-x86_64", append(append(diskBootArgs(disk), boxTaps("fw", "52:54:00:b0:00:01", "52:54:00:b0:00:02")...),
 		"-device", "qemu-xhci", "-drive", "if=none,id=usb,format=raw,file="+usb,
-		"-device", "usb-storage,drive=usb,removable=on")
+		"-device", "usb-storage,drive=usb,removable=on")...)
 
 	// The client guest boots meanwhile (both are TCG; the machine has two cores).
-	dir := t.TempDir()
-	g, err := vmtest.Boot(ctx, vmtest.Config{Image: guestImage, NS: ns, Tap: "fwcli", MAC: e2eMAC,
-		Name: "client", Dir: dir, Log: lg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		g.Close()
-		if t.Failed() {
-			t.Logf("client console tail:\n%s", lastLines(g.Console(), 30))
-		}
-	})
+	g := bootClient(ctx, t, ns, guestImage, "fwcli", lg)
 	clientBoot := g.BootTime()
 
 	ready, _ := box.waitFor(readyRE, 0, bootLimit)
@@ -401,4 +367,66 @@ func (w testWriter) Write(p []byte) (int, error) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// e2eBench makes the end-to-end bench's namespace (removed when the test ends) with its taps,
+// named with prefix: prefix+"wan" (the WAN host's side, e2eWANHost), prefix+"blan" (the box's
+// LAN) bridged in prefix+"br" with prefix+"cli" (the client guest's).
+func e2eBench(ctx context.Context, t *testing.T, name, prefix string) *netns.NS {
+	t.Helper()
+	ns, err := netns.New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ns.Close(); err != nil {
+			t.Errorf("namespace cleanup: %v", err)
+		}
+	})
+	for _, step := range []error{
+		ns.AddTap(ctx, prefix+"wan", e2eWANHost),
+		ns.AddTap(ctx, prefix+"blan", netip.Prefix{}),
+		ns.AddTap(ctx, prefix+"cli", netip.Prefix{}),
+		ns.AddBridge(ctx, prefix+"br", netip.Prefix{}, prefix+"blan", prefix+"cli"),
+	} {
+		if step != nil {
+			t.Fatal(step)
+		}
+	}
+	return ns
+}
+
+// boxTaps are QEMU's arguments for the box's NICs on the bench's taps (e2eBench's prefix):
+// the WAN first (the board profiles make the first virtio NIC the WAN), then the LAN.
+func boxTaps(prefix, wanMAC, lanMAC string) []string {
+	return []string{
+		"-netdev", "tap,id=wan,ifname=" + prefix + "wan,script=no,downscript=no",
+		"-device", "virtio-net-pci,netdev=wan,mac=" + wanMAC,
+		"-netdev", "tap,id=lan,ifname=" + prefix + "blan,script=no,downscript=no",
+		"-device", "virtio-net-pci,netdev=lan,mac=" + lanMAC,
+	}
+}
+
+// bootClient boots the Debian client guest on the bench's tap; it is closed (its console's
+// tail logged if the test failed) when the test ends.
+func bootClient(ctx context.Context, t *testing.T, ns *netns.NS, image, tap string, lg *slog.Logger) *vmtest.Guest {
+	t.Helper()
+	g, err := vmtest.Boot(ctx, vmtest.Config{Image: image, NS: ns, Tap: tap, MAC: e2eMAC,
+		Name: "client", Dir: t.TempDir(), Log: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		g.Close()
+		if t.Failed() {
+			t.Logf("client console tail:\n%s", lastLines(g.Console(), 30))
+		}
+	})
+	return g
+}
+
+// diskBootArgs are QEMU's arguments for booting the image disk as a PC does (SeaBIOS, GRUB),
+// with a watchdog; the caller adds the network.
+func diskBootArgs(disk string) []string {
+	return []string{"-M", "pc", "-m", "512", "-drive", "file=" + disk + ",format=raw,if=virtio", "-device", "i6300esb"}
 }

@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/pptpbox/pptpbox/qemu/netns"
 	"github.com/pptpbox/pptpbox/qemu/rig"
 	"github.com/pptpbox/pptpbox/qemu/vmtest"
 )
@@ -52,27 +51,9 @@ func TestFirmwareOperator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, err := netns.New("fwop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ns.Close(); err != nil {
-			t.Errorf("namespace cleanup: %v", err)
-		}
-	})
 	// The LAN of TestFirmwareRealClient's bench; the WAN tap is there for the box's
 	// static WAN (nobody is reached through it here).
-	for _, step := range []error{
-		ns.AddTap(ctx, "fwwan", e2eWANHost),
-		ns.AddTap(ctx, "fwblan", netip.Prefix{}),
-		ns.AddTap(ctx, "fwcli", netip.Prefix{}),
-		ns.AddBridge(ctx, "fwbr", netip.Prefix{}, "fwblan", "fwcli"),
-	} {
-		if step != nil {
-			t.Fatal(step)
-		}
-	}
+	ns := e2eBench(ctx, t, "fwop", "fw")
 
 	// The box: its disk with the operator's config (alice, and a console password hash) on
 	// the CONFIG partition; the kernel and initramfs booted directly so that the command
@@ -89,26 +70,13 @@ func TestFirmwareOperator(t *testing.T) {
 	disk := copyImage(t, imageFor(t, "qemu-amd64"))
 	writeConfigFile(t, disk, "pptpbox.toml", []byte(cfg))
 	args := append(directBootArgs(t, disk, "pptpbox.login=1"),
-		"-netdev", "tap,id=wan,ifname=fwwan,script=no,downscript=no",
-		"-device", "virtio-net-pci,netdev=wan,mac=52:54:00:b0:00:01",
-		"-netdev", "tap,id=lan,ifname=fwblan,script=no,downscript=no",
-		"-device", "virtio-net-pci,netdev=lan,mac=52:54:00:b0:00:02")
+		boxTaps("fw", "52:54:00:b0:00:01", "52:54:00:b0:00:02")...)
 	v := startVMWith(t, 11*time.Minute, func(name string, args ...string) *exec.Cmd {
 		return ns.Command(context.Background(), name, args...)
 	}, "qemu-system-x86_64", args...)
 
 	// The client guest boots meanwhile.
-	g, err := vmtest.Boot(ctx, vmtest.Config{Image: guestImage, NS: ns, Tap: "fwcli", MAC: e2eMAC,
-		Name: "client", Dir: t.TempDir(), Log: lg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		g.Close()
-		if t.Failed() {
-			t.Logf("client console tail:\n%s", lastLines(g.Console(), 30))
-		}
-	})
+	g := bootClient(ctx, t, ns, guestImage, "fwcli", lg)
 
 	// 1. Log in.
 	ready, next := v.waitFor(readyRE, 0, bootLimit)
