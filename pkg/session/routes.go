@@ -1,0 +1,170 @@
+package session
+
+import (
+	"net/netip"
+
+	"github.com/pptpbox/pptpbox/pkg/ippool"
+	"github.com/pptpbox/pptpbox/pkg/ppp"
+)
+
+// Routed subnets: a session whose AuthResult.Routes name subnets (a
+// site-to-site peer's LAN: [[user]] routes, RADIUS Framed-Route) gets them
+// while its link is up. The send path finds the session for a destination
+// inside one (sessionByIP consults routeTable when the exact address
+// misses), the receive path accepts sources inside them (onIP), and
+// Config.OnRoute routes them into the TUN device in the kernel.
+//
+// A subnet overlapping one that another live session holds is refused
+// (logged "route refused"); the session logs in without it. The first
+// session keeps a site's traffic: a second login cannot take it over.
+
+// routeEntry is one routed subnet and the session that holds it.
+type routeEntry struct {
+	p  netip.Prefix
+	ss *Session
+}
+
+// routeTable is the longest-prefix table, longest prefix first: a lookup
+// is a scan that stops at the first match (the table is small: one entry
+// per subnet behind a site). Under Server.mu.
+type routeTable []routeEntry
+
+func (t routeTable) lookup(a netip.Addr) *Session {
+	for i := range t {
+		if t[i].p.Contains(a) {
+			return t[i].ss
+		}
+	}
+	return nil
+}
+
+// overlaps is the entry whose subnet overlaps p, if any.
+func (t routeTable) overlaps(p netip.Prefix) (routeEntry, bool) {
+	for _, e := range t {
+		if e.p.Overlaps(p) {
+			return e, true
+		}
+	}
+	return routeEntry{}, false
+}
+
+// add puts e in its place, longest prefix first.
+func (t routeTable) add(e routeEntry) routeTable {
+	i := 0
+	for i < len(t) && t[i].p.Bits() >= e.p.Bits() {
+		i++
+	}
+	t = append(t, routeEntry{})
+	copy(t[i+1:], t[i:])
+	t[i] = e
+	return t
+}
+
+// without is t without ss's entries.
+func (t routeTable) without(ss *Session) routeTable {
+	out := t[:0]
+	for _, e := range t {
+		if e.ss != ss {
+			out = append(out, e)
+		}
+	}
+	clear(t[len(out):])
+	return out
+}
+
+// grantRoutes gives ss the subnets res names that no other session holds,
+// and routes them to the TUN (Config.OnRoute). Runs in onUp, before the
+// session's traffic is counted on.
+func (ss *Session) grantRoutes(res *ppp.AuthResult) {
+	if res == nil || len(res.Routes) == 0 {
+		return
+	}
+	s := ss.srv
+	var granted []netip.Prefix
+	s.mu.Lock()
+	for _, text := range res.Routes {
+		r, err := ippool.ParseRoute(text)
+		if err == nil && r.Gateway.IsValid() && r.Gateway != ss.ip {
+			err = errGateway
+		}
+		if err != nil {
+			s.log.Warn("route refused", "user", ss.user, "call", ss.callID, "route", text, "err", err)
+			continue
+		}
+		if e, ok := s.routes.overlaps(r.Prefix); ok {
+			s.log.Warn("route refused", "user", ss.user, "call", ss.callID, "route", r.Prefix.String(),
+				"err", "overlaps a route of another session", "overlaps", e.p.String(),
+				"holder", e.ss.user, "holder_call", e.ss.callID)
+			continue
+		}
+		s.routes = s.routes.add(routeEntry{p: r.Prefix, ss: ss})
+		granted = append(granted, r.Prefix)
+	}
+	s.mu.Unlock()
+	if len(granted) == 0 {
+		return
+	}
+	ss.routes.Store(&granted)
+	for _, p := range granted {
+		if f := s.cfg.OnRoute; f != nil {
+			f(p, true)
+		}
+		s.log.Info("route up", "user", ss.user, "call", ss.callID, "route", p.String(), "via", ss.ip.String())
+	}
+}
+
+// dropRoutes takes ss's subnets out of the table and the kernel: in
+// onDown. The TUN no longer routes them before the table forgets them.
+func (ss *Session) dropRoutes() {
+	rs := ss.routes.Load()
+	if rs == nil {
+		return
+	}
+	s := ss.srv
+	for _, p := range *rs {
+		if f := s.cfg.OnRoute; f != nil {
+			f(p, false)
+		}
+		s.log.Info("route down", "user", ss.user, "call", ss.callID, "route", p.String())
+	}
+	s.mu.Lock()
+	s.routes = s.routes.without(ss)
+	s.mu.Unlock()
+}
+
+// routedSource reports whether a, a source that is not the client's own
+// address, lies in a subnet routed through the session: the receive
+// path's second chance (onIP). No allocation; nil when none.
+func (ss *Session) routedSource(a netip.Addr) bool {
+	rs := ss.routes.Load()
+	if rs == nil {
+		return false
+	}
+	for _, p := range *rs {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Routes are the subnets routed through the session, as text.
+func (ss *Session) Routes() []string {
+	rs := ss.routes.Load()
+	if rs == nil {
+		return nil
+	}
+	out := make([]string, len(*rs))
+	for i, p := range *rs {
+		out[i] = p.String()
+	}
+	return out
+}
+
+type routeError string
+
+func (e routeError) Error() string { return string(e) }
+
+// errGateway: a PPTP session reaches its client only, so a Framed-Route
+// gateway must be 0.0.0.0, absent, or the client's own address.
+const errGateway = routeError("gateway is not the client (want 0.0.0.0)")
