@@ -14,9 +14,12 @@ import (
 // misses), the receive path accepts sources inside them (onIP), and
 // Config.OnRoute routes them into the TUN device in the kernel.
 //
-// A subnet overlapping one that another live session holds is refused
-// (logged "route refused"); the session logs in without it. The first
-// session keeps a site's traffic: a second login cannot take it over.
+// A subnet overlapping one that another user's live session holds is
+// refused (logged "route refused"); the session logs in without it. The
+// first session keeps a site's traffic: another login cannot take it
+// over. A new session of the same user (a site that redials while its
+// old session has not noticed yet) takes the subnet over ("route moved"):
+// the kernel route stays, and the old session's end leaves it alone.
 
 // routeEntry is one routed subnet and the session that holds it.
 type routeEntry struct {
@@ -60,11 +63,12 @@ func (t routeTable) add(e routeEntry) routeTable {
 	return t
 }
 
-// without is t without ss's entries.
-func (t routeTable) without(ss *Session) routeTable {
+// without is t without ss's entry for p, or all of ss's entries when p is
+// the zero Prefix.
+func (t routeTable) without(ss *Session, p netip.Prefix) routeTable {
 	out := t[:0]
 	for _, e := range t {
-		if e.ss != ss {
+		if e.ss != ss || (p.IsValid() && e.p != p) {
 			out = append(out, e)
 		}
 	}
@@ -80,7 +84,9 @@ func (ss *Session) grantRoutes(res *ppp.AuthResult) {
 		return
 	}
 	s := ss.srv
-	var granted []netip.Prefix
+	var granted, fresh []netip.Prefix
+	s.routeMu.Lock()
+	defer s.routeMu.Unlock()
 	s.mu.Lock()
 	for _, text := range res.Routes {
 		r, err := ippool.ParseRoute(text)
@@ -91,7 +97,13 @@ func (ss *Session) grantRoutes(res *ppp.AuthResult) {
 			s.log.Warn("route refused", "user", ss.user, "call", ss.callID, "route", text, "err", err)
 			continue
 		}
-		if e, ok := s.routes.overlaps(r.Prefix); ok {
+		if e, ok := s.routes.overlaps(r.Prefix); ok && e.p == r.Prefix && e.ss.user == ss.user {
+			s.routes = s.routes.without(e.ss, e.p)
+			s.routes = s.routes.add(routeEntry{p: r.Prefix, ss: ss})
+			granted = append(granted, r.Prefix)
+			s.log.Info("route moved", "user", ss.user, "call", ss.callID, "route", r.Prefix.String(), "from_call", e.ss.callID)
+			continue
+		} else if ok {
 			s.log.Warn("route refused", "user", ss.user, "call", ss.callID, "route", r.Prefix.String(),
 				"err", "overlaps a route of another session", "overlaps", e.p.String(),
 				"holder", e.ss.user, "holder_call", e.ss.callID)
@@ -99,13 +111,14 @@ func (ss *Session) grantRoutes(res *ppp.AuthResult) {
 		}
 		s.routes = s.routes.add(routeEntry{p: r.Prefix, ss: ss})
 		granted = append(granted, r.Prefix)
+		fresh = append(fresh, r.Prefix)
 	}
 	s.mu.Unlock()
 	if len(granted) == 0 {
 		return
 	}
 	ss.routes.Store(&granted)
-	for _, p := range granted {
+	for _, p := range fresh {
 		if f := s.cfg.OnRoute; f != nil {
 			f(p, true)
 		}
@@ -121,15 +134,25 @@ func (ss *Session) dropRoutes() {
 		return
 	}
 	s := ss.srv
-	for _, p := range *rs {
+	s.routeMu.Lock()
+	defer s.routeMu.Unlock()
+	// Only the subnets ss still holds: a newer session of the user may
+	// have taken some over (grantRoutes).
+	var held []netip.Prefix
+	s.mu.Lock()
+	for _, e := range s.routes {
+		if e.ss == ss {
+			held = append(held, e.p)
+		}
+	}
+	s.routes = s.routes.without(ss, netip.Prefix{})
+	s.mu.Unlock()
+	for _, p := range held {
 		if f := s.cfg.OnRoute; f != nil {
 			f(p, false)
 		}
 		s.log.Info("route down", "user", ss.user, "call", ss.callID, "route", p.String())
 	}
-	s.mu.Lock()
-	s.routes = s.routes.without(ss)
-	s.mu.Unlock()
 }
 
 // routedSource reports whether a, a source that is not the client's own

@@ -143,7 +143,7 @@ func TestRouteTable(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() { rt.lookup(x) }); n != 0 {
 		t.Errorf("lookup: %v allocations", n)
 	}
-	rt = rt.without(c)
+	rt = rt.without(c, netip.Prefix{})
 	if got := rt.lookup(x); got != b {
 		t.Errorf("after removing c: lookup = %v, want b", got)
 	}
@@ -151,5 +151,49 @@ func TestRouteTable(t *testing.T) {
 	ss.routes.Store(&[]netip.Prefix{netip.MustParsePrefix("10.10.0.0/24")})
 	if n := testing.AllocsPerRun(1000, func() { ss.routedSource(x) }); n != 0 {
 		t.Errorf("routedSource: %v allocations", n)
+	}
+}
+
+// TestRoutedSubnetRedial: a site that logs in again while its old session
+// is still there (replaced) keeps its subnet: the new session holds it and
+// the kernel route stays when the old one ends.
+func TestRoutedSubnetRedial(t *testing.T) {
+	var rmu sync.Mutex
+	kernel := map[netip.Prefix]int{}
+	p := netip.MustParsePrefix("10.10.0.0/24")
+	r := newRig(t, func(c *Config) {
+		c.Authenticator = authFunc(func(ctx context.Context, req *ppp.AuthRequest) (*ppp.AuthResult, error) {
+			res, err := testUsers.Authenticate(ctx, req)
+			if err == nil && res.OK {
+				res.Routes = []string{p.String()}
+			}
+			return res, err
+		})
+		c.OnRoute = func(p netip.Prefix, up bool) {
+			rmu.Lock()
+			defer rmu.Unlock()
+			if up {
+				kernel[p]++
+			} else {
+				kernel[p]--
+			}
+		}
+	})
+	for range 3 {
+		a, err := r.dial(t, "alice", "alice-pw", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		waitFor(t, func() bool { _, _, calls := r.srv.addrState(); return calls == 1 })
+		ss := r.srv.sessionByIP(netip.MustParseAddr("10.10.0.5"))
+		if ss == nil || ss.ip != a.Addr() {
+			t.Fatalf("10.10.0.5 goes to %v, want the newest session (%v)", ss, a.Addr())
+		}
+		rmu.Lock()
+		if kernel[p] != 1 {
+			t.Errorf("kernel route count %d, want 1", kernel[p])
+		}
+		rmu.Unlock()
 	}
 }

@@ -123,7 +123,10 @@ type Server struct {
 	byUser map[string][]*Session
 	// routes are the subnets routed through sessions (routes.go); empty,
 	// the send path never looks at them.
-	routes  routeTable
+	routes routeTable
+	// routeMu orders the routes' grants and drops with their OnRoute
+	// calls (routes.go); taken before mu.
+	routeMu sync.Mutex
 	conns   map[*pptp.Conn]struct{}
 	closing bool
 	idle    chan struct{} // closed and replaced when calls becomes empty
