@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -94,7 +95,7 @@ func TestJSON(t *testing.T) {
 	for _, args := range [][]string{{"--socket", sock, "--json", "show", "sessions"}, {"--socket", sock, "show", "sessions", "--json"}} {
 		code, out, errOut := boxctl(args...)
 		var ss []control.Session
-		if code != exitOK || json.Unmarshal([]byte(out), &ss) != nil || len(ss) != 1 || ss[0] != f.SessionList[0] {
+		if code != exitOK || json.Unmarshal([]byte(out), &ss) != nil || len(ss) != 1 || !reflect.DeepEqual(ss[0], f.SessionList[0]) {
 			t.Errorf("boxctl %q: exit %d %s %s", args, code, out, errOut)
 		}
 	}

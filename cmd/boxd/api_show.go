@@ -207,6 +207,7 @@ func controlSession(d session.Detail, acctID func(*ppp.AuthResult) string) contr
 		RateLimit:  d.RateLimit,
 		LimitedIn:  d.LimitedIn,
 		LimitedOut: d.LimitedOut,
+		Routes:     d.Routes,
 		State:      d.Negotiated.Phase.String(),
 	}
 	if d.Up && d.Negotiated.Phase == ppp.PhaseNetwork {

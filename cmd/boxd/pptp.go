@@ -53,6 +53,7 @@ func startPPTP(ctx context.Context, cfg *config.Config, users ppp.Authenticator,
 	}
 	sc := sessionConfig(p, pool, acct, connCap(p.MaxConns, nofile, log), log)
 	sc.OnAddr = t.onAddr(proxyARP(cfg, log))
+	sc.OnRoute = t.onRoute
 	ps := &pptpServer{srv: session.New(sc, g, t.dev), ln: ln, tun: t, acct: acct}
 	setup.start(ctx)
 	if err := setup.serveDAE(ctx, ps.srv); err != nil {

@@ -318,7 +318,7 @@ func newLocalUsers(us []config.User) *localUsers {
 func (l *localUsers) set(us []config.User) {
 	users := make([]aaa.LocalUser, 0, len(us))
 	for _, u := range us {
-		users = append(users, aaa.LocalUser{Name: u.Name, Password: u.Password, IP: u.FixedAddr(), RateLimit: u.RateLimit})
+		users = append(users, aaa.LocalUser{Name: u.Name, Password: u.Password, IP: u.FixedAddr(), RateLimit: u.RateLimit, Routes: u.Routes})
 	}
 	l.p.Store(aaa.NewLocal(users))
 }

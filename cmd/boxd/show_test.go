@@ -40,7 +40,7 @@ func detail(user string, call uint16, peer, ip string, port uint16) session.Deta
 	return session.Detail{
 		Info: session.Info{User: user, Peer: peer, IP: ip, CallID: call, PeerCall: call + 100,
 			MPPE: "MPPE 128-bit stateless", Uptime: time.Minute, BytesIn: 1, BytesOut: 2, PktsIn: 3, PktsOut: 4,
-			RateLimit: "512k/2M", LimitedIn: 5, LimitedOut: 6},
+			RateLimit: "512k/2M", LimitedIn: 5, LimitedOut: 6, Routes: []string{"10.10.0.0/24"}},
 		PeerAddr: netip.AddrPortFrom(netip.MustParseAddr(peer), port),
 		Up:       true,
 		Negotiated: ppp.Negotiated{

@@ -150,6 +150,21 @@ func (t *tunNet) onAddr(next func(netip.Addr, bool)) func(netip.Addr, bool) {
 	}
 }
 
+// onRoute is the session server's OnRoute: a subnet routed through a
+// session ([[user]] routes, RADIUS Framed-Route) is routed into the TUN
+// while the session is up.
+func (t *tunNet) onRoute(p netip.Prefix, up bool) {
+	var err error
+	if up {
+		err = netcfg.AddRoute(p, t.name)
+	} else {
+		err = netcfg.DelRoute(p, t.name)
+	}
+	if err != nil {
+		t.log.Error("route of a session's subnet", "route", p.String(), "tun", t.name, "up", up, "err", err)
+	}
+}
+
 // delRoutes removes the pool's and the fixed addresses' routes, as boxd
 // stops. The device itself is the session server's to close.
 func (t *tunNet) delRoutes() {

@@ -43,6 +43,9 @@ type LocalUser struct {
 	// RateLimit is the user's rate limit, Mikrotik-Rate-Limit syntax
 	// (pkg/config checked it); "" none.
 	RateLimit string
+	// Routes are the subnets routed through the user, Framed-Route text
+	// (pkg/config checked them); none when empty.
+	Routes []string
 }
 
 // Local authenticates against a fixed table of users. It is immutable after
@@ -120,6 +123,7 @@ func (l *Local) Authenticate(ctx context.Context, req *ppp.AuthRequest) (*ppp.Au
 	}
 	res.FramedIP = u.IP
 	res.RateLimit = u.RateLimit
+	res.Routes = u.Routes
 	if t := req.Trace; t != nil && t.Tracing() {
 		t.Trace("auth", "", fmt.Sprintf("local user table: %q accepted", req.User))
 	}

@@ -131,6 +131,10 @@ type User struct {
 	// RateLimit is this user's rate limit, Mikrotik-Rate-Limit syntax
 	// ("512k/2M"); "" takes [pptp] rate_limit.
 	RateLimit string `toml:"rate_limit"`
+	// Routes are the subnets behind this user (a site-to-site peer's LAN),
+	// routed to its session while it is up: "10.10.0.0/24", or Framed-Route
+	// text ("10.10.0.0/24 0.0.0.0 1").
+	Routes []string `toml:"routes"`
 }
 
 // Duration is a time.Duration written as "30s", "5m" in TOML.

@@ -50,6 +50,7 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{"missing password", "[[user]]\nname = \"a\"\n", "x.toml:1: user.0.password: missing"},
 		{"bad rate_limit", "[pptp]\nrate_limit = \"2 Mbit\"\n", "x.toml:2: pptp.rate_limit: field 2 \"Mbit\": want a number"},
 		{"bad user rate_limit", "[[user]]\nname = \"a\"\npassword = \"b\"\nrate_limit = \"1M/2M 3M 4M 10 9\"\n", "x.toml:4: user.0.rate_limit: priority \"9\": want 1 to 8"},
+		{"bad user routes", "[[user]]\nname = \"a\"\npassword = \"b\"\nroutes = [\"10.10.0.0/24\", \"10.10.1.1/24\"]\n", "x.toml:4: user.0.routes: route 1: route \"10.10.1.1/24\": host bits set (the subnet is 10.10.1.0/24)"},
 		{"user unknown key", "[[user]]\nname = \"a\"\npassword = \"b\"\nsecret = \"c\"\n", "x.toml:4: user.secret: unknown key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -203,6 +203,11 @@ func (c *Config) validateUsers() []error {
 				errs = append(errs, c.errorf(key("rate_limit"), "%s", strings.TrimPrefix(err.Error(), "ratelimit: ")))
 			}
 		}
+		for j, r := range u.Routes {
+			if _, err := ippool.ParseRoute(r); err != nil {
+				errs = append(errs, c.errorf(key("routes"), "route %d: %v", j, err))
+			}
+		}
 		if u.IP != "" && u.IP != "*" {
 			a, err := netip.ParseAddr(u.IP)
 			if err != nil || !a.Is4() {

@@ -230,6 +230,9 @@ func (c *console) showSession(ctx context.Context, call *cli.Call) error {
 			kv = append(kv, [2]string{"rate limit", fmt.Sprintf("%s bits/s (in/out), dropped %s in, %s out",
 				s.RateLimit, humanCount(s.LimitedIn), humanCount(s.LimitedOut))})
 		}
+		if len(s.Routes) > 0 {
+			kv = append(kv, [2]string{"routes", strings.Join(s.Routes, ", ")})
+		}
 		pairs(w, "  ", kv)
 		for _, sec := range []struct {
 			name string

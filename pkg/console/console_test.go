@@ -21,7 +21,7 @@ func fakeBox() *controltest.Fake {
 	alice := control.Session{User: "alice", Peer: "198.51.100.7", PeerPort: 50123, IP: "10.0.0.2", CallID: 7, PeerCall: 9,
 		MPPE: "MPPE 128-bit stateless", Uptime: 3*time.Hour + 4*time.Minute, BytesIn: 1536, BytesOut: 5 << 20,
 		PktsIn: 1200, PktsOut: 4500, State: "network", Auth: "mschapv2", AuthSource: "radius", AcctSessionID: "0000000A",
-		RateLimit: "512k/2M", LimitedIn: 3, LimitedOut: 41}
+		RateLimit: "512k/2M", LimitedIn: 3, LimitedOut: 41, Routes: []string{"10.10.0.0/24", "10.20.0.0/16"}}
 	bob := control.Session{User: "bob", Peer: "203.0.113.9", IP: "10.0.0.3", CallID: 8, Uptime: 42 * time.Second, AuthSource: "local"}
 	return &controltest.Fake{
 		SessionList: []control.Session{alice, bob},
@@ -98,11 +98,11 @@ func TestCommands(t *testing.T) {
 			"bob", "203.0.113.9", "42s", "local", "#8"}, []string{"203.0.113.9:"}, "Sessions"},
 		{"sh sess alice", []string{"session #7, user alice", "peer", "198.51.100.7:50123", "tunnel address", "10.0.0.2",
 			"auth", "mschapv2 (radius)", "MPPE 128-bit stateless", "acct session id", "0000000A",
-			"rate limit", "512k/2M bits/s (in/out), dropped 3 in, 41 out",
+			"rate limit", "512k/2M bits/s (in/out), dropped 3 in, 41 out", "routes", "10.10.0.0/24, 10.20.0.0/16",
 			"LCP", "local mru", "1400", "peer auth", "chap MS-v2", "CCP", "+H -M +S -L -D -C", "IPCP", "peer addr", "local ms-dns",
 			"RADIUS attributes", "Framed-IP-Address", "MS-MPPE-Recv-Key", "(masked)", "counters", "lcp_echo_sent", "12",
 			"drops", "mppe_out_of_order", "3"}, nil, "Session alice"},
-		{"show session #8", []string{"session #8, user bob", "auth", "- (local)"}, []string{"LCP", "RADIUS"}, "Session #8"},
+		{"show session #8", []string{"session #8, user bob", "auth", "- (local)"}, []string{"LCP", "RADIUS", "routes"}, "Session #8"},
 		{"kick 10.0.0.3", []string{"kicked bob (#8, 10.0.0.3 from 203.0.113.9)"}, nil, "Kick 10.0.0.3"},
 		{"show interfaces", []string{"NAME", "eth0", "wan", "up", "1500", "198.51.100.1/24", "2.0 KiB/10", "4.0 KiB/20", "1/0"}, nil, "Interfaces"},
 		{"show routes", []string{"DESTINATION", "default", "198.51.100.254", "eth0", "dhcp", "100"}, nil, "Routes"},

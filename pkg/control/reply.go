@@ -38,6 +38,10 @@ type Session struct {
 	RateLimit  string `json:"rate_limit,omitempty"`
 	LimitedIn  uint64 `json:"limited_in,omitempty"`
 	LimitedOut uint64 `json:"limited_out,omitempty"`
+
+	// Routes are the subnets routed through the session ([[user]] routes,
+	// RADIUS Framed-Route), "10.10.0.0/24"; none when empty.
+	Routes []string `json:"routes,omitempty"`
 }
 
 // Stats is the session server's part of the reply to "stats": traffic that

@@ -118,6 +118,10 @@ type AuthResult struct {
 	// (pkg/ratelimit reads it; RADIUS WISPr bandwidth is written in it
 	// too); "" means the config's.
 	RateLimit string
+	// Routes are the subnets routed through the peer (a site-to-site
+	// client's LAN), each in Framed-Route text (RFC 2865 §5.22, "prefix
+	// [gateway [metric]]"; pkg/ippool ParseRoute reads it).
+	Routes []string
 	// MPPERequired tightens (never loosens) the configured MPPE policy.
 	MPPERequired bool
 	// Class and other opaque attributes the accounting layer echoes back.

@@ -301,6 +301,13 @@ func parseReply(p, sent *radius.Packet, req *ppp.AuthRequest) (*ppp.AuthResult, 
 		return refuse(err.Error())
 	}
 	res.RateLimit = limit
+	// RFC 2865 §5.22 Framed-Route, one attribute per route; pkg/session
+	// parses and checks them when the link comes up.
+	for _, v := range p.Attributes {
+		if v.Type == rfc2865.FramedRoute_Type {
+			res.Routes = append(res.Routes, string(v.Attribute))
+		}
+	}
 	if v, err := rfc2869.AcctInterimInterval_Lookup(p); err == nil && v > 0 {
 		l.interim = time.Duration(v) * time.Second
 	}

@@ -444,3 +444,17 @@ func TestRateLimitAttributes(t *testing.T) {
 		})
 	}
 }
+
+// TestFramedRoute: each Framed-Route of an Access-Accept (RFC 2865 §5.22)
+// becomes one of the result's Routes, as written (pkg/session parses them).
+func TestFramedRoute(t *testing.T) {
+	srv := newFakeServer(t, "sekrit", mschapv2Server(func(p *radius.Packet) {
+		rfc2865.FramedRoute_AddString(p, "10.10.0.0/24 0.0.0.0 1")
+		rfc2865.FramedRoute_AddString(p, "10.20.0.0/16")
+	}))
+	c := newTestClient(t, nil, Server{Auth: srv.addr(), Secret: []byte("sekrit")})
+	res, err := c.Authenticate(context.Background(), mschapv2Request("alice", "alice-pw"))
+	if err != nil || !res.OK || !slices.Equal(res.Routes, []string{"10.10.0.0/24 0.0.0.0 1", "10.20.0.0/16"}) {
+		t.Fatalf("Authenticate = OK %v Routes %q, %v", res.OK, res.Routes, err)
+	}
+}

@@ -21,8 +21,8 @@ import (
 //  4. ppp.Link.Input: the PPP frame; MPPE decrypts it in place in the
 //     receive buffer (ppp.Config.InputInPlace) and the link hands the IP
 //     packet to OnIP.
-//  5. (*Session).onIP: the packet's source must be the peer's own address,
-//     and within the session's rate limit (ratelimit.go); it is queued in
+//  5. (*Session).onIP: the packet's source must be the peer's own address
+//     or inside a subnet routed through the session (routes.go), and within the session's rate limit (ratelimit.go); it is queued in
 //     tunOut.
 //  6. flushTUN: one TUN write for the whole batch, before the next read
 //     reuses the buffers.
@@ -133,7 +133,7 @@ func (ss *Session) onIP(pkt []byte) {
 		s.stats.TUNMalformed.Add(1)
 		return
 	}
-	if netip.AddrFrom4([4]byte(pkt[12:16])) != ss.ip {
+	if src := netip.AddrFrom4([4]byte(pkt[12:16])); src != ss.ip && !ss.routedSource(src) {
 		s.stats.PeerWrongSource.Add(1)
 		return
 	}

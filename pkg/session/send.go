@@ -17,7 +17,8 @@ import (
 //  1. readTUN: read a batch of IP packets from TUN, each with tunHeadroom
 //     free in front of it.
 //  2. routeToSession: the session that holds the destination address
-//     (sessionByIP); over the session's rate limit the packet is dropped
+//     (sessionByIP; else the session a subnet holding it is routed
+//     through, routes.go); over the session's rate limit the packet is dropped
 //     (ratelimit.go).
 //  3. tooBig: a packet larger than the peer's MRU is fragmented (DF clear),
 //     each fragment going on to step 4, or answered with ICMP

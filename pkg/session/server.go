@@ -66,6 +66,10 @@ type Config struct {
 	// OnAddr, when set, is told when a session's address comes up and goes
 	// down (boxd adds proxy-ARP entries on the LAN for it, pppd's proxyarp).
 	OnAddr func(a netip.Addr, up bool)
+	// OnRoute, when set, is told when a subnet routed through a session
+	// (AuthResult.Routes, routes.go) comes up and goes down: boxd routes
+	// it into the TUN device.
+	OnRoute func(p netip.Prefix, up bool)
 	// Accounting, when set, hears of each session's start and end
 	// (RADIUS accounting).
 	Accounting aaa.Accounting
@@ -113,10 +117,16 @@ type Server struct {
 	// trace is the operator's trace hub (trace.go).
 	trace *trace.Hub
 
-	mu      sync.RWMutex
-	calls   map[uint16]*Session // by our call ID (the GRE key the peer sends)
-	byIP    map[netip.Addr]*Session
-	byUser  map[string][]*Session
+	mu     sync.RWMutex
+	calls  map[uint16]*Session // by our call ID (the GRE key the peer sends)
+	byIP   map[netip.Addr]*Session
+	byUser map[string][]*Session
+	// routes are the subnets routed through sessions (routes.go); empty,
+	// the send path never looks at them.
+	routes routeTable
+	// routeMu orders the routes' grants and drops with their OnRoute
+	// calls (routes.go); taken before mu.
+	routeMu sync.Mutex
 	conns   map[*pptp.Conn]struct{}
 	closing bool
 	idle    chan struct{} // closed and replaced when calls becomes empty
@@ -294,11 +304,15 @@ func (s *Server) callByID(id uint16) *Session {
 	return ss
 }
 
-// sessionByIP is the session that holds address a, or nil: the send
+// sessionByIP is the session that holds address a, or else the one a
+// subnet containing a is routed through (routes.go), or nil: the send
 // path's lookup (routeToSession).
 func (s *Server) sessionByIP(a netip.Addr) *Session {
 	s.mu.RLock()
 	ss := s.byIP[a]
+	if ss == nil && len(s.routes) > 0 {
+		ss = s.routes.lookup(a) // a host behind a site (routes.go)
+	}
 	s.mu.RUnlock()
 	return ss
 }

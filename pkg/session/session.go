@@ -35,6 +35,9 @@ type Session struct {
 	ip       netip.Addr
 	fromPool bool
 	mppe     atomic.Value // string, set when up
+	// routes are the subnets routed through the session (routes.go):
+	// set once by onUp, nil when none.
+	routes atomic.Pointer[[]netip.Prefix]
 
 	// startClaimed is set by whichever comes first: start, or onDown (a
 	// call that ended before its link started must not start it later).
@@ -102,9 +105,11 @@ type Info struct {
 	PktsOut  uint64        `json:"packets_out"`
 	// RateLimit is the limit in force (Mikrotik-Rate-Limit syntax, "rx/tx"
 	// bits/s), "" none; LimitedIn/Out count the packets it dropped.
-	RateLimit  string `json:"rate_limit,omitempty"`
-	LimitedIn  uint64 `json:"limited_in,omitempty"`
-	LimitedOut uint64 `json:"limited_out,omitempty"`
+	RateLimit string `json:"rate_limit,omitempty"`
+	// Routes are the subnets routed through the session (routes.go).
+	Routes     []string `json:"routes,omitempty"`
+	LimitedIn  uint64   `json:"limited_in,omitempty"`
+	LimitedOut uint64   `json:"limited_out,omitempty"`
 }
 
 func (ss *Session) Info() Info {
@@ -119,6 +124,7 @@ func (ss *Session) Info() Info {
 	if l := ss.limit.Load(); l != nil {
 		i.RateLimit = l.String()
 	}
+	i.Routes = ss.Routes()
 	if ss.ip.IsValid() {
 		i.IP = ss.ip.String()
 	}
@@ -201,6 +207,7 @@ func (ss *Session) onUp(info ppp.UpInfo) {
 	if f := ss.srv.cfg.OnAddr; f != nil {
 		f(info.Peer, true)
 	}
+	ss.grantRoutes(info.Result)
 	if a := ss.srv.cfg.Accounting; a != nil {
 		a.Start(ss.record(), ss.record)
 	}
@@ -239,6 +246,7 @@ func (ss *Session) onDown(reason string) {
 	if f := s.cfg.OnAddr; f != nil && ss.wasUp.Load() && s.sessionByIP(ss.ip) == ss {
 		f(ss.ip, false)
 	}
+	ss.dropRoutes()
 	s.remove(ss)
 	close(ss.down)
 	if ss.user == "" {
