@@ -32,26 +32,33 @@ func (b *box) serveMetrics(ctx context.Context, cfg *config.Config, wg *sync.Wai
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics.Handler(b.metricsSnapshot))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+	b.serveHTTP(ctx, wg, "metrics", ap.String(), hs, 2*time.Second, "path", "/metrics")
+}
+
+// serveHTTP runs hs on addr (a LAN or loopback address, which may not exist yet: waitAddr)
+// until ctx ends, then shuts it down within grace; what names it in the log lines
+// ("metrics endpoint listening"), with attrs added to the listening line.
+func (b *box) serveHTTP(ctx context.Context, wg *sync.WaitGroup, what, addr string, hs *http.Server, grace time.Duration, attrs ...any) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		var ln net.Listener
-		err := waitAddr(ctx, b.log, ap.String(), func() (err error) { ln, err = net.Listen("tcp", ap.String()); return err })
+		err := waitAddr(ctx, b.log, addr, func() (err error) { ln, err = net.Listen("tcp", addr); return err })
 		if err != nil {
 			if ctx.Err() == nil {
-				b.log.Error("metrics endpoint not started", "listen", ap.String(), "err", err)
+				b.log.Error(what+" endpoint not started", "listen", addr, "err", err)
 			}
 			return
 		}
-		b.log.Info("metrics endpoint listening", "listen", ln.Addr().String(), "path", "/metrics")
+		b.log.Info(what+" endpoint listening", append([]any{"listen", ln.Addr().String()}, attrs...)...)
 		stop := context.AfterFunc(ctx, func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			sctx, cancel := context.WithTimeout(context.Background(), grace)
 			defer cancel()
 			hs.Shutdown(sctx)
 		})
 		defer stop()
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.log.Error("metrics endpoint stopped", "err", err)
+			b.log.Error(what+" endpoint stopped", "err", err)
 		}
 	}()
 }

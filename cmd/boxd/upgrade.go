@@ -38,28 +38,7 @@ func (b *box) serveUpgrade(ctx context.Context, cfg *config.Config, wg *sync.Wai
 	}
 	hs := &http.Server{Handler: upgradeHandler(cfg.Upgrade.PasswordHash, control.UpgradeSocket, b.log),
 		ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ln net.Listener
-		err := waitAddr(ctx, b.log, ap.String(), func() (err error) { ln, err = net.Listen("tcp", ap.String()); return err })
-		if err != nil {
-			if ctx.Err() == nil {
-				b.log.Error("upgrade endpoint not started", "listen", ap.String(), "err", err)
-			}
-			return
-		}
-		b.log.Info("upgrade endpoint listening", "listen", ln.Addr().String())
-		stop := context.AfterFunc(ctx, func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			hs.Shutdown(sctx)
-		})
-		defer stop()
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.log.Error("upgrade endpoint stopped", "err", err)
-		}
-	}()
+	b.serveHTTP(ctx, wg, "upgrade", ap.String(), hs, 5*time.Second)
 }
 
 // upgradeHandler takes PUT or POST of an update file with the password in Basic auth and
