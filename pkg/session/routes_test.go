@@ -60,8 +60,13 @@ func TestRoutedSubnet(t *testing.T) {
 	}
 	defer c.Close()
 	routes := map[string][]string{}
-	for _, i := range r.srv.Sessions() {
-		routes[i.User] = i.Routes
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		for _, i := range r.srv.Sessions() {
+			routes[i.User] = i.Routes
+		}
+		if len(routes["carol"]) > 0 || time.Now().After(deadline) {
+			break // carol's link is up on the server's side too
+		}
 	}
 	if got := routes["alice"]; !slices.Equal(got, []string{"10.10.0.0/24", "10.20.0.0/16"}) {
 		t.Errorf("alice's routes %q", got)
@@ -69,13 +74,24 @@ func TestRoutedSubnet(t *testing.T) {
 	if got := routes["carol"]; !slices.Equal(got, []string{"10.50.0.0/24"}) {
 		t.Errorf("carol's routes %q, want only the one that neither overlaps alice's nor is malformed", got)
 	}
-	rmu.Lock()
+	// The server adds a session's kernel routes as its link comes up, which may be just
+	// after the client sees its own link up: wait for them (a bounded wait, not a timing).
 	for _, p := range []string{"10.10.0.0/24", "10.20.0.0/16", "10.50.0.0/24"} {
-		if !kernel[netip.MustParsePrefix(p)] {
-			t.Errorf("%s not routed to the TUN", p)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			rmu.Lock()
+			ok := kernel[netip.MustParsePrefix(p)]
+			rmu.Unlock()
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s not routed to the TUN", p)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	rmu.Unlock()
 
 	lan := netip.MustParseAddr("192.168.1.10")
 	siteHost := netip.MustParseAddr("10.10.0.7")
