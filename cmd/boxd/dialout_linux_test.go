@@ -27,28 +27,8 @@ import (
 func TestDialOutSiteToSite(t *testing.T) {
 	netnstest.Require(t, "ip", "nft", "ping")
 	bin := buildBinaries(t)
-	boxA, boxB := netnstest.NewNS(t, "boxa"), netnstest.NewNS(t, "boxb")
-	lanA, lanB := netnstest.NewNS(t, "lana"), netnstest.NewNS(t, "lanb")
-	wan := netnstest.NewWire(t, boxA, "wan0", boxB, "eth0")
-	netnstest.NewWire(t, boxA, "lan0", lanA, "eth0")
-	netnstest.NewWire(t, boxB, "lan1", lanB, "eth0")
-	sh := func(ns *netnstest.NS, cmds ...string) string {
-		t.Helper()
-		var all string
-		for _, c := range cmds {
-			f := strings.Fields(c)
-			out, err := ns.Run(f[0], f[1:]...)
-			if err != nil {
-				t.Fatalf("%s: %v\n%s", c, err, out)
-			}
-			all += out
-		}
-		return all
-	}
-	sh(boxB, "ip addr add 192.0.2.1/24 dev eth0", "ip link set eth0 up",
-		"ip addr add 10.20.0.1/24 dev lan1", "ip link set lan1 up")
-	sh(lanA, "ip addr add 10.10.0.2/24 dev eth0", "ip link set eth0 up", "ip route add default via 10.10.0.1")
-	sh(lanB, "ip addr add 10.20.0.2/24 dev eth0", "ip link set eth0 up", "ip route add default via 10.20.0.1")
+	boxA, boxB, lanA, lanB, wan := siteBench(t)
+	sh := func(ns *netnstest.NS, cmds ...string) string { t.Helper(); return runIn(t, ns, cmds...) }
 
 	// Who-are-you servers: on B's LAN, and on box A (reached through the
 	// tunnel from B's side).
@@ -230,4 +210,38 @@ func askWho(t *testing.T, ns *netnstest.NS, addr string) string {
 		t.Fatalf("tcp to %s: %v", addr, err)
 	}
 	return got
+}
+
+// siteBench is the two sites of the dial-out tests: box A (wan0 192.0.2.2 side, lan0 to
+// lanA 10.10.0.2) and box B (eth0 192.0.2.1, lan1 10.20.0.1 to lanB 10.20.0.2), B's and
+// the LAN hosts' addresses set; box A is the caller's to configure (boxd does it). wan is
+// the A-B cable.
+func siteBench(t *testing.T) (boxA, boxB, lanA, lanB *netnstest.NS, wan *netnstest.Wire) {
+	t.Helper()
+	boxA, boxB = netnstest.NewNS(t, "boxa"), netnstest.NewNS(t, "boxb")
+	lanA, lanB = netnstest.NewNS(t, "lana"), netnstest.NewNS(t, "lanb")
+	wan = netnstest.NewWire(t, boxA, "wan0", boxB, "eth0")
+	netnstest.NewWire(t, boxA, "lan0", lanA, "eth0")
+	netnstest.NewWire(t, boxB, "lan1", lanB, "eth0")
+	runIn(t, boxB, "ip addr add 192.0.2.1/24 dev eth0", "ip link set eth0 up",
+		"ip addr add 10.20.0.1/24 dev lan1", "ip link set lan1 up")
+	runIn(t, lanA, "ip addr add 10.10.0.2/24 dev eth0", "ip link set eth0 up", "ip route add default via 10.10.0.1")
+	runIn(t, lanB, "ip addr add 10.20.0.2/24 dev eth0", "ip link set eth0 up", "ip route add default via 10.20.0.1")
+	return boxA, boxB, lanA, lanB, wan
+}
+
+// runIn runs each command (split on spaces) in ns and returns their joined output; a
+// failure fails the test.
+func runIn(t *testing.T, ns *netnstest.NS, cmds ...string) string {
+	t.Helper()
+	var all string
+	for _, c := range cmds {
+		f := strings.Fields(c)
+		out, err := ns.Run(f[0], f[1:]...)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", c, err, out)
+		}
+		all += out
+	}
+	return all
 }

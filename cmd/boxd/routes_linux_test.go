@@ -18,28 +18,8 @@ import (
 func TestDialOutSiteToSiteRouted(t *testing.T) {
 	netnstest.Require(t, "ip", "nft", "ping")
 	bin := buildBinaries(t)
-	boxA, boxB := netnstest.NewNS(t, "boxa"), netnstest.NewNS(t, "boxb")
-	lanA, lanB := netnstest.NewNS(t, "lana"), netnstest.NewNS(t, "lanb")
-	netnstest.NewWire(t, boxA, "wan0", boxB, "eth0")
-	netnstest.NewWire(t, boxA, "lan0", lanA, "eth0")
-	netnstest.NewWire(t, boxB, "lan1", lanB, "eth0")
-	sh := func(ns *netnstest.NS, cmds ...string) string {
-		t.Helper()
-		var all string
-		for _, c := range cmds {
-			f := strings.Fields(c)
-			out, err := ns.Run(f[0], f[1:]...)
-			if err != nil {
-				t.Fatalf("%s: %v\n%s", c, err, out)
-			}
-			all += out
-		}
-		return all
-	}
-	sh(boxB, "ip addr add 192.0.2.1/24 dev eth0", "ip link set eth0 up",
-		"ip addr add 10.20.0.1/24 dev lan1", "ip link set lan1 up")
-	sh(lanA, "ip addr add 10.10.0.2/24 dev eth0", "ip link set eth0 up", "ip route add default via 10.10.0.1")
-	sh(lanB, "ip addr add 10.20.0.2/24 dev eth0", "ip link set eth0 up", "ip route add default via 10.20.0.1")
+	boxA, boxB, lanA, lanB, _ := siteBench(t)
+	sh := func(ns *netnstest.NS, cmds ...string) string { t.Helper(); return runIn(t, ns, cmds...) }
 	whoami(t, lanB, "10.20.0.2:8080")
 	whoami(t, lanA, "10.10.0.2:8081")
 
