@@ -161,7 +161,8 @@ func TestDebHelpers(t *testing.T) {
 func TestMissingDaemon(t *testing.T) {
 	b := testBuilder(t, "i386-pc")
 	b.opt.Repo = t.TempDir()
-	err := b.buildGuestBinary(t.Context(), "./cmd/boxd", filepath.Join(t.TempDir(), "boxd"))
+	b.opt.Work = t.TempDir()
+	err := b.buildMulticall(t.Context(), filepath.Join(t.TempDir(), "init"))
 	if err == nil || !strings.Contains(err.Error(), "./cmd/boxd does not exist") {
 		t.Fatalf("got %v", err)
 	}
