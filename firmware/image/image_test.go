@@ -78,6 +78,8 @@ func TestGrubConfig(t *testing.T) {
 		"linux /$slot/vmlinuz console=ttyS0,115200n8 panic=10 pptpbox.slot=$slot $pptpbox_args",
 		"linux /$slot/vmlinuz console=ttyS0,115200n8 panic=10 pptpbox.slot=$slot pptpbox.factory_reset=1 $pptpbox_args",
 		"initrd /$slot/initrd.zst",
+		"linux16 /$slot/vmlinuz console=ttyS0,115200n8 panic=10 pptpbox.slot=$slot $pptpbox_args",
+		"initrd16 /$slot/initrd.zst",
 		"load_env --file $env pptpbox_slot pptpbox_try pptpbox_args",
 		"save_env --file $env pptpbox_try",
 	} {
@@ -90,8 +92,9 @@ func TestGrubConfig(t *testing.T) {
 	}
 	b.board.Kernel.DTB = "rockchip/x.dtb"
 	b.board.Console.Device = "ttyAMA0"
+	b.board.Image.Loaders = []string{"arm64-efi"}
 	cfg = b.grubConfig()
-	if !strings.Contains(cfg, "devicetree /$slot/board.dtb") || strings.Contains(cfg, "serial --unit") {
+	if !strings.Contains(cfg, "devicetree /$slot/board.dtb") || strings.Contains(cfg, "serial --unit") || strings.Contains(cfg, "linux16") {
 		t.Errorf("arm grub.cfg wrong:\n%s", cfg)
 	}
 }
@@ -161,7 +164,8 @@ func TestDebHelpers(t *testing.T) {
 func TestMissingDaemon(t *testing.T) {
 	b := testBuilder(t, "i386-pc")
 	b.opt.Repo = t.TempDir()
-	err := b.buildGuestBinary(t.Context(), "./cmd/boxd", filepath.Join(t.TempDir(), "boxd"))
+	b.opt.Work = t.TempDir()
+	err := b.buildMulticall(t.Context(), filepath.Join(t.TempDir(), "init"))
 	if err == nil || !strings.Contains(err.Error(), "./cmd/boxd does not exist") {
 		t.Fatalf("got %v", err)
 	}

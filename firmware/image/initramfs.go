@@ -30,20 +30,6 @@ func (b *builder) goEnv() []string {
 	return env
 }
 
-// buildGuestBinary builds one of our commands as a static, stripped, path-trimmed binary.
-func (b *builder) buildGuestBinary(ctx context.Context, pkg, out string) error {
-	dir := filepath.Join(b.opt.Repo, pkg)
-	if _, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("%s does not exist in %s: the firmware needs it (is the daemon committed yet?)", pkg, b.opt.Repo)
-	}
-	ldflags := "-s -w -buildid= -X main.version=" + b.opt.Version
-	_, err := b.run(ctx, b.opt.Repo, b.goEnv(), "go", "build", "-trimpath", "-ldflags="+ldflags, "-o", out, pkg)
-	if err != nil {
-		return fmt.Errorf("build %s: %w", pkg, err)
-	}
-	return os.Chmod(out, 0o755)
-}
-
 // buildInitramfs builds the u-root busybox of the core commands and adds the staged tree
 // (our init as /init, boxd, modules, /etc) to one newc cpio archive, then compresses it with
 // zstd, which Debian's kernels unpack (CONFIG_RD_ZSTD).
@@ -84,8 +70,13 @@ func (b *builder) buildInitramfs(ctx context.Context, stage, cpioPath, zstPath s
 		return fmt.Errorf("u-root: %w", err)
 	}
 	os.RemoveAll(tmp)
-	// -T1 and a fixed level keep the output identical across machines and runs.
-	if _, err := b.run(ctx, "", nil, "zstd", "-q", "-f", "-19", "-T1", "--no-progress", cpioPath, "-o", zstPath); err != nil {
+	// -T1 and a fixed level keep the output identical across machines and runs. --long=27
+	// lets matches reach back over the whole archive (zstd sizes the window to the input,
+	// ~22 MiB): u-root's busybox and the init+boxd binary share much of the Go runtime and
+	// standard library, further apart than -19's 8 MiB window. 0.5 MB smaller for GRUB to
+	// read; the kernel's unzstd takes windows up to 128 MiB (lib/decompress_unzstd.c) and
+	// allocates the window while it unpacks.
+	if _, err := b.run(ctx, "", nil, "zstd", "-q", "-f", "-19", "--long=27", "-T1", "--no-progress", cpioPath, "-o", zstPath); err != nil {
 		return fmt.Errorf("zstd: %w", err)
 	}
 	return nil
@@ -112,11 +103,11 @@ func (b *builder) stageRootfs(ctx context.Context, k *kernelTree, stage string) 
 	if err := os.WriteFile(filepath.Join(etc, "version"), []byte(b.opt.Version+"\n"), 0o644); err != nil {
 		return 0, err
 	}
-	b.progress("go build ./cmd/init ./cmd/boxd (%s)", b.board.Arch)
-	if err := b.buildGuestBinary(ctx, "./cmd/init", filepath.Join(stage, "init")); err != nil {
+	b.progress("go build ./cmd/init + ./cmd/boxd as one multi-call binary (%s)", b.board.Arch)
+	if err := b.buildMulticall(ctx, filepath.Join(stage, "init")); err != nil {
 		return 0, err
 	}
-	if err := b.buildGuestBinary(ctx, "./cmd/boxd", filepath.Join(stage, "bin", "boxd")); err != nil {
+	if err := os.Symlink("../init", filepath.Join(stage, "bin", "boxd")); err != nil {
 		return 0, err
 	}
 	// No boxctl: the console CLI (pkg/console) runs inside the init, which talks to boxd
