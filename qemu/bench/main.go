@@ -139,7 +139,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		row, err := r.run()
 		row.ID = r.id
 		row.Seconds = time.Since(t0).Seconds()
-		if err != nil {
+		var skip errSkip
+		if errors.As(err, &skip) {
+			row.Skipped, row.Met = string(skip), nil
+		} else if err != nil {
 			row.Skipped, row.Met = "failed: "+firstLine(err.Error()), nil
 			fmt.Fprintf(stderr, "bench: row %d failed: %v\n", r.id, err)
 		}
