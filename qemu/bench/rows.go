@@ -417,7 +417,7 @@ func (b *bench) radiusLogins() (rate, p50, p99 float64, err error) {
 	n, err := startNet(b.ctx, b.bins, dir, func(n *netBench) (string, error) {
 		var fr *radiustest.Server
 		cleanup, err := runTB(dir, func(t testing.TB) {
-			fr = radiustest.Start(t, radiustest.Options{AuthPort: 18120, AcctPort: 18130,
+			fr = radiustest.Start(t, radiustest.Options{AuthPort: 18120, AcctPort: 18130, Threaded: true,
 				Users:   benchUser + "\tCleartext-Password := \"" + benchPassword + "\"\n",
 				Command: func(name string, args ...string) *exec.Cmd { return n.srv.Command(context.Background(), name, args...) }})
 		})
