@@ -103,6 +103,9 @@ type Parallel struct {
 	// RatioToOne is DeliveredMbps over min(N, cores) times N=1's.
 	RatioToOne float64 `json:"ratio_to_min_n_cores_x_one"`
 	Loss       float64 `json:"loss"` // packets offered and not delivered, fraction
+	// PeakMbps is the most any try of the rate search delivered, loss or
+	// not: the capacity when drops spread over many sessions.
+	PeakMbps float64 `json:"peak_delivered_mbps"`
 }
 
 // IdlePoint is boxd's memory with Sessions idle sessions up.
