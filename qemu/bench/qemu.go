@@ -86,19 +86,7 @@ func (b *bench) rowQEMU() (Row, error) {
 		{Image: images[vmtest.FlavourServer], NS: ns, Tap: "tap1", Name: "pptpd", MAC: "52:54:00:00:03:03",
 			Addr: netip.PrefixFrom(pptpdAddr, 24), Dir: dir, Log: log},
 	}
-	guests := make([]*vmtest.Guest, len(specs))
-	errs := make(chan error, len(specs))
-	for i, c := range specs {
-		go func() {
-			g, err := vmtest.Boot(ctx, c)
-			guests[i] = g
-			errs <- err
-		}()
-	}
-	var bootErr error
-	for range specs {
-		bootErr = errors.Join(bootErr, <-errs)
-	}
+	guests, bootErr := vmtest.BootAll(ctx, specs)
 	for _, g := range guests {
 		if g != nil {
 			ns.OnClose(func() { g.Close() })
