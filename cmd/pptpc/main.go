@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		User: o.user, Password: o.password,
 		MPPE: pol, Logger: log,
 	}
-	if o.sessions > 0 && tr.enabled() {
+	if tr.enabled() {
 		return traffic(ctx, mux, cfg, o, tr, stdout)
 	}
 	if o.sessions > 0 {

@@ -106,6 +106,9 @@ func traffic(ctx context.Context, mux *client.Mux, cfg client.Config, o options,
 	if err != nil || !dst.Addr().Is4() {
 		return fmt.Errorf("-traffic %q: want IPv4ADDR:PORT", t.dst)
 	}
+	if o.sessions <= 0 {
+		return errors.New("-traffic needs -sessions N")
+	}
 	if t.size < 28+1 || t.size > 1500 || t.bytes <= 0 {
 		return errors.New("-traffic-size: want 29..1500; -traffic-bytes: want > 0")
 	}

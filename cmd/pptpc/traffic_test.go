@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pptpbox/pptpbox/pkg/client"
 	"github.com/pptpbox/pptpbox/pkg/gre"
 )
 
@@ -111,5 +114,26 @@ func TestUDPPacket(t *testing.T) {
 	}
 	if sum != 0xffff {
 		t.Errorf("checksum: sum %#x", sum)
+	}
+}
+
+// TestTrafficRefusesBadFlags: bad -traffic flags are refused before any
+// login (no mux needed to get there).
+func TestTrafficRefusesBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		sessions int
+		t        trafficOptions
+		want     string
+	}{
+		{0, trafficOptions{dst: "198.18.0.1:9", size: 1400, bytes: 1}, "needs -sessions"},
+		{2, trafficOptions{dst: "198.18.0.1", size: 1400, bytes: 1}, "IPv4ADDR:PORT"},
+		{2, trafficOptions{dst: "[::1]:9", size: 1400, bytes: 1}, "IPv4ADDR:PORT"},
+		{2, trafficOptions{dst: "198.18.0.1:9", size: 20, bytes: 1}, "-traffic-size"},
+		{2, trafficOptions{dst: "198.18.0.1:9", size: 1400, bytes: 0}, "-traffic-bytes"},
+	} {
+		err := traffic(context.Background(), nil, client.Config{}, options{sessions: c.sessions}, &c.t, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c, err, c.want)
+		}
 	}
 }
