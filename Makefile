@@ -42,8 +42,15 @@ unit:
 fuzz:
 	@scripts/fuzz-all.sh $(FUZZTIME)
 
+# bench is the speed and scale table of issue 13 (docs/bench.md): boxd and pptpc built here,
+# run by qemu/bench in network namespaces (root), out/bench.json and the table. Not part of
+# `make test`. BENCH_QUICK=1: every row small; BENCH_QEMU=0: without row 7 (QEMU guests).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) build -o $(OUT)/bench/boxd ./cmd/boxd
+	$(GO) build -o $(OUT)/bench/pptpc ./cmd/pptpc
+	$(GO) build -o $(OUT)/bench/bench ./qemu/bench
+	CACHE=$(CACHE) $(OUT)/bench/bench -boxd $(OUT)/bench/boxd -pptpc $(OUT)/bench/pptpc -out $(OUT)/bench.json \
+		-svg $(OUT)/bench.svg -md $(OUT)/bench.md $(BENCH_FLAGS)
 
 test: deps vet unit fuzz $(TEST_TARGETS)
 	@echo "make test: all passed"

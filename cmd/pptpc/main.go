@@ -5,6 +5,7 @@
 //	pptpc -server 192.0.2.1 -user alice -password secret -sessions 200 -hold 10s
 //	                                                                 load: N sessions at once, report, hang up
 //	pptpc ... -sessions 1000 -abort 0.5                              load where half the logins vanish at a random point
+//	pptpc ... -sessions 16 -traffic 198.18.0.1:9                      traffic: pre-encrypted UDP from each session (traffic.go)
 //
 // It needs root (raw socket, TUN).
 package main
@@ -67,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.abort, "abort", 0, "load mode: this fraction of the logins vanishes at a random point (after SCCRQ, mid-LCP, mid-auth, mid-CCP), as crashed clients do")
 	fs.Float64Var(&o.abortSilent, "abort-silent", 0, "load mode: this fraction of the -abort logins falls silent instead of closing, and waits for the server to end the call")
 	fs.Uint64Var(&o.seed, "seed", 0, "load mode: seed of the -abort choices (0: from the clock)")
+	tr := trafficFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mux := client.NewMux(g)
+	mux := client.NewMux(tr.wrap(g))
 	defer mux.Close()
 	// An unknown -mppe value is no MPPE, as it always was.
 	pol, _ := ppp.ParseMPPEPolicy(o.mppe, false, false)
@@ -101,6 +103,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Server: o.server, ServerAddr: addrs[0].Unmap(),
 		User: o.user, Password: o.password,
 		MPPE: pol, Logger: log,
+	}
+	if tr.enabled() {
+		return traffic(ctx, mux, cfg, o, tr, stdout)
 	}
 	if o.sessions > 0 {
 		return load(ctx, mux, cfg, o, stdout)

@@ -13,19 +13,9 @@ import (
 // It fails t now if any did not boot.
 func bootAll(ctx context.Context, t *testing.T, ns *netns.NS, specs []vmtest.Config) []*vmtest.Guest {
 	t.Helper()
-	guests := make([]*vmtest.Guest, len(specs))
-	errs := make(chan error, len(specs))
-	for i, c := range specs {
-		go func() {
-			g, err := vmtest.Boot(ctx, c)
-			guests[i] = g
-			errs <- err
-		}()
-	}
-	for range specs {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
+	guests, err := vmtest.BootAll(ctx, specs)
+	if err != nil {
+		t.Error(err)
 	}
 	for _, g := range guests {
 		if g != nil {

@@ -127,7 +127,7 @@ func TestPPTPPassthrough(t *testing.T) {
 		}
 	})
 	for path, data := range map[string]string{
-		"/etc/pptpd.conf": outsidePPTPDConf, "/etc/ppp/pptpd-options": pptpdOptions, "/etc/ppp/chap-secrets": pptpdSecrets,
+		"/etc/pptpd.conf": outsidePPTPDConf, "/etc/ppp/pptpd-options": rig.PPTPDOptions, "/etc/ppp/chap-secrets": rig.PPTPDSecrets,
 	} {
 		if err := server.WriteFile(ctx, path, []byte(data), 0o600); err != nil {
 			t.Fatal(err)
@@ -199,7 +199,7 @@ func TestPPTPPassthrough(t *testing.T) {
 		for path, data := range map[string]string{
 			"/etc/ppp/options.pptp": rig.OptionsPPTP, "/etc/ppp/peers/box": own.PeersFile(),
 			// pptpd's line (any server name) and the client's.
-			"/etc/ppp/chap-secrets": pptpdSecrets + own.ChapSecrets(),
+			"/etc/ppp/chap-secrets": rig.PPTPDSecrets + own.ChapSecrets(),
 		} {
 			if err := server.WriteFile(ctx, path, []byte(data), 0o600); err != nil {
 				t.Fatal(err)

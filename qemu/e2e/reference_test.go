@@ -13,58 +13,19 @@ import (
 	"github.com/pptpbox/pptpbox/qemu/vmtest"
 )
 
-// The reference server's configuration: poptop pptpd as Debian ships it
-// (pptpd.conf without logwtmp, whose plugin the guest lacks), the seed
-// tutorial's addresses, and pppd logging to a file.
-const (
-	pptpdConf = `option /etc/ppp/pptpd-options
-localip 10.79.97.1
-remoteip 10.79.97.10-200
-`
-	pptpdOptions = `name pptpd
-refuse-pap
-refuse-chap
-refuse-mschap
-require-mschap-v2
-require-mppe-128
-ms-dns 8.8.8.8
-ms-dns 8.8.4.4
-proxyarp
-nodefaultroute
-lock
-nobsdcomp
-novj
-novjccomp
-nologfd
-debug
-logfile /var/log/pppd.log
-`
-	pptpdSecrets = "test\t*\t\"test.test\"\t*\n"
-)
-
-// startPPTPD configures poptop pptpd (+ pppd) in the server guest with
-// the files above and starts it; setup runs in the guest first. The
-// guest's pppd log and messages are logged when t fails.
+// startPPTPD starts poptop pptpd (+ pppd) in the server guest
+// (rig.StartPPTPD); setup runs in the guest first. The guest's pppd log and
+// messages are logged when t fails.
 func startPPTPD(ctx context.Context, t *testing.T, server *vmtest.Guest, setup string) {
 	t.Helper()
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _, _ := server.Run(context.Background(), "cat /var/log/pppd.log; tail -30 /var/log/messages")
+			out, _, _ := server.Run(context.Background(), rig.PPTPDLogs)
 			t.Logf("pptpd guest logs:\n%s", out)
 		}
 	})
-	for path, data := range map[string]string{
-		"/etc/pptpd.conf": pptpdConf, "/etc/ppp/pptpd-options": pptpdOptions, "/etc/ppp/chap-secrets": pptpdSecrets,
-	} {
-		if err := server.WriteFile(ctx, path, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if setup != "" {
-		setup += " && "
-	}
-	if out, err := server.MustRun(ctx, setup+"syslogd -O /var/log/messages && pptpd && sleep 1 && pidof pptpd"); err != nil {
-		t.Fatalf("start pptpd: %v\n%s", err, out)
+	if err := rig.StartPPTPD(ctx, server, setup); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -56,6 +56,11 @@ type Options struct {
 	// home server of type coa on port 3799, its realm named by the
 	// address, sent from Listen (the address the boxes take DAE from).
 	CoAPort int
+	// Threaded runs the server with its thread pool and without debug
+	// output (-f -l stdout, not -X): for load, where -X's single thread
+	// and per-request dumps would be what is measured. Output then has
+	// the auth log lines only.
+	Threaded bool
 }
 
 // sqliteSchema is the schema FreeRADIUS ships for rlm_sql_sqlite.
@@ -156,7 +161,11 @@ func start(t testing.TB, o Options) (*Server, error) {
 	s := &Server{Dir: dir, Secret: o.Secret, opts: o, ready: make(chan struct{}), done: make(chan struct{})}
 	// -X: debug, foreground, one process; -f -l stdout would hide the
 	// attribute dumps the tests read.
-	s.cmd = o.Command("freeradius", "-X", "-d", dir)
+	args := []string{"-X", "-d", dir}
+	if o.Threaded {
+		args = []string{"-f", "-l", "stdout", "-d", dir}
+	}
+	s.cmd = o.Command("freeradius", args...)
 	pr, pw := io.Pipe()
 	s.cmd.Stdout, s.cmd.Stderr = pw, pw
 	if err := s.cmd.Start(); err != nil {
