@@ -60,76 +60,7 @@ type parallelRig struct {
 }
 
 func runParallel(b *testing.B, receive bool, sessions, loops int) {
-	pr := &parallelRig{}
-	var users []aaa.LocalUser
-	for i := range sessions {
-		users = append(users, aaa.LocalUser{Name: fmt.Sprintf("u%d", i), Password: "pw"})
-	}
-	ranges, _ := ippool.ParseRanges("10.80.0.10-10.80.3.250")
-	r := newRigWrapped(b, func(c *Config) {
-		c.Logger = slog.New(slog.DiscardHandler)
-		c.Authenticator = aaa.NewLocal(users)
-		c.Pool = ippool.New(ranges)
-	}, rigWrap{
-		client: func(g gre.Conn) gre.Conn { pr.capture.Conn = g; return &pr.capture },
-		sharded: func(g gre.Conn, _ tun.Device) ([]gre.Conn, []tun.Device) {
-			var gs []gre.Conn
-			var ts []tun.Device
-			for range loops {
-				f := &feedGRE{out: g, in: make(chan []feedPacket, 64), done: make(chan struct{}), sent: &pr.dataSent}
-				pr.shards = append(pr.shards, f)
-				gs = append(gs, f)
-				q := &feedTUN{in: make(chan [][]byte, 64), done: make(chan struct{}), written: &pr.toTUN}
-				pr.queues = append(pr.queues, q)
-				ts = append(ts, q)
-			}
-			// Until the timed part, the clients' packets reach the shards
-			// through the pipe, sorted by call ID as the kernel's filters do.
-			go func() {
-				msgs := make([]gre.Message, 1)
-				msgs[0].Buf = make([]byte, 2048)
-				for {
-					if _, err := g.ReadBatch(msgs); err != nil {
-						return
-					}
-					h, _, err := gre.Parse(msgs[0].Buf[:msgs[0].N])
-					if err != nil {
-						continue
-					}
-					f := pr.shards[gre.Shard(h.CallID, loops)]
-					select {
-					case f.in <- []feedPacket{{append([]byte(nil), msgs[0].Buf[:msgs[0].N]...), msgs[0].Addr}}:
-					case <-f.done:
-						return
-					}
-				}
-			}()
-			return gs, ts
-		},
-	})
-	clients := make([]*client.Client, sessions)
-	var wg sync.WaitGroup
-	errs := make(chan error, sessions)
-	sem := make(chan struct{}, 16)
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			c, err := r.dial(b, users[i].Name, "pw", nil)
-			clients[i] = c
-			if err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	select {
-	case err := <-errs:
-		b.Fatal(err)
-	default:
-	}
+	pr, r, clients := newParallelRig(b, sessions, loops)
 	lan := netip.MustParseAddr("192.0.2.1")
 	up := make([][]byte, sessions)   // each client's packet to the LAN
 	down := make([][]byte, sessions) // the LAN's packet to each client
@@ -206,6 +137,83 @@ func runParallel(b *testing.B, receive bool, sessions, loops int) {
 	}
 }
 
+// newParallelRig is a server with loops receive shards and TUN queues on
+// in-memory sockets (feedGRE, feedTUN), and sessions clients logged in.
+func newParallelRig(b testing.TB, sessions, loops int) (*parallelRig, *rig, []*client.Client) {
+	b.Helper()
+	pr := &parallelRig{}
+	var users []aaa.LocalUser
+	for i := range sessions {
+		users = append(users, aaa.LocalUser{Name: fmt.Sprintf("u%d", i), Password: "pw"})
+	}
+	ranges, _ := ippool.ParseRanges("10.80.0.10-10.80.3.250")
+	r := newRigWrapped(b, func(c *Config) {
+		c.Logger = slog.New(slog.DiscardHandler)
+		c.Authenticator = aaa.NewLocal(users)
+		c.Pool = ippool.New(ranges)
+	}, rigWrap{
+		client: func(g gre.Conn) gre.Conn { pr.capture.Conn = g; return &pr.capture },
+		sharded: func(g gre.Conn, _ tun.Device) ([]gre.Conn, []tun.Device) {
+			var gs []gre.Conn
+			var ts []tun.Device
+			for range loops {
+				f := &feedGRE{out: g, in: make(chan []feedPacket, 64), done: make(chan struct{}), sent: &pr.dataSent}
+				pr.shards = append(pr.shards, f)
+				gs = append(gs, f)
+				q := &feedTUN{in: make(chan [][]byte, 64), done: make(chan struct{}), written: &pr.toTUN}
+				pr.queues = append(pr.queues, q)
+				ts = append(ts, q)
+			}
+			// Until the timed part, the clients' packets reach the shards
+			// through the pipe, sorted by call ID as the kernel's filters do.
+			go func() {
+				msgs := make([]gre.Message, 1)
+				msgs[0].Buf = make([]byte, 2048)
+				for {
+					if _, err := g.ReadBatch(msgs); err != nil {
+						return
+					}
+					h, _, err := gre.Parse(msgs[0].Buf[:msgs[0].N])
+					if err != nil {
+						continue
+					}
+					f := pr.shards[gre.Shard(h.CallID, loops)]
+					select {
+					case f.in <- []feedPacket{{append([]byte(nil), msgs[0].Buf[:msgs[0].N]...), msgs[0].Addr}}:
+					case <-f.done:
+						return
+					}
+				}
+			}()
+			return gs, ts
+		},
+	})
+	clients := make([]*client.Client, sessions)
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions)
+	sem := make(chan struct{}, 16)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			c, err := r.dial(b, users[i].Name, "pw", nil)
+			clients[i] = c
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	return pr, r, clients
+}
+
 type feedPacket struct {
 	b    []byte
 	from netip.Addr
@@ -222,6 +230,8 @@ type feedGRE struct {
 	once sync.Once
 	sink atomic.Bool
 	sent *atomic.Uint64
+	// onSent, when set, sees each data packet sunk: header and PPP frame.
+	onSent func(gre.Header, []byte)
 }
 
 func (f *feedGRE) feed(pkts []feedPacket) {
@@ -260,6 +270,9 @@ func (f *feedGRE) WriteBatch(msgs []gre.Message) (int, error) {
 	}
 	for _, m := range msgs {
 		if h, payload, err := gre.Parse(m.Buf[:m.N]); err == nil && h.HasSeq && len(payload) >= 1400 {
+			if f.onSent != nil {
+				f.onSent(h, payload)
+			}
 			f.sent.Add(1)
 		} else if _, err := f.out.WriteBatch([]gre.Message{m}); err != nil {
 			return 0, err // an ack for the clients
@@ -282,6 +295,8 @@ type feedTUN struct {
 	done    chan struct{}
 	once    sync.Once
 	written *atomic.Uint64
+	// onWrite, when set, sees each packet written.
+	onWrite func([]byte)
 }
 
 func (q *feedTUN) feed(pkts [][]byte) {
@@ -310,6 +325,11 @@ func (q *feedTUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 }
 
 func (q *feedTUN) Write(bufs [][]byte, offset int) (int, error) {
+	if q.onWrite != nil {
+		for _, b := range bufs {
+			q.onWrite(b[offset:])
+		}
+	}
 	q.written.Add(uint64(len(bufs)))
 	return len(bufs), nil
 }
