@@ -106,9 +106,9 @@ func listenRaw(local netip.Addr, filter []bpf.Instruction) (Conn, error) {
 			return nil, fmt.Errorf("gre: bind %s: %w", local, err)
 		}
 	}
-	// Every call's packets share this one socket: ask for deep queues so
-	// a burst from thousands of sessions is not dropped while the reader is
-	// busy. The kernel caps the sizes at net.core.[rw]mem_max; best effort.
+	// Every call's packets (or a shard's) share this one socket: ask for
+	// deep queues so a burst from thousands of sessions is not dropped
+	// while the reader is busy. The kernel caps the sizes at net.core.[rw]mem_max; best effort.
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, socketBuffer)
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, socketBuffer)
 	// os.NewFile registers the non-blocking fd with the runtime poller, so
