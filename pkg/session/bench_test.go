@@ -130,7 +130,7 @@ func receiveCaptured(b *testing.B, r *rig, c *client.Client, capture *switchGRE,
 		capture.setMode(modePass)
 		b.StartTimer()
 		for i, p := range capture.captured {
-			r.srv.handleGRE(p, from)
+			r.srv.handleGRE(r.srv.shards[0], p, from)
 			if (i+1)%batch == 0 {
 				r.srv.flushTUN(r.srv.shards[0])
 			}

@@ -71,22 +71,25 @@ func (s *Server) receiveGRE(sh *rxShard) error {
 			return err
 		}
 		for i := range msgs[:n] {
-			s.handleGRE(msgs[i].Buf[:msgs[i].N], msgs[i].Addr)
+			s.handleGRE(sh, msgs[i].Buf[:msgs[i].N], msgs[i].Addr)
 		}
 		s.flushTUN(sh)
 	}
 }
 
-// handleGRE is step 2: the packet goes to the session of its key's call ID
-// if it comes from that session's peer.
-func (s *Server) handleGRE(b []byte, from netip.Addr) {
+// handleGRE is step 2: the packet, read by shard sh, goes to the session
+// of its key's call ID if it comes from that session's peer. A call of
+// another shard is unknown here (its socket's filter keeps such packets
+// out; a socket without one, or a packet queued before the filter came,
+// must not reach the link from a second goroutine).
+func (s *Server) handleGRE(sh *rxShard, b []byte, from netip.Addr) {
 	h, payload, err := gre.Parse(b)
 	if err != nil {
 		s.stats.GREMalformed.Add(1)
 		return
 	}
 	ss := s.callByID(h.CallID)
-	if ss == nil {
+	if ss == nil || s.shardOf(ss) != sh {
 		s.stats.GREUnknownCall.Add(1)
 		return
 	}

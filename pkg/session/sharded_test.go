@@ -19,7 +19,7 @@ import (
 // and the write happen under one lock. Run it with -race.
 func TestShardedOrder(t *testing.T) {
 	const sessions, n = 4, 200
-	pr, _, clients := newParallelRig(t, sessions, 2)
+	pr, r, clients := newParallelRig(t, sessions, 2)
 	lan := netip.MustParseAddr("192.0.2.1")
 
 	var mu sync.Mutex
@@ -95,6 +95,18 @@ func TestShardedOrder(t *testing.T) {
 	}
 	if len(shardsUsed) != 2 {
 		t.Errorf("the calls' IDs %v are all in one shard", lastOut)
+	}
+
+	// A packet of a call read by the other shard's socket (no filter, or
+	// queued before it) is not the other goroutine's to handle.
+	for id := range lastOut {
+		before := r.srv.Stats().GREUnknownCall
+		pkt := gre.AppendHeader(nil, gre.Header{CallID: id, HasSeq: true, Seq: 1 << 20, PayloadLen: 4})
+		r.srv.handleGRE(r.srv.shards[1-gre.Shard(id, 2)], append(pkt, 0xff, 0x03, 0xc0, 0x21), netip.MustParseAddr("127.0.0.1"))
+		if got := r.srv.Stats().GREUnknownCall; got != before+1 {
+			t.Errorf("call %d on the wrong shard: gre_unknown_call %d, want %d", id, got, before+1)
+		}
+		break
 	}
 }
 
