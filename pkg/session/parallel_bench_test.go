@@ -107,9 +107,6 @@ func runParallel(b *testing.B, receive bool, sessions, loops int) {
 			}
 			wantSent += uint64(k)
 		}
-		if debugShards {
-			b.Logf("rx per shard %d %d tx per queue %d %d", len(rx[0]), len(rx[len(rx)-1]), len(tx[0]), len(tx[len(tx)-1]))
-		}
 		b.StartTimer()
 		cpu0, wall0 := processCPU(), time.Now()
 		for s, pkts := range rx {
@@ -351,5 +348,3 @@ func processCPU() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-const debugShards = false
