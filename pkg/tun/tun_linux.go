@@ -34,7 +34,9 @@ func Open(name string) (Device, error) {
 // spreads the packets it routes to the device over the queues by flow
 // hash, and a packet written to any queue enters the stack. Give each
 // queue its own reader goroutine. The device goes away when every queue
-// is closed (unless made persistent elsewhere).
+// is closed (unless made persistent elsewhere). A persistent device made
+// without multi_queue (ip tuntap add ... mode tun) refuses the flag: then
+// it is opened with the one queue it has.
 func OpenQueues(name string, n int) ([]Device, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("tun: open %s: %d queues", name, n)
@@ -42,6 +44,13 @@ func OpenQueues(name string, n int) ([]Device, error) {
 	qs := make([]Device, 0, n)
 	for range n {
 		d, err := attach(name, unix.IFF_TUN|unix.IFF_NO_PI|unix.IFF_MULTI_QUEUE)
+		if len(qs) == 0 && errors.Is(err, unix.EINVAL) {
+			one, err := attach(name, unix.IFF_TUN|unix.IFF_NO_PI)
+			if err != nil {
+				return nil, err
+			}
+			return []Device{one}, nil
+		}
 		if err != nil {
 			for _, q := range qs {
 				q.Close()

@@ -132,3 +132,47 @@ func udp4(src, dst [4]byte, port int, payload string) []byte {
 	copy(p[28:], payload)
 	return p
 }
+
+// TestQueuesSingleQueueDevice: a persistent device made without
+// multi_queue refuses IFF_MULTI_QUEUE; OpenQueues then opens its one
+// queue, which carries packets.
+func TestQueuesSingleQueueDevice(t *testing.T) {
+	netnstest.Run(t, func() error {
+		if out, err := exec.Command("ip", "tuntap", "add", "dev", "tqs0", "mode", "tun").CombinedOutput(); err != nil {
+			return fmt.Errorf("ip tuntap add: %v: %s", err, out)
+		}
+		qs, err := OpenQueues("tqs0", 2)
+		if err != nil {
+			return err
+		}
+		defer qs[0].Close()
+		if len(qs) != 1 || qs[0].Name() != "tqs0" {
+			return fmt.Errorf("%d queues named %q, want 1 named tqs0", len(qs), qs[0].Name())
+		}
+		for _, args := range [][]string{
+			{"addr", "add", "10.67.0.1/24", "dev", "tqs0"},
+			{"link", "set", "tqs0", "up"},
+		} {
+			if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+				return fmt.Errorf("ip %v: %v: %s", args, err, out)
+			}
+		}
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 67, 0, 1)})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		pkt := append(make([]byte, 16), udp4([4]byte{10, 67, 0, 2}, [4]byte{10, 67, 0, 1}, port, "one queue")...)
+		if _, err := qs[0].Write([][]byte{pkt}, 16); err != nil {
+			return err
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 64)
+		n, _, err := c.ReadFromUDP(b)
+		if err != nil || string(b[:n]) != "one queue" {
+			return fmt.Errorf("written packet not received: %q, %v", b[:n], err)
+		}
+		return nil
+	}, "ip")
+}
