@@ -10,7 +10,6 @@ require (
 	github.com/insomniacslk/dhcp v0.0.0-20260901064844-234b97448fae
 	github.com/jsimonetti/rtnetlink/v2 v2.3.0
 	github.com/mdlayher/netlink v1.11.2
-	github.com/songgao/water v0.0.0-20200317203138-2b4b6d7c09d8
 	github.com/u-root/u-root v0.16.0
 	golang.org/x/crypto v0.51.0
 	golang.org/x/mod v0.35.0

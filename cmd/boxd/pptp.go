@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -46,15 +47,15 @@ func startPPTP(ctx context.Context, cfg *config.Config, users ppp.Authenticator,
 	if err != nil {
 		return nil, err
 	}
-	g, ln, err := listenPPTP(ctx, p, log)
+	gs, ln, err := listenPPTP(ctx, p, log)
 	if err != nil {
-		t.dev.Close()
+		closeAll(t.devs)
 		return nil, err
 	}
 	sc := sessionConfig(p, pool, acct, connCap(p.MaxConns, nofile, log), log)
 	sc.OnAddr = t.onAddr(proxyARP(cfg, log))
 	sc.OnRoute = t.onRoute
-	ps := &pptpServer{srv: session.New(sc, g, t.dev), ln: ln, tun: t, acct: acct}
+	ps := &pptpServer{srv: session.NewSharded(sc, gs, t.devs), ln: ln, tun: t, acct: acct}
 	setup.start(ctx)
 	if err := setup.serveDAE(ctx, ps.srv); err != nil {
 		t.delRoutes()
@@ -96,23 +97,27 @@ func sessionConfig(p config.PPTPParams, pool *ippool.Pool, acct *liveAAA, maxCon
 	}
 }
 
-// listenPPTP opens the GRE socket and the control listener (TCP 1723). In
-// router mode the listen address may be the WAN address that the router is
+// listenPPTP opens the GRE sockets, one receive shard per core
+// (gre.ListenIPv4Shards), and the control listener (TCP 1723). In router
+// mode the listen address may be the WAN address that the router is
 // assigning right now (or a DHCP lease still to come): wait for it rather
 // than fail.
-func listenPPTP(ctx context.Context, p config.PPTPParams, log *slog.Logger) (gre.Conn, net.Listener, error) {
-	var g gre.Conn
-	err := waitAddr(ctx, log, p.Listen, func() (err error) { g, err = gre.ListenIPv4(p.ListenIP); return err })
+func listenPPTP(ctx context.Context, p config.PPTPParams, log *slog.Logger) ([]gre.Conn, net.Listener, error) {
+	var gs []gre.Conn
+	err := waitAddr(ctx, log, p.Listen, func() (err error) {
+		gs, err = gre.ListenIPv4Shards(p.ListenIP, runtime.GOMAXPROCS(0))
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
 	var ln net.Listener
 	err = waitAddr(ctx, log, p.Listen, func() (err error) { ln, err = net.Listen("tcp4", p.Listen); return err })
 	if err != nil {
-		g.Close()
+		closeAll(gs)
 		return nil, nil, fmt.Errorf("pptp: %w", err)
 	}
-	return g, ln, nil
+	return gs, ln, nil
 }
 
 // waitAddr retries open while it fails because the address is not (yet) on

@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -22,7 +24,9 @@ import (
 // that a reload adds or removes (setUsers); a session address outside both
 // (a RADIUS Framed-IP-Address) gets one while the session is up (onAddr).
 type tunNet struct {
-	dev  tun.Device
+	// devs are the device's queues, one per core (tun.OpenQueues): the
+	// session server reads each on a goroutine of its own.
+	devs []tun.Device
 	name string
 	pool *ippool.Pool
 	// poolRoutes are the pool's ranges as prefixes.
@@ -39,7 +43,7 @@ type tunNet struct {
 func openTunNet(p config.PPTPParams, pool *ippool.Pool, users []config.User, log *slog.Logger) (*tunNet, error) {
 	t := &tunNet{name: p.Tun, pool: pool, poolRoutes: ippool.Prefixes(p.Pool), log: log, fixed: map[netip.Prefix]bool{}}
 	fixed := t.fixedRoutes(users)
-	dev, err := tun.Open(p.Tun)
+	devs, err := tun.OpenQueues(p.Tun, runtime.GOMAXPROCS(0))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) {
 			// No /dev/net/tun, or no tun driver: the image lacks the
@@ -69,15 +73,22 @@ func openTunNet(p config.PPTPParams, pool *ippool.Pool, users []config.User, log
 	}
 	for _, f := range setup {
 		if err := f(); err != nil {
-			dev.Close()
+			closeAll(devs)
 			return nil, fmt.Errorf("tun %s: %w", p.Tun, err)
 		}
 	}
 	for _, r := range fixed {
 		t.fixed[r] = true
 	}
-	t.dev = dev
+	t.devs = devs
 	return t, nil
+}
+
+// closeAll closes every queue (or socket) of cs.
+func closeAll[C io.Closer](cs []C) {
+	for _, c := range cs {
+		c.Close()
+	}
 }
 
 // fixedRoutes are the /32 routes the fixed addresses of users outside the

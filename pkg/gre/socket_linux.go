@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -51,6 +52,41 @@ type rawConn struct {
 // the zero or unspecified address takes packets to every local address.
 // It needs CAP_NET_RAW.
 func ListenIPv4(local netip.Addr) (Conn, error) {
+	return listenRaw(local, nil)
+}
+
+// ListenIPv4Shards opens n raw GRE sockets (n ≥ 1) on local, socket k
+// receiving only the PPTP packets of the call IDs in Shard k of n, and
+// every packet that is not PPTP GRE on socket 0 (shard.go): give each its
+// own reader and every call's packets are read by one goroutine, in order.
+// Any of them sends to any peer. With n = 1 it is ListenIPv4.
+func ListenIPv4Shards(local netip.Addr, n int) ([]Conn, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("gre: listen: %d shards", n)
+	}
+	if n == 1 {
+		c, err := ListenIPv4(local)
+		if err != nil {
+			return nil, err
+		}
+		return []Conn{c}, nil
+	}
+	cs := make([]Conn, 0, n)
+	for k := range n {
+		c, err := listenRaw(local, shardFilter(k, n))
+		if err != nil {
+			for _, c := range cs {
+				c.Close()
+			}
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+// listenRaw opens the raw GRE socket, with filter attached when not nil.
+func listenRaw(local netip.Addr, filter []bpf.Instruction) (Conn, error) {
 	if local.IsValid() && !local.Unmap().Is4() {
 		return nil, fmt.Errorf("gre: listen: %s is not an IPv4 address", local)
 	}
@@ -58,15 +94,21 @@ func ListenIPv4(local netip.Addr) (Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gre: raw socket: %w", err)
 	}
+	if filter != nil {
+		if err := attachFilter(fd, filter); err != nil {
+			unix.Close(fd)
+			return nil, err
+		}
+	}
 	if local.IsValid() && !local.IsUnspecified() {
 		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: local.Unmap().As4()}); err != nil {
 			unix.Close(fd)
 			return nil, fmt.Errorf("gre: bind %s: %w", local, err)
 		}
 	}
-	// Every call's packets share this one socket: ask for deep queues so
-	// a burst from thousands of sessions is not dropped while the reader is
-	// busy. The kernel caps the sizes at net.core.[rw]mem_max; best effort.
+	// Every call's packets (or a shard's) share this one socket: ask for
+	// deep queues so a burst from thousands of sessions is not dropped
+	// while the reader is busy. The kernel caps the sizes at net.core.[rw]mem_max; best effort.
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, socketBuffer)
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, socketBuffer)
 	// os.NewFile registers the non-blocking fd with the runtime poller, so
@@ -78,6 +120,30 @@ func ListenIPv4(local netip.Addr) (Conn, error) {
 		return nil, fmt.Errorf("gre: raw socket: %w", err)
 	}
 	return &rawConn{f: f, rc: rc}, nil
+}
+
+// attachFilter attaches the classic BPF program prog to socket fd and
+// then empties its queue: packets that arrived between socket(2) and the
+// attach passed unfiltered, and another shard reads them too.
+func attachFilter(fd int, prog []bpf.Instruction) error {
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return fmt.Errorf("gre: shard filter: %w", err)
+	}
+	code := make([]unix.SockFilter, len(raw))
+	for i, r := range raw {
+		code[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	fprog := unix.SockFprog{Len: uint16(len(code)), Filter: &code[0]}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog); err != nil {
+		return fmt.Errorf("gre: attach shard filter: %w", err)
+	}
+	var b [1]byte
+	for {
+		if _, _, err := unix.Recvfrom(fd, b[:], unix.MSG_DONTWAIT|unix.MSG_TRUNC); err != nil {
+			return nil // EAGAIN: empty
+		}
+	}
 }
 
 func (c *rawConn) ReadBatch(msgs []Message) (int, error) {

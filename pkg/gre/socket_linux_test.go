@@ -1,6 +1,7 @@
 package gre
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -21,23 +22,13 @@ func listenIn(t *testing.T, ns *netnstest.NS, local netip.Addr) Conn {
 	return c
 }
 
-// TestRawSocketNetns sends GRE both ways between two namespaces joined by a
-// veth pair, through two ListenIPv4 sockets. It needs root and ip(8).
-func TestRawSocketNetns(t *testing.T) {
-	// Under CI the test must run, not skip: make test runs as root there.
-	skip := t.Skip
-	if os.Getenv("CI") == "true" {
-		skip = t.Fatal
-	}
-	if os.Geteuid() != 0 {
-		skip("needs root for network namespaces and raw sockets")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		skip("needs ip(8) (Debian iproute2)")
-	}
-	nsA, nsB := netnstest.NewNS(t, "gre-a"), netnstest.NewNS(t, "gre-b")
-	// The veth pair is created inside nsA, so deleting the namespaces
-	// removes it too; nothing is left in the host namespace.
+// vethPair makes two namespaces, prefix-a with addrA and prefix-b with
+// addrB, joined by a veth pair. The pair is created inside the first, so
+// deleting the namespaces removes it too; nothing is left in the host
+// namespace.
+func vethPair(tb testing.TB, prefix string) (nsA, nsB *netnstest.NS) {
+	tb.Helper()
+	nsA, nsB = netnstest.NewNS(tb, prefix+"-a"), netnstest.NewNS(tb, prefix+"-b")
 	for _, cmd := range []struct {
 		ns   *netnstest.NS
 		args []string
@@ -49,9 +40,92 @@ func TestRawSocketNetns(t *testing.T) {
 		{nsB, []string{"link", "set", "gre0b", "up"}},
 	} {
 		if out, err := cmd.ns.Run("ip", cmd.args...); err != nil {
-			t.Fatalf("ip %v: %v: %s", cmd.args, err, out)
+			tb.Fatalf("ip %v: %v: %s", cmd.args, err, out)
 		}
 	}
+	return nsA, nsB
+}
+
+// TestRawSocketShards sends PPTP GRE packets for 64 call IDs, and two
+// packets that are not PPTP GRE, from one namespace to three sharded
+// sockets in another (ListenIPv4Shards): each PPTP packet arrives on the
+// socket of its call ID's shard only, the others on socket 0 only.
+func TestRawSocketShards(t *testing.T) {
+	requireRoot(t)
+	nsA, nsB := vethPair(t, "greshard")
+	a := listenIn(t, nsA, addrA)
+	defer a.Close()
+	const n = 3
+	var shards []Conn
+	if err := nsB.Do(func() (err error) { shards, err = ListenIPv4Shards(addrB, n); return err }); err != nil {
+		t.Fatal(err)
+	}
+	var out []Message
+	for id := range uint16(64) {
+		tun := NewTunnel(TunnelConfig{PeerCallID: 1000 + id})
+		b := AppendHeader(nil, tun.NextHeader(4))
+		b = append(b, 0xff, 0x03, 0x00, 0x21)
+		out = append(out, Message{Buf: b, N: len(b), Addr: addrB})
+	}
+	v0 := []byte{0x30, 0x00, 0x88, 0x0b, 0, 0, 0x03, 0xe9} // version 0
+	out = append(out, Message{Buf: v0, N: len(v0), Addr: addrB}, Message{Buf: []byte{0x30, 0x01}, N: 2, Addr: addrB})
+	if _, err := a.WriteBatch(out); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]map[string]bool, n)
+	for k := range want {
+		want[k] = map[string]bool{}
+	}
+	for _, m := range out[:64] {
+		h, _, _ := Parse(m.Buf)
+		want[Shard(h.CallID, n)][string(m.Buf)] = true
+	}
+	want[0][string(v0)], want[0]["\x30\x01"] = true, true
+	for k, c := range shards {
+		got := map[string]bool{}
+		in := newMsgs(64, 2048)
+		for len(got) < len(want[k]) {
+			timer := time.AfterFunc(5*time.Second, func() { c.Close() })
+			m, err := c.ReadBatch(in)
+			timer.Stop()
+			if err != nil {
+				t.Fatalf("shard %d: %d of %d packets, then %v", k, len(got), len(want[k]), err)
+			}
+			for _, msg := range in[:m] {
+				if !want[k][string(msg.Buf[:msg.N])] {
+					t.Errorf("shard %d got %x, not its own", k, msg.Buf[:msg.N])
+				}
+				got[string(msg.Buf[:msg.N])] = true
+			}
+		}
+		// Nothing else is queued on this socket.
+		time.AfterFunc(100*time.Millisecond, func() { c.Close() })
+		if m, err := c.ReadBatch(in); err == nil {
+			t.Errorf("shard %d: %d packets more than its own, first %x", k, m, in[0].Buf[:in[0].N])
+		}
+	}
+}
+
+// requireRoot skips (fails under CI=true) a test that needs root and ip(8).
+func requireRoot(tb testing.TB) {
+	tb.Helper()
+	skip := tb.Skip
+	if os.Getenv("CI") == "true" {
+		skip = tb.Fatal
+	}
+	if os.Geteuid() != 0 {
+		skip("needs root for network namespaces and raw sockets")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		skip("needs ip(8) (Debian iproute2)")
+	}
+}
+
+// TestRawSocketNetns sends GRE both ways between two namespaces joined by a
+// veth pair, through two ListenIPv4 sockets. It needs root and ip(8).
+func TestRawSocketNetns(t *testing.T) {
+	requireRoot(t)
+	nsA, nsB := vethPair(t, "gre")
 
 	a := listenIn(t, nsA, addrA)
 	defer a.Close()
@@ -84,27 +158,20 @@ func TestMmsghdrLayout(t *testing.T) {
 }
 
 // BenchmarkRawSocket measures GRE through two raw sockets in two namespaces
-// joined by a veth pair, in batches of 32 packets of 1400 bytes, and
-// reports the share lost (raw sockets drop when their queue is full).
+// joined by a veth pair, packets of 1400 bytes sent one per sendmmsg call
+// (batch=1, what the send path does) or 32 per call, and reports the share
+// lost (raw sockets drop when their queue is full).
 func BenchmarkRawSocket(b *testing.B) {
+	for _, n := range []int{1, 32} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) { benchRawSocket(b, n) })
+	}
+}
+
+func benchRawSocket(b *testing.B, batch int) {
 	if os.Geteuid() != 0 {
 		b.Skip("needs root for network namespaces and raw sockets")
 	}
-	nsA, nsB := netnstest.NewNS(b, "grebench-a"), netnstest.NewNS(b, "grebench-b")
-	for _, cmd := range []struct {
-		ns   *netnstest.NS
-		args []string
-	}{
-		{nsA, []string{"link", "add", "gre0a", "type", "veth", "peer", "name", "gre0b", "netns", nsB.Name}},
-		{nsA, []string{"addr", "add", addrA.String() + "/24", "dev", "gre0a"}},
-		{nsB, []string{"addr", "add", addrB.String() + "/24", "dev", "gre0b"}},
-		{nsA, []string{"link", "set", "gre0a", "up"}},
-		{nsB, []string{"link", "set", "gre0b", "up"}},
-	} {
-		if out, err := cmd.ns.Run("ip", cmd.args...); err != nil {
-			b.Fatalf("ip %v: %v: %s", cmd.args, err, out)
-		}
-	}
+	nsA, nsB := vethPair(b, "grebench")
 	var a, c Conn
 	if err := nsA.Do(func() (err error) { a, err = ListenIPv4(addrA); return err }); err != nil {
 		b.Fatal(err)
@@ -114,7 +181,7 @@ func BenchmarkRawSocket(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	const batch, size = 32, 1400
+	const size = 1400
 	tun := NewTunnel(TunnelConfig{PeerCallID: 1})
 	out := make([]Message, batch)
 	for i := range out {

@@ -96,6 +96,7 @@ func benchSend(b *testing.B, limit ratelimit.Limit) {
 	r.srv.sessionByIP(c.Addr()).SetRateLimit(limit)
 	pkt := udpPacket(netip.MustParseAddr("192.0.2.1"), c.Addr(), make([]byte, 1400-28))
 	buf := make([]byte, tunHeadroom+len(pkt))
+	q := r.srv.newTxQueue(r.srv.tuns[0])
 	sink.setMode(modeSink)
 	before := r.srv.Stats()
 	b.SetBytes(int64(len(pkt)))
@@ -103,7 +104,7 @@ func benchSend(b *testing.B, limit ratelimit.Limit) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		copy(buf[tunHeadroom:], pkt) // what the TUN read does
-		r.srv.routeToSession(buf, tunHeadroom)
+		r.srv.routeToSession(q, buf, tunHeadroom)
 	}
 	b.StopTimer()
 	if got := sink.dataSent.Load(); got != uint64(b.N) {
@@ -129,12 +130,12 @@ func receiveCaptured(b *testing.B, r *rig, c *client.Client, capture *switchGRE,
 		capture.setMode(modePass)
 		b.StartTimer()
 		for i, p := range capture.captured {
-			r.srv.handleGRE(p, from)
+			r.srv.handleGRE(r.srv.shards[0], p, from)
 			if (i+1)%batch == 0 {
-				r.srv.flushTUN()
+				r.srv.flushTUN(r.srv.shards[0])
 			}
 		}
-		r.srv.flushTUN()
+		r.srv.flushTUN(r.srv.shards[0])
 		done += k
 	}
 	b.StopTimer()

@@ -1,6 +1,10 @@
 package session
 
-import "crypto/rand"
+import (
+	"crypto/rand"
+
+	"github.com/pptpbox/pptpbox/pkg/gre"
+)
 
 // callIDTries is how many random call IDs newCallID draws before it scans:
 // with the map at most a few thousand calls full, a draw is free with
@@ -17,12 +21,26 @@ const callIDTries = 32
 // the call. crypto/rand never fails (Go 1.24+) and reads into a stack array
 // without allocating. s.mu is held for writing. ok is false only when all
 // 65,535 IDs are in use.
+//
+// With more than one receive shard (NewSharded) the ID falls in the shard
+// that holds the fewest calls (gre.Shard), so the sessions spread evenly over
+// the receive loops; the random draw keeps all its bits but the shard's.
 func (s *Server) newCallID() (id uint16, ok bool) {
+	n, k := len(s.shards), 0
+	for i, sh := range s.shards {
+		if sh.calls < s.shards[k].calls {
+			k = i
+		}
+	}
 	var b [2]byte
 	for range callIDTries {
 		rand.Read(b[:])
-		id = uint16(b[0])<<8 | uint16(b[1])
-		if _, used := s.calls[id]; id != 0 && !used {
+		r := int(b[0])<<8 | int(b[1])
+		if n > 1 {
+			r += k - r%n // the draw moved into shard k
+		}
+		id = uint16(r)
+		if _, used := s.calls[id]; r <= 0xffff && id != 0 && !used {
 			return id, true
 		}
 	}
@@ -34,4 +52,12 @@ func (s *Server) newCallID() (id uint16, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// countCall adds d to the calls of call ID id's shard. s.mu is held for
+// writing.
+func (s *Server) countCall(id uint16, d int) {
+	if len(s.shards) > 1 {
+		s.shards[gre.Shard(id, len(s.shards))].calls += d
+	}
 }

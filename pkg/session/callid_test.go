@@ -62,3 +62,47 @@ func TestCallIDNoAllocs(t *testing.T) {
 		t.Errorf("newCallID: %v allocs", a)
 	}
 }
+
+// With receive shards, each new call goes to the shard with the fewest
+// calls (the IDs stay random within it), and a call that ends frees its
+// shard's place.
+func TestCallIDsBalanceShards(t *testing.T) {
+	s := &Server{calls: map[uint16]*Session{}}
+	for range 3 {
+		s.shards = append(s.shards, &rxShard{})
+	}
+	high := 0
+	for i := range 300 {
+		id, ok := s.newCallID()
+		if !ok || id == 0 {
+			t.Fatalf("call %d: id %d ok %v", i, id, ok)
+		}
+		if want := i % 3; int(id)%3 != want {
+			t.Fatalf("call %d: id %d in shard %d, want %d (counts %d %d %d)", i, id, int(id)%3, want,
+				s.shards[0].calls, s.shards[1].calls, s.shards[2].calls)
+		}
+		if id >= 1<<15 {
+			high++
+		}
+		s.calls[id] = nil
+		s.countCall(id, 1)
+	}
+	if high < 100 || high > 200 {
+		t.Errorf("%d of 300 call IDs in the upper half", high)
+	}
+	for id := range s.calls {
+		if id%3 == 1 {
+			delete(s.calls, id)
+			s.countCall(id, -1)
+		}
+	}
+	if id, _ := s.newCallID(); id%3 != 1 {
+		t.Errorf("after shard 1 emptied: id %d in shard %d", id, id%3)
+	}
+	if raceEnabled {
+		return
+	}
+	if a := testing.AllocsPerRun(1000, func() { s.newCallID() }); a != 0 {
+		t.Errorf("newCallID with shards: %v allocs", a)
+	}
+}

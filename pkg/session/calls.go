@@ -38,6 +38,7 @@ func (s *Server) OutgoingCall(c *pptp.Conn, peerCallID uint16, req *pptp.Outgoin
 	}
 	ss := newSession(s, c, id, peerCallID, req.RecvWindow)
 	s.calls[id] = ss
+	s.countCall(id, 1)
 	s.countUnauthLocked(ss)
 	// The link starts when the peer's first GRE packet arrives (its LCP
 	// Configure-Request, sent once our Outgoing-Call-Reply is in), or after

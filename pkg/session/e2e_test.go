@@ -82,6 +82,9 @@ type rigWrap struct {
 	client, server func(gre.Conn) gre.Conn
 	tun            func(tun.Device) tun.Device
 	ln             func(net.Listener) net.Listener // the control listener
+	// sharded, when set, makes the server's GRE sockets and TUN queues
+	// from the (wrapped) pipe end and device: NewSharded instead of New.
+	sharded func(gre.Conn, tun.Device) ([]gre.Conn, []tun.Device)
 }
 
 func newRigWrapped(t testing.TB, mutate func(*Config), w rigWrap) *rig {
@@ -122,6 +125,10 @@ func newRigWrapped(t testing.TB, mutate func(*Config), w rigWrap) *rig {
 		sdev = w.tun(dev)
 	}
 	srv := New(cfg, sg, sdev)
+	if w.sharded != nil {
+		gs, ts := w.sharded(sg, sdev)
+		srv = NewSharded(cfg, gs, ts)
+	}
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

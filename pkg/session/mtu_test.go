@@ -205,12 +205,13 @@ func BenchmarkServerSendFragmented(b *testing.B) {
 	r, c, sink := sendRig(b)
 	pkt := withDF(udpPacket(lanHost, c.Addr(), make([]byte, 2000-28)), false)
 	buf := make([]byte, tunHeadroom+len(pkt))
+	q := r.srv.newTxQueue(r.srv.tuns[0])
 	sink.setMode(modeSink)
 	b.SetBytes(int64(len(pkt)))
 	b.ReportAllocs()
 	for b.Loop() {
 		copy(buf[tunHeadroom:], pkt)
-		r.srv.routeToSession(buf, tunHeadroom)
+		r.srv.routeToSession(q, buf, tunHeadroom)
 	}
 	if st := r.srv.Stats(); st.TUNFragmentsOut != 2*st.TUNFragmented || sink.dataSent.Load() != st.TUNFragmentsOut {
 		b.Fatalf("stats %+v, %d sent", st, sink.dataSent.Load())
@@ -231,11 +232,12 @@ func BenchmarkServerFragNeeded(b *testing.B) {
 	}
 	pkt := withDF(udpPacket(lanHost, c.Addr(), make([]byte, 1500-28)), true)
 	buf := make([]byte, tunHeadroom+len(pkt))
+	q := r.srv.newTxQueue(r.srv.tuns[0])
 	dev.sink.Store(true)
 	b.ReportAllocs()
 	for b.Loop() {
 		copy(buf[tunHeadroom:], pkt)
-		r.srv.routeToSession(buf, tunHeadroom)
+		r.srv.routeToSession(q, buf, tunHeadroom)
 	}
 	if st := r.srv.Stats(); st.TUNFragNeededSent == 0 || st.TUNFragNeededSent != dev.written.Load() {
 		b.Fatalf("stats %+v, %d written", st, dev.written.Load())

@@ -7,12 +7,17 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/tun"
 )
 
-// The receive path, GRE to TUN. One goroutine, receiveGRE, takes a batch of
-// packets through every stage; the functions below follow a packet:
+// The receive path, GRE to TUN. One goroutine per receive shard,
+// receiveGRE, takes a batch of packets through every stage; the functions
+// below follow a packet:
 //
-//  1. receiveGRE: read a batch of GRE packets from the raw socket (proto 47).
+//  1. receiveGRE: read a batch of GRE packets from the shard's raw socket
+//     (proto 47), which gets the packets of the call IDs in its shard only
+//     (gre.ListenIPv4Shards; the server picks call IDs to balance them,
+//     callid.go): one call's packets are handled on one goroutine, in order.
 //  2. handleGRE: gre.Parse, the session by the key's call ID (callByID), and
 //     the packet must come from the control connection's peer.
 //  3. (*Session).received: the call's gre.Tunnel takes the sequence number
@@ -24,24 +29,41 @@ import (
 //  5. (*Session).onIP: the packet's source must be the peer's own address
 //     or inside a subnet routed through the session (routes.go), and within the session's rate limit (ratelimit.go); it is queued in
 //     tunOut.
-//  6. flushTUN: one TUN write for the whole batch, before the next read
-//     reuses the buffers.
+//  6. flushTUN: one TUN write (to the shard's queue) for the whole batch,
+//     before the next read reuses the buffers.
 //
 // Nothing is copied or allocated per packet: the IP packets written to TUN
 // lie in the GRE receive buffers.
 
-// receiveGRE is step 1: every call's GRE packets arrive on the one raw
-// socket and are demultiplexed by the key's call ID. Links decrypt in place
-// (ppp.Config.InputInPlace), so the IP packets their OnIP collects in tunOut
-// lie in msgs' buffers; they go to TUN in one write per GRE batch, before
-// the next read reuses the buffers.
-func (s *Server) receiveGRE() error {
+// rxShard is one receive loop's own state.
+type rxShard struct {
+	gre gre.Conn   // receives the packets of this shard's call IDs
+	tun tun.Device // the TUN queue flushTUN writes to
+	// tunOut collects the IP packets of one GRE batch for one TUN write;
+	// owned by the shard's receiveGRE goroutine.
+	tunOut [][]byte
+	// calls counts the calls in this shard (newCallID balances them);
+	// under Server.mu.
+	calls int
+}
+
+// shardOf is the receive shard of ss: the one its GRE packets arrive on.
+func (s *Server) shardOf(ss *Session) *rxShard {
+	return s.shards[gre.Shard(ss.callID, len(s.shards))]
+}
+
+// receiveGRE is step 1: the calls of shard sh send their GRE packets to its
+// raw socket; they are demultiplexed by the key's call ID. Links decrypt in
+// place (ppp.Config.InputInPlace), so the IP packets their OnIP collects in
+// sh.tunOut lie in msgs' buffers; they go to TUN in one write per GRE batch,
+// before the next read reuses the buffers.
+func (s *Server) receiveGRE(sh *rxShard) error {
 	msgs := make([]gre.Message, batch)
 	for i := range msgs {
 		msgs[i].Buf = make([]byte, 65536)
 	}
 	for {
-		n, err := s.gre.ReadBatch(msgs)
+		n, err := sh.gre.ReadBatch(msgs)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -49,22 +71,25 @@ func (s *Server) receiveGRE() error {
 			return err
 		}
 		for i := range msgs[:n] {
-			s.handleGRE(msgs[i].Buf[:msgs[i].N], msgs[i].Addr)
+			s.handleGRE(sh, msgs[i].Buf[:msgs[i].N], msgs[i].Addr)
 		}
-		s.flushTUN()
+		s.flushTUN(sh)
 	}
 }
 
-// handleGRE is step 2: the packet goes to the session of its key's call ID
-// if it comes from that session's peer.
-func (s *Server) handleGRE(b []byte, from netip.Addr) {
+// handleGRE is step 2: the packet, read by shard sh, goes to the session
+// of its key's call ID if it comes from that session's peer. A call of
+// another shard is unknown here (its socket's filter keeps such packets
+// out; a socket without one, or a packet queued before the filter came,
+// must not reach the link from a second goroutine).
+func (s *Server) handleGRE(sh *rxShard, b []byte, from netip.Addr) {
 	h, payload, err := gre.Parse(b)
 	if err != nil {
 		s.stats.GREMalformed.Add(1)
 		return
 	}
 	ss := s.callByID(h.CallID)
-	if ss == nil {
+	if ss == nil || s.shardOf(ss) != sh {
 		s.stats.GREUnknownCall.Add(1)
 		return
 	}
@@ -123,9 +148,9 @@ func (ss *Session) sendAck() {
 }
 
 // onIP is step 5 (the link's OnIP): it queues one decrypted inbound IP
-// packet for the TUN device. It runs on the GRE receive goroutine (the
-// links' Input), which owns tunOut and flushes it after each batch; pkt
-// lies in that goroutine's receive buffer.
+// packet for the TUN device. It runs on the receive goroutine of the
+// session's shard (the link's Input), which owns the shard's tunOut and
+// flushes it after each batch; pkt lies in that goroutine's receive buffer.
 func (ss *Session) onIP(pkt []byte) {
 	s := ss.srv
 	// The peer may only send from its own address (no spoofing into the LAN).
@@ -143,20 +168,21 @@ func (ss *Session) onIP(pkt []byte) {
 	}
 	ss.pktsIn.Add(1)
 	ss.bytesIn.Add(uint64(len(pkt)))
-	s.tunOut = append(s.tunOut, pkt)
+	sh := s.shardOf(ss)
+	sh.tunOut = append(sh.tunOut, pkt)
 }
 
 // flushTUN is step 6, the last of the receive path: it writes the IP
-// packets the links delivered during one GRE batch to TUN.
-func (s *Server) flushTUN() {
-	if len(s.tunOut) == 0 {
+// packets the links of shard sh delivered during one GRE batch to TUN.
+func (s *Server) flushTUN(sh *rxShard) {
+	if len(sh.tunOut) == 0 {
 		return
 	}
-	n, err := s.tun.Write(s.tunOut, 0)
+	n, err := sh.tun.Write(sh.tunOut, 0)
 	if err != nil {
-		s.stats.TUNWriteErrors.Add(uint64(len(s.tunOut) - max(n, 0)))
+		s.stats.TUNWriteErrors.Add(uint64(len(sh.tunOut) - max(n, 0)))
 		s.log.Debug("tun write", "err", err)
 	}
-	clear(s.tunOut) // do not keep the receive buffers reachable
-	s.tunOut = s.tunOut[:0]
+	clear(sh.tunOut) // do not keep the receive buffers reachable
+	sh.tunOut = sh.tunOut[:0]
 }

@@ -34,7 +34,7 @@ func TestInboundSpoofing(t *testing.T) {
 	frame := ppp.AppendFrame(nil, ppp.ProtoLCP, ppp.Packet{Code: ppp.CodeTermReq, ID: 9}.Append(nil), false, false)
 	pkt := gre.AppendHeader(nil, gre.Header{CallID: info.CallID, Seq: 1 << 30, HasSeq: true, PayloadLen: uint16(len(frame))})
 	before := r.srv.Stats().GREWrongPeer
-	r.srv.handleGRE(append(pkt, frame...), netip.MustParseAddr("192.0.2.66"))
+	r.srv.handleGRE(r.srv.shards[0], append(pkt, frame...), netip.MustParseAddr("192.0.2.66"))
 	if got := r.srv.Stats().GREWrongPeer; got != before+1 {
 		t.Fatalf("gre_wrong_peer %d, want %d", got, before+1)
 	}

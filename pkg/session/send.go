@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/gre"
@@ -11,11 +12,16 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
 
-// The send path, TUN to GRE. One goroutine, readTUN, takes a batch of
-// packets through every stage; the functions below follow a packet:
+// The send path, TUN to GRE. One goroutine per TUN queue, readTUN, takes a
+// batch of packets through every stage; the functions below follow a
+// packet:
 //
-//  1. readTUN: read a batch of IP packets from TUN, each with tunHeadroom
-//     free in front of it.
+//  1. readTUN: read a batch of IP packets from the loop's TUN queue, each
+//     with tunHeadroom free in front of it. The kernel spreads flows over
+//     the queues, so two loops may send to one session at once: its rate
+//     limit is taken under txMu, and the link's transmit lock covers
+//     encryption and sendFrame (the order of the sequence numbers and MPPE
+//     coherency counts is the order on the wire).
 //  2. routeToSession: the session that holds the destination address
 //     (sessionByIP; else the session a subnet holding it is routed
 //     through, routes.go); over the session's rate limit the packet is dropped
@@ -28,7 +34,12 @@ import (
 //     SendAt, sendFrame.
 //  5. (*Session).sendFrame: the GRE header, with the next sequence number
 //     and any ack we owe (received, receive.go), goes in front of the frame.
-//  6. (*Session).write: the raw socket.
+//  6. (*Session).write: the raw socket (the session's shard's), one packet
+//     per call. Not batched across packets: a TUN read yields one packet
+//     (no IFF_VNET_HDR), and gre's BenchmarkRawSocket shows no gain from
+//     32 packets per sendmmsg over one within its noise (2.9-3.7 µs per
+//     packet either way on the 2-core machine), not worth the bookkeeping
+//     that keeps the link's control frames from overtaking queued data.
 //
 // The link's own packets (LCP, CCP, ...) join at step 5, from the link's
 // goroutines; tunMu keeps the sequence numbers in wire order. Nothing is
@@ -41,20 +52,17 @@ import (
 // the TUN read put it and the GRE write sends from that same buffer.
 const tunHeadroom = gre.MaxHeaderLen + ppp.DataHeadroom
 
-// readTUN is step 1: packets the kernel routed to the pool go to the
-// session that holds their destination address.
-func (s *Server) readTUN() error {
-	n := s.tun.BatchSize()
-	if n > batch {
-		n = batch
-	}
+// readTUN is step 1: packets the kernel routed to the pool, and put in
+// q's queue, go to the session that holds their destination address.
+func (s *Server) readTUN(q *txQueue) error {
+	n := min(q.tun.BatchSize(), batch)
 	bufs := make([][]byte, n)
 	sizes := make([]int, n)
 	for i := range bufs {
 		bufs[i] = make([]byte, tunHeadroom+65536)
 	}
 	for {
-		got, err := s.tun.Read(bufs, sizes, tunHeadroom)
+		got, err := q.tun.Read(bufs, sizes, tunHeadroom)
 		if err != nil {
 			if errors.Is(err, tun.ErrClosed) {
 				return nil
@@ -62,7 +70,7 @@ func (s *Server) readTUN() error {
 			return err
 		}
 		for i := range got {
-			s.routeToSession(bufs[i][:tunHeadroom+sizes[i]], tunHeadroom)
+			s.routeToSession(q, bufs[i][:tunHeadroom+sizes[i]], tunHeadroom)
 		}
 	}
 }
@@ -71,8 +79,8 @@ func (s *Server) readTUN() error {
 // to the link of the session that holds its destination, which encrypts it
 // in place and hands the frame to sendFrame with the headroom in front. A
 // packet larger than the peer's MRU is fragmented or answered with ICMP
-// "fragmentation needed" instead (tooBig).
-func (s *Server) routeToSession(buf []byte, off int) {
+// "fragmentation needed" instead (tooBig). q is the calling loop's.
+func (s *Server) routeToSession(q *txQueue, buf []byte, off int) {
 	pkt := buf[off:]
 	if len(pkt) < 20 || pkt[0]>>4 != 4 {
 		s.stats.TUNMalformed.Add(1)
@@ -84,20 +92,23 @@ func (s *Server) routeToSession(buf []byte, off int) {
 		return
 	}
 	n := len(pkt) // WriteIPAt overwrites the packet
-	if !ss.tx.Allow(n) {
+	ss.txMu.Lock()
+	ok := ss.tx.Allow(n)
+	ss.txMu.Unlock()
+	if !ok {
 		ss.limitedOut.Add(1) // policed (ratelimit.go); the whole packet, before fragmenting
 		return
 	}
 	if mru := ss.link.PeerMRU(); mru > 0 && n > mru {
 		// Larger than this client takes, though within the TUN MTU.
-		s.tooBig(ss, pkt, mru)
+		s.tooBig(q, ss, pkt, mru)
 		return
 	}
 	if err := ss.link.WriteIPAt(buf, off); err != nil {
 		if mru := ss.link.PeerMRU(); errors.Is(err, ppp.ErrTooBig) && mru > 0 {
 			// The link came up between PeerMRU and WriteIPAt; the
 			// packet is untouched (the size is checked first).
-			s.tooBig(ss, pkt, mru)
+			s.tooBig(q, ss, pkt, mru)
 			return
 		}
 		// Not up yet (address assigned, IPCP/CCP still negotiating) or gone.
@@ -109,7 +120,7 @@ func (s *Server) routeToSession(buf []byte, off int) {
 }
 
 // tooBig is step 3: it handles pkt, an IPv4 packet from TUN to ss that is
-// larger than the peer's MRU mru. Runs on the readTUN goroutine.
+// larger than the peer's MRU mru. Runs on q's readTUN goroutine.
 //
 // A session's PPP link takes IP packets up to the peer's MRU, but every
 // session shares the one TUN device, whose MTU is [pptp] mtu: the kernel
@@ -118,13 +129,12 @@ func (s *Server) routeToSession(buf []byte, off int) {
 // a packet larger than the peer's MRU is fragmented when DF is clear
 // (RFC 791 §3.2) and answered with ICMP "fragmentation needed" carrying the
 // MRU when DF is set (RFC 792, RFC 1191 §4), so path-MTU discovery learns it.
-func (s *Server) tooBig(ss *Session, pkt []byte, mru int) {
-	tx := &s.tx
+func (s *Server) tooBig(q *txQueue, ss *Session, pkt []byte, mru int) {
 	if !ipv4frag.DontFragment(pkt) {
-		n, err := ipv4frag.Fragment(pkt, mru, tx.frag[tunHeadroom:], func(f []byte) error {
-			// f lies in tx.frag past tunHeadroom: the link encrypts it in
+		n, err := ipv4frag.Fragment(pkt, mru, q.frag[tunHeadroom:], func(f []byte) error {
+			// f lies in q.frag past tunHeadroom: the link encrypts it in
 			// place, with its headers in front, like a packet from TUN.
-			if err := ss.link.WriteIPAt(tx.frag[:tunHeadroom+len(f)], tunHeadroom); err != nil {
+			if err := ss.link.WriteIPAt(q.frag[:tunHeadroom+len(f)], tunHeadroom); err != nil {
 				return err
 			}
 			ss.pktsOut.Add(1)
@@ -144,20 +154,20 @@ func (s *Server) tooBig(ss *Session, pkt []byte, mru int) {
 		}
 		return
 	}
-	tx.icmpID++
-	reply, err := ipv4frag.FragNeeded(tx.icmp, pkt, s.cfg.LocalIP, uint16(mru), tx.icmpID)
+	id := s.fragNeeded.nextID()
+	reply, err := ipv4frag.FragNeeded(q.icmp, pkt, s.cfg.LocalIP, uint16(mru), id)
 	if err != nil {
 		// RFC 1122 §3.2.2 forbids a reply (ICMP error, fragment,
 		// broadcast/multicast, no single-host source), or malformed.
 		s.stats.TUNTooBigDropped.Add(1)
 		return
 	}
-	if !tx.limit.allow(time.Now()) {
+	if !s.fragNeeded.allow(time.Now()) {
 		s.stats.TUNFragNeededLimited.Add(1)
 		return
 	}
-	tx.out[0] = reply
-	if _, err := s.tun.Write(tx.out[:], 0); err != nil {
+	q.out[0] = reply
+	if _, err := q.tun.Write(q.out[:], 0); err != nil {
 		s.stats.TUNWriteErrors.Add(1)
 		s.log.Debug("tun write: frag-needed", "err", err)
 		return
@@ -200,36 +210,61 @@ func (ss *Session) sendFrame(buf []byte, off int) {
 // held, which keeps the packets in sequence-number order on the wire.
 func (ss *Session) write(pkt []byte) error {
 	ss.sendMsg[0] = gre.Message{Buf: pkt, N: len(pkt), Addr: ss.peer}
-	_, err := ss.srv.gre.WriteBatch(ss.sendMsg[:])
+	_, err := ss.srv.shardOf(ss).gre.WriteBatch(ss.sendMsg[:])
 	ss.sendMsg[0].Buf = nil
 	return err
 }
 
-// sendScratch is the send path's own memory, owned by the readTUN
-// goroutine: a packet's fragments and frag-needed replies are built here,
-// never allocated per packet.
-type sendScratch struct {
+// txQueue is one send loop's own: its TUN queue, and the memory a packet's
+// fragments and frag-needed replies are built in, never allocated per
+// packet.
+type txQueue struct {
+	tun tun.Device
 	// frag holds one fragment with tunHeadroom in front, where the link
 	// writes its PPP/MPPE and GRE headers (as for a packet read from TUN).
-	frag   []byte
-	icmp   []byte
-	out    [1][]byte // the one-packet TUN write of a reply
-	icmpID uint16    // IP identification of our replies
-	limit  tokenBucket
+	frag []byte
+	icmp []byte
+	out  [1][]byte // the one-packet TUN write of a reply
 }
 
-func newSendScratch(rate, burst int) sendScratch {
+func (s *Server) newTxQueue(t tun.Device) *txQueue {
+	return &txQueue{
+		tun:  t,
+		frag: make([]byte, tunHeadroom+65536),
+		icmp: make([]byte, ipv4frag.MaxFragNeededLen),
+	}
+}
+
+// fragNeededLimit is the rate limit and IP identification of the ICMP
+// "fragmentation needed" replies, shared by the send loops (rare: a
+// mutex).
+type fragNeededLimit struct {
+	mu    sync.Mutex
+	id    uint16 // IP identification of our replies
+	limit tokenBucket
+}
+
+func newFragNeededLimit(rate, burst int) fragNeededLimit {
 	if rate <= 0 {
 		rate = defaultICMPRate
 	}
 	if burst <= 0 {
 		burst = defaultICMPBurst
 	}
-	return sendScratch{
-		frag:  make([]byte, tunHeadroom+65536),
-		icmp:  make([]byte, ipv4frag.MaxFragNeededLen),
-		limit: tokenBucket{interval: time.Second / time.Duration(rate), burst: burst},
-	}
+	return fragNeededLimit{limit: tokenBucket{interval: time.Second / time.Duration(rate), burst: burst}}
+}
+
+func (f *fragNeededLimit) nextID() uint16 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.id++
+	return f.id
+}
+
+func (f *fragNeededLimit) allow(now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.limit.allow(now)
 }
 
 // Defaults of the frag-needed rate limit: Linux's global ICMP limit
@@ -241,7 +276,7 @@ const (
 
 // tokenBucket allows one event per interval on average, burst at once: the
 // kernel's ICMP rate limit (icmp_global_allow) in integer form. Not safe
-// for concurrent use; the send path owns it.
+// for concurrent use (fragNeededLimit holds it under its mutex).
 type tokenBucket struct {
 	interval time.Duration
 	burst    int

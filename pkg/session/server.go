@@ -101,15 +101,15 @@ type Config struct {
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
-	gre   gre.Conn
-	tun   tun.Device
 	stats Stats
-	// tunOut collects the IP packets of one GRE batch for one TUN write;
-	// owned by the receiveGRE goroutine.
-	tunOut [][]byte
-	// tx is the send path's scratch (fragments, ICMP replies); owned by
-	// the readTUN goroutine.
-	tx sendScratch
+	// shards are the receive loops, one per GRE socket (receive.go):
+	// shard k receives the calls whose ID is in gre.Shard k.
+	shards []*rxShard
+	// tuns are the TUN device's queues, one send loop each (send.go).
+	tuns []tun.Device
+	// fragNeeded limits and numbers the ICMP "fragmentation needed"
+	// replies of every send loop (send.go).
+	fragNeeded fragNeededLimit
 	// ctrlCounters are shared by every control connection.
 	ctrlCounters pptp.Counters
 	// lim admits control connections (limits.go).
@@ -142,9 +142,27 @@ type Server struct {
 // batch is how many packets one read moves.
 const batch = 32
 
-// New makes a server that sends and receives GRE on g and IP packets on t.
-// Serve takes ownership of both and closes them when it returns.
+// New makes a server that sends and receives GRE on g and IP packets on t
+// (NewSharded with one of each).
 func New(cfg Config, g gre.Conn, t tun.Device) *Server {
+	var gs []gre.Conn
+	var ts []tun.Device
+	if g != nil {
+		gs = []gre.Conn{g}
+	}
+	if t != nil {
+		ts = []tun.Device{t}
+	}
+	return NewSharded(cfg, gs, ts)
+}
+
+// NewSharded makes a server that receives GRE on the sockets gs, socket k
+// getting the packets of the call IDs in gre.Shard k of len(gs)
+// (gre.ListenIPv4Shards), and moves IP packets through the TUN queues ts
+// (tun.OpenQueues). Each socket and each queue gets a goroutine of its own;
+// a call's packets are received on one, in order. Serve takes ownership of
+// them all and closes them when it returns.
+func NewSharded(cfg Config, gs []gre.Conn, ts []tun.Device) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -155,21 +173,27 @@ func New(cfg Config, g gre.Conn, t tun.Device) *Server {
 	if cfg.MaxSessions == 0 && cfg.Pool != nil {
 		cfg.MaxSessions = cfg.Pool.Size()
 	}
-	return &Server{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		gre:    g,
-		tun:    t,
-		tunOut: make([][]byte, 0, batch),
-		tx:     newSendScratch(cfg.ICMPRate, cfg.ICMPBurst),
-		calls:  map[uint16]*Session{},
-		byIP:   map[netip.Addr]*Session{},
-		byUser: map[string][]*Session{},
-		conns:  map[*pptp.Conn]struct{}{},
-		unauth: map[netip.Addr]int{},
-		idle:   make(chan struct{}),
-		trace:  trace.New(),
+	s := &Server{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		tuns:       ts,
+		fragNeeded: newFragNeededLimit(cfg.ICMPRate, cfg.ICMPBurst),
+		calls:      map[uint16]*Session{},
+		byIP:       map[netip.Addr]*Session{},
+		byUser:     map[string][]*Session{},
+		conns:      map[*pptp.Conn]struct{}{},
+		unauth:     map[netip.Addr]int{},
+		idle:       make(chan struct{}),
+		trace:      trace.New(),
 	}
+	for k, g := range gs {
+		var t tun.Device
+		if len(ts) > 0 {
+			t = ts[k%len(ts)] // the receive loops spread their writes over the queues
+		}
+		s.shards = append(s.shards, &rxShard{gre: g, tun: t, tunOut: make([][]byte, 0, batch)})
+	}
+	return s
 }
 
 // Serve accepts control connections on ln and runs the dataplane until ctx
@@ -177,10 +201,15 @@ func New(cfg Config, g gre.Conn, t tun.Device) *Server {
 // Notify, Stop-Control-Connection) within shutdownTimeout and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
-	wg.Add(2)
-	go func() { defer wg.Done(); errc <- s.receiveGRE() }()
-	go func() { defer wg.Done(); errc <- s.readTUN() }()
+	errc := make(chan error, len(s.shards)+len(s.tuns)+1)
+	for _, sh := range s.shards {
+		wg.Add(1)
+		go func() { defer wg.Done(); errc <- s.receiveGRE(sh) }()
+	}
+	for _, t := range s.tuns {
+		wg.Add(1)
+		go func() { defer wg.Done(); errc <- s.readTUN(s.newTxQueue(t)) }()
+	}
 	connCtx, cancelConns := context.WithCancel(context.WithoutCancel(ctx))
 	var connWG sync.WaitGroup
 	acceptDone := make(chan struct{})
@@ -212,8 +241,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cancel()
 	cancelConns()
 	connWG.Wait()
-	s.gre.Close()
-	s.tun.Close()
+	for _, sh := range s.shards {
+		sh.gre.Close()
+	}
+	for _, t := range s.tuns {
+		t.Close()
+	}
 	wg.Wait()
 	return err
 }
@@ -320,6 +353,9 @@ func (s *Server) sessionByIP(a netip.Addr) *Session {
 // remove forgets a session that went down and releases its address.
 func (s *Server) remove(ss *Session) {
 	s.mu.Lock()
+	if s.calls[ss.callID] == ss {
+		s.countCall(ss.callID, -1)
+	}
 	delete(s.calls, ss.callID)
 	s.ended.add(ss)
 	s.uncountUnauthLocked(ss)

@@ -79,6 +79,7 @@ type Session struct {
 	// receive path's goroutine owns it), tx what it is sent (the send
 	// path's); limitedIn/Out count the packets they dropped.
 	rx, tx                ratelimit.Bucket
+	txMu                  sync.Mutex                      // tx's Allow: the send loops of all TUN queues
 	limit                 atomic.Pointer[ratelimit.Limit] // nil: none
 	limitedIn, limitedOut atomic.Uint64
 

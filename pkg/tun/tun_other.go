@@ -11,3 +11,8 @@ import (
 func Open(name string) (Device, error) {
 	return nil, fmt.Errorf("tun: not supported on %s", runtime.GOOS)
 }
+
+// OpenQueues is only implemented on Linux.
+func OpenQueues(name string, n int) ([]Device, error) {
+	return nil, fmt.Errorf("tun: not supported on %s", runtime.GOOS)
+}
