@@ -96,10 +96,14 @@ func spread(v []float64) float64 {
 }
 
 // goBench runs the named benchmarks of pkg (those present: a missing one
-// is simply absent from the result) on one core, -count times.
-func goBench(ctx context.Context, pkg string, names []string, benchtime string, count int) (map[string]Bench, string, error) {
+// is simply absent from the result) on cpus cores, -count times. A name
+// may be a pattern with sub-benchmarks (go test's slash-separated form).
+func goBench(ctx context.Context, pkg string, names []string, benchtime string, count, cpus int) (map[string]Bench, string, error) {
 	re := "^(" + strings.Join(names, "|") + ")$"
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", re, "-benchmem", "-cpu", "1",
+	if len(names) == 1 && strings.Contains(names[0], "/") {
+		re = names[0]
+	}
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", re, "-benchmem", "-cpu", strconv.Itoa(cpus),
 		"-benchtime", benchtime, "-count", strconv.Itoa(count), pkg)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -54,11 +54,23 @@ type Report struct {
 	AllocsPerPacket        *float64 `json:"allocs_per_packet,omitempty"`
 	AllocsPerPacketSend    *float64 `json:"allocs_per_packet_send,omitempty"`
 	AllocsPerPacketReceive *float64 `json:"allocs_per_packet_receive,omitempty"`
-	ServerParallelMbps     *float64 `json:"server_parallel_mbps,omitempty"`
+	// The in-process sharded server on every core (pkg/session's
+	// BenchmarkServerParallel), beside the one-loop shape.
+	ServerParallel *ServerParallel `json:"server_parallel,omitempty"`
 
 	// (7) the pppd guest through boxd and through pptpd.
 	QEMU              *QEMU    `json:"qemu,omitempty"`
 	QEMUBoxdOverPPTPD *float64 `json:"qemu_boxd_over_pptpd,omitempty"`
+}
+
+// ServerParallel is pkg/session's BenchmarkServerParallel[OneLoop] on
+// every core: Mbit/s by "receive/sessions=16" (and "OneLoop/…"), and the
+// ratio of 16 sessions to 1 per direction.
+type ServerParallel struct {
+	Mbps         map[string]float64 `json:"mbps"`
+	Ratio        map[string]float64 `json:"ratio_16_to_1"`
+	RatioOneLoop map[string]float64 `json:"ratio_16_to_1_one_loop"`
+	AllocsPerOp  float64            `json:"allocs_per_packet"`
 }
 
 // Machine is where the run happened.

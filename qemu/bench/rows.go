@@ -64,7 +64,7 @@ func (b *bench) rowCrypto() (Row, error) {
 	rc4 := rc4Mbps()
 	b.rep.CryptoRC4Mbps = ptr(rc4)
 	names := []string{"BenchmarkEncryptStateless", "BenchmarkDecryptStateless", "BenchmarkEncryptStatelessReference"}
-	got, _, err := goBench(b.ctx, "./pkg/mppe", names, b.opts.Benchtime, b.opts.Count)
+	got, _, err := goBench(b.ctx, "./pkg/mppe", names, b.opts.Benchtime, b.opts.Count, 1)
 	if err != nil {
 		return row, err
 	}
@@ -94,11 +94,11 @@ func (b *bench) rowCrypto() (Row, error) {
 
 // rowAllocs is (6): allocations per forwarded packet in the server's
 // send and receive paths (pkg/session benchmarks, -benchmem), and the
-// multi-core benchmark when the tree has it.
+// in-process multi-core figure (serverParallel) when the tree has it.
 func (b *bench) rowAllocs() (Row, error) {
 	row := Row{ID: 6, Name: "allocations per forwarded packet", Goal: "0"}
-	names := []string{"BenchmarkServerSend", "BenchmarkServerReceive", "BenchmarkServerParallel"}
-	got, _, err := goBench(b.ctx, "./pkg/session", names, b.opts.Benchtime, 1)
+	names := []string{"BenchmarkServerSend", "BenchmarkServerReceive"}
+	got, _, err := goBench(b.ctx, "./pkg/session", names, b.opts.Benchtime, 1, 1)
 	if err != nil {
 		return row, err
 	}
@@ -112,13 +112,53 @@ func (b *bench) rowAllocs() (Row, error) {
 	b.rep.AllocsPerPacket = ptr(worst)
 	row.Met = met(worst == 0)
 	row.Result = fmt.Sprintf("send %g, receive %g (ServerSend %.0f, ServerReceive %.0f Mbit/s)", send.AllocsPerOp, recv.AllocsPerOp, mbps(send.MBPerS), mbps(recv.MBPerS))
-	if p, ok := got["BenchmarkServerParallel"]; ok {
-		b.rep.ServerParallelMbps = ptr(mbps(p.MBPerS))
-		row.Result += fmt.Sprintf("; ServerParallel %.0f Mbit/s", mbps(p.MBPerS))
-	} else {
+	par, err := b.serverParallel()
+	if err != nil {
+		return row, err
+	}
+	if par == nil {
 		row.Result += "; no BenchmarkServerParallel in this tree"
+		return row, nil
+	}
+	b.rep.ServerParallel = par
+	row.Result += fmt.Sprintf("; in-process, all cores, 16 sessions over 1: receive %.2f× (one loop %.2f×), send %.2f× (one loop %.2f×); allocs %g",
+		par.Ratio["receive"], par.RatioOneLoop["receive"], par.Ratio["send"], par.RatioOneLoop["send"], par.AllocsPerOp)
+	if par.AllocsPerOp > worst {
+		row.Met = met(false)
 	}
 	return row, nil
+}
+
+// serverParallel runs pkg/session's BenchmarkServerParallel (the sharded
+// server: one receive loop per GRE socket shard, one send loop per TUN
+// queue) and BenchmarkServerParallelOneLoop (the same code with one of
+// each, the shape before sharding) for 1 and 16 sessions on every core,
+// in one go test run so that the ratios compare like with like. nil when
+// the tree has no such benchmark.
+func (b *bench) serverParallel() (*ServerParallel, error) {
+	names := []string{`^BenchmarkServerParallel(OneLoop)?$/^(receive|send)$/^sessions=(1|16)$`}
+	got, _, err := goBench(b.ctx, "./pkg/session", names, "20000x", b.opts.Count, b.cores)
+	if err != nil {
+		return nil, err
+	}
+	p := &ServerParallel{Mbps: map[string]float64{}, Ratio: map[string]float64{}, RatioOneLoop: map[string]float64{}}
+	for name, r := range got {
+		key := strings.TrimPrefix(name, "BenchmarkServerParallel")
+		p.Mbps[strings.TrimPrefix(key, "/")] = mbps(r.MBPerS)
+		p.AllocsPerOp = max(p.AllocsPerOp, r.AllocsPerOp)
+	}
+	if len(p.Mbps) == 0 {
+		return nil, nil
+	}
+	for _, dir := range []string{"receive", "send"} {
+		if one := p.Mbps[dir+"/sessions=1"]; one > 0 {
+			p.Ratio[dir] = p.Mbps[dir+"/sessions=16"] / one
+		}
+		if one := p.Mbps["OneLoop/"+dir+"/sessions=1"]; one > 0 {
+			p.RatioOneLoop[dir] = p.Mbps["OneLoop/"+dir+"/sessions=16"] / one
+		}
+	}
+	return p, nil
 }
 
 // sharedNet is the boxd of rows 2-4 with local users, started once.
