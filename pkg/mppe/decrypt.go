@@ -31,8 +31,15 @@ type Decrypter struct {
 	// test or benchmark changes it), the per-session rekey budget and its
 	// burst (0: RekeyBurst), its clock (nil: time.Now) and where bounded
 	// drops are counted.
-	maxJump  uint16
-	budget   rekeyBudget
+	maxJump uint16
+	budget  rekeyBudget
+	// owed (stateless) is the key changes of packets the budget refused:
+	// each packet may cause one change for free, and a refused packet
+	// leaves its change to the next (at most maxJump). Without it a
+	// refusal would make the next packet of a fast sender cost one more
+	// change, and one more after that: a session above RekeyRate
+	// packets/s that once ran out of budget would never catch up.
+	owed     int
 	burst    int
 	now      func() time.Time
 	counters *Counters
@@ -114,9 +121,12 @@ func (d *Decrypter) syncStateless(count uint16) error {
 	if far {
 		step = d.maxJump
 	}
-	if !d.charge(int(step) - 1) {
+	owed := min(d.owed, int(step)-1)
+	if !d.charge(int(step) - 1 - owed) {
+		d.owed = min(d.owed+1, int(d.maxJump))
 		return ErrRekeyLimit
 	}
+	d.owed -= owed
 	d.advance(step)
 	if far {
 		// The counts stepped over stay unseen: if this was real loss,

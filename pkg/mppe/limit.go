@@ -31,7 +31,9 @@ const MaxJump = 256
 
 // The rekey budget is a per-Decrypter token bucket of key changes beyond
 // the first of each packet: the changes that loss, or a peer pretending
-// loss, costs. In-order packets never touch it. RekeyRate is the
+// loss, costs. A packet the budget refuses does not spend its free change;
+// the next one may (Decrypter.owed), so a refusal does not raise the price
+// of the packets after it. In-order packets never touch it. RekeyRate is the
 // sustained rate (about 4 ms of CPU per second, 0.4% of a core, for a
 // session that spends all of it); RekeyBurst allows several MaxJump steps
 // at once, enough to catch up on a 1,000-packet outage without waiting.
