@@ -21,6 +21,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ type options struct {
 	debug                                 bool
 	abort, abortSilent                    float64
 	seed                                  uint64
+	cpuProfile                            string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.abort, "abort", 0, "load mode: this fraction of the logins vanishes at a random point (after SCCRQ, mid-LCP, mid-auth, mid-CCP), as crashed clients do")
 	fs.Float64Var(&o.abortSilent, "abort-silent", 0, "load mode: this fraction of the -abort logins falls silent instead of closing, and waits for the server to end the call")
 	fs.Uint64Var(&o.seed, "seed", 0, "load mode: seed of the -abort choices (0: from the clock)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "load mode: write a CPU profile of the run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -163,6 +166,17 @@ func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, 
 // gives up at a random point of the login instead (client.Abort).
 func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, stdout io.Writer) error {
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	p := planLoad(o)
 	r := dialAll(ctx, mux, cfg, p)
 	nAborted := r.report(stdout, p)
@@ -277,6 +291,10 @@ func (r loadResult) report(stdout io.Writer, p loadPlan) (nAborted int) {
 	if len(r.times) > 0 {
 		fmt.Fprintf(stdout, "set-up time: p50 %s p95 %s max %s\n", r.times[len(r.times)/2].Round(time.Millisecond),
 			r.times[len(r.times)*95/100].Round(time.Millisecond), r.times[len(r.times)-1].Round(time.Millisecond))
+		// p99 and the rate on lines of their own: the harness parses the
+		// lines above as they are.
+		fmt.Fprintf(stdout, "set-up time p99: %s\n", r.times[len(r.times)*99/100].Round(time.Millisecond))
+		fmt.Fprintf(stdout, "logins/s: %.0f\n", float64(len(r.times))/r.total.Seconds())
 	}
 	for e, n := range r.errs {
 		fmt.Fprintf(stdout, "failed %d: %s\n", n, e)

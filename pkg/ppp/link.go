@@ -135,8 +135,9 @@ func New(cfg Config) *Link {
 	l.ipcp = newFSM(l, ProtoIPCP, l.ipcpL)
 	l.ccpL = newCCP(l)
 	l.ccp = newFSM(l, ProtoCCP, l.ccpL)
-	l.rx.buf = make([]byte, 0, 2048)
-	l.tx.frame = make([]byte, cfg.Headroom+DataHeadroom+2048)
+	// rx.buf and tx.frame are made on first use: a link whose caller
+	// decrypts in place and sends with headroom (pkg/session) never needs
+	// them, and an idle link holds neither.
 	return l
 }
 

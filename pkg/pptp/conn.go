@@ -138,6 +138,10 @@ type Conn struct {
 
 	wmu  sync.Mutex // serialises writes to nc
 	wbuf []byte
+	// hdr takes the header of the next message: an idle connection waits
+	// on these bytes alone, and borrows a whole message's buffer (msgBufs)
+	// only while one arrives.
+	hdr [HeaderLen]byte
 
 	mu         sync.Mutex
 	state      State
@@ -147,6 +151,7 @@ type Conn struct {
 	echoWait   bool // an Echo-Request of ours is unanswered
 	echoSentAt time.Time
 	echoID     uint32
+	keepTimer  *time.Timer                       // keepalive.go; set under mu
 	serial     uint16                            // client: Call Serial Number of the next OCRQ
 	startReply chan *StartControlConnectionReply // client: SCCRP, once
 	stopReply  chan struct{}                     // closed on StopCCRP

@@ -83,7 +83,7 @@ func (c *Conn) handleStartControlConnectionRequest(m *StartControlConnectionRequ
 	}
 	reply.Result = ControlOK
 	c.mu.Lock()
-	c.state = StateEstablished
+	c.establishLocked()
 	c.mu.Unlock()
 	c.log.Info("control connection established", "host", m.HostName, "vendor", m.VendorName,
 		"framing", m.FramingCapabilities, "bearer", m.BearerCapabilities, "firmware", m.FirmwareRevision)
@@ -110,7 +110,7 @@ func (c *Conn) handleStartControlConnectionReply(m *StartControlConnectionReply)
 		return c.unexpected(m)
 	}
 	if m.Result == ControlOK {
-		c.state = StateEstablished
+		c.establishLocked()
 	}
 	c.mu.Unlock()
 	c.startReply <- m // buffered, sent once: Start waits for it

@@ -67,8 +67,9 @@ type Session struct {
 	tunMu    sync.Mutex
 	tunnel   *gre.Tunnel
 	ackTimer *time.Timer
-	sendBuf  []byte         // standalone acks, and frames without headroom
-	sendMsg  [1]gre.Message // the one-packet batch of a send, reused
+	sendBuf  []byte                 // frames without headroom; made on first use (rare: the link leaves room)
+	ackBuf   [gre.MaxHeaderLen]byte // a standalone ack
+	sendMsg  [1]gre.Message         // the one-packet batch of a send, reused
 	// warnedFar: a far GRE jump was logged (once per session; the
 	// counter has the rest).
 	warnedFar atomic.Bool
@@ -141,7 +142,6 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 		started:    time.Now(),
 		down:       make(chan struct{}),
 		tunnel:     gre.NewTunnel(gre.TunnelConfig{PeerCallID: peerCallID, PeerWindow: peerWindow}),
-		sendBuf:    make([]byte, gre.MaxHeaderLen+maxFrame),
 		trace:      s.callTrace(c, callID),
 	}
 	log := s.log.With("call", callID, "peer", ss.peer.String())
