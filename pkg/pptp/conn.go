@@ -136,8 +136,7 @@ type Conn struct {
 	remote netip.AddrPort
 	ctr    *Counters
 
-	wmu  sync.Mutex // serialises writes to nc
-	wbuf []byte
+	wmu sync.Mutex // serialises writes to nc; messages are built in a msgBufs buffer
 	// hdr takes the header of the next message: an idle connection waits
 	// on these bytes alone, and borrows a whole message's buffer (msgBufs)
 	// only while one arrives.

@@ -45,6 +45,10 @@ type Session struct {
 	// startTimer is set by OutgoingCall after the timer exists, and read by
 	// the timer's own function: atomic, so that read sees the write.
 	startTimer atomic.Pointer[time.Timer]
+	// loginTimer is armLoginTimeout's (limits.go), stopped when the link
+	// comes up or goes down: an idle session keeps no timer it does not
+	// need.
+	loginTimer atomic.Pointer[time.Timer]
 	// limitTimer ends the session at AuthResult.SessionTimeout (RADIUS
 	// Session-Timeout, RFC 2865 §5.27). Set by onUp, stopped by onDown,
 	// replaced by a CoA (change.go); policyMu guards it and policyUp (onUp
@@ -181,12 +185,19 @@ func (ss *Session) start() {
 }
 
 func (ss *Session) stopStartTimer() {
-	if t := ss.startTimer.Load(); t != nil {
+	if t := ss.startTimer.Swap(nil); t != nil {
+		t.Stop()
+	}
+}
+
+func (ss *Session) stopLoginTimer() {
+	if t := ss.loginTimer.Swap(nil); t != nil {
 		t.Stop()
 	}
 }
 
 func (ss *Session) onUp(info ppp.UpInfo) {
+	ss.stopLoginTimer()
 	ss.mppe.Store(info.MPPE)
 	ss.result, ss.upAt = info.Result, time.Now()
 	ss.wasUp.Store(true)
@@ -230,6 +241,7 @@ func (ss *Session) onDown(reason string) {
 	// wait for itself there (boxd hung in TestBoxdChurn).
 	ss.startClaimed.Store(true)
 	ss.stopStartTimer()
+	ss.stopLoginTimer()
 	ss.policyMu.Lock()
 	ss.policyUp = false
 	ss.setSessionTimeout(0)
