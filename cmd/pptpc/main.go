@@ -5,6 +5,7 @@
 //	pptpc -server 192.0.2.1 -user alice -password secret -sessions 200 -hold 10s
 //	                                                                 load: N sessions at once, report, hang up
 //	pptpc ... -sessions 1000 -abort 0.5                              load where half the logins vanish at a random point
+//	pptpc ... -sessions 6000 -concurrency 500                        load with at most 500 logins in flight (logins/s, p99)
 //
 // It needs root (raw socket, TUN).
 package main
@@ -46,7 +47,7 @@ func main() {
 
 type options struct {
 	server, user, password, tunName, mppe string
-	sessions                              int
+	sessions, concurrency                 int
 	hold                                  time.Duration
 	debug                                 bool
 	abort, abortSilent                    float64
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.tunName, "tun", "pptpc0", "TUN device for the tunnel (single-session mode)")
 	fs.StringVar(&o.mppe, "mppe", "require-128", "require-128, require, allow or off")
 	fs.IntVar(&o.sessions, "sessions", 0, "load mode: open this many sessions at once")
+	fs.IntVar(&o.concurrency, "concurrency", 0, "load mode: at most this many logins in flight at once (0: all -sessions at once)")
 	fs.DurationVar(&o.hold, "hold", 5*time.Second, "load mode: how long to hold the sessions")
 	fs.BoolVar(&o.debug, "debug", false, "log the PPP negotiation")
 	fs.Float64Var(&o.abort, "abort", 0, "load mode: this fraction of the logins vanishes at a random point (after SCCRQ, mid-LCP, mid-auth, mid-CCP), as crashed clients do")
@@ -178,7 +180,7 @@ func load(ctx context.Context, mux *client.Mux, cfg client.Config, o options, st
 		defer pprof.StopCPUProfile()
 	}
 	p := planLoad(o)
-	r := dialAll(ctx, mux, cfg, p)
+	r := dialAll(ctx, mux, cfg, p, o.concurrency)
 	nAborted := r.report(stdout, p)
 	select {
 	case <-time.After(o.hold):
@@ -236,18 +238,25 @@ type loadResult struct {
 	total   time.Duration
 }
 
-// dialAll dials every session of p at once and waits for them all.
-func dialAll(ctx context.Context, mux *client.Mux, cfg client.Config, p loadPlan) loadResult {
+// dialAll dials every session of p, at most inFlight at a time (0: all at
+// once), and waits for them all.
+func dialAll(ctx context.Context, mux *client.Mux, cfg client.Config, p loadPlan, inFlight int) loadResult {
 	var (
 		mu sync.Mutex
 		wg sync.WaitGroup
 		r  = loadResult{errs: map[string]int{}, aborted: map[client.Abort]int{}}
 	)
+	if inFlight <= 0 {
+		inFlight = len(p.aborts)
+	}
+	slots := make(chan struct{}, inFlight)
 	start := time.Now()
 	for i := 0; i < len(p.aborts); i++ {
 		wg.Add(1)
+		slots <- struct{}{}
 		go func() {
 			defer wg.Done()
+			defer func() { <-slots }()
 			t0 := time.Now()
 			dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			cfg := cfg
