@@ -56,6 +56,11 @@ type Options struct {
 	// home server of type coa on port 3799, its realm named by the
 	// address, sent from Listen (the address the boxes take DAE from).
 	CoAPort int
+	// Threaded runs the server as in production (-f -l stdout: its thread
+	// pool, info-level log) instead of -X (debug: one thread, every
+	// attribute printed, which the tests read): for load runs, where -X
+	// is the bottleneck.
+	Threaded bool
 }
 
 // sqliteSchema is the schema FreeRADIUS ships for rlm_sql_sqlite.
@@ -156,7 +161,11 @@ func start(t testing.TB, o Options) (*Server, error) {
 	s := &Server{Dir: dir, Secret: o.Secret, opts: o, ready: make(chan struct{}), done: make(chan struct{})}
 	// -X: debug, foreground, one process; -f -l stdout would hide the
 	// attribute dumps the tests read.
-	s.cmd = o.Command("freeradius", "-X", "-d", dir)
+	if o.Threaded {
+		s.cmd = o.Command("freeradius", "-f", "-l", "stdout", "-d", dir)
+	} else {
+		s.cmd = o.Command("freeradius", "-X", "-d", dir)
+	}
 	pr, pw := io.Pipe()
 	s.cmd.Stdout, s.cmd.Stderr = pw, pw
 	if err := s.cmd.Start(); err != nil {
@@ -328,7 +337,7 @@ pidfile = ${run_dir}/radiusd.pid
 name = freeradius
 max_request_time = 30
 cleanup_delay = 5
-max_requests = 1024
+max_requests = 65536
 hostname_lookups = no
 log {
 	destination = stdout
