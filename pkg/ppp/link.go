@@ -141,6 +141,14 @@ func New(cfg Config) *Link {
 	return l
 }
 
+// upDownLevel is the level of the link's up and down lines (QuietUpDown).
+func (l *Link) upDownLevel() slog.Level {
+	if l.cfg.QuietUpDown {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
+
 // Start tells the link its lower layer is up: LCP Open and Up (RFC 1661 §4.1).
 func (l *Link) Start() {
 	l.lock()
@@ -381,7 +389,7 @@ func (l *Link) linkDead() {
 	l.tx.mu.Lock()
 	l.tx.closed = true
 	l.tx.mu.Unlock()
-	l.log.Info("PPP link down", "reason", reason, "user", l.auth.user)
+	l.log.Log(context.Background(), l.upDownLevel(), "PPP link down", "reason", reason, "user", l.auth.user)
 	if l.tracing() {
 		l.traceNote("lcp", "link down: "+reason)
 	}

@@ -209,7 +209,9 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 	c.calls[id] = &call{id: id, peerID: m.CallID, state: CallEstablished}
 	c.mu.Unlock()
 	c.ctr.CallsOpened.Add(1)
-	c.log.Info("outgoing call connected", "call", id, "peer_call", m.CallID, "serial", m.CallSerialNumber,
+	// Debug: the server's caller logs the call when its session is up
+	// (pkg/session's "session up"), one line per login.
+	c.log.Debug("outgoing call connected", "call", id, "peer_call", m.CallID, "serial", m.CallSerialNumber,
 		"peer_window", m.RecvWindow, "phone", m.PhoneNumber)
 	return c.sendLocked(&OutgoingCallReply{
 		CallID:          id,

@@ -171,6 +171,7 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 		OnDown:       ss.onDown,
 		OnIP:         ss.onIP,
 		InputInPlace: true,
+		QuietUpDown:  true, // onUp and onDown log "session up", "session down"
 		MPPECounters: &s.stats.MPPE,
 	})
 	return ss
