@@ -115,7 +115,7 @@ func traffic(ctx context.Context, mux *client.Mux, cfg client.Config, o options,
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	o.abort = 0
 	p := planLoad(o)
-	r := dialAll(ctx, mux, cfg, p)
+	r := dialAll(ctx, mux, cfg, p, o.concurrency)
 	r.report(stdout, p)
 	defer func() {
 		var wg sync.WaitGroup

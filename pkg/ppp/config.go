@@ -97,6 +97,11 @@ type Config struct {
 	// part of the frame passed to Input, and stays valid as long as the
 	// caller keeps that buffer (so a receive loop may batch its TUN writes).
 	InputInPlace bool
+	// QuietUpDown logs "PPP link up" and "PPP link down" at Debug, not
+	// Info: for a caller that logs each link's up and down itself with
+	// these fields and more (pkg/session's "session up", "session down"),
+	// so that a login costs no duplicate lines.
+	QuietUpDown bool
 	// MPPECounters, if set, counts the inbound MPPE packets the decrypter
 	// dropped to bound its work (mppe.ErrFarJump, mppe.ErrRekeyLimit);
 	// one Counters may serve many links.

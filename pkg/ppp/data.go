@@ -164,7 +164,8 @@ func (l *Link) WriteIP(pkt []byte) error {
 		return err
 	}
 	if need := off + len(pkt); need > len(t.frame) {
-		t.frame = make([]byte, need) // a peer MRU above 2048: once
+		// The first packet, or a peer MRU above 2048: once.
+		t.frame = make([]byte, max(need, off+2048))
 	}
 	n := copy(t.frame[off:], pkt)
 	l.sendIP(t.frame[:off+n], off)

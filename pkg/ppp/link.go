@@ -135,9 +135,18 @@ func New(cfg Config) *Link {
 	l.ipcp = newFSM(l, ProtoIPCP, l.ipcpL)
 	l.ccpL = newCCP(l)
 	l.ccp = newFSM(l, ProtoCCP, l.ccpL)
-	l.rx.buf = make([]byte, 0, 2048)
-	l.tx.frame = make([]byte, cfg.Headroom+DataHeadroom+2048)
+	// rx.buf and tx.frame are made on first use: a link whose caller
+	// decrypts in place and sends with headroom (pkg/session) never needs
+	// them, and an idle link holds neither.
 	return l
+}
+
+// upDownLevel is the level of the link's up and down lines (QuietUpDown).
+func (l *Link) upDownLevel() slog.Level {
+	if l.cfg.QuietUpDown {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // Start tells the link its lower layer is up: LCP Open and Up (RFC 1661 §4.1).
@@ -380,7 +389,7 @@ func (l *Link) linkDead() {
 	l.tx.mu.Lock()
 	l.tx.closed = true
 	l.tx.mu.Unlock()
-	l.log.Info("PPP link down", "reason", reason, "user", l.auth.user)
+	l.log.Log(context.Background(), l.upDownLevel(), "PPP link down", "reason", reason, "user", l.auth.user)
 	if l.tracing() {
 		l.traceNote("lcp", "link down: "+reason)
 	}

@@ -6,6 +6,7 @@ package ppp
 // start in ccp_mppe.go.
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -91,7 +92,7 @@ func (l *Link) checkNetUp() {
 		return
 	}
 	l.upReported = true
-	l.log.Info("PPP link up", "user", info.User, "auth", info.Auth.String(), "local", info.Local, "peer", info.Peer, "mppe", info.MPPE)
+	l.log.Log(context.Background(), l.upDownLevel(), "PPP link up", "user", info.User, "auth", info.Auth.String(), "local", info.Local, "peer", info.Peer, "mppe", info.MPPE)
 	if up := l.cfg.OnUp; up != nil {
 		l.later(func() { up(info) })
 	}

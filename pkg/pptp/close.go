@@ -80,6 +80,7 @@ func (c *Conn) DisconnectCall(callID uint16, result DisconnectResult, cause uint
 		return fmt.Errorf("pptp: call-disconnect-notify: no call %d", callID)
 	}
 	c.ctr.CallsCleared.Add(1)
-	c.log.Info("call disconnected", "call", callID, "result", result.String(), "cause", cause)
+	// Debug: the caller logs why (pkg/session's "session down").
+	c.log.Debug("call disconnected", "call", callID, "result", result.String(), "cause", cause)
 	return c.sendCDN(callID, result, cause)
 }

@@ -136,8 +136,11 @@ type Conn struct {
 	remote netip.AddrPort
 	ctr    *Counters
 
-	wmu  sync.Mutex // serialises writes to nc
-	wbuf []byte
+	wmu sync.Mutex // serialises writes to nc; messages are built in a msgBufs buffer
+	// hdr takes the header of the next message: an idle connection waits
+	// on these bytes alone, and borrows a whole message's buffer (msgBufs)
+	// only while one arrives.
+	hdr [HeaderLen]byte
 
 	mu         sync.Mutex
 	state      State
@@ -147,6 +150,7 @@ type Conn struct {
 	echoWait   bool // an Echo-Request of ours is unanswered
 	echoSentAt time.Time
 	echoID     uint32
+	keepTimer  *time.Timer                       // keepalive.go; set under mu
 	serial     uint16                            // client: Call Serial Number of the next OCRQ
 	startReply chan *StartControlConnectionReply // client: SCCRP, once
 	stopReply  chan struct{}                     // closed on StopCCRP

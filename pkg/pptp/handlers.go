@@ -83,7 +83,7 @@ func (c *Conn) handleStartControlConnectionRequest(m *StartControlConnectionRequ
 	}
 	reply.Result = ControlOK
 	c.mu.Lock()
-	c.state = StateEstablished
+	c.establishLocked()
 	c.mu.Unlock()
 	c.log.Info("control connection established", "host", m.HostName, "vendor", m.VendorName,
 		"framing", m.FramingCapabilities, "bearer", m.BearerCapabilities, "firmware", m.FirmwareRevision)
@@ -110,7 +110,7 @@ func (c *Conn) handleStartControlConnectionReply(m *StartControlConnectionReply)
 		return c.unexpected(m)
 	}
 	if m.Result == ControlOK {
-		c.state = StateEstablished
+		c.establishLocked()
 	}
 	c.mu.Unlock()
 	c.startReply <- m // buffered, sent once: Start waits for it
@@ -209,7 +209,9 @@ func (c *Conn) handleOutgoingCallRequest(m *OutgoingCallRequest) error {
 	c.calls[id] = &call{id: id, peerID: m.CallID, state: CallEstablished}
 	c.mu.Unlock()
 	c.ctr.CallsOpened.Add(1)
-	c.log.Info("outgoing call connected", "call", id, "peer_call", m.CallID, "serial", m.CallSerialNumber,
+	// Debug: the server's caller logs the call when its session is up
+	// (pkg/session's "session up"), one line per login.
+	c.log.Debug("outgoing call connected", "call", id, "peer_call", m.CallID, "serial", m.CallSerialNumber,
 		"peer_window", m.RecvWindow, "phone", m.PhoneNumber)
 	return c.sendLocked(&OutgoingCallReply{
 		CallID:          id,

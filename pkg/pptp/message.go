@@ -255,6 +255,12 @@ func ReadMessage(r io.Reader, buf []byte) (Message, error) {
 	if _, err := io.ReadFull(r, buf[:HeaderLen]); err != nil {
 		return nil, err
 	}
+	return readBody(r, buf)
+}
+
+// readBody is the rest of ReadMessage, once buf[:HeaderLen] holds the
+// header.
+func readBody(r io.Reader, buf []byte) (Message, error) {
 	h := parseHeader(buf)
 	if err := h.checkFraming(); err != nil {
 		return nil, err

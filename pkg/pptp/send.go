@@ -13,9 +13,11 @@ func (c *Conn) send(m Message) error {
 }
 
 func (c *Conn) sendLocked(m Message) error {
-	c.wbuf = m.Append(c.wbuf[:0])
+	buf := msgBufs.Get().(*[MaxMessageLen]byte)
+	defer msgBufs.Put(buf)
+	b := m.Append(buf[:0])
 	c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-	if _, err := c.nc.Write(c.wbuf); err != nil {
+	if _, err := c.nc.Write(b); err != nil {
 		err = fmt.Errorf("pptp: sending %s: %w", lowerName(m.Type()), err)
 		c.fail(err)
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -17,36 +18,57 @@ func (c *Conn) Serve(ctx context.Context) error {
 	c.serving.Store(true)
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	go c.keepalive()
+	c.startKeepalive()
 
-	buf := make([]byte, MaxMessageLen)
 	var err error
 	for {
-		var m Message
-		m, err = ReadMessage(c.nc, buf)
-		if err != nil {
-			if errors.Is(err, ErrUnknownMessage) {
-				// RFC 2637 leaves management messages undefined; skipping
-				// unknown types keeps us working with extended peers.
-				c.ctr.Unknown.Add(1)
-				c.log.Debug("skipped unknown message", "err", err)
-				continue
-			}
-			c.countReadError(err)
+		// An idle connection waits here, on c.hdr alone: what the wait
+		// keeps on the goroutine's stack is small, so the GC shrinks it
+		// to the least after a login's deep calls (message handling is
+		// in received, not inlined here).
+		if _, err = io.ReadFull(c.nc, c.hdr[:]); err != nil {
 			break
 		}
-		c.ctr.MessagesIn.Add(1)
-		c.log.Debug("rcvd", "msg", m.Type().String(), "body", m)
-		c.trace("rcvd", m)
-		c.mu.Lock()
-		c.lastRx = time.Now()
-		c.echoWait = false // any message proves the peer alive
-		c.mu.Unlock()
-		if err = c.dispatch(m); err != nil {
+		if err = c.received(); err != nil {
 			break
 		}
 	}
 	return c.shutdown(err)
+}
+
+// msgBufs are the buffers messages are read into (MaxMessageLen bytes),
+// shared by every connection: one is in use only while a message arrives.
+var msgBufs = sync.Pool{New: func() any { return new([MaxMessageLen]byte) }}
+
+// received reads the rest of the message whose header is in c.hdr (into a
+// buffer borrowed from msgBufs) and handles it. A non-nil error ends the
+// connection.
+//
+//go:noinline
+func (c *Conn) received() error {
+	buf := msgBufs.Get().(*[MaxMessageLen]byte)
+	copy(buf[:], c.hdr[:])
+	m, err := readBody(c.nc, buf[:])
+	msgBufs.Put(buf)
+	if err != nil {
+		if errors.Is(err, ErrUnknownMessage) {
+			// RFC 2637 leaves management messages undefined; skipping
+			// unknown types keeps us working with extended peers.
+			c.ctr.Unknown.Add(1)
+			c.log.Debug("skipped unknown message", "err", err)
+			return nil
+		}
+		c.countReadError(err)
+		return err
+	}
+	c.ctr.MessagesIn.Add(1)
+	c.log.Debug("rcvd", "msg", m.Type().String(), "body", m)
+	c.trace("rcvd", m)
+	c.mu.Lock()
+	c.lastRx = time.Now()
+	c.echoWait = false // any message proves the peer alive
+	c.mu.Unlock()
+	return c.dispatch(m)
 }
 
 func (c *Conn) countReadError(err error) {
@@ -90,6 +112,7 @@ func (c *Conn) shutdown(readErr error) error {
 		}
 	}
 	close(c.done)
+	c.stopKeepalive()
 	if orderly {
 		c.log.Info("control connection closed")
 		c.traceNote("control connection closed", nil)

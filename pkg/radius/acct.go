@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"layeh.com/radius"
@@ -26,6 +27,11 @@ type running struct {
 	l    *login
 	rec  aaa.Record    // as at Start: user and call, for Disconnect-Request
 	stop chan struct{} // closed by Stop: ends the interim updates
+	// interim sends the Interim-Updates: a timer, not a goroutine, so
+	// an idle session costs no stack. mu is held while one is sent and
+	// by Stop, so none is sent after Stop.
+	mu      sync.Mutex
+	interim *time.Timer
 }
 
 // remember keeps l until res's session starts or loginTTL passes.
@@ -89,20 +95,25 @@ func (c *Client) Start(r aaa.Record, snap func() aaa.Record) {
 	if every <= 0 {
 		return
 	}
-	c.acctWG.Add(1)
-	go func() {
-		defer c.acctWG.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-run.stop:
-				return
-			case <-t.C:
-				c.account(rfc2866.AcctStatusType_Value_InterimUpdate, l, snap())
-			}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	select {
+	case <-run.stop: // Stop came first
+		return
+	default:
+	}
+	c.acctWG.Add(1) // Done by Stop
+	run.interim = time.AfterFunc(every, func() {
+		run.mu.Lock()
+		defer run.mu.Unlock()
+		select {
+		case <-run.stop:
+			return
+		default:
 		}
-	}()
+		c.account(rfc2866.AcctStatusType_Value_InterimUpdate, l, snap())
+		run.interim.Reset(every)
+	})
 }
 
 // Stop implements aaa.Accounting: Accounting-Request Stop with the
@@ -119,8 +130,20 @@ func (c *Client) Stop(r aaa.Record) {
 		c.log.Warn("radius accounting: stop for a session never started", "user", r.User)
 		return
 	}
-	close(l.started.stop)
+	run := l.started
+	close(run.stop)
+	run.mu.Lock()
+	interim := run.interim != nil
+	if interim {
+		run.interim.Stop()
+	}
+	run.mu.Unlock()
 	c.account(rfc2866.AcctStatusType_Value_Stop, l, r)
+	if interim {
+		// After the Stop is queued (which may start the sender, counted
+		// in acctWG too): Close's wait must not see zero in between.
+		c.acctWG.Done()
+	}
 }
 
 // AccountingOn sends Accounting-On (at start, RFC 2866 §5.1: the NAS has

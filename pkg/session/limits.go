@@ -275,7 +275,7 @@ func (s *Server) armLoginTimeout(ss *Session) {
 	d := s.cfg.LoginTimeout
 	wp := weak.Make(ss)
 	id := ss.callID
-	time.AfterFunc(d, func() {
+	ss.loginTimer.Store(time.AfterFunc(d, func() {
 		ss := wp.Value()
 		if ss == nil || ss.wasUp.Load() || s.callByID(id) != ss {
 			return
@@ -289,7 +289,7 @@ func (s *Server) armLoginTimeout(ss *Session) {
 		// no Terminate-Request exchange to hold its slot a few seconds
 		// more; onDown still sends Call-Disconnect-Notify (RFC 2637 §2.9).
 		ss.link.Hangup(fmt.Sprintf("login timeout: link not up within %s", d))
-	})
+	}))
 }
 
 func (s *Server) limitCounters() LimitCounters {

@@ -103,19 +103,24 @@ func (s *Server) claimUser(ss *Session, user string) (old []*Session, err error)
 		s.stats.Auth.ReauthRefused.Add(1)
 		return nil, fmt.Errorf("re-authentication as %q during the login of %q", user, ss.user)
 	}
-	var others []*Session
-	for _, o := range s.byUser[user] {
-		if o != ss {
-			others = append(others, o)
+	// Under "off" the user's other sessions are not looked at: one name
+	// may hold thousands of them (a load test, a shared account), and
+	// a list of them per login made logins cost O(sessions).
+	if s.cfg.SingleSession != aaa.SingleOff {
+		var others []*Session
+		for _, o := range s.byUser[user] {
+			if o != ss {
+				others = append(others, o)
+			}
 		}
-	}
-	if len(others) > 0 {
-		switch s.cfg.SingleSession {
-		case aaa.SingleDeny:
-			s.stats.Auth.SingleSessionDenied.Add(1)
-			return nil, fmt.Errorf("user %q already has a session (single_session = deny)", user)
-		case aaa.SingleReplace:
-			old = others
+		if len(others) > 0 {
+			switch s.cfg.SingleSession {
+			case aaa.SingleDeny:
+				s.stats.Auth.SingleSessionDenied.Add(1)
+				return nil, fmt.Errorf("user %q already has a session (single_session = deny)", user)
+			case aaa.SingleReplace:
+				old = others
+			}
 		}
 	}
 	if ss.user == "" {
@@ -144,13 +149,12 @@ func (s *Server) dropFromUser(ss *Session) {
 }
 
 func removeFrom(list []*Session, ss *Session) []*Session {
-	out := list[:0]
-	for _, x := range list {
-		if x != ss {
-			out = append(out, x)
-		}
+	// One session is in its user's list at most once (claimUser):
+	// find it and close the gap, keeping the order.
+	if i := slices.Index(list, ss); i >= 0 {
+		list = slices.Delete(list, i, i+1)
 	}
-	return out
+	return list
 }
 
 // takeAddr picks the address of a session being assigned: the

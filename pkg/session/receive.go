@@ -141,7 +141,7 @@ func (ss *Session) sendAck() {
 	if !ok {
 		return // a data packet carried it meanwhile
 	}
-	pkt := gre.AppendHeader(ss.sendBuf[:0], ss.tunnel.AckHeader(ack))
+	pkt := gre.AppendHeader(ss.ackBuf[:0], ss.tunnel.AckHeader(ack))
 	if err := ss.write(pkt); err != nil {
 		ss.srv.stats.SendErrors.Add(1)
 	}

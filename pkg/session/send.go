@@ -192,6 +192,9 @@ func (ss *Session) sendFrame(buf []byte, off int) {
 	}
 	ss.tunMu.Lock()
 	if off < gre.MaxHeaderLen {
+		if ss.sendBuf == nil {
+			ss.sendBuf = make([]byte, gre.MaxHeaderLen+maxFrame)
+		}
 		copy(ss.sendBuf[gre.MaxHeaderLen:], buf[off:])
 		buf, off = ss.sendBuf[:gre.MaxHeaderLen+n], gre.MaxHeaderLen
 	}

@@ -255,7 +255,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Requests 3 s apart (RFC 1661 Max-Terminate); we do not wait that long.
 const shutdownTimeout = 5 * time.Second
 
+// serveConn runs one control connection. An idle connection's goroutine
+// waits inside c.Serve below this frame: it is kept small (the set-up and
+// the end are functions of their own), so that its stack shrinks to the
+// least once a login is done.
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
+	c := s.addConn(nc)
+	if c == nil {
+		return
+	}
+	err := c.Serve(ctx)
+	s.connEnded(ctx, c, err)
+}
+
+// addConn wraps nc as a control connection and records it, or closes nc
+// and returns nil when the server is closing.
+//
+//go:noinline
+func (s *Server) addConn(nc net.Conn) *pptp.Conn {
 	c := pptp.NewServerConn(nc, pptp.Config{
 		HostName:     s.cfg.Name,
 		EchoInterval: s.cfg.CtrlEchoInterval,
@@ -265,19 +282,24 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 		Tracer:       s.connTracer(nc),
 	}, s, s.log)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closing {
-		s.mu.Unlock()
 		nc.Close()
-		return
+		return nil
 	}
 	s.conns[c] = struct{}{}
-	s.mu.Unlock()
-	err := c.Serve(ctx)
+	return c
+}
+
+// connEnded forgets a control connection whose Serve returned err.
+//
+//go:noinline
+func (s *Server) connEnded(ctx context.Context, c *pptp.Conn, err error) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
 	if err != nil && ctx.Err() == nil {
-		s.log.Info("control connection closed", "peer", nc.RemoteAddr().String(), "err", err)
+		s.log.Info("control connection closed", "peer", c.NetConn().RemoteAddr().String(), "err", err)
 	}
 }
 

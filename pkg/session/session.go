@@ -45,6 +45,10 @@ type Session struct {
 	// startTimer is set by OutgoingCall after the timer exists, and read by
 	// the timer's own function: atomic, so that read sees the write.
 	startTimer atomic.Pointer[time.Timer]
+	// loginTimer is armLoginTimeout's (limits.go), stopped when the link
+	// comes up or goes down: an idle session keeps no timer it does not
+	// need.
+	loginTimer atomic.Pointer[time.Timer]
 	// limitTimer ends the session at AuthResult.SessionTimeout (RADIUS
 	// Session-Timeout, RFC 2865 §5.27). Set by onUp, stopped by onDown,
 	// replaced by a CoA (change.go); policyMu guards it and policyUp (onUp
@@ -67,8 +71,9 @@ type Session struct {
 	tunMu    sync.Mutex
 	tunnel   *gre.Tunnel
 	ackTimer *time.Timer
-	sendBuf  []byte         // standalone acks, and frames without headroom
-	sendMsg  [1]gre.Message // the one-packet batch of a send, reused
+	sendBuf  []byte                 // frames without headroom; made on first use (rare: the link leaves room)
+	ackBuf   [gre.MaxHeaderLen]byte // a standalone ack
+	sendMsg  [1]gre.Message         // the one-packet batch of a send, reused
 	// warnedFar: a far GRE jump was logged (once per session; the
 	// counter has the rest).
 	warnedFar atomic.Bool
@@ -142,7 +147,6 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 		started:    time.Now(),
 		down:       make(chan struct{}),
 		tunnel:     gre.NewTunnel(gre.TunnelConfig{PeerCallID: peerCallID, PeerWindow: peerWindow}),
-		sendBuf:    make([]byte, gre.MaxHeaderLen+maxFrame),
 		trace:      s.callTrace(c, callID),
 	}
 	log := s.log.With("call", callID, "peer", ss.peer.String())
@@ -168,6 +172,7 @@ func newSession(s *Server, c *pptp.Conn, callID, peerCallID, peerWindow uint16) 
 		OnDown:       ss.onDown,
 		OnIP:         ss.onIP,
 		InputInPlace: true,
+		QuietUpDown:  true, // onUp and onDown log "session up", "session down"
 		MPPECounters: &s.stats.MPPE,
 	})
 	return ss
@@ -182,12 +187,19 @@ func (ss *Session) start() {
 }
 
 func (ss *Session) stopStartTimer() {
-	if t := ss.startTimer.Load(); t != nil {
+	if t := ss.startTimer.Swap(nil); t != nil {
+		t.Stop()
+	}
+}
+
+func (ss *Session) stopLoginTimer() {
+	if t := ss.loginTimer.Swap(nil); t != nil {
 		t.Stop()
 	}
 }
 
 func (ss *Session) onUp(info ppp.UpInfo) {
+	ss.stopLoginTimer()
 	ss.mppe.Store(info.MPPE)
 	ss.result, ss.upAt = info.Result, time.Now()
 	ss.wasUp.Store(true)
@@ -231,6 +243,7 @@ func (ss *Session) onDown(reason string) {
 	// wait for itself there (boxd hung in TestBoxdChurn).
 	ss.startClaimed.Store(true)
 	ss.stopStartTimer()
+	ss.stopLoginTimer()
 	ss.policyMu.Lock()
 	ss.policyUp = false
 	ss.setSessionTimeout(0)

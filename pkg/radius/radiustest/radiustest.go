@@ -337,7 +337,7 @@ pidfile = ${run_dir}/radiusd.pid
 name = freeradius
 max_request_time = 30
 cleanup_delay = 5
-max_requests = 1024
+max_requests = 65536
 hostname_lookups = no
 log {
 	destination = stdout
