@@ -44,14 +44,16 @@ var (
 	ErrReplayed = errors.New("mppe: coherency count already received")
 )
 
-// session is the key state of one direction (RFC 3078 §7).
+// session is the key state of one direction (RFC 3078 §7). The RC4 state
+// is not part of it: stateless MPPE re-keys RC4 for every packet, so its
+// state lives only for one Encrypt or Decrypt call (on the stack), and only
+// stateful mode keeps one between packets (Encrypter.state,
+// Decrypter.state). Methods that run RC4 take the state to use.
 type session struct {
 	bits   int
 	keyLen int
 	start  [16]byte // the start ("master") key, first keyLen octets used
 	key    [16]byte // the current session key
-	rc4    rc4
-	sha    shaInput
 }
 
 func (s *session) init(masterKey []byte, bits int) error {
@@ -66,27 +68,28 @@ func (s *session) init(masterKey []byte, bits int) error {
 	copy(s.start[:], masterKey[:n])
 	// The initial session key is GetNewKeyFromSHA(StartKey, StartKey),
 	// reduced to the strength (RFC 3079 §3.5 "SendSessionKey").
-	sum := s.sha.newKeyFromSHA(s.start[:n], s.start[:n])
+	var sha shaInput
+	sum := sha.newKeyFromSHA(s.start[:n], s.start[:n])
 	copy(s.key[:], sum[:n])
 	ReduceKey(s.key[:n], bits)
-	s.resetRC4()
 	return nil
 }
 
 // nextKey changes the session key (RFC 3078 §7.3): InterimKey =
 // GetNewKeyFromSHA(StartKey, SessionKey); SessionKey = RC4(InterimKey,
-// InterimKey), reduced to the strength. It leaves the RC4 state keyed with
-// the interim key: call resetRC4 before using it for data.
-func (s *session) nextKey() {
+// InterimKey), reduced to the strength. It runs RC4 in c and leaves it
+// keyed with the interim key: call resetRC4 before using it for data.
+func (s *session) nextKey(c *rc4) {
 	n := s.keyLen
-	interim := s.sha.newKeyFromSHA(s.start[:n], s.key[:n])
-	s.rc4.reset(interim[:n])
-	s.rc4.xorKeyStream(s.key[:n], interim[:n])
+	var sha shaInput
+	interim := sha.newKeyFromSHA(s.start[:n], s.key[:n])
+	c.reset(interim[:n])
+	c.xorKeyStream(s.key[:n], interim[:n])
 	ReduceKey(s.key[:n], s.bits)
 }
 
-// resetRC4 re-initialises the RC4 state from the current session key.
-func (s *session) resetRC4() { s.rc4.reset(s.key[:s.keyLen]) }
+// resetRC4 initialises the RC4 state c from the current session key.
+func (s *session) resetRC4(c *rc4) { c.reset(s.key[:s.keyLen]) }
 
 // Encrypter encrypts the packets of one direction.
 type Encrypter struct {
@@ -94,6 +97,9 @@ type Encrypter struct {
 	stateless bool
 	count     uint16 // coherency count of the last packet sent
 	flush     bool   // set the A bit and reset RC4 on the next packet
+	// state (stateful only) is the RC4 state carried from one packet to
+	// the next; nil when stateless.
+	state *rc4
 }
 
 // NewEncrypter returns the sending half of an MPPE session. masterKey is the
@@ -105,6 +111,10 @@ func NewEncrypter(masterKey []byte, bits int, stateless bool) (*Encrypter, error
 	if err := e.s.init(masterKey, bits); err != nil {
 		return nil, err
 	}
+	if !stateless {
+		e.state = new(rc4)
+		e.s.resetRC4(e.state)
+	}
 	return e, nil
 }
 
@@ -115,6 +125,15 @@ func NewEncrypter(masterKey []byte, bits int, stateless bool) (*Encrypter, error
 // that it may sit exactly HeaderLen octets past len(dst) in the same array:
 // then it is encrypted in place behind the header.
 func (e *Encrypter) Encrypt(dst, payload []byte) []byte {
+	if e.stateless {
+		var c rc4 // keyed afresh below: needed for this packet only
+		return e.encrypt(&c, dst, payload)
+	}
+	return e.encrypt(e.state, dst, payload)
+}
+
+// encrypt is Encrypt with the RC4 state c.
+func (e *Encrypter) encrypt(c *rc4, dst, payload []byte) []byte {
 	e.count = (e.count + 1) & countMask
 	if e.flush && !e.stateless {
 		// The answer to a Reset-Request is the next flag packet: see Flush.
@@ -126,15 +145,15 @@ func (e *Encrypter) Encrypt(dst, payload []byte) []byte {
 		// Stateless: new key for every packet (RFC 3078 §7.3). Stateful: new
 		// key on each "flag" packet, whose count's low octet is 0xFF
 		// (RFC 3078 §7.2). The RC4 state starts over, so A is set.
-		e.s.nextKey()
-		e.s.resetRC4()
+		e.s.nextKey(c)
+		e.s.resetRC4(c)
 		hdr |= FlagFlushed
 	}
 
 	n := len(dst)
 	dst = slices.Grow(dst, HeaderLen+len(payload))[:n+HeaderLen+len(payload)]
 	out := dst[n+HeaderLen:]
-	e.s.rc4.xorKeyStream(out, payload)
+	c.xorKeyStream(out, payload)
 	dst[n] = hdr | byte(e.count>>8)
 	dst[n+1] = byte(e.count)
 	return dst

@@ -16,9 +16,12 @@ type Decrypter struct {
 	last      uint16 // coherency count of the last packet accepted in order
 	// stateless: keys[c%window] is the session key of count c for the
 	// window counts up to last; seen bit i is set once count last-i was
-	// decrypted.
-	keys [window][16]byte
+	// decrypted. nil when stateful.
+	keys *[window][16]byte
 	seen uint64
+	// state (stateful only) is the RC4 state carried from one packet to
+	// the next; nil when stateless.
+	state *rc4
 	// stateful: a packet was lost and nothing is decrypted until a
 	// packet with the A bit arrives.
 	discard bool
@@ -60,6 +63,12 @@ func NewDecrypter(masterKey []byte, bits int, stateless bool) (*Decrypter, error
 	if err := d.s.init(masterKey, bits); err != nil {
 		return nil, err
 	}
+	if stateless {
+		d.keys = new([window][16]byte)
+	} else {
+		d.state = new(rc4)
+		d.s.resetRC4(d.state)
+	}
 	return d, nil
 }
 
@@ -70,6 +79,15 @@ func NewDecrypter(masterKey []byte, bits int, stateless bool) (*Decrypter, error
 // array, for in-place decryption. On error nothing is appended and dst is
 // returned unchanged.
 func (d *Decrypter) Decrypt(dst, packet []byte) ([]byte, error) {
+	if d.stateless {
+		var c rc4 // keyed afresh by syncStateless: needed for this packet only
+		return d.decrypt(&c, dst, packet)
+	}
+	return d.decrypt(d.state, dst, packet)
+}
+
+// decrypt is Decrypt with the RC4 state c.
+func (d *Decrypter) decrypt(c *rc4, dst, packet []byte) ([]byte, error) {
 	if len(packet) < HeaderLen {
 		return dst, ErrShort
 	}
@@ -83,9 +101,9 @@ func (d *Decrypter) Decrypt(dst, packet []byte) ([]byte, error) {
 	}
 	var err error
 	if d.stateless {
-		err = d.syncStateless(count)
+		err = d.syncStateless(c, count)
 	} else {
-		err = d.syncStateful(count, flags&FlagFlushed != 0, packet[HeaderLen:])
+		err = d.syncStateful(c, count, flags&FlagFlushed != 0, packet[HeaderLen:])
 	}
 	if err != nil {
 		return dst, err
@@ -93,16 +111,16 @@ func (d *Decrypter) Decrypt(dst, packet []byte) ([]byte, error) {
 	n := len(dst)
 	ct := packet[HeaderLen:]
 	dst = slices.Grow(dst, len(ct))[:n+len(ct)]
-	d.s.rc4.xorKeyStream(dst[n:], ct)
+	c.xorKeyStream(dst[n:], ct)
 	return dst, nil
 }
 
-// syncStateless brings the RC4 state to the key of count (RFC 3078 §7.3,
+// syncStateless keys the RC4 state c with the key of count (RFC 3078 §7.3,
 // §8.1): one key change per count advanced, wrapping at 4096; a late packet
 // inside the window gets its remembered key. A jump beyond maxJump is
 // dropped after stepping maxJump counts towards it, and the changes beyond
 // the packet's own come out of the rekey budget (limit.go).
-func (d *Decrypter) syncStateless(count uint16) error {
+func (d *Decrypter) syncStateless(c *rc4, count uint16) error {
 	ahead := (count - d.last) & countMask
 	if ahead == 0 || ahead >= countHalf {
 		behind := (d.last - count) & countMask
@@ -113,7 +131,7 @@ func (d *Decrypter) syncStateless(count uint16) error {
 			return ErrReplayed
 		}
 		d.seen |= 1 << behind
-		d.s.rc4.reset(d.keys[count%window][:d.s.keyLen])
+		c.reset(d.keys[count%window][:d.s.keyLen])
 		return nil
 	}
 	far := ahead > d.maxJump
@@ -127,7 +145,7 @@ func (d *Decrypter) syncStateless(count uint16) error {
 		return ErrRekeyLimit
 	}
 	d.owed -= owed
-	d.advance(step)
+	d.advance(c, step)
 	if far {
 		// The counts stepped over stay unseen: if this was real loss,
 		// the late ones among them still decrypt.
@@ -137,32 +155,34 @@ func (d *Decrypter) syncStateless(count uint16) error {
 		return ErrFarJump
 	}
 	d.seen |= 1
-	d.s.resetRC4()
+	d.s.resetRC4(c)
 	return nil
 }
 
 // advance changes the key step times, remembering each count's key, and
-// moves last and the seen bits along (none of the new counts seen yet).
-func (d *Decrypter) advance(step uint16) {
-	c := d.last
+// moves last and the seen bits along (none of the new counts seen yet). c
+// is the RC4 state the key changes run in.
+func (d *Decrypter) advance(c *rc4, step uint16) {
+	count := d.last
 	for range step {
-		c = (c + 1) & countMask
-		d.s.nextKey()
-		d.keys[c%window] = d.s.key
+		count = (count + 1) & countMask
+		d.s.nextKey(c)
+		d.keys[count%window] = d.s.key
 	}
 	if step >= window {
 		d.seen = 0
 	} else {
 		d.seen <<= step
 	}
-	d.last = c
+	d.last = count
 }
 
 // syncStateful follows the stateful rules of RFC 3078 §8.2: the count must
 // advance by one; otherwise packets are discarded until a flushed one, which
 // resynchronises after one key change for every flag packet (count
-// xxFF) skipped. ct is the packet's ciphertext, for flushedKey.
-func (d *Decrypter) syncStateful(count uint16, flushed bool, ct []byte) error {
+// xxFF) skipped. c is the RC4 state kept between packets; ct is the
+// packet's ciphertext, for flushedKey.
+func (d *Decrypter) syncStateful(c *rc4, count uint16, flushed bool, ct []byte) error {
 	ahead := (count - d.last) & countMask
 	if ahead == 0 || ahead >= countHalf {
 		// Behind or repeated: the RC4 stream has moved past it. Dropping it
@@ -183,11 +203,11 @@ func (d *Decrypter) syncStateful(count uint16, flushed bool, ct []byte) error {
 			return ErrRekeyLimit
 		}
 		for range flags {
-			d.s.nextKey()
+			d.s.nextKey(c)
 		}
-		d.s.resetRC4()
+		d.s.resetRC4(c)
 		if settle {
-			d.flushedKey(ct, flag)
+			d.flushedKey(c, ct, flag)
 		}
 		d.discard = false
 	case d.discard:
@@ -198,8 +218,8 @@ func (d *Decrypter) syncStateful(count uint16, flushed bool, ct []byte) error {
 		return ErrResetNeeded
 	case count&0xFF == 0xFF:
 		// A flag packet without the A bit: change key all the same.
-		d.s.nextKey()
-		d.s.resetRC4()
+		d.s.nextKey(c)
+		d.s.resetRC4(c)
 	}
 	d.last = count
 	return nil
@@ -213,21 +233,22 @@ const flushTries = 8
 // after a loss, or answers a Reset-Request without being a flag packet.
 // FreeBSD, npppd and Windows keep the current key (after the flag-packet
 // changes the caller made); Linux changes it once more for every flushed
-// packet, including lost ones (see Encrypter.Flush). The RC4 state is
-// keyed with the current key on entry. The choice is the key under which
-// the packet starts like a PPP data frame; on a tie, the convention the
-// peer showed before. A flag packet already changed the key under both
-// conventions, so it teaches nothing about the peer.
-func (d *Decrypter) flushedKey(ct []byte, flag bool) {
+// packet, including lost ones (see Encrypter.Flush). The RC4 state c is
+// keyed with the current key on entry, and with the chosen one on return.
+// The choice is the key under which the packet starts like a PPP data
+// frame; on a tie, the convention the peer showed before. A flag packet
+// already changed the key under both conventions, so it teaches nothing
+// about the peer.
+func (d *Decrypter) flushedKey(c *rc4, ct []byte, flag bool) {
 	var keys [flushTries][16]byte
 	var score [flushTries]int
 	for k := range flushTries {
 		if k > 0 {
-			d.s.nextKey()
-			d.s.resetRC4()
+			d.s.nextKey(c)
+			d.s.resetRC4(c)
 		}
 		keys[k] = d.s.key
-		score[k] = plausible(&d.s.rc4, ct)
+		score[k] = plausible(c, ct)
 	}
 	first := 0
 	if d.rekeyOnFlush && !flag {
@@ -249,7 +270,7 @@ func (d *Decrypter) flushedKey(ct []byte, flag bool) {
 		}
 	}
 	d.s.key = keys[best]
-	d.s.resetRC4()
+	d.s.resetRC4(c)
 }
 
 // plausible rates the first octets of ct decrypted with a copy of c: 2

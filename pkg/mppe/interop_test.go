@@ -18,6 +18,7 @@ import (
 // peerSender is a stateful MPPE sender of either convention.
 type peerSender struct {
 	s            session
+	rc4          rc4
 	count        uint16
 	flush        bool
 	rekeyOnFlush bool // Linux: a flushed packet always gets a new key
@@ -28,6 +29,7 @@ func newPeerSender(t *testing.T, rekeyOnFlush bool) *peerSender {
 	if err := p.s.init(unhex(t, rfcSendStartKey), 128); err != nil {
 		t.Fatal(err)
 	}
+	p.s.resetRC4(&p.rc4)
 	return p
 }
 
@@ -36,17 +38,17 @@ func (p *peerSender) encrypt(payload []byte) []byte {
 	hdr := byte(FlagEncrypted)
 	switch {
 	case p.count&0xFF == 0xFF || (p.flush && p.rekeyOnFlush):
-		p.s.nextKey()
-		p.s.resetRC4()
+		p.s.nextKey(&p.rc4)
+		p.s.resetRC4(&p.rc4)
 		hdr |= FlagFlushed
 	case p.flush:
-		p.s.resetRC4()
+		p.s.resetRC4(&p.rc4)
 		hdr |= FlagFlushed
 	}
 	p.flush = false
 	out := []byte{hdr | byte(p.count>>8), byte(p.count)}
 	ct := make([]byte, len(payload))
-	p.s.rc4.xorKeyStream(ct, payload)
+	p.rc4.xorKeyStream(ct, payload)
 	return append(out, ct...)
 }
 
@@ -57,6 +59,7 @@ func (p *peerSender) encrypt(payload []byte) []byte {
 // packet itself.
 type linuxReceiver struct {
 	s       session
+	rc4     rc4
 	ccount  uint16
 	discard bool
 	waited  int // packets discarded since the last Reset-Request
@@ -81,6 +84,7 @@ func newLinuxReceiver(t *testing.T) *linuxReceiver {
 	if err := r.s.init(unhex(t, rfcSendStartKey), 128); err != nil {
 		t.Fatal(err)
 	}
+	r.s.resetRC4(&r.rc4)
 	return r
 }
 
@@ -101,7 +105,7 @@ func (r *linuxReceiver) decrypt(pkt []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: discarding %#x", errLinuxDrop, ccount)
 		}
 		for ccount&^0xFF != r.ccount&^0xFF {
-			r.s.nextKey()
+			r.s.nextKey(&r.rc4)
 			r.ccount = (r.ccount + 0x100) & countMask
 		}
 		r.discard = false
@@ -109,11 +113,11 @@ func (r *linuxReceiver) decrypt(pkt []byte) ([]byte, error) {
 		r.ccount = ccount
 	}
 	if flushed {
-		r.s.nextKey()
-		r.s.resetRC4()
+		r.s.nextKey(&r.rc4)
+		r.s.resetRC4(&r.rc4)
 	}
 	out := make([]byte, len(pkt)-HeaderLen)
-	r.s.rc4.xorKeyStream(out, pkt[HeaderLen:])
+	r.rc4.xorKeyStream(out, pkt[HeaderLen:])
 	return out, nil
 }
 

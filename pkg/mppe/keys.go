@@ -126,8 +126,8 @@ func GetNewKeyFromSHA(startKey, sessionKey []byte) ([]byte, error) {
 	return sum[:len(startKey)], nil
 }
 
-// shaInput is the concatenation buffer of GetNewKeyFromSHA, kept in the
-// cipher state so that rekeying does not allocate.
+// shaInput is the concatenation buffer of GetNewKeyFromSHA, a local of the
+// caller so that rekeying does not allocate.
 type shaInput [2*16 + 2*padLen]byte
 
 func (b *shaInput) newKeyFromSHA(startKey, sessionKey []byte) [sha1.Size]byte {

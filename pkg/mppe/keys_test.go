@@ -83,8 +83,10 @@ func TestRFC3079SessionKeys(t *testing.T) {
 		if got, want := s.key[:s.keyLen], unhex(t, tt.sessionKey); !bytes.Equal(got, want) {
 			t.Errorf("%d-bit session key = %X, want %X", tt.bits, got, want)
 		}
+		var c rc4
+		s.resetRC4(&c)
 		got := make([]byte, len("test message"))
-		s.rc4.xorKeyStream(got, []byte("test message"))
+		c.xorKeyStream(got, []byte("test message"))
 		if want := unhex(t, tt.ciphertext); !bytes.Equal(got, want) {
 			t.Errorf("%d-bit RC4(\"test message\") = %X, want %X", tt.bits, got, want)
 		}
@@ -132,9 +134,10 @@ func TestNextKeyMatchesReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		ref := bytes.Clone(s.key[:s.keyLen])
+		var c rc4
 		for i := range 300 {
 			ref = refNextKey(s.start[:s.keyLen], ref, bits)
-			s.nextKey()
+			s.nextKey(&c)
 			if !bytes.Equal(s.key[:s.keyLen], ref) {
 				t.Fatalf("%d-bit key change %d: %X, want %X", bits, i+1, s.key[:s.keyLen], ref)
 			}
