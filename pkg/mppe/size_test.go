@@ -9,10 +9,10 @@ import (
 // What an idle session's ciphers may hold (issue 13 goal 5: at most 20 KiB
 // of boxd per idle session), per Encrypter+Decrypter pair. A stateless pair
 // keeps the key window (1 KiB) and no RC4 state, which is re-keyed for
-// every packet and lives only for one Encrypt or Decrypt call: 1264 bytes
+// every packet and lives only for one Encrypt or Decrypt call: 1248 bytes
 // when this was written (3968 before, with an RC4 state of 1 KiB in each
 // direction). A stateful pair keeps an RC4 state per direction and no key
-// window: 2544 bytes (each state is 1028 bytes, in the 1152-byte size
+// window: 2528 bytes (each state is 1028 bytes, in the 1152-byte size
 // class).
 const (
 	maxStatelessPairBytes = 1536
