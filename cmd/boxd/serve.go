@@ -182,13 +182,20 @@ func (b *box) serve(ctx context.Context, sock string) error {
 	ctlCtx, stopCtl := context.WithCancel(ctx)
 	defer stopCtl()
 	if sock != "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := control.Serve(ctlCtx, sock, control.NewHandler(boxAPI{b}), log); err != nil {
-				log.Error("control socket", "err", err)
-			}
-		}()
+		// Listening before the ready line: whoever reads it (the init,
+		// boxctl, tests) can connect at once.
+		ln, err := control.Listen(sock)
+		if err != nil {
+			log.Error("control socket", "err", err)
+		} else {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := control.ServeListener(ctlCtx, ln, sock, control.NewHandler(boxAPI{b}), log); err != nil {
+					log.Error("control socket", "err", err)
+				}
+			}()
+		}
 	}
 	log.Info("pptp server ready", "listen", ps.ln.Addr().String(), "local_ip", cfg.PPTP.LocalIP,
 		"remote_ip", cfg.PPTP.RemoteIP, "tun", cfg.PPTP.Tun, "auth", cfg.PPTP.Auth, "mppe", cfg.PPTP.MPPE,

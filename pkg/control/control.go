@@ -78,18 +78,35 @@ const writeTimeout = 10 * time.Second
 
 // Serve listens on path until ctx ends. A stale socket file is replaced.
 func Serve(ctx context.Context, path string, h Handler, log *slog.Logger) error {
+	ln, err := Listen(path)
+	if err != nil {
+		return err
+	}
+	return ServeListener(ctx, ln, path, h, log)
+}
+
+// Listen makes the socket at path (root only; a stale file is replaced),
+// so that a daemon can say it is ready only once clients can connect, and
+// then serve it with ServeListener.
+func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(dirOf(path), 0o700); err != nil {
-		return fmt.Errorf("control: %w", err)
+		return nil, fmt.Errorf("control: %w", err)
 	}
 	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
-		return fmt.Errorf("control: listen %s: %w", path, err)
+		return nil, fmt.Errorf("control: listen %s: %w", path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
-		return fmt.Errorf("control: %w", err)
+		return nil, fmt.Errorf("control: %w", err)
 	}
+	return ln, nil
+}
+
+// ServeListener answers the connections of ln (made by Listen at path)
+// until ctx ends, then closes it and removes path.
+func ServeListener(ctx context.Context, ln net.Listener, path string, h Handler, log *slog.Logger) error {
 	var wg sync.WaitGroup
 	go func() {
 		<-ctx.Done()
