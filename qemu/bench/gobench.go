@@ -95,14 +95,10 @@ func spread(v []float64) float64 {
 	return (slices.Max(v) - slices.Min(v)) / m
 }
 
-// goBench runs the named benchmarks of pkg (those present: a missing one
-// is simply absent from the result) on cpus cores, -count times. A name
-// may be a pattern with sub-benchmarks (go test's slash-separated form).
-func goBench(ctx context.Context, pkg string, names []string, benchtime string, count, cpus int) (map[string]Bench, string, error) {
-	re := "^(" + strings.Join(names, "|") + ")$"
-	if len(names) == 1 && strings.Contains(names[0], "/") {
-		re = names[0]
-	}
+// goBench runs the benchmarks of pkg that the -bench pattern re matches
+// (those present: a missing one is simply absent from the result) on cpus
+// cores, -count times.
+func goBench(ctx context.Context, pkg, re string, benchtime string, count, cpus int) (map[string]Bench, string, error) {
 	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", re, "-benchmem", "-cpu", strconv.Itoa(cpus),
 		"-benchtime", benchtime, "-count", strconv.Itoa(count), pkg)
 	out, err := cmd.CombinedOutput()
@@ -125,6 +121,11 @@ func rc4Mbps() float64 {
 	})
 	return float64(r.Bytes) * float64(r.N) / r.T.Seconds() * 8 / 1e6
 }
+
+// benchNames is the -bench pattern of exactly these top-level benchmarks.
+// (A pattern for sub-benchmarks is slash-separated, one regexp per level:
+// go test splits it before compiling, so it cannot sit inside a group.)
+func benchNames(names ...string) string { return "^(" + strings.Join(names, "|") + ")$" }
 
 // mbps converts MB/s (go test's 1e6 bytes) to Mbit/s.
 func mbps(mbPerS float64) float64 { return mbPerS * 8 }

@@ -63,8 +63,8 @@ func (b *bench) rowCrypto() (Row, error) {
 	row := Row{ID: 1, Name: "crypto bound, 1 core (RC4, stateless MPPE-128, 1400 B)"}
 	rc4 := rc4Mbps()
 	b.rep.CryptoRC4Mbps = ptr(rc4)
-	names := []string{"BenchmarkEncryptStateless", "BenchmarkDecryptStateless", "BenchmarkEncryptStatelessReference"}
-	got, _, err := goBench(b.ctx, "./pkg/mppe", names, b.opts.Benchtime, b.opts.Count, 1)
+	re := benchNames("BenchmarkEncryptStateless", "BenchmarkDecryptStateless", "BenchmarkEncryptStatelessReference")
+	got, _, err := goBench(b.ctx, "./pkg/mppe", re, b.opts.Benchtime, b.opts.Count, 1)
 	if err != nil {
 		return row, err
 	}
@@ -97,8 +97,8 @@ func (b *bench) rowCrypto() (Row, error) {
 // in-process multi-core figure (serverParallel) when the tree has it.
 func (b *bench) rowAllocs() (Row, error) {
 	row := Row{ID: 6, Name: "allocations per forwarded packet", Goal: "0"}
-	names := []string{"BenchmarkServerSend", "BenchmarkServerReceive"}
-	got, _, err := goBench(b.ctx, "./pkg/session", names, b.opts.Benchtime, 1, 1)
+	re := benchNames("BenchmarkServerSend", "BenchmarkServerReceive")
+	got, _, err := goBench(b.ctx, "./pkg/session", re, b.opts.Benchtime, 1, 1)
 	if err != nil {
 		return row, err
 	}
@@ -136,8 +136,8 @@ func (b *bench) rowAllocs() (Row, error) {
 // in one go test run so that the ratios compare like with like. nil when
 // the tree has no such benchmark.
 func (b *bench) serverParallel() (*ServerParallel, error) {
-	names := []string{`^BenchmarkServerParallel(OneLoop)?$/^(receive|send)$/^sessions=(1|16)$`}
-	got, _, err := goBench(b.ctx, "./pkg/session", names, "20000x", b.opts.Count, b.cores)
+	re := `^BenchmarkServerParallel(OneLoop)?$/^(receive|send)$/^sessions=(1|16)$`
+	got, _, err := goBench(b.ctx, "./pkg/session", re, "20000x", b.opts.Count, b.cores)
 	if err != nil {
 		return nil, err
 	}
