@@ -125,7 +125,10 @@ func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, 
 		return err
 	}
 	defer dev.Close()
-	cfg.OnIP = func(pkt []byte) { dev.Write([][]byte{pkt}, 0) }
+	// Packets from the server go to the device in one write per GRE
+	// receive batch.
+	q := tun.NewWriteQueue(dev, client.Batch, 65535)
+	cfg.OnIP, cfg.Flush = q.Add, q.Flush
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	c, err := mux.Dial(dctx, cfg)
 	cancel()
@@ -148,14 +151,15 @@ func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, 
 	}
 	fmt.Fprintf(stdout, "connected: local %s remote %s dns %s %s %s\n", info.Local, info.Peer, info.DNS[0], info.DNS[1], info.MPPE)
 	go func() {
-		bufs, sizes := [][]byte{make([]byte, 65536)}, []int{0}
+		// Encrypted in place behind the headroom, no copy.
+		bufs, sizes := tun.ReadBuffers(dev, client.Headroom, max(info.PeerMRU, 1500))
 		for {
-			n, err := dev.Read(bufs, sizes, 0)
+			n, err := dev.Read(bufs, sizes, client.Headroom)
 			if err != nil {
 				return
 			}
-			if n == 1 {
-				c.WriteIP(bufs[0][:sizes[0]])
+			for i := range n {
+				c.WriteIPAt(bufs[i][:client.Headroom+sizes[i]], client.Headroom)
 			}
 		}
 	}()

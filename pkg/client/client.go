@@ -34,6 +34,11 @@ type Config struct {
 	Logger         *slog.Logger
 	// OnIP receives each IP packet from the server; it must not retain pkt.
 	OnIP func(pkt []byte)
+	// Flush, if set, is called after each batch of GRE packets the Mux
+	// read in which OnIP got at least one packet of this call, on the
+	// Mux's goroutine like OnIP: a sink that queues what OnIP gave it
+	// (tun.WriteQueue) writes it out then, one system call per batch.
+	Flush func()
 	// AbortAt makes Dial vanish at that point of the set-up, as a crashed
 	// client does (see Abort); Dial then returns an error wrapping
 	// ErrAborted. AbortNone (the zero value) dials normally.
@@ -61,6 +66,9 @@ type Client struct {
 	ackTimer *time.Timer
 	sendBuf  []byte         // standalone acks, and frames without headroom
 	sendMsg  [1]gre.Message // the one-packet batch of a send, reused
+	// inBatch: OnIP got a packet in the Mux's current receive batch (the
+	// Mux's goroutine only; Mux.touched).
+	inBatch bool
 
 	up     chan ppp.UpInfo
 	info   ppp.UpInfo
@@ -134,6 +142,7 @@ func (c *Client) startLink(reply *pptp.OutgoingCallReply) {
 		OnIP: func(pkt []byte) {
 			if cfg.OnIP != nil {
 				cfg.OnIP(pkt)
+				c.m.touched(c)
 			}
 		},
 	})

@@ -8,6 +8,10 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/gre"
 )
 
+// Batch is the most GRE packets the Mux reads at once: what a
+// Config.Flush gets at most between two calls.
+const Batch = 16
+
 // Mux shares one GRE connection among clients.
 type Mux struct {
 	conn gre.Conn
@@ -15,6 +19,9 @@ type Mux struct {
 	byID map[uint16]*Client
 	next uint16
 	done chan struct{}
+	// flush: the clients with a Config.Flush whose OnIP got packets in the
+	// current receive batch (run's goroutine only).
+	flush []*Client
 	// Dropped counts GRE packets for no known call or malformed.
 	Dropped atomic.Uint64
 }
@@ -34,7 +41,7 @@ func (m *Mux) Close() error {
 
 func (m *Mux) run() {
 	defer close(m.done)
-	msgs := make([]gre.Message, 16)
+	msgs := make([]gre.Message, Batch)
 	for i := range msgs {
 		msgs[i].Buf = make([]byte, 65536)
 	}
@@ -58,7 +65,28 @@ func (m *Mux) run() {
 			}
 			c.received(h, payload)
 		}
+		m.flushBatch()
 	}
+}
+
+// touched notes that c's OnIP got a packet in the current receive batch;
+// called from c's link's OnIP, which runs on run's goroutine (received).
+func (m *Mux) touched(c *Client) {
+	if c.cfg.Flush != nil && !c.inBatch {
+		c.inBatch = true
+		m.flush = append(m.flush, c)
+	}
+}
+
+// flushBatch calls Config.Flush of the clients that got IP packets in the
+// batch just handled, before the next read reuses the buffers.
+func (m *Mux) flushBatch() {
+	for i, c := range m.flush {
+		c.inBatch = false
+		c.cfg.Flush()
+		m.flush[i] = nil
+	}
+	m.flush = m.flush[:0]
 }
 
 func (m *Mux) register(c *Client) uint16 {

@@ -63,6 +63,9 @@ func (p *PPTP) Connect(ctx context.Context) (Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Packets from the server go to the device in one write per GRE
+	// receive batch.
+	q := tun.NewWriteQueue(dev, client.Batch, 65535)
 	log := p.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -75,7 +78,8 @@ func (p *PPTP) Connect(ctx context.Context) (Session, error) {
 		MPPE:         pol,
 		EchoInterval: EchoInterval,
 		Logger:       log,
-		OnIP:         func(pkt []byte) { dev.Write([][]byte{pkt}, 0) },
+		OnIP:         q.Add,
+		Flush:        q.Flush,
 	})
 	if err != nil {
 		dev.Close()
@@ -132,14 +136,14 @@ func (s *pptpSession) Reason() string        { return s.c.Reason() }
 // behind the headroom.
 func (s *pptpSession) read() {
 	defer close(s.readDone)
-	bufs, sizes := [][]byte{make([]byte, client.Headroom+65536)}, []int{0}
+	bufs, sizes := tun.ReadBuffers(s.dev, client.Headroom, max(s.c.Info().PeerMRU, 1500))
 	for {
 		n, err := s.dev.Read(bufs, sizes, client.Headroom)
 		if err != nil {
 			return
 		}
-		if n == 1 {
-			s.c.WriteIPAt(bufs[0][:client.Headroom+sizes[0]], client.Headroom)
+		for i := range n {
+			s.c.WriteIPAt(bufs[i][:client.Headroom+sizes[i]], client.Headroom)
 		}
 	}
 }

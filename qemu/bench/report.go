@@ -118,6 +118,12 @@ type Parallel struct {
 	// PeakMbps is the most any try of the rate search delivered, loss or
 	// not: the capacity when drops spread over many sessions.
 	PeakMbps float64 `json:"peak_delivered_mbps"`
+	// BoxdCores is the CPU boxd used while the counted run sent (user +
+	// system, in cores), BusyCores the whole machine's: the rest of
+	// BusyCores is the generator's and the kernel's share of a packet on
+	// the same cores.
+	BoxdCores float64 `json:"boxd_cores"`
+	BusyCores float64 `json:"busy_cores"`
 }
 
 // IdlePoint is boxd's memory with Sessions idle sessions up.

@@ -28,6 +28,9 @@ type bench struct {
 	// decrypt for client-to-box, encrypt for box-to-client.
 	decryptMbps, encryptMbps float64
 	shared                   *netBench // boxd of rows 2-4 (local users)
+	// lastCPU: boxd's and the machine's cores while trafficRun's last run
+	// sent.
+	lastCPU struct{ boxd, busy float64 }
 }
 
 // Options size the run (BENCH_QUICK=1 makes every row small).
@@ -255,11 +258,28 @@ func (b *bench) trafficRun(n *netBench, sessions int, pps float64, d time.Durati
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	line, err := p.wait(b.ctx, "traffic: sent", 5*time.Minute)
-	if err != nil {
+	fail := func(err error) (float64, float64, float64, error) {
 		p.stop(5 * time.Second)
 		return 0, 0, 0, err
 	}
+	// The timed part starts after this line: boxd's and the machine's CPU
+	// are sampled around it.
+	if _, err := p.wait(b.ctx, `traffic: \d+ packets of \d+ sessions encrypted`, 5*time.Minute); err != nil {
+		return fail(err)
+	}
+	cpu0, err := sampleCPU(n.boxd.PID())
+	if err != nil {
+		return fail(err)
+	}
+	line, err := p.wait(b.ctx, "traffic: sent", 5*time.Minute)
+	if err != nil {
+		return fail(err)
+	}
+	cpu1, err := sampleCPU(n.boxd.PID())
+	if err != nil {
+		return fail(err)
+	}
+	b.lastCPU.boxd, b.lastCPU.busy = cpu0.cores(cpu1)
 	m := sentRe.FindStringSubmatch(line)
 	pkts, _ := strconv.ParseFloat(m[1], 64)
 	sent, _ := strconv.ParseFloat(m[2], 64)
@@ -323,12 +343,14 @@ func (b *bench) rowParallel() (Row, error) {
 			if err != nil {
 				return row, fmt.Errorf("N=%d: %w", sessions, err)
 			}
-			fmt.Fprintf(os.Stderr, "bench: N=%d try %d: offered %.0f delivered %.0f Mbit/s, loss %.1f%%\n", sessions, try+1, off, got, loss*100)
+			fmt.Fprintf(os.Stderr, "bench: N=%d try %d: offered %.0f delivered %.0f Mbit/s, loss %.1f%%; boxd %.2f cores, machine %.2f busy\n",
+				sessions, try+1, off, got, loss*100, b.lastCPU.boxd, b.lastCPU.busy)
 			peak = max(peak, got)
 			if loss <= maxLoss {
 				lo = rate
 				if got > best.DeliveredMbps {
-					best = Parallel{Sessions: sessions, OfferedMbps: off, DeliveredMbps: got, Loss: loss}
+					best = Parallel{Sessions: sessions, OfferedMbps: off, DeliveredMbps: got, Loss: loss,
+						BoxdCores: b.lastCPU.boxd, BusyCores: b.lastCPU.busy}
 				}
 				if try == 0 {
 					break // the bound itself carried
@@ -349,9 +371,9 @@ func (b *bench) rowParallel() (Row, error) {
 			best.RatioToOne = best.DeliveredMbps / (lanes * one)
 		}
 		b.rep.Parallel = append(b.rep.Parallel, best)
-		res = append(res, fmt.Sprintf("N=%d %.0f Mbit/s (%.2f; peak %.0f)", sessions, best.DeliveredMbps, best.RatioToOne, peak))
+		res = append(res, fmt.Sprintf("N=%d %.0f Mbit/s (%.2f; peak %.0f; boxd %.2f of %.2f busy cores)", sessions, best.DeliveredMbps, best.RatioToOne, peak, best.BoxdCores, best.BusyCores))
 	}
-	row.Result = strings.Join(res, "; ") + " (ratio to min(N, cores) × N=1; peak: best of any try, lossy)"
+	row.Result = strings.Join(res, "; ") + " (ratio to min(N, cores) × N=1; peak: best of any try, lossy; cores: boxd's CPU and the machine's busy CPU while sending)"
 	for _, pr := range b.rep.Parallel {
 		if pr.Sessions == 16 && one > 0 {
 			row.Met = met(pr.DeliveredMbps >= 1.7*one)
