@@ -24,8 +24,9 @@ import (
 // that a reload adds or removes (setUsers); a session address outside both
 // (a RADIUS Framed-IP-Address) gets one while the session is up (onAddr).
 type tunNet struct {
-	// devs are the device's queues, one per core (tun.OpenQueues): the
-	// session server reads each on a goroutine of its own.
+	// devs are the device's queues, one per core, with offloads where the
+	// kernel has them (tun.OpenQueuesOffload): the session server reads
+	// each on a goroutine of its own.
 	devs []tun.Device
 	name string
 	pool *ippool.Pool
@@ -43,7 +44,7 @@ type tunNet struct {
 func openTunNet(p config.PPTPParams, pool *ippool.Pool, users []config.User, log *slog.Logger) (*tunNet, error) {
 	t := &tunNet{name: p.Tun, pool: pool, poolRoutes: ippool.Prefixes(p.Pool), log: log, fixed: map[netip.Prefix]bool{}}
 	fixed := t.fixedRoutes(users)
-	devs, err := tun.OpenQueues(p.Tun, runtime.GOMAXPROCS(0))
+	devs, err := tun.OpenQueuesOffload(p.Tun, runtime.GOMAXPROCS(0))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) {
 			// No /dev/net/tun, or no tun driver: the image lacks the
@@ -81,6 +82,7 @@ func openTunNet(p config.PPTPParams, pool *ippool.Pool, users []config.User, log
 		t.fixed[r] = true
 	}
 	t.devs = devs
+	log.Info("tun device open", "tun", p.Tun, "queues", len(devs), "offloads", tun.Offloaded(devs[0]))
 	return t, nil
 }
 

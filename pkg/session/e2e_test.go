@@ -19,6 +19,7 @@ import (
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/gre/gretest"
 	"github.com/pptpbox/pptpbox/pkg/ippool"
+	"github.com/pptpbox/pptpbox/pkg/ipv4frag"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
 	"github.com/pptpbox/pptpbox/pkg/pptp"
 	"github.com/pptpbox/pptpbox/pkg/tun"
@@ -235,6 +236,7 @@ func udpPacket(src, dst netip.Addr, payload []byte) []byte {
 	binary.BigEndian.PutUint16(p[22:], 9)
 	binary.BigEndian.PutUint16(p[24:], uint16(8+len(payload)))
 	copy(p[28:], payload)
+	binary.BigEndian.PutUint16(p[10:], ipv4frag.Checksum(p[:20]))
 	return p
 }
 

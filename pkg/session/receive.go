@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pptpbox/pptpbox/pkg/gre"
+	"github.com/pptpbox/pptpbox/pkg/ipv4frag"
 	"github.com/pptpbox/pptpbox/pkg/tun"
 )
 
@@ -30,18 +31,30 @@ import (
 //     or inside a subnet routed through the session (routes.go), and within the session's rate limit (ratelimit.go); it is queued in
 //     tunOut.
 //  6. flushTUN: one TUN write (to the shard's queue) for the whole batch,
-//     before the next read reuses the buffers.
+//     before the next read reuses the buffers. A TUN queue with offloads
+//     (tun.OpenQueuesOffload) coalesces the packets of one TCP or UDP flow
+//     into one super-packet (GRO, checksums checked), one write system
+//     call per flow per batch.
 //
 // Nothing is copied or allocated per packet: the IP packets written to TUN
-// lie in the GRE receive buffers.
+// lie in the GRE receive buffers, each with the spent GRE, PPP and MPPE
+// headers in front of it, of which the TUN write takes tun.Headroom octets
+// for its virtio-net header; the coalescing grows the first packet of a
+// flow into the rest of its own receive buffer (one message holds one
+// packet, and its slice's capacity ends with that message's buffer).
 
 // rxShard is one receive loop's own state.
 type rxShard struct {
 	gre gre.Conn   // receives the packets of this shard's call IDs
 	tun tun.Device // the TUN queue flushTUN writes to
 	// tunOut collects the IP packets of one GRE batch for one TUN write;
-	// owned by the shard's receiveGRE goroutine.
+	// owned by the shard's receiveGRE goroutine. Each is the packet with
+	// tun.Headroom octets in front, its capacity ending with its message's
+	// buffer (queueTUN).
 	tunOut [][]byte
+	// cur is the receive buffer of the GRE message being handled, the one
+	// the link's OnIP packet lies in (handleGRE sets it, queueTUN reads it).
+	cur []byte
 	// calls counts the calls in this shard (newCallID balances them);
 	// under Server.mu.
 	calls int
@@ -81,8 +94,11 @@ func (s *Server) receiveGRE(sh *rxShard) error {
 // of its key's call ID if it comes from that session's peer. A call of
 // another shard is unknown here (its socket's filter keeps such packets
 // out; a socket without one, or a packet queued before the filter came,
-// must not reach the link from a second goroutine).
+// must not reach the link from a second goroutine). b's capacity is its
+// receive buffer's (sh.cur), which the packet it carries may be coalesced
+// into (queueTUN).
 func (s *Server) handleGRE(sh *rxShard, b []byte, from netip.Addr) {
+	sh.cur = b[:cap(b)]
 	h, payload, err := gre.Parse(b)
 	if err != nil {
 		s.stats.GREMalformed.Add(1)
@@ -158,6 +174,12 @@ func (ss *Session) onIP(pkt []byte) {
 		s.stats.TUNMalformed.Add(1)
 		return
 	}
+	if !ipv4HeaderSumOK(pkt) {
+		// Never coalesced into a good packet's header (the TUN write
+		// recomputes that one's): the kernel would drop it anyway.
+		s.stats.TUNMalformed.Add(1)
+		return
+	}
 	if src := netip.AddrFrom4([4]byte(pkt[12:16])); src != ss.ip && !ss.routedSource(src) {
 		s.stats.PeerWrongSource.Add(1)
 		return
@@ -166,19 +188,46 @@ func (ss *Session) onIP(pkt []byte) {
 		ss.limitedIn.Add(1) // policed (ratelimit.go)
 		return
 	}
+	if !s.shardOf(ss).queueTUN(pkt) {
+		s.stats.TUNMalformed.Add(1)
+		return
+	}
 	ss.pktsIn.Add(1)
 	ss.bytesIn.Add(uint64(len(pkt)))
-	sh := s.shardOf(ss)
-	sh.tunOut = append(sh.tunOut, pkt)
+}
+
+// queueTUN queues pkt, which lies in sh.cur, for flushTUN with the
+// tun.Headroom octets in front of it (spent headers) and the rest of
+// sh.cur as its capacity, which a TUN write with offloads may coalesce the
+// flow's next packets into. A packet without that headroom in its own
+// buffer (a malformed, short frame; or not in sh.cur at all) is refused:
+// never written with less.
+func (sh *rxShard) queueTUN(pkt []byte) bool {
+	// pkt is a slice of sh.cur that keeps its capacity (the link decrypts
+	// in place): where it starts is told by how much capacity it lost.
+	start := cap(sh.cur) - cap(pkt)
+	if start < tun.Headroom || start+len(pkt) > len(sh.cur) || &sh.cur[start] != &pkt[0] {
+		return false
+	}
+	sh.tunOut = append(sh.tunOut, sh.cur[start-tun.Headroom:start+len(pkt):len(sh.cur)])
+	return true
+}
+
+// ipv4HeaderSumOK reports whether the IPv4 header of pkt (at least 20
+// octets) has a valid checksum (RFC 791).
+func ipv4HeaderSumOK(pkt []byte) bool {
+	hl := int(pkt[0]&0x0f) * 4
+	return hl >= 20 && hl <= len(pkt) && ipv4frag.Checksum(pkt[:hl]) == 0
 }
 
 // flushTUN is step 6, the last of the receive path: it writes the IP
 // packets the links of shard sh delivered during one GRE batch to TUN.
 func (s *Server) flushTUN(sh *rxShard) {
+	sh.cur = nil // do not keep the last receive buffer reachable
 	if len(sh.tunOut) == 0 {
 		return
 	}
-	n, err := sh.tun.Write(sh.tunOut, 0)
+	n, err := sh.tun.Write(sh.tunOut, tun.Headroom)
 	if err != nil {
 		s.stats.TUNWriteErrors.Add(uint64(len(sh.tunOut) - max(n, 0)))
 		s.log.Debug("tun write", "err", err)

@@ -17,7 +17,9 @@ import (
 // packet:
 //
 //  1. readTUN: read a batch of IP packets from the loop's TUN queue, each
-//     with tunHeadroom free in front of it. The kernel spreads flows over
+//     with tunHeadroom free in front of it: one packet, or with offloads
+//     (tun.OpenQueuesOffload) the MTU-sized segments of a TCP or UDP
+//     super-packet of up to 64 KiB, split by the device. The kernel spreads flows over
 //     the queues, so two loops may send to one session at once: its rate
 //     limit is taken under txMu, and the link's transmit lock covers
 //     encryption and sendFrame (the order of the sequence numbers and MPPE
@@ -35,8 +37,7 @@ import (
 //  5. (*Session).sendFrame: the GRE header, with the next sequence number
 //     and any ack we owe (received, receive.go), goes in front of the frame.
 //  6. (*Session).write: the raw socket (the session's shard's), one packet
-//     per call. Not batched across packets: a TUN read yields one packet
-//     (no IFF_VNET_HDR), and gre's BenchmarkRawSocket shows no gain from
+//     per call. Not batched across packets: gre's BenchmarkRawSocket shows no gain from
 //     32 packets per sendmmsg over one within its noise (2.9-3.7 µs per
 //     packet either way on the 2-core machine), not worth the bookkeeping
 //     that keeps the link's control frames from overtaking queued data.
@@ -54,15 +55,26 @@ const tunHeadroom = gre.MaxHeaderLen + ppp.DataHeadroom
 
 // readTUN is step 1: packets the kernel routed to the pool, and put in
 // q's queue, go to the session that holds their destination address.
+//
+// A read yields one packet, or with offloads a super-packet split into up
+// to BatchSize packets: bufs[0] takes any packet up to 64 KiB (a packet
+// that is not a super-packet always lands there), the others one segment
+// each, which the kernel cuts to the device's MTU ([pptp] mtu, at most
+// 1500): maxFrame each, not 64 KiB (128 of those would be 8 MiB a queue).
 func (s *Server) readTUN(q *txQueue) error {
-	n := min(q.tun.BatchSize(), batch)
+	n := q.tun.BatchSize()
 	bufs := make([][]byte, n)
 	sizes := make([]int, n)
-	for i := range bufs {
-		bufs[i] = make([]byte, tunHeadroom+65536)
+	bufs[0] = make([]byte, tunHeadroom+65536)
+	for i := 1; i < n; i++ {
+		bufs[i] = make([]byte, tunHeadroom+maxFrame)
 	}
 	for {
 		got, err := q.tun.Read(bufs, sizes, tunHeadroom)
+		if errors.Is(err, tun.ErrDropped) {
+			s.stats.TUNMalformed.Add(1) // got may still hold the packets before it
+			err = nil
+		}
 		if err != nil {
 			if errors.Is(err, tun.ErrClosed) {
 				return nil
@@ -155,7 +167,7 @@ func (s *Server) tooBig(q *txQueue, ss *Session, pkt []byte, mru int) {
 		return
 	}
 	id := s.fragNeeded.nextID()
-	reply, err := ipv4frag.FragNeeded(q.icmp, pkt, s.cfg.LocalIP, uint16(mru), id)
+	reply, err := ipv4frag.FragNeeded(q.icmp[tun.Headroom:], pkt, s.cfg.LocalIP, uint16(mru), id)
 	if err != nil {
 		// RFC 1122 §3.2.2 forbids a reply (ICMP error, fragment,
 		// broadcast/multicast, no single-host source), or malformed.
@@ -166,8 +178,9 @@ func (s *Server) tooBig(q *txQueue, ss *Session, pkt []byte, mru int) {
 		s.stats.TUNFragNeededLimited.Add(1)
 		return
 	}
-	q.out[0] = reply
-	if _, err := q.tun.Write(q.out[:], 0); err != nil {
+	n := tun.Headroom + len(reply)
+	q.out[0] = q.icmp[:n:n]
+	if _, err := q.tun.Write(q.out[:], tun.Headroom); err != nil {
 		s.stats.TUNWriteErrors.Add(1)
 		s.log.Debug("tun write: frag-needed", "err", err)
 		return
@@ -226,6 +239,8 @@ type txQueue struct {
 	// frag holds one fragment with tunHeadroom in front, where the link
 	// writes its PPP/MPPE and GRE headers (as for a packet read from TUN).
 	frag []byte
+	// icmp holds a frag-needed reply with tun.Headroom in front (the TUN
+	// write's virtio-net header).
 	icmp []byte
 	out  [1][]byte // the one-packet TUN write of a reply
 }
@@ -234,7 +249,7 @@ func (s *Server) newTxQueue(t tun.Device) *txQueue {
 	return &txQueue{
 		tun:  t,
 		frag: make([]byte, tunHeadroom+65536),
-		icmp: make([]byte, ipv4frag.MaxFragNeededLen),
+		icmp: make([]byte, tun.Headroom+ipv4frag.MaxFragNeededLen),
 	}
 }
 

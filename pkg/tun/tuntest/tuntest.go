@@ -14,6 +14,8 @@ type Device struct {
 	Inbound  chan []byte // packets the device yields to Read (the "kernel" sends)
 	Outbound chan []byte // packets written to the device (the "kernel" receives)
 	name     string
+	mu       sync.Mutex // Read's
+	pending  []byte     // a packet that did not fit the last Read's buffers
 	once     sync.Once
 	closed   chan struct{}
 }
@@ -30,23 +32,36 @@ func New(name string) *Device {
 
 var _ tun.Device = (*Device)(nil)
 
+// Read moves up to len(bufs) queued packets. As with a real device's
+// batches, bufs[0] takes the largest: a packet that does not fit a later
+// buffer waits for the next Read (one that does not fit bufs[0] is cut).
 func (d *Device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
-	select {
-	case <-d.closed:
-		return 0, tun.ErrClosed
-	case p := <-d.Inbound:
-		n := 0
-		for {
-			sizes[n] = copy(bufs[n][offset:], p)
-			n++
-			if n == len(bufs) {
-				return n, nil
-			}
-			select {
-			case p = <-d.Inbound:
-			default:
-				return n, nil
-			}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.pending
+	d.pending = nil
+	if p == nil {
+		select {
+		case <-d.closed:
+			return 0, tun.ErrClosed
+		case p = <-d.Inbound:
+		}
+	}
+	n := 0
+	for {
+		if n > 0 && len(p) > len(bufs[n][offset:]) {
+			d.pending = p
+			return n, nil
+		}
+		sizes[n] = copy(bufs[n][offset:], p)
+		n++
+		if n == len(bufs) {
+			return n, nil
+		}
+		select {
+		case p = <-d.Inbound:
+		default:
+			return n, nil
 		}
 	}
 }
