@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // single dials one session and carries it on a TUN device until interrupted.
 func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, log *slog.Logger, stdout io.Writer) error {
-	dev, err := tun.Open(o.tunName)
+	dev, err := tun.OpenOffload(o.tunName)
 	if err != nil {
 		return err
 	}
@@ -155,8 +155,8 @@ func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, 
 		bufs, sizes := tun.ReadBuffers(dev, client.Headroom, max(info.PeerMRU, 1500))
 		for {
 			n, err := dev.Read(bufs, sizes, client.Headroom)
-			if err != nil {
-				return
+			if err != nil && !errors.Is(err, tun.ErrDropped) {
+				return // closed
 			}
 			for i := range n {
 				c.WriteIPAt(bufs[i][:client.Headroom+sizes[i]], client.Headroom)

@@ -59,7 +59,7 @@ func (p *PPTP) Connect(ctx context.Context) (Session, error) {
 			return nil, fmt.Errorf("route %s covers the server %s", r, server)
 		}
 	}
-	dev, err := tun.Open(p.Iface)
+	dev, err := tun.OpenOffload(p.Iface)
 	if err != nil {
 		return nil, err
 	}
@@ -139,8 +139,8 @@ func (s *pptpSession) read() {
 	bufs, sizes := tun.ReadBuffers(s.dev, client.Headroom, max(s.c.Info().PeerMRU, 1500))
 	for {
 		n, err := s.dev.Read(bufs, sizes, client.Headroom)
-		if err != nil {
-			return
+		if err != nil && !errors.Is(err, tun.ErrDropped) {
+			return // closed
 		}
 		for i := range n {
 			s.c.WriteIPAt(bufs[i][:client.Headroom+sizes[i]], client.Headroom)

@@ -2,14 +2,10 @@ package tun
 
 import "sync"
 
-// WriteHeadroom is the room a WriteQueue leaves in front of each packet it
-// writes: a device with IFF_VNET_HDR writes its virtio-net header (10
-// octets) there.
-const WriteHeadroom = 16
-
 // WriteQueue batches the IP packets a PPTP client receives for its device:
 // Add copies a packet (which lies in the client's GRE receive buffer, about
-// to be reused) into a slot of its own, with WriteHeadroom in front, and
+// to be reused) into a slot of its own, with Headroom in front (for the
+// virtio-net header of a device with offloads), and
 // Flush writes every queued packet in one Write, which a device with
 // offloads turns into one system call per flow. A client calls Add from
 // its OnIP and Flush after each GRE receive batch (client.Config.Flush).
@@ -21,8 +17,8 @@ const WriteHeadroom = 16
 type WriteQueue struct {
 	mu    sync.Mutex
 	dev   Device
-	slots [][]byte // WriteHeadroom + slot size each; never shrunk
-	out   [][]byte // the queued packets: slots[i][:WriteHeadroom+len]
+	slots [][]byte // Headroom + slot size each; never shrunk
+	out   [][]byte // the queued packets: slots[i][:Headroom+len]
 	// dropped counts packets the device refused (Flush's errors).
 	dropped uint64
 }
@@ -34,7 +30,7 @@ type WriteQueue struct {
 func NewWriteQueue(dev Device, n, size int) *WriteQueue {
 	q := &WriteQueue{dev: dev, slots: make([][]byte, n), out: make([][]byte, 0, n)}
 	for i := range q.slots {
-		q.slots[i] = make([]byte, WriteHeadroom+size)
+		q.slots[i] = make([]byte, Headroom+size)
 	}
 	return q
 }
@@ -43,7 +39,7 @@ func NewWriteQueue(dev Device, n, size int) *WriteQueue {
 func (q *WriteQueue) Add(pkt []byte) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.slots) == 0 || len(pkt) > len(q.slots[0])-WriteHeadroom {
+	if len(q.slots) == 0 || len(pkt) > len(q.slots[0])-Headroom {
 		q.flushLocked()
 		one := [1][]byte{pkt}
 		if _, err := q.dev.Write(one[:], 0); err != nil {
@@ -55,8 +51,8 @@ func (q *WriteQueue) Add(pkt []byte) {
 		q.flushLocked()
 	}
 	s := q.slots[len(q.out)]
-	n := copy(s[WriteHeadroom:], pkt)
-	q.out = append(q.out, s[:WriteHeadroom+n])
+	n := copy(s[Headroom:], pkt)
+	q.out = append(q.out, s[:Headroom+n])
 }
 
 // Flush writes the queued packets to the device.
@@ -70,7 +66,7 @@ func (q *WriteQueue) flushLocked() {
 	if len(q.out) == 0 {
 		return
 	}
-	n, err := q.dev.Write(q.out, WriteHeadroom)
+	n, err := q.dev.Write(q.out, Headroom)
 	if err != nil {
 		q.dropped += uint64(len(q.out) - max(n, 0))
 	}
@@ -87,17 +83,15 @@ func (q *WriteQueue) Dropped() uint64 {
 
 // ReadBuffers returns the buffers for Read of dev: as many as one Read
 // fills (BatchSize; a device with offloads splits a GSO packet into
-// that many at most), each with headroom in front of a packet of up to
-// mtu octets (what the device's MTU lets through, and the size of a
-// segment of a split packet). A device that reads one packet at a time
-// gets one buffer of the largest IP packet, whatever mtu says.
+// that many at most), each with headroom in front: the first of the
+// largest IP packet (a read of one packet goes there), the others of a
+// packet of up to mtu octets (the device's MTU: no segment of a split
+// packet is larger).
 func ReadBuffers(dev Device, headroom, mtu int) (bufs [][]byte, sizes []int) {
 	n := max(dev.BatchSize(), 1)
-	if n == 1 {
-		mtu = 65535
-	}
 	bufs = make([][]byte, n)
-	for i := range bufs {
+	bufs[0] = make([]byte, headroom+65535)
+	for i := 1; i < n; i++ {
 		bufs[i] = make([]byte, headroom+mtu)
 	}
 	return bufs, make([]int, n)
