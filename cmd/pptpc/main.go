@@ -158,8 +158,8 @@ func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, 
 			if err != nil && !errors.Is(err, tun.ErrDropped) {
 				return // closed
 			}
-			for i := range n {
-				c.WriteIPAt(bufs[i][:client.Headroom+sizes[i]], client.Headroom)
+			if n > 0 {
+				c.WriteIPBatchAt(bufs, sizes, n, client.Headroom)
 			}
 		}
 	}()

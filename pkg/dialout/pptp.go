@@ -142,8 +142,8 @@ func (s *pptpSession) read() {
 		if err != nil && !errors.Is(err, tun.ErrDropped) {
 			return // closed
 		}
-		for i := range n {
-			s.c.WriteIPAt(bufs[i][:client.Headroom+sizes[i]], client.Headroom)
+		if n > 0 {
+			s.c.WriteIPBatchAt(bufs, sizes, n, client.Headroom)
 		}
 	}
 }
