@@ -94,4 +94,3 @@ func fixFlow(p []byte, i int) {
 	binary.BigEndian.PutUint16(pseudo[10:], uint16(len(l4)))
 	binary.BigEndian.PutUint16(l4[sumAt:], csum(pseudo, l4))
 }
-
