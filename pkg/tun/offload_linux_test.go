@@ -335,3 +335,60 @@ func TestOffloadWriteCoalesces(t *testing.T) {
 		return nil
 	}, "ip")
 }
+
+// TestOffloadNoAllocs: writing a batch of one flow's packets (coalesced)
+// and reading a packet back allocate nothing per call. Needs root and
+// ip(8).
+func TestOffloadNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	netnstest.Run(t, func() error {
+		d, err := upOffload("na0", "10.73.0.1")
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		peer, local := [4]byte{10, 73, 0, 2}, [4]byte{10, 73, 0, 1}
+		var pkts [][]byte
+		for range 8 {
+			pkts = append(pkts, udpDgram(peer, local, 7000, 9, bytes.Repeat([]byte{1}, 1300)))
+		}
+		bufs := batchBufs(pkts, Headroom, 65536)
+		mem := make([][]byte, len(bufs))
+		copy(mem, bufs)
+		var werr error
+		if a := testing.AllocsPerRun(100, func() {
+			for i, p := range pkts { // Write grew and rewrote them
+				bufs[i] = mem[i][:Headroom+copy(mem[i][Headroom:], p)]
+			}
+			if _, err := d.Write(bufs, Headroom); err != nil {
+				werr = err
+			}
+		}); a != 0 || werr != nil {
+			return fmt.Errorf("write: %v allocs per batch, %v", a, werr)
+		}
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 73, 0, 1)})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		to := &net.UDPAddr{IP: net.IPv4(10, 73, 0, 2), Port: 9}
+		rbufs := [][]byte{make([]byte, 32+65536), make([]byte, 32+2048)}
+		sizes := make([]int, 2)
+		for range 101 { // AllocsPerRun runs once more
+			if _, err := c.WriteToUDP([]byte("ping"), to); err != nil {
+				return err
+			}
+		}
+		var rerr error
+		if a := testing.AllocsPerRun(100, func() {
+			if _, err := d.Read(rbufs, sizes, 32); err != nil {
+				rerr = err
+			}
+		}); a != 0 || rerr != nil {
+			return fmt.Errorf("read: %v allocs per packet, %v", a, rerr)
+		}
+		return nil
+	}, "ip")
+}
