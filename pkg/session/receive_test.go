@@ -8,6 +8,7 @@ import (
 
 	"github.com/pptpbox/pptpbox/pkg/gre"
 	"github.com/pptpbox/pptpbox/pkg/ppp"
+	"github.com/pptpbox/pptpbox/pkg/tun"
 )
 
 // Inbound checks: a GRE packet with a live call's key from another address
@@ -58,5 +59,29 @@ func TestInboundSpoofing(t *testing.T) {
 	case <-a.Done():
 		t.Fatalf("session ended: %s", a.Reason())
 	default:
+	}
+}
+
+// TestQueueTUNHeadroom: a packet goes to the TUN write with tun.Headroom
+// octets of its own receive buffer in front and that buffer's end as its
+// capacity; one with less room in front, or not in the message's buffer,
+// is refused (never written with less).
+func TestQueueTUNHeadroom(t *testing.T) {
+	sh := &rxShard{}
+	msg := make([]byte, 100, 120)
+	sh.cur = msg[:cap(msg)]
+	if sh.queueTUN(msg[tun.Headroom-1 : 60]) {
+		t.Errorf("a packet with %d octets in front queued", tun.Headroom-1)
+	}
+	other := make([]byte, 100)
+	if sh.queueTUN(other[20:60]) {
+		t.Error("a packet outside the message's buffer queued")
+	}
+	if !sh.queueTUN(msg[20:60]) || len(sh.tunOut) != 1 {
+		t.Fatalf("a packet with 20 octets in front refused")
+	}
+	q := sh.tunOut[0]
+	if &q[0] != &msg[20-tun.Headroom] || len(q) != 40+tun.Headroom || cap(q) != 120-(20-tun.Headroom) {
+		t.Errorf("queued %d octets (cap %d), want %d from offset %d (cap to the buffer's end)", len(q), cap(q), 40+tun.Headroom, 20-tun.Headroom)
 	}
 }
