@@ -13,7 +13,7 @@ import (
 type recConn struct{ calls [][][]byte }
 
 func (r *recConn) ReadBatch([]gre.Message) (int, error) { select {} }
-func (r *recConn) Close() error                          { return nil }
+func (r *recConn) Close() error                         { return nil }
 func (r *recConn) WriteBatch(msgs []gre.Message) (int, error) {
 	var call [][]byte
 	for _, m := range msgs {
