@@ -141,6 +141,13 @@ func runParallel(b *testing.B, receive bool, sessions, loops int) {
 // in-memory sockets (feedGRE, feedTUN), and sessions clients logged in.
 func newParallelRig(b testing.TB, sessions, loops int) (*parallelRig, *rig, []*client.Client) {
 	b.Helper()
+	return newParallelRigBatched(b, sessions, loops, 1)
+}
+
+// newParallelRigBatched is newParallelRig with TUN queues whose reads
+// yield up to tunBatch packets, as a device with offloads does.
+func newParallelRigBatched(b testing.TB, sessions, loops, tunBatch int) (*parallelRig, *rig, []*client.Client) {
+	b.Helper()
 	pr := &parallelRig{}
 	var users []aaa.LocalUser
 	for i := range sessions {
@@ -160,7 +167,7 @@ func newParallelRig(b testing.TB, sessions, loops int) (*parallelRig, *rig, []*c
 				f := &feedGRE{out: g, in: make(chan []feedPacket, 64), done: make(chan struct{}), sent: &pr.dataSent}
 				pr.shards = append(pr.shards, f)
 				gs = append(gs, f)
-				q := &feedTUN{in: make(chan [][]byte, 64), done: make(chan struct{}), written: &pr.toTUN}
+				q := &feedTUN{in: make(chan [][]byte, 64), done: make(chan struct{}), written: &pr.toTUN, batch: tunBatch}
 				pr.queues = append(pr.queues, q)
 				ts = append(ts, q)
 			}
@@ -287,9 +294,11 @@ func (f *feedGRE) Close() error {
 }
 
 // feedTUN is one TUN queue: Read yields the packets fed to it one per
-// call (as a TUN read does), copied behind the headroom; writes are counted
-// in written and dropped.
+// call (as a TUN read does), or up to batch of them (a split
+// super-packet), copied behind the headroom; writes are counted in
+// written and dropped.
 type feedTUN struct {
+	batch   int
 	in      chan [][]byte
 	cur     [][]byte
 	done    chan struct{}
@@ -319,9 +328,12 @@ func (q *feedTUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 			return 0, tun.ErrClosed
 		}
 	}
-	sizes[0] = copy(bufs[0][offset:], q.cur[0])
-	q.cur = q.cur[1:]
-	return 1, nil
+	n := min(len(bufs), len(q.cur), q.BatchSize())
+	for i := range n {
+		sizes[i] = copy(bufs[i][offset:], q.cur[i])
+	}
+	q.cur = q.cur[n:]
+	return n, nil
 }
 
 func (q *feedTUN) Write(bufs [][]byte, offset int) (int, error) {
@@ -334,7 +346,7 @@ func (q *feedTUN) Write(bufs [][]byte, offset int) (int, error) {
 	return len(bufs), nil
 }
 
-func (q *feedTUN) BatchSize() int { return 1 }
+func (q *feedTUN) BatchSize() int { return max(q.batch, 1) }
 func (q *feedTUN) Name() string   { return "pptp0" }
 
 func (q *feedTUN) Close() error {

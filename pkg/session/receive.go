@@ -62,7 +62,12 @@ type rxShard struct {
 
 // shardOf is the receive shard of ss: the one its GRE packets arrive on.
 func (s *Server) shardOf(ss *Session) *rxShard {
-	return s.shards[gre.Shard(ss.callID, len(s.shards))]
+	return s.shards[s.shardIndex(ss)]
+}
+
+// shardIndex is the index of ss's shard in s.shards.
+func (s *Server) shardIndex(ss *Session) int {
+	return gre.Shard(ss.callID, len(s.shards))
 }
 
 // receiveGRE is step 1: the calls of shard sh send their GRE packets to its

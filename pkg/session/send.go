@@ -36,16 +36,16 @@ import (
 //     SendAt, sendFrame.
 //  5. (*Session).sendFrame: the GRE header, with the next sequence number
 //     and any ack we owe (received, receive.go), goes in front of the frame.
-//  6. (*Session).write: the raw socket (the session's shard's), one packet
-//     per call. Not batched across packets: gre's BenchmarkRawSocket shows no gain from
-//     32 packets per sendmmsg over one within its noise (2.9-3.7 µs per
-//     packet either way on the 2-core machine), not worth the bookkeeping
-//     that keeps the link's control frames from overtaking queued data.
+//  6. (*Session).write: the raw socket (the session's shard's). The
+//     packets of a TUN read of more than one (a split super-packet) are
+//     queued (a copy) and sent in one sendmmsg per shard socket after the
+//     read's last packet (flushGRE, sendbatch.go, which says how the
+//     link's own frames keep their place); a lone packet is sent at once.
 //
 // The link's own packets (LCP, CCP, ...) join at step 5, from the link's
 // goroutines; tunMu keeps the sequence numbers in wire order. Nothing is
-// copied or allocated per packet: the packet is encrypted where the TUN
-// read put it, and the GRE write sends from that same buffer.
+// allocated per packet: the packet is encrypted where the TUN read put it,
+// and the GRE write sends from that same buffer (or a batch's copy).
 
 // tunHeadroom is the room readTUN leaves in front of each packet, so that
 // the PPP and MPPE headers (ppp.DataHeadroom) and the GRE header
@@ -81,9 +81,11 @@ func (s *Server) readTUN(q *txQueue) error {
 			}
 			return err
 		}
+		q.batching = got > 1 // one packet goes at once, no copy
 		for i := range got {
 			s.routeToSession(q, bufs[i][:tunHeadroom+sizes[i]], tunHeadroom)
 		}
+		s.flushGRE(q)
 	}
 }
 
@@ -111,6 +113,7 @@ func (s *Server) routeToSession(q *txQueue, buf []byte, off int) {
 		ss.limitedOut.Add(1) // policed (ratelimit.go); the whole packet, before fragmenting
 		return
 	}
+	q.claim(ss) // its GRE packets are queued until this read's end
 	if mru := ss.link.PeerMRU(); mru > 0 && n > mru {
 		// Larger than this client takes, though within the TUN MTU.
 		s.tooBig(q, ss, pkt, mru)
@@ -225,6 +228,9 @@ func (ss *Session) sendFrame(buf []byte, off int) {
 // write is step 6: it sends one GRE packet to the peer. Called with tunMu
 // held, which keeps the packets in sequence-number order on the wire.
 func (ss *Session) write(pkt []byte) error {
+	if ss.batch != nil {
+		return ss.batch.add(pkt, ss.peer)
+	}
 	ss.sendMsg[0] = gre.Message{Buf: pkt, N: len(pkt), Addr: ss.peer}
 	_, err := ss.srv.shardOf(ss).gre.WriteBatch(ss.sendMsg[:])
 	ss.sendMsg[0].Buf = nil
@@ -243,14 +249,27 @@ type txQueue struct {
 	// write's virtio-net header).
 	icmp []byte
 	out  [1][]byte // the one-packet TUN write of a reply
+	// batches queue the GRE packets of one TUN read, one per shard
+	// socket; claimed are the sessions whose frames go there until
+	// flushGRE (sendbatch.go). The loop's own.
+	batches []*greBatch
+	claimed []*Session
+	// batching: the current read gave more than one packet, whose GRE
+	// packets are queued (claim); a lone packet is sent at once.
+	batching bool
 }
 
 func (s *Server) newTxQueue(t tun.Device) *txQueue {
-	return &txQueue{
-		tun:  t,
-		frag: make([]byte, tunHeadroom+65536),
-		icmp: make([]byte, tun.Headroom+ipv4frag.MaxFragNeededLen),
+	q := &txQueue{
+		tun:     t,
+		frag:    make([]byte, tunHeadroom+65536),
+		icmp:    make([]byte, tun.Headroom+ipv4frag.MaxFragNeededLen),
+		claimed: make([]*Session, 0, t.BatchSize()),
 	}
+	for _, sh := range s.shards {
+		q.batches = append(q.batches, newGREBatch(sh.gre))
+	}
+	return q
 }
 
 // fragNeededLimit is the rate limit and IP identification of the ICMP

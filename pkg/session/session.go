@@ -74,6 +74,9 @@ type Session struct {
 	sendBuf  []byte                 // frames without headroom; made on first use (rare: the link leaves room)
 	ackBuf   [gre.MaxHeaderLen]byte // a standalone ack
 	sendMsg  [1]gre.Message         // the one-packet batch of a send, reused
+	// batch: while set, write queues this session's GRE packets there
+	// (a send loop's, sendbatch.go) instead of sending them.
+	batch *greBatch
 	// warnedFar: a far GRE jump was logged (once per session; the
 	// counter has the rest).
 	warnedFar atomic.Bool

@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -16,10 +17,19 @@ import (
 // shard reads them all), and each session's packets from TUN, fed through
 // both queues at once, leave in GRE with sequence numbers and MPPE
 // coherency counts that both step by one in wire order: encryption, numbering
-// and the write happen under one lock. Run it with -race.
+// and the write happen under one lock. With batched TUN reads the GRE
+// packets of a read are queued and sent after it (sendbatch.go): the two
+// loops' queues and the acks the receive side sends meanwhile keep that
+// order too. Run it with -race.
 func TestShardedOrder(t *testing.T) {
+	for _, tunBatch := range []int{1, 32} {
+		t.Run(fmt.Sprintf("tun_batch=%d", tunBatch), func(t *testing.T) { testShardedOrder(t, tunBatch) })
+	}
+}
+
+func testShardedOrder(t *testing.T, tunBatch int) {
 	const sessions, n = 4, 200
-	pr, r, clients := newParallelRig(t, sessions, 2)
+	pr, r, clients := newParallelRigBatched(t, sessions, 2, tunBatch)
 	lan := netip.MustParseAddr("192.0.2.1")
 
 	var mu sync.Mutex
@@ -157,6 +167,23 @@ func TestPacketPathNoAllocs(t *testing.T) {
 	if got := pr.dataSent.Load() - before; got != runs+1 {
 		t.Errorf("%d of %d packets sent", got, runs+1)
 	}
+	// A read of a split super-packet: its packets are queued, copied, and
+	// sent in one call after it (sendbatch.go).
+	q.batching = true
+	before = pr.dataSent.Load()
+	if a := testing.AllocsPerRun(runs, func() {
+		for range 4 {
+			copy(buf[tunHeadroom:], down)
+			r.srv.routeToSession(q, buf, tunHeadroom)
+		}
+		r.srv.flushGRE(q)
+	}); a != 0 {
+		t.Errorf("TUN to GRE, batched: %v allocs per read of 4 packets", a)
+	}
+	if got := pr.dataSent.Load() - before; got != 4*(runs+1) {
+		t.Errorf("batched: %d of %d packets sent", got, 4*(runs+1))
+	}
+	q.batching = false
 
 	// The client's packets, captured first: AllocsPerRun runs its
 	// function once more than runs.
