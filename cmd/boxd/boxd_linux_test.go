@@ -225,6 +225,20 @@ password = "alice-pw"
 	if out, err := srv.Run("ping", "-c", "3", "-i", "0.2", "-W", "2", "10.79.97.10"); err != nil {
 		t.Fatalf("box -> client ping: %v\n%s", err, out)
 	}
+	// Both ends' TUNs have offloads, and the kernel's super-packets for
+	// them fit one read (gso_max_segs = the read's buffers).
+	if !regexp.MustCompile(`msg="tun device open" tun=pptp0 queues=\d+ offloads=true`).MatchString(boxLog.String()) {
+		t.Errorf("boxd's TUN without offloads:\n%s", boxLog.String())
+	}
+	for _, end := range []struct {
+		ns  *netnstest.NS
+		dev string
+	}{{srv, "pptp0"}, {cli, "pptpc0"}} {
+		if out, err := end.ns.Run("ip", "-d", "link", "show", end.dev); err != nil || !strings.Contains(out, " gso_max_segs 128 ") {
+			t.Errorf("%s: want gso_max_segs 128: %v\n%s", end.dev, err, out)
+		}
+	}
+
 	out, err := exec.Command(filepath.Join(bin, "boxctl"), "-socket", sock, "show", "sessions").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "alice") || !strings.Contains(string(out), "10.79.97.10") {
 		t.Fatalf("boxctl show sessions: %v\n%s", err, out)

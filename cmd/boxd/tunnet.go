@@ -72,6 +72,14 @@ func openTunNet(p config.PPTPParams, pool *ippool.Pool, users []config.User, log
 	for _, r := range append(t.poolRoutes, fixed...) {
 		setup = append(setup, func() error { return netcfg.AddRoute(r, p.Tun) })
 	}
+	if tun.Offloaded(devs[0]) {
+		// A read splits a super-packet into BatchSize buffers at most: the
+		// kernel segments larger ones itself (a TCP peer with a tiny MSS).
+		// Linux 5.19+; without it such a super-packet loses its tail.
+		if err := netcfg.SetGSOMaxSegs(p.Tun, devs[0].BatchSize()); err != nil {
+			log.Warn("tun gso_max_segs not set", "tun", p.Tun, "err", err)
+		}
+	}
 	for _, f := range setup {
 		if err := f(); err != nil {
 			closeAll(devs)

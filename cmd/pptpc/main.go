@@ -139,6 +139,8 @@ func single(ctx context.Context, mux *client.Mux, cfg client.Config, o options, 
 	for _, f := range []func() error{
 		func() error { return netcfg.AddAddr(o.tunName, netip.PrefixFrom(info.Local, 32), info.Peer) },
 		func() error { return netcfg.SetMTU(o.tunName, info.PeerMRU) },
+		// A read splits a super-packet into BatchSize buffers at most.
+		func() error { return capGSO(o.tunName, dev) },
 		// IPCP gave an IPv4 link: the kernel must not send IPv6 router
 		// solicitations through it (the server would count them as malformed).
 		func() error { return netcfg.DisableIPv6(o.tunName) },
@@ -318,4 +320,13 @@ func (r loadResult) report(stdout io.Writer, p loadPlan) (nAborted int) {
 		fmt.Fprintf(stdout, "failed %d: %s\n", n, e)
 	}
 	return nAborted
+}
+
+// capGSO keeps the kernel's super-packets for an offloaded dev within the
+// buffers of one read (netcfg.SetGSOMaxSegs); a plain device needs none.
+func capGSO(name string, dev tun.Device) error {
+	if !tun.Offloaded(dev) {
+		return nil
+	}
+	return netcfg.SetGSOMaxSegs(name, dev.BatchSize())
 }

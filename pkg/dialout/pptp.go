@@ -87,7 +87,7 @@ func (p *PPTP) Connect(ctx context.Context) (Session, error) {
 	}
 	s := &pptpSession{c: c, dev: dev, readDone: make(chan struct{})}
 	go s.read()
-	if err := p.plumb(c.Info()); err != nil {
+	if err := p.plumb(c.Info(), dev, log); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -95,7 +95,15 @@ func (p *PPTP) Connect(ctx context.Context) (Session, error) {
 }
 
 // plumb gives the device the session's address, MTU and routes.
-func (p *PPTP) plumb(info ppp.UpInfo) error {
+func (p *PPTP) plumb(info ppp.UpInfo, dev tun.Device, log *slog.Logger) error {
+	if tun.Offloaded(dev) {
+		// A read splits a super-packet into BatchSize buffers at most: the
+		// kernel segments larger ones itself (Linux 5.19+; without it a
+		// super-packet of a tiny MSS loses its tail).
+		if err := netcfg.SetGSOMaxSegs(p.Iface, dev.BatchSize()); err != nil {
+			log.Warn("dial-out gso_max_segs not set", "iface", p.Iface, "err", err)
+		}
+	}
 	steps := []func() error{
 		func() error { return netcfg.AddAddr(p.Iface, netip.PrefixFrom(info.Local, 32), info.Peer) },
 		func() error { return netcfg.SetMTU(p.Iface, info.PeerMRU) },

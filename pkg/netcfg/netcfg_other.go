@@ -16,6 +16,8 @@ func LinkUp(name string) error                                        { return e
 func LinkDown(name string) error                                      { return errOS }
 func SetMTU(name string, mtu int) error                               { return errOS }
 func LinkMTU(name string) (int, error)                                { return 0, errOS }
+func SetGSOMaxSegs(name string, n int) error                          { return errOS }
+func GSOMaxSegs(name string) (int, error)                             { return 0, errOS }
 func AddAddr(name string, prefix netip.Prefix, peer netip.Addr) error { return errOS }
 func DelAddr(name string, prefix netip.Prefix) error                  { return errOS }
 func Addrs(name string) ([]netip.Prefix, error)                       { return nil, errOS }
