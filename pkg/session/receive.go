@@ -103,7 +103,6 @@ func (s *Server) receiveGRE(sh *rxShard) error {
 // receive buffer's (sh.cur), which the packet it carries may be coalesced
 // into (queueTUN).
 func (s *Server) handleGRE(sh *rxShard, b []byte, from netip.Addr) {
-	sh.cur = b[:cap(b)]
 	h, payload, err := gre.Parse(b)
 	if err != nil {
 		s.stats.GREMalformed.Add(1)
@@ -118,6 +117,7 @@ func (s *Server) handleGRE(sh *rxShard, b []byte, from netip.Addr) {
 		s.stats.GREWrongPeer.Add(1)
 		return
 	}
+	sh.cur = b[:cap(b)]
 	ss.received(h, payload)
 }
 
