@@ -37,19 +37,27 @@ func (b *box) serveUpgrades() {
 // connection; it returns only on an error.
 func serveUnix(path string, handle func(*os.File)) error {
 	os.MkdirAll(filepath.Dir(path), 0o755)
-	os.Remove(path)
+	// Bound and listening under a temporary name, then renamed: the
+	// socket file appears only once it takes connections (a client that
+	// sees it is not refused).
+	tmp := path + ".new"
+	os.Remove(tmp)
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	old := unix.Umask(0o177) // the socket file is made 0600
-	err = unix.Bind(fd, &unix.SockaddrUnix{Name: path})
+	err = unix.Bind(fd, &unix.SockaddrUnix{Name: tmp})
 	unix.Umask(old)
 	if err == nil {
 		err = unix.Listen(fd, 4)
 	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
 	if err != nil {
 		unix.Close(fd)
+		os.Remove(tmp)
 		return err
 	}
 	for {
