@@ -67,9 +67,9 @@ type Client struct {
 	sendBuf  []byte         // standalone acks, and frames without headroom
 	sendMsg  [1]gre.Message // the one-packet batch of a send, reused
 	// batchers counts the WriteIPBatchAt calls under way: while there are
-	// any, write queues its packets in sendQ. Both under tunMu.
+	// any, write queues its packets (copies) in sendQ. Both under tunMu.
 	batchers int
-	sendQ    sendBatch
+	sendQ    gre.Queue
 	// inBatch: OnIP got a packet in the Mux's current receive batch (the
 	// Mux's goroutine only; Mux.touched).
 	inBatch bool

@@ -55,12 +55,12 @@ func TestSendBatchFull(t *testing.T) {
 	rc := &recConn{}
 	c := &Client{m: &Mux{conn: rc}, cfg: Config{ServerAddr: netip.MustParseAddr("192.0.2.1")}}
 	c.batchers++
-	for i := range maxSendBatch + 3 {
+	for i := range gre.QueueLen + 3 {
 		c.write([]byte{byte(i)})
 	}
 	c.batchers--
 	c.flushSend()
-	if len(rc.calls) != 2 || len(rc.calls[0]) != maxSendBatch || len(rc.calls[1]) != 3 {
+	if len(rc.calls) != 2 || len(rc.calls[0]) != gre.QueueLen || len(rc.calls[1]) != 3 {
 		t.Fatalf("calls of %d packets", len(rc.calls))
 	}
 	for i, p := range append(rc.calls[0], rc.calls[1]...) {

@@ -52,67 +52,16 @@ func (c *Client) sendFrame(buf []byte, off int) {
 // queued before it, so nothing overtakes anything.
 func (c *Client) write(pkt []byte) {
 	if c.batchers > 0 {
-		c.queue(pkt)
+		c.sendQ.Add(c.m.conn, pkt, c.cfg.ServerAddr)
 		return
 	}
-	c.sendNow(pkt)
-}
-
-// sendNow sends pkt in a system call of its own; tunMu held.
-func (c *Client) sendNow(pkt []byte) {
 	c.sendMsg[0] = gre.Message{Buf: pkt, N: len(pkt), Addr: c.cfg.ServerAddr}
 	c.m.conn.WriteBatch(c.sendMsg[:])
 	c.sendMsg[0].Buf = nil
 }
 
-// sendBatch is the GRE packets a WriteIPBatchAt queued, sent in one
-// sendmmsg at its end (or when full).
-type sendBatch struct {
-	bufs [][]byte      // maxSendBatch buffers of gre.MaxHeaderLen+maxFrame
-	msgs []gre.Message // the queued packets, in bufs
-}
-
-// maxSendBatch is the most GRE packets one flush sends (gre's own
-// sendmmsg limit); maxFrame the largest GRE packet queued (a larger one
-// is sent at once, after the queue).
-const (
-	maxSendBatch = 64
-	maxFrame     = 2048
-)
-
-// queue appends a copy of pkt to the send batch; tunMu held.
-func (c *Client) queue(pkt []byte) {
-	b := &c.sendQ
-	if len(pkt) > gre.MaxHeaderLen+maxFrame { // not from sendFrame (it refuses them): after the queue
-		c.flushSend()
-		c.sendNow(pkt)
-		return
-	}
-	if b.bufs == nil {
-		b.bufs = make([][]byte, maxSendBatch)
-		for i := range b.bufs {
-			b.bufs[i] = make([]byte, gre.MaxHeaderLen+maxFrame)
-		}
-		b.msgs = make([]gre.Message, 0, maxSendBatch)
-	}
-	if len(b.msgs) == maxSendBatch {
-		c.flushSend()
-	}
-	buf := b.bufs[len(b.msgs)]
-	n := copy(buf, pkt)
-	b.msgs = append(b.msgs, gre.Message{Buf: buf[:n], N: n, Addr: c.cfg.ServerAddr})
-}
-
-// flushSend sends the queued packets in order; tunMu held.
-func (c *Client) flushSend() {
-	b := &c.sendQ
-	if len(b.msgs) == 0 {
-		return
-	}
-	c.m.conn.WriteBatch(b.msgs)
-	clear(b.msgs)
-	b.msgs = b.msgs[:0]
-}
+// flushSend sends what a WriteIPBatchAt queued, in order; tunMu held.
+func (c *Client) flushSend() { c.sendQ.Flush(c.m.conn) }
 
 // WriteIPBatchAt sends the IP packets bufs[i][off:off+sizes[i]] for i <
 // n, each as WriteIPAt does (encrypted in place, the headers in the

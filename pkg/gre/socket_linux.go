@@ -16,8 +16,8 @@ import (
 const ipProtoGRE = 47
 
 // maxBatch bounds the messages one recvmmsg/sendmmsg call moves; longer
-// batches are split.
-const maxBatch = 64
+// batches are split. A Queue holds as many.
+const maxBatch = QueueLen
 
 // socketBuffer is the receive and send buffer size asked of the kernel.
 const socketBuffer = 4 << 20

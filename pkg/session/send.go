@@ -229,7 +229,8 @@ func (ss *Session) sendFrame(buf []byte, off int) {
 // held, which keeps the packets in sequence-number order on the wire.
 func (ss *Session) write(pkt []byte) error {
 	if ss.batch != nil {
-		return ss.batch.add(pkt, ss.peer)
+		ss.batch.add(pkt, ss.peer) // a packet it cannot send counts at the flush
+		return nil
 	}
 	ss.sendMsg[0] = gre.Message{Buf: pkt, N: len(pkt), Addr: ss.peer}
 	_, err := ss.srv.shardOf(ss).gre.WriteBatch(ss.sendMsg[:])

@@ -24,61 +24,22 @@ import (
 // fragment in the loop's one fragment buffer. Lock order: the link's
 // transmit lock, tunMu, greBatch.mu.
 
-// maxGREBatch is the most packets one greBatch holds: gre's own sendmmsg
-// batch. A fuller queue is sent on the spot.
-const maxGREBatch = 64
-
-// greBatch is GRE packets queued for one shard socket by one send loop.
+// greBatch is one send loop's gre.Queue for one shard socket, under its
+// own lock: the loop's frames and, while it claims a session, that
+// session's frames from other goroutines meet there.
 type greBatch struct {
 	mu   sync.Mutex
 	conn gre.Conn
-	bufs [][]byte      // maxGREBatch buffers of a GRE packet each
-	msgs []gre.Message // queued, in bufs[:len(msgs)]
-	// errs counts packets a flush could not send since the loop last
-	// took it (the loop adds them to SendErrors).
-	errs uint64
+	q    gre.Queue
 }
 
-func newGREBatch(conn gre.Conn) *greBatch {
-	b := &greBatch{conn: conn, bufs: make([][]byte, maxGREBatch), msgs: make([]gre.Message, 0, maxGREBatch)}
-	for i := range b.bufs {
-		b.bufs[i] = make([]byte, gre.MaxHeaderLen+maxFrame)
-	}
-	return b
-}
+func newGREBatch(conn gre.Conn) *greBatch { return &greBatch{conn: conn} }
 
-// add queues a copy of pkt for to; a full queue is sent first. A packet
-// larger than a buffer (sendFrame refuses those) is sent at once, after
-// the queue.
-func (b *greBatch) add(pkt []byte, to netip.Addr) error {
+// add queues a copy of pkt for to (gre.Queue.Add).
+func (b *greBatch) add(pkt []byte, to netip.Addr) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(pkt) > gre.MaxHeaderLen+maxFrame {
-		b.flushLocked()
-		one := [1]gre.Message{{Buf: pkt, N: len(pkt), Addr: to}}
-		_, err := b.conn.WriteBatch(one[:])
-		return err
-	}
-	if len(b.msgs) == maxGREBatch {
-		b.flushLocked()
-	}
-	buf := b.bufs[len(b.msgs)]
-	n := copy(buf, pkt)
-	b.msgs = append(b.msgs, gre.Message{Buf: buf[:n], N: n, Addr: to})
-	return nil
-}
-
-// flushLocked sends the queue; b.mu held.
-func (b *greBatch) flushLocked() {
-	if len(b.msgs) == 0 {
-		return
-	}
-	n, err := b.conn.WriteBatch(b.msgs)
-	if err != nil {
-		b.errs += uint64(len(b.msgs) - max(n, 0))
-	}
-	clear(b.msgs)
-	b.msgs = b.msgs[:0]
+	b.q.Add(b.conn, pkt, to)
+	b.mu.Unlock()
 }
 
 // claim makes ss's frames join q's queue for its shard until q's flush,
@@ -106,7 +67,7 @@ func (s *Server) flushGRE(q *txQueue) {
 		ss.tunMu.Lock()
 		b := ss.batch
 		b.mu.Lock()
-		b.flushLocked()
+		b.q.Flush(b.conn)
 		b.mu.Unlock()
 		ss.batch = nil
 		ss.tunMu.Unlock()
@@ -115,8 +76,8 @@ func (s *Server) flushGRE(q *txQueue) {
 	q.claimed = q.claimed[:0]
 	for _, b := range q.batches {
 		b.mu.Lock()
-		errs := b.errs
-		b.errs = 0
+		errs := b.q.Unsent
+		b.q.Unsent = 0
 		b.mu.Unlock()
 		if errs > 0 {
 			s.stats.SendErrors.Add(errs)
