@@ -62,13 +62,7 @@ const tunHeadroom = gre.MaxHeaderLen + ppp.DataHeadroom
 // each, which the kernel cuts to the device's MTU ([pptp] mtu, at most
 // 1500): maxFrame each, not 64 KiB (128 of those would be 8 MiB a queue).
 func (s *Server) readTUN(q *txQueue) error {
-	n := q.tun.BatchSize()
-	bufs := make([][]byte, n)
-	sizes := make([]int, n)
-	bufs[0] = make([]byte, tunHeadroom+65536)
-	for i := 1; i < n; i++ {
-		bufs[i] = make([]byte, tunHeadroom+maxFrame)
-	}
+	bufs, sizes := tun.ReadBuffers(q.tun, tunHeadroom, maxFrame)
 	for {
 		got, err := q.tun.Read(bufs, sizes, tunHeadroom)
 		if errors.Is(err, tun.ErrDropped) {
